@@ -1,0 +1,166 @@
+// Package gateways defines what the flows need from a payment gateway: the
+// Gateway interface, its capability flags, and result types carrying what
+// Cleeng needs. Implementations live in sub-packages (adyen, cleverbridge),
+// each with a sandbox, and all pass the conformance suite in this package.
+//
+// Failures are classified at this boundary with internal/failure:
+// transient (network before sending, 5xx, 429), permanent (4xx), unknown
+// outcome (the request may have been applied). A refusal is not an error: it
+// is a Result with Outcome Refused and a reason.
+package gateways
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/cleeng-connector/connector/internal/money"
+)
+
+// Outcome of a gateway call.
+type Outcome string
+
+const (
+	Authorised     Outcome = "authorised"      // funds reserved, capture later
+	Captured       Outcome = "captured"        // charged (or, for a modification, accepted for capture)
+	Refused        Outcome = "refused"         // a business outcome, with RefusalReason
+	Pending        Outcome = "pending"         // final outcome arrives by notification
+	ActionRequired Outcome = "action_required" // shopper must act (3-D Secure, redirect): Action
+	Received       Outcome = "received"        // modification accepted; confirmed later by notification
+)
+
+// Capabilities say honestly what a gateway can do; flows choose their path by them.
+type Capabilities struct {
+	SeparateCapture bool // authorise now, capture later
+	ZeroAmountAuth  bool // validate a card and store a token without charging
+	Refund          bool
+	Cancel          bool // cancel an open authorisation
+	DeleteToken     bool
+	ShopperActions  bool // 3-D Secure / redirects completed through CompleteAction
+}
+
+// PayRequest asks for a first payment (front-end data in PaymentMethod) or a
+// merchant-initiated renewal (Token set).
+type PayRequest struct {
+	// IdempotencyKey is derived from the business operation and identical on every retry.
+	IdempotencyKey string
+	// Reference is the merchant reference: the Cleeng order id.
+	Reference string
+	// Amount is the order's amount and currency; zero for a free trial.
+	Amount money.Amount
+	// ShopperReference identifies the shopper at the gateway: the Cleeng customerId.
+	ShopperReference string
+	// PaymentMethod is the gateway's front-end payment data (first payment). Never logged.
+	PaymentMethod json.RawMessage
+	// Token is the stored recurring token (renewal). Never logged.
+	Token string
+	// StoreToken asks for a recurring token (first payment of a subscription).
+	StoreToken bool
+	// AuthoriseOnly reserves funds for a later Capture.
+	AuthoriseOnly bool
+	// ReturnURL, BrowserInfo, ShopperIP, Origin come from the front-end for shopper actions.
+	ReturnURL   string
+	BrowserInfo json.RawMessage
+	ShopperIP   string
+	Origin      string
+	// Metadata ties gateway notifications back to Cleeng (customerId, subscriptionId, orderId).
+	Metadata map[string]string
+}
+
+// ActionRequest completes a shopper action (3-D Secure result, redirect details).
+type ActionRequest struct {
+	IdempotencyKey string
+	Details        json.RawMessage
+	PaymentData    string
+}
+
+// ModifyRequest captures, refunds or cancels an earlier payment.
+type ModifyRequest struct {
+	IdempotencyKey string
+	// PaymentReference is the gateway's reference of the payment (Cleeng's externalPaymentId).
+	PaymentReference string
+	// Reference is the merchant reference for this modification.
+	Reference string
+	// Amount to capture or refund; ignored by Cancel.
+	Amount money.Amount
+}
+
+// TokenRequest deletes a stored token.
+type TokenRequest struct {
+	ShopperReference string
+	Token            string
+}
+
+// Card summarises the card for Cleeng's paymentMethodSpecificParams.
+type Card struct {
+	HolderName         string `json:"holderName,omitempty"`
+	LastCardFourDigits string `json:"lastCardFourDigits,omitempty"`
+	Variant            string `json:"variant,omitempty"`
+	CardExpirationDate string `json:"cardExpirationDate,omitempty"` // MM/YYYY
+}
+
+// Result is what a gateway call produced.
+type Result struct {
+	Outcome Outcome
+	// PaymentReference is the gateway's reference for this payment or
+	// modification: Cleeng's externalPaymentId.
+	PaymentReference string
+	// RefusalReason is readable text for Cleeng's rejectedReason.
+	RefusalReason string
+	// Token is the recurring token when one was stored. Never logged.
+	Token string
+	// Card is the card summary, when the gateway returned one.
+	Card *Card
+	// Action is the gateway's shopper action for the front-end (Outcome ActionRequired).
+	Action json.RawMessage
+	// PaymentData must be returned with the action's details (where the gateway uses it).
+	PaymentData string
+	// CustomerURL is where the shopper can resolve a pending payment. Never logged.
+	CustomerURL string
+	// RetryScheduled: the gateway itself will retry the charge (Cleverbridge).
+	RetryScheduled bool
+}
+
+// Gateway is one payment gateway.
+type Gateway interface {
+	Name() string
+	Capabilities() Capabilities
+	Pay(ctx context.Context, req PayRequest) (Result, error)
+	CompleteAction(ctx context.Context, req ActionRequest) (Result, error)
+	Capture(ctx context.Context, req ModifyRequest) (Result, error)
+	Refund(ctx context.Context, req ModifyRequest) (Result, error)
+	Cancel(ctx context.Context, req ModifyRequest) (Result, error)
+	DeleteToken(ctx context.Context, req TokenRequest) error
+}
+
+// EventKind is what a gateway notification reports, normalised across gateways.
+type EventKind string
+
+const (
+	EventAuthorisation     EventKind = "authorisation"
+	EventCapture           EventKind = "capture"
+	EventCaptureFailed     EventKind = "capture_failed"
+	EventRefund            EventKind = "refund"
+	EventRefundFailed      EventKind = "refund_failed"
+	EventCancellation      EventKind = "cancellation"
+	EventRecurringContract EventKind = "recurring_contract"
+	EventPurchase          EventKind = "purchase" // Cleverbridge purchase notification
+	EventOther             EventKind = "other"
+)
+
+// Event is one gateway notification, decoded by the gateway's package.
+type Event struct {
+	Gateway string
+	Kind    EventKind
+	Success bool
+	// PaymentReference is the reference of this event (a capture's own reference for CAPTURE).
+	PaymentReference string
+	// OriginalReference is the payment a modification applies to.
+	OriginalReference string
+	// MerchantReference is the reference sent with the request (Cleeng order id).
+	MerchantReference string
+	Amount            money.Amount
+	Reason            string
+	Token             string
+	// Metadata carries matching fields (Cleverbridge x-parameters).
+	Metadata map[string]string
+}

@@ -1,0 +1,239 @@
+// Package broker connects the connector to NATS JetStream, or starts an
+// embedded JetStream server, and declares the streams and the KV bucket every
+// role relies on (DESIGN section 3).
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Names of the JetStream resources. Subjects are documented in DESIGN section 3.
+const (
+	InboxStream = "CONNECTOR_INBOX"
+	DLQStream   = "CONNECTOR_DLQ"
+	OpsBucket   = "CONNECTOR_OPS"
+
+	// InboxSubjects: cleeng.webhook.<topic>, checkout.<command>, gateway.<name>.<event>.
+	SubjectCleengWebhook = "cleeng.webhook"
+	SubjectCheckout      = "checkout"
+	SubjectGateway       = "gateway"
+	SubjectDLQ           = "dlq"
+)
+
+// Options say where JetStream is and how its resources are shaped.
+type Options struct {
+	// URL of a NATS server. Empty: start an embedded server storing under StoreDir.
+	URL string
+	// StoreDir is the embedded server's JetStream directory.
+	StoreDir string
+	// Replicas of the streams and the KV bucket (1 embedded, 3 on a cluster).
+	Replicas int
+	// DuplicateWindow of the inbox: a re-sent copy within it is dropped. Default 1h.
+	DuplicateWindow time.Duration
+	// InboxMaxAge: an unprocessed event must not expire before a human can act. Default 30 days.
+	InboxMaxAge time.Duration
+	// OpsTTL: how long an operation record is kept. Default 35 days, longer than Adyen's 30-day retries.
+	OpsTTL time.Duration
+	// Name is the client connection name shown in the server's monitoring.
+	Name string
+}
+
+func (o *Options) setDefaults() {
+	if o.Replicas == 0 {
+		o.Replicas = 1
+	}
+	if o.DuplicateWindow == 0 {
+		o.DuplicateWindow = time.Hour
+	}
+	if o.InboxMaxAge == 0 {
+		o.InboxMaxAge = 30 * 24 * time.Hour
+	}
+	if o.OpsTTL == 0 {
+		o.OpsTTL = 35 * 24 * time.Hour
+	}
+	if o.StoreDir == "" {
+		o.StoreDir = "./data/nats"
+	}
+	if o.Name == "" {
+		o.Name = "connector"
+	}
+}
+
+// Broker is a live connection to JetStream with the topology declared.
+type Broker struct {
+	Conn *nats.Conn
+	JS   jetstream.JetStream
+	Ops  jetstream.KeyValue
+	// Server is the embedded server, nil when connected to an external one.
+	Server *server.Server
+}
+
+// Open connects (or embeds), then creates or updates the streams and the KV bucket.
+func Open(ctx context.Context, opts Options) (*Broker, error) {
+	opts.setDefaults()
+	b := &Broker{}
+	url := opts.URL
+	if url == "" {
+		srv, err := StartEmbedded(opts.StoreDir, -1)
+		if err != nil {
+			return nil, err
+		}
+		b.Server = srv
+		url = srv.ClientURL()
+	}
+	nc, err := nats.Connect(url,
+		nats.Name(opts.Name),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250*time.Millisecond),
+		nats.RetryOnFailedConnect(false),
+	)
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("connect to NATS at %s: %w", url, err)
+	}
+	b.Conn = nc
+	js, err := jetstream.New(nc)
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	b.JS = js
+	if err := b.declare(ctx, opts); err != nil {
+		b.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+// StartEmbedded starts a JetStream-enabled nats-server on loopback. port -1
+// picks a free port. The server is ready for clients when this returns.
+func StartEmbedded(storeDir string, port int) (*server.Server, error) {
+	if err := os.MkdirAll(storeDir, 0o750); err != nil {
+		return nil, fmt.Errorf("NATS_STORE_DIR %s: %w", storeDir, err)
+	}
+	srv, err := server.NewServer(&server.Options{
+		Host:      "127.0.0.1",
+		Port:      port,
+		JetStream: true,
+		StoreDir:  storeDir,
+		NoSigs:    true,
+		NoLog:     true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("embedded NATS: %w", err)
+	}
+	srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		srv.Shutdown()
+		return nil, errors.New("embedded NATS: not ready for connections within 10s")
+	}
+	return srv, nil
+}
+
+// InboxConfig is the inbox stream: work-queue retention, file storage.
+func InboxConfig(opts Options) jetstream.StreamConfig {
+	opts.setDefaults()
+	return jetstream.StreamConfig{
+		Name:        InboxStream,
+		Description: "webhooks, checkout commands and gateway notifications awaiting their flow",
+		Subjects:    []string{SubjectCleengWebhook + ".>", SubjectCheckout + ".>", SubjectGateway + ".>"},
+		Retention:   jetstream.WorkQueuePolicy,
+		Storage:     jetstream.FileStorage,
+		Replicas:    opts.Replicas,
+		Duplicates:  opts.DuplicateWindow,
+		MaxAge:      opts.InboxMaxAge,
+		Discard:     jetstream.DiscardOld,
+	}
+}
+
+// DLQConfig is the dead-letter stream: kept until an operator acts, never expired.
+func DLQConfig(opts Options) jetstream.StreamConfig {
+	opts.setDefaults()
+	return jetstream.StreamConfig{
+		Name:        DLQStream,
+		Description: "messages a flow gave up on, with the reason in headers",
+		Subjects:    []string{SubjectDLQ + ".>"},
+		Retention:   jetstream.LimitsPolicy,
+		Storage:     jetstream.FileStorage,
+		Replicas:    opts.Replicas,
+	}
+}
+
+func (b *Broker) declare(ctx context.Context, opts Options) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	// CreateOrUpdate is idempotent, so several processes starting at once
+	// converge on the same configuration; a racing create surfaces as
+	// "already in use", which a second attempt resolves as an update.
+	for _, cfg := range []jetstream.StreamConfig{InboxConfig(opts), DLQConfig(opts)} {
+		if err := retryRace(ctx, func() error {
+			_, err := b.JS.CreateOrUpdateStream(ctx, cfg)
+			return err
+		}); err != nil {
+			return fmt.Errorf("declare stream %s: %w", cfg.Name, err)
+		}
+	}
+	return retryRace(ctx, func() error {
+		kv, err := b.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:      OpsBucket,
+			Description: "one record per business operation: claims and step results",
+			History:     1,
+			TTL:         opts.OpsTTL,
+			Storage:     jetstream.FileStorage,
+			Replicas:    opts.Replicas,
+		})
+		if err != nil {
+			return fmt.Errorf("declare KV %s: %w", OpsBucket, err)
+		}
+		b.Ops = kv
+		return nil
+	})
+}
+
+func retryRace(ctx context.Context, f func() error) error {
+	var err error
+	for range 5 {
+		if err = f(); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+// Ready reports whether NATS is reachable and both streams exist.
+func (b *Broker) Ready(ctx context.Context) error {
+	if !b.Conn.IsConnected() {
+		return errors.New("NATS not connected")
+	}
+	for _, name := range []string{InboxStream, DLQStream} {
+		if _, err := b.JS.Stream(ctx, name); err != nil {
+			return fmt.Errorf("stream %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// Close closes the connection and shuts the embedded server down, waiting
+// for its store to be flushed and closed. Consumers drain before this (workers).
+func (b *Broker) Close() {
+	if b.Conn != nil {
+		b.Conn.Close()
+	}
+	if b.Server != nil {
+		b.Server.Shutdown()
+		b.Server.WaitForShutdown()
+	}
+}

@@ -1,0 +1,181 @@
+// Package faultinject wraps a sandbox's HTTP handler with per-route faults:
+// added latency, an error rate, and "apply the change, then drop the
+// response" (the lost-response case every idempotency rule exists for).
+// Sandboxes expose it under /sandbox/faults.
+package faultinject
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Fault is what happens to requests matching Method and PathPrefix.
+type Fault struct {
+	// Method matches the request method; empty matches any.
+	Method string `json:"method,omitempty"`
+	// PathPrefix matches the start of the request path; empty matches any.
+	PathPrefix string `json:"pathPrefix,omitempty"`
+	// Latency is added before the request is handled.
+	Latency Duration `json:"latency,omitempty"`
+	// ErrorRate in [0,1]: the share of requests answered ErrorStatus without being applied.
+	ErrorRate float64 `json:"errorRate,omitempty"`
+	// ErrorStatus defaults to 503.
+	ErrorStatus int `json:"errorStatus,omitempty"`
+	// DropResponse: the next Count matching requests are applied, then the
+	// connection is closed without an answer.
+	DropResponse bool `json:"dropResponse,omitempty"`
+	// Count limits how many requests the fault applies to; 0 means every one.
+	Count int `json:"count,omitempty"`
+}
+
+// Duration is a time.Duration that reads and writes as "300ms" in JSON.
+type Duration time.Duration
+
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}
+
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	*d = Duration(v)
+	return err
+}
+
+// Injector holds the active faults. The zero value injects nothing.
+type Injector struct {
+	mu     sync.Mutex
+	faults []*Fault
+}
+
+// Add installs a fault.
+func (in *Injector) Add(f Fault) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.faults = append(in.faults, &f)
+}
+
+// Reset removes every fault.
+func (in *Injector) Reset() {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.faults = nil
+}
+
+// List returns a copy of the active faults.
+func (in *Injector) List() []Fault {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	out := make([]Fault, 0, len(in.faults))
+	for _, f := range in.faults {
+		out = append(out, *f)
+	}
+	return out
+}
+
+// match returns the first fault matching r and consumes one of its uses.
+func (in *Injector) match(r *http.Request) (Fault, bool) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for i, f := range in.faults {
+		if f.Method != "" && f.Method != r.Method {
+			continue
+		}
+		if !strings.HasPrefix(r.URL.Path, f.PathPrefix) {
+			continue
+		}
+		got := *f
+		if f.Count > 0 {
+			f.Count--
+			if f.Count == 0 {
+				in.faults = append(in.faults[:i], in.faults[i+1:]...)
+			}
+		}
+		return got, true
+	}
+	return Fault{}, false
+}
+
+// Wrap applies matching faults around next.
+func (in *Injector) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, ok := in.match(r)
+		if !ok {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if f.Latency > 0 {
+			select {
+			case <-time.After(time.Duration(f.Latency)):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		if f.ErrorRate > 0 && rand.Float64() < f.ErrorRate {
+			status := f.ErrorStatus
+			if status == 0 {
+				status = http.StatusServiceUnavailable
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			_, _ = w.Write([]byte(`{"message":"injected fault"}`))
+			return
+		}
+		if f.DropResponse {
+			next.ServeHTTP(discard{header: http.Header{}}, r)
+			hijackAndClose(w)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Handler serves the fault list: GET lists, POST adds one, DELETE clears.
+func (in *Injector) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet:
+		case http.MethodPost:
+			var f Fault
+			if err := json.NewDecoder(r.Body).Decode(&f); err != nil {
+				http.Error(w, `{"error":"fault: `+err.Error()+`"}`, http.StatusBadRequest)
+				return
+			}
+			in.Add(f)
+		case http.MethodDelete:
+			in.Reset()
+		default:
+			http.Error(w, `{"error":"method not allowed"}`, http.StatusMethodNotAllowed)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(in.List())
+	})
+}
+
+// hijackAndClose closes the client connection without writing a response.
+func hijackAndClose(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic(http.ErrAbortHandler)
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	_ = conn.Close()
+}
+
+// discard is a ResponseWriter that swallows the applied request's answer.
+type discard struct{ header http.Header }
+
+func (d discard) Header() http.Header         { return d.header }
+func (d discard) Write(b []byte) (int, error) { return len(b), nil }
+func (d discard) WriteHeader(int)             {}

@@ -1,0 +1,52 @@
+package money
+
+import "testing"
+
+func TestMinor(t *testing.T) {
+	tests := []struct {
+		value, currency string
+		want            int64
+		wantErr         bool
+	}{
+		{"9.99", "EUR", 999, false},
+		{"0.1", "EUR", 10, false},
+		{"0.29", "USD", 29, false}, // 0.29*100 is 28.999... in float64
+		{"1000", "JPY", 1000, false},
+		{"1000.5", "JPY", 0, true},
+		{"12.345", "KWD", 12345, false},
+		{"12.3456", "KWD", 0, true},
+		{"0", "EUR", 0, false},
+		{"-1", "EUR", 0, true},
+		{"1", "eur", 0, true},
+		{"1", "EURO", 0, true},
+	}
+	for _, tt := range tests {
+		a, err := New(tt.value, tt.currency)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := a.Minor()
+		if (err != nil) != tt.wantErr || got != tt.want {
+			t.Errorf("%s %s: got %d, %v; want %d, error %v", tt.value, tt.currency, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
+
+func TestFromMinorRoundTrip(t *testing.T) {
+	for _, c := range []struct {
+		minor    int64
+		currency string
+		str      string
+	}{{999, "EUR", "9.99 EUR"}, {1000, "JPY", "1000 JPY"}, {12345, "KWD", "12.345 KWD"}} {
+		a, err := FromMinor(c.minor, c.currency)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.String() != c.str {
+			t.Errorf("String() = %q, want %q", a.String(), c.str)
+		}
+		if m, _ := a.Minor(); m != c.minor {
+			t.Errorf("round trip %d -> %d", c.minor, m)
+		}
+	}
+}
