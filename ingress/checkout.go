@@ -1,0 +1,291 @@
+package ingress
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Subjects of front-end commands.
+const (
+	SubjectCheckoutPayment        = "checkout.payment"
+	SubjectCheckoutDetails        = "checkout.details"
+	SubjectCheckoutPaymentDetails = "checkout.payment-details"
+)
+
+// PaymentCommand is the body of POST /v1/checkout/payments, stored as is on
+// checkout.payment. PaymentMethod is the gateway's front-end data (Adyen
+// Drop-in state.data.paymentMethod): it is never logged.
+type PaymentCommand struct {
+	OrderID       int64           `json:"orderId"`
+	PaymentMethod json.RawMessage `json:"paymentMethod"`
+	ReturnURL     string          `json:"returnUrl,omitempty"`
+	BrowserInfo   json.RawMessage `json:"browserInfo,omitempty"`
+	ShopperIP     string          `json:"shopperIP,omitempty"`
+	Origin        string          `json:"origin,omitempty"`
+}
+
+// DetailsCommand is the body of POST /v1/checkout/payments/details.
+type DetailsCommand struct {
+	OrderID int64           `json:"orderId"`
+	Details json.RawMessage `json:"details"`
+}
+
+// PaymentDetailsCommand is the body of POST /v1/payment-details.
+type PaymentDetailsCommand struct {
+	CustomerID      int64           `json:"customerId"`
+	PaymentMethodID int64           `json:"paymentMethodId"`
+	PaymentMethod   json.RawMessage `json:"paymentMethod"`
+	ReturnURL       string          `json:"returnUrl,omitempty"`
+	// RequestID, when the front-end sends one, identifies a retried call;
+	// otherwise the body's hash does.
+	RequestID string `json:"requestId,omitempty"`
+}
+
+// Outcomes lets the checkout endpoints answer with the flow's result.
+// Wait returns the outcome of operation key as soon as it is final (or
+// needs the shopper), or ok=false when ctx ends first.
+type Outcomes interface {
+	Wait(ctx context.Context, key string) (outcome json.RawMessage, ok bool, err error)
+	Get(ctx context.Context, key string) (outcome json.RawMessage, ok bool, err error)
+}
+
+// CheckoutConfig configures the front-end endpoints.
+type CheckoutConfig struct {
+	// SyncWait is how long a call waits for its outcome before answering 202.
+	SyncWait time.Duration
+	// CORSOrigins allowed to call; others get no CORS headers.
+	CORSOrigins []string
+	// Outcomes reads flow results; nil answers 202 at once.
+	Outcomes Outcomes
+}
+
+// Operation keys shared with the flows that produce the outcomes.
+func InitialKey(orderID int64) string { return "initial." + strconv.FormatInt(orderID, 10) }
+
+// PaymentDetailsKey is the operation key of one payment-details update.
+func PaymentDetailsKey(customerID int64, requestID string) string {
+	return "update-details." + strconv.FormatInt(customerID, 10) + "." + requestID
+}
+
+// MountCheckout registers the front-end endpoints.
+func (s *Server) MountCheckout(cfg CheckoutConfig) {
+	c := &checkout{s: s, cfg: cfg}
+	s.Handle("POST /v1/checkout/payments", c.cors(http.HandlerFunc(c.payment)))
+	s.Handle("POST /v1/checkout/payments/details", c.cors(http.HandlerFunc(c.details)))
+	s.Handle("GET /v1/checkout/payments/{orderId}", c.cors(http.HandlerFunc(c.status)))
+	s.Handle("POST /v1/payment-details", c.cors(http.HandlerFunc(c.paymentDetails)))
+	s.Handle("OPTIONS /v1/", c.cors(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	})))
+}
+
+type checkout struct {
+	s   *Server
+	cfg CheckoutConfig
+}
+
+func (c *checkout) payment(w http.ResponseWriter, r *http.Request) {
+	var cmd PaymentCommand
+	body, ok := decodeStrict(w, r, &cmd)
+	if !ok {
+		return
+	}
+	switch {
+	case cmd.OrderID <= 0:
+		writeError(w, http.StatusBadRequest, "orderId: required, a positive integer", "orderId")
+		return
+	case !isObject(cmd.PaymentMethod):
+		writeError(w, http.StatusBadRequest, "paymentMethod: required, the gateway's payment method object", "paymentMethod")
+		return
+	}
+	// One message per order: the same order again is the same operation.
+	key := InitialKey(cmd.OrderID)
+	if !c.s.publishOr503(w, r, SubjectCheckoutPayment, key, body) {
+		return
+	}
+	c.answer(w, r, key, cmd.OrderID)
+}
+
+func (c *checkout) details(w http.ResponseWriter, r *http.Request) {
+	var cmd DetailsCommand
+	body, ok := decodeStrict(w, r, &cmd)
+	if !ok {
+		return
+	}
+	switch {
+	case cmd.OrderID <= 0:
+		writeError(w, http.StatusBadRequest, "orderId: required, a positive integer", "orderId")
+		return
+	case !isObject(cmd.Details):
+		writeError(w, http.StatusBadRequest, "details: required, the gateway's action result object", "details")
+		return
+	}
+	key := InitialKey(cmd.OrderID)
+	if !c.s.publishOr503(w, r, SubjectCheckoutDetails, key+".details."+digest(cmd.Details), body) {
+		return
+	}
+	c.answer(w, r, key, cmd.OrderID)
+}
+
+func (c *checkout) paymentDetails(w http.ResponseWriter, r *http.Request) {
+	var cmd PaymentDetailsCommand
+	body, ok := decodeStrict(w, r, &cmd)
+	if !ok {
+		return
+	}
+	switch {
+	case cmd.CustomerID <= 0:
+		writeError(w, http.StatusBadRequest, "customerId: required, a positive integer", "customerId")
+		return
+	case cmd.PaymentMethodID <= 0:
+		writeError(w, http.StatusBadRequest, "paymentMethodId: required, a positive integer", "paymentMethodId")
+		return
+	case !isObject(cmd.PaymentMethod):
+		writeError(w, http.StatusBadRequest, "paymentMethod: required, the gateway's payment method object", "paymentMethod")
+		return
+	}
+	if cmd.RequestID == "" {
+		cmd.RequestID = digest(body)[:32]
+		if body, ok = marshal(w, cmd); !ok {
+			return
+		}
+	}
+	key := PaymentDetailsKey(cmd.CustomerID, cmd.RequestID)
+	if !c.s.publishOr503(w, r, SubjectCheckoutPaymentDetails, key, body) {
+		return
+	}
+	c.wait(w, r, key, "")
+}
+
+func (c *checkout) status(w http.ResponseWriter, r *http.Request) {
+	orderID, err := strconv.ParseInt(r.PathValue("orderId"), 10, 64)
+	if err != nil || orderID <= 0 {
+		writeError(w, http.StatusBadRequest, "orderId: a positive integer", "orderId")
+		return
+	}
+	if c.cfg.Outcomes == nil {
+		writeError(w, http.StatusNotFound, "no outcomes are kept by this ingress", "")
+		return
+	}
+	out, ok, err := c.cfg.Outcomes.Get(r.Context(), InitialKey(orderID))
+	switch {
+	case err != nil:
+		writeError(w, http.StatusServiceUnavailable, "reading the outcome: "+err.Error(), "")
+	case !ok:
+		writeJSON(w, http.StatusOK, map[string]any{"status": "pending", "orderId": orderID})
+	default:
+		writeRaw(w, http.StatusOK, out)
+	}
+}
+
+// answer waits for the initial-payment outcome of orderID.
+func (c *checkout) answer(w http.ResponseWriter, r *http.Request, key string, orderID int64) {
+	c.wait(w, r, key, "/v1/checkout/payments/"+strconv.FormatInt(orderID, 10))
+}
+
+// wait answers 200 with the outcome when the flow finishes within SyncWait,
+// else 202 pending with the status URL in Location.
+func (c *checkout) wait(w http.ResponseWriter, r *http.Request, key, location string) {
+	if c.cfg.Outcomes != nil && c.cfg.SyncWait > 0 {
+		ctx, cancel := context.WithTimeout(r.Context(), c.cfg.SyncWait)
+		defer cancel()
+		out, ok, err := c.cfg.Outcomes.Wait(ctx, key)
+		if err == nil && ok {
+			writeRaw(w, http.StatusOK, out)
+			return
+		}
+	}
+	if location != "" {
+		w.Header().Set("Location", location)
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"status": "pending"})
+}
+
+func (c *checkout) cors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		for _, allowed := range c.cfg.CORSOrigins {
+			if origin != "" && origin == allowed {
+				h := w.Header()
+				h.Set("Access-Control-Allow-Origin", origin)
+				h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+				h.Set("Access-Control-Allow-Headers", "Content-Type")
+				h.Add("Vary", "Origin")
+				break
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// decodeStrict reads the body and decodes it into v, rejecting unknown
+// fields and trailing data, answering 4xx itself. It returns the raw body.
+func decodeStrict(w http.ResponseWriter, r *http.Request, v any) ([]byte, bool) {
+	body, ok := readBody(w, r)
+	if !ok {
+		return nil, false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeError(w, http.StatusBadRequest, "malformed JSON: "+describeJSONError(err), jsonErrorField(err))
+		return nil, false
+	}
+	if dec.More() {
+		writeError(w, http.StatusBadRequest, "malformed JSON: data after the object", "")
+		return nil, false
+	}
+	return body, true
+}
+
+func describeJSONError(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		return typeErr.Field + ": expected " + typeErr.Type.String() + ", got " + typeErr.Value
+	}
+	return err.Error()
+}
+
+func jsonErrorField(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		return typeErr.Field
+	}
+	if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
+		return strings.Trim(strings.TrimPrefix(msg, "json: unknown field "), `"`)
+	}
+	return ""
+}
+
+func marshal(w http.ResponseWriter, v any) ([]byte, bool) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "encoding the command: "+err.Error(), "")
+		return nil, false
+	}
+	return b, true
+}
+
+func isObject(raw json.RawMessage) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) > 2 && raw[0] == '{'
+}
+
+func digest(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+func writeRaw(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}

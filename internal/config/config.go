@@ -1,0 +1,231 @@
+// Package config reads the connector's configuration from the environment
+// (DESIGN section 7), validates it at start, and names the variable at fault
+// when a value is missing or malformed. Every variable is declared once, in
+// the Vars table, with its default and its documentation; --help prints it.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Var is one environment variable.
+type Var struct {
+	Name    string
+	Default string
+	Secret  bool // never printed
+	Help    string
+	// Roles lists the subcommands reading the variable ("" in the list: all).
+	Roles []string
+}
+
+// Role names, as the subcommands of cmd/connector.
+const (
+	RoleDev     = "dev"
+	RoleIngress = "ingress"
+	RoleWorker  = "worker"
+	RoleSandbox = "sandbox"
+)
+
+var (
+	all      = []string{RoleDev, RoleIngress, RoleWorker}
+	ingress  = []string{RoleDev, RoleIngress}
+	worker   = []string{RoleDev, RoleWorker}
+	anyRole  = []string{RoleDev, RoleIngress, RoleWorker, RoleSandbox}
+	devOnly  = []string{RoleDev}
+)
+
+// Vars documents every variable. Order is the order of --help.
+var Vars = []Var{
+	{Name: "NATS_URL", Help: "NATS server URL; empty starts an embedded JetStream server", Roles: all},
+	{Name: "NATS_STORE_DIR", Default: "./data/nats", Help: "embedded JetStream storage directory", Roles: all},
+	{Name: "NATS_REPLICAS", Default: "1", Help: "replicas of streams and the KV bucket (3 on a cluster)", Roles: all},
+	{Name: "NATS_DUPLICATE_WINDOW", Default: "1h", Help: "inbox de-duplication window", Roles: all},
+	{Name: "INGRESS_ADDR", Default: ":8080", Help: "ingress listen address", Roles: ingress},
+	{Name: "INGRESS_MAX_BODY_BYTES", Default: "65536", Help: "largest request body accepted", Roles: ingress},
+	{Name: "INGRESS_SYNC_WAIT", Default: "5s", Help: "how long a checkout call waits for its outcome before answering 202", Roles: ingress},
+	{Name: "CORS_ORIGINS", Help: "comma-separated origins allowed to call the checkout endpoints", Roles: ingress},
+	{Name: "CLEENG_API_URL", Default: "https://api.sandbox.cleeng.com/3.1", Help: "Cleeng Payment API base URL", Roles: worker},
+	{Name: "CLEENG_PUBLISHER_TOKEN", Secret: true, Help: "Cleeng publisher token (X-Publisher-Token)", Roles: worker},
+	{Name: "CLEENG_PUBLISHER_ID", Help: "expected broadcasterId of webhooks; empty accepts any", Roles: ingress},
+	{Name: "CLEENG_WEBHOOK_SECRET", Secret: true, Help: "HMAC-SHA256 secret of Cleeng webhooks (16-64 bytes); empty disables the check", Roles: ingress},
+	{Name: "CLEENG_WEBHOOK_SIGNATURE_HEADER", Default: "X-Cleeng-Signature", Help: "header carrying the webhook signature", Roles: ingress},
+	{Name: "ADYEN_API_KEY", Secret: true, Help: "Adyen API key", Roles: worker},
+	{Name: "ADYEN_MERCHANT_ACCOUNT", Help: "Adyen merchant account", Roles: worker},
+	{Name: "ADYEN_ENVIRONMENT", Default: "test", Help: "test or live", Roles: worker},
+	{Name: "ADYEN_LIVE_PREFIX", Help: "live endpoint URL prefix (required when live)", Roles: worker},
+	{Name: "ADYEN_CHECKOUT_URL", Help: "override of the Checkout base URL (for the sandbox)", Roles: worker},
+	{Name: "ADYEN_HMAC_KEYS", Secret: true, Help: "comma-separated hex HMAC keys of Adyen notifications (two during rotation)", Roles: ingress},
+	{Name: "ADYEN_WEBHOOK_USERNAME", Help: "basic-auth user of Adyen notifications", Roles: ingress},
+	{Name: "ADYEN_WEBHOOK_PASSWORD", Secret: true, Help: "basic-auth password of Adyen notifications", Roles: ingress},
+	{Name: "ADYEN_RETURN_URL", Help: "shopper return URL after a redirect or 3-D Secure", Roles: worker},
+	{Name: "CLEVERBRIDGE_API_URL", Help: "Cleverbridge REST API base URL", Roles: worker},
+	{Name: "CLEVERBRIDGE_USERNAME", Help: "Cleverbridge API user", Roles: all},
+	{Name: "CLEVERBRIDGE_PASSWORD", Secret: true, Help: "Cleverbridge API password (also checks its notifications)", Roles: all},
+	{Name: "CLEVERBRIDGE_PRODUCT_ID", Help: "Cleverbridge product id used for renewals", Roles: worker},
+	{Name: "CLEVERBRIDGE_MODE", Default: "non-interactive", Help: "ProcessCartMode: interactive or non-interactive", Roles: worker},
+	{Name: "PAYMENT_METHODS", Help: "paymentMethodId=gateway pairs, e.g. 123876432=adyen,555001=cleverbridge", Roles: worker},
+	{Name: "WORKER_FLOWS", Help: "comma-separated flows this worker runs; empty runs all", Roles: worker},
+	{Name: "WORKER_CONCURRENCY", Default: "16", Help: "in-flight messages per flow", Roles: worker},
+	{Name: "LOG_LEVEL", Default: "info", Help: "debug, info, warn, error", Roles: anyRole},
+	{Name: "LOG_FORMAT", Default: "console", Help: "json or console", Roles: anyRole},
+	{Name: "CONNECTOR_DEV_SANDBOX_ADDR", Default: "127.0.0.1:8090", Help: "where dev and sandbox serve the sandboxes", Roles: append(devOnly, RoleSandbox)},
+}
+
+// Env reads variables with their defaults and collects every problem, so
+// one start reports all of them at once.
+type Env struct {
+	lookup func(string) (string, bool)
+	errs   []error
+}
+
+// FromOS reads the process environment.
+func FromOS() *Env { return &Env{lookup: os.LookupEnv} }
+
+// FromMap reads a fixed map (tests).
+func FromMap(m map[string]string) *Env {
+	return &Env{lookup: func(k string) (string, bool) { v, ok := m[k]; return v, ok }}
+}
+
+func (e *Env) raw(name string) string {
+	if v, ok := e.lookup(name); ok && v != "" {
+		return v
+	}
+	for _, v := range Vars {
+		if v.Name == name {
+			return v.Default
+		}
+	}
+	panic("config: undeclared variable " + name)
+}
+
+func (e *Env) fail(name, format string, args ...any) {
+	e.errs = append(e.errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
+}
+
+// String returns the value or its default.
+func (e *Env) String(name string) string { return e.raw(name) }
+
+// Required returns the value, recording an error when it is empty.
+func (e *Env) Required(name string) string {
+	v := e.raw(name)
+	if v == "" {
+		e.fail(name, "required")
+	}
+	return v
+}
+
+// Int parses a positive integer.
+func (e *Env) Int(name string) int {
+	v := e.raw(name)
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		e.fail(name, "%q is not a positive integer", v)
+	}
+	return n
+}
+
+// Duration parses a Go duration such as "5s".
+func (e *Env) Duration(name string) time.Duration {
+	v := e.raw(name)
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		e.fail(name, "%q is not a positive duration like 5s", v)
+	}
+	return d
+}
+
+// URL parses an absolute http(s) URL; empty stays empty.
+func (e *Env) URL(name string) string {
+	v := e.raw(name)
+	if v == "" {
+		return ""
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" {
+		e.fail(name, "%q is not an absolute URL", v)
+	}
+	return strings.TrimRight(v, "/")
+}
+
+// OneOf returns the value when it is one of allowed.
+func (e *Env) OneOf(name string, allowed ...string) string {
+	v := e.raw(name)
+	for _, a := range allowed {
+		if v == a {
+			return v
+		}
+	}
+	e.fail(name, "%q is not one of %s", v, strings.Join(allowed, ", "))
+	return v
+}
+
+// List splits a comma-separated value, dropping empty items.
+func (e *Env) List(name string) []string {
+	var out []string
+	for _, s := range strings.Split(e.raw(name), ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Pairs parses "k=v,k2=v2".
+func (e *Env) Pairs(name string) map[string]string {
+	out := map[string]string{}
+	for _, item := range e.List(name) {
+		k, v, ok := strings.Cut(item, "=")
+		if !ok || strings.TrimSpace(k) == "" || strings.TrimSpace(v) == "" {
+			e.fail(name, "%q is not a key=value pair", item)
+			continue
+		}
+		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	return out
+}
+
+// Check records an error for name when ok is false.
+func (e *Env) Check(name string, ok bool, format string, args ...any) {
+	if !ok {
+		e.fail(name, format, args...)
+	}
+}
+
+// Err returns every problem found, joined, or nil.
+func (e *Env) Err() error { return errors.Join(e.errs...) }
+
+// PrintHelp writes the variables a role reads, with defaults.
+func PrintHelp(w io.Writer, role string) {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VARIABLE\tDEFAULT\tMEANING")
+	for _, v := range Vars {
+		for _, r := range v.Roles {
+			if r == role {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", v.Name, v.Default, v.Help)
+				break
+			}
+		}
+	}
+	_ = tw.Flush()
+}
+
+// Markdown renders the whole table for the README.
+func Markdown(w io.Writer) {
+	fmt.Fprintln(w, "| Variable | Default | Meaning | Read by |")
+	fmt.Fprintln(w, "|---|---|---|---|")
+	for _, v := range Vars {
+		def := v.Default
+		if def != "" {
+			def = "`" + def + "`"
+		}
+		fmt.Fprintf(w, "| `%s` | %s | %s | %s |\n", v.Name, def, v.Help, strings.Join(v.Roles, ", "))
+	}
+}
