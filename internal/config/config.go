@@ -35,11 +35,11 @@ const (
 )
 
 var (
-	all      = []string{RoleDev, RoleIngress, RoleWorker}
-	ingress  = []string{RoleDev, RoleIngress}
-	worker   = []string{RoleDev, RoleWorker}
-	anyRole  = []string{RoleDev, RoleIngress, RoleWorker, RoleSandbox}
-	devOnly  = []string{RoleDev}
+	all     = []string{RoleDev, RoleIngress, RoleWorker}
+	ingress = []string{RoleDev, RoleIngress}
+	worker  = []string{RoleDev, RoleWorker}
+	anyRole = []string{RoleDev, RoleIngress, RoleWorker, RoleSandbox}
+	devOnly = []string{RoleDev}
 )
 
 // Vars documents every variable. Order is the order of --help.
