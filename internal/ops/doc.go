@@ -1,0 +1,17 @@
+// Package ops stores operation records: one record per business operation
+// (an initial purchase, a recurring authorisation, a refund ...) in the
+// JetStream KV bucket CONNECTOR_OPS (DESIGN section 4, layer 2).
+//
+// A flow Claims the record for its operation key, records each step's
+// result with Save BEFORE moving on to the next step, and ends with Finish
+// or Fail. Every write is a compare-and-set on the record's revision, so two
+// workers can never both believe they own an operation: a live claim held by
+// another worker, or a lost compare-and-set, is a failure.NotYet error and the
+// worker runtime redelivers the message later. A claim whose lease has
+// expired (its worker died) is taken over and resumed from the last saved
+// step.
+//
+// Records expire with the bucket's TTL (35 days after their last write, set
+// by internal/broker), longer than Adyen's 30 days of webhook retries, so a
+// late duplicate still finds the outcome.
+package ops

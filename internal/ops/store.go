@@ -1,0 +1,225 @@
+package ops
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cleeng-connector/connector/internal/failure"
+)
+
+// Status of an operation.
+type Status string
+
+const (
+	StatusInProgress Status = "in_progress"
+	StatusDone       Status = "done"
+	StatusFailed     Status = "failed"
+)
+
+var (
+	// ErrNotFound: no record under the key (never claimed, or expired).
+	ErrNotFound = errors.New("operation record not found")
+	// ErrClaimed: another worker holds a live claim. Returned classified
+	// failure.NotYet, with the time left on its lease as the retry hint.
+	ErrClaimed = errors.New("operation claimed by another worker")
+	// ErrConflict: the record changed since it was read (another worker took
+	// it over). Returned classified failure.NotYet: the caller must stop and
+	// let the redelivery see the new state.
+	ErrConflict = errors.New("operation record changed by another worker")
+	// ErrFinished: a write to a record that is already done or failed.
+	ErrFinished = errors.New("operation record is finished")
+)
+
+// DefaultLease is how long a claim stays exclusive without a Save.
+const DefaultLease = 2 * time.Minute
+
+// Record is one business operation. State holds the flow's step results
+// (Cleeng order id, gateway reference, ...), saved before the next step runs.
+type Record[T any] struct {
+	Key    string `json:"key"`
+	Flow   string `json:"flow"`
+	Status Status `json:"status"`
+	// Step is the last step recorded by Save, Finish or Fail.
+	Step string `json:"step,omitempty"`
+	// Error is the reason given to Fail.
+	Error string `json:"error,omitempty"`
+	// Owner is the claim's holder; every Claim gets a fresh owner id.
+	Owner string `json:"owner,omitempty"`
+	// LeaseUntil: until then no other worker may take the claim over.
+	LeaseUntil time.Time `json:"leaseUntil,omitzero"`
+	Created    time.Time `json:"created"`
+	Updated    time.Time `json:"updated"`
+	State      T         `json:"state"`
+
+	rev uint64
+}
+
+// Revision is the KV revision the record was read or written at.
+func (r *Record[T]) Revision() uint64 { return r.rev }
+
+// Store reads and writes records in a KV bucket (broker.Broker.Ops).
+type Store struct {
+	kv    jetstream.KeyValue
+	lease time.Duration
+	now   func() time.Time
+	host  string
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithLease sets how long a claim or a Save keeps the record exclusive.
+// It must exceed the longest pause between two Saves of a flow.
+func WithLease(d time.Duration) Option { return func(s *Store) { s.lease = d } }
+
+// WithClock replaces time.Now (tests of leases do not sleep).
+func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+
+// NewStore returns a store on kv with a DefaultLease.
+func NewStore(kv jetstream.KeyValue, opts ...Option) *Store {
+	host, _ := os.Hostname()
+	s := &Store{kv: kv, lease: DefaultLease, now: time.Now, host: host}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// newOwner names one claim: the host, for people reading `ops show`, and a
+// random part, so two claims from one process are different owners.
+func (s *Store) newOwner() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
+	return s.host + "-" + hex.EncodeToString(b[:])
+}
+
+// Claim takes the operation key for flow:
+//   - absent: creates it in progress, owned by a fresh owner id;
+//   - done or failed: returns it as stored, and the caller answers with the
+//     stored outcome instead of repeating the operation;
+//   - in progress under a live lease: a failure.NotYet ErrClaimed;
+//   - in progress with an expired lease (its worker died): takes it over with
+//     a compare-and-set, keeping Step and State so the flow resumes; losing
+//     that race is a failure.NotYet ErrConflict.
+func Claim[T any](ctx context.Context, s *Store, key, flow string) (*Record[T], error) {
+	owner := s.newOwner()
+	// A record can vanish between the failed create and the read (expiry,
+	// an operator's delete): then creating it again is right.
+	for range 3 {
+		now := s.now()
+		rec := &Record[T]{Key: key, Flow: flow, Status: StatusInProgress, Owner: owner,
+			LeaseUntil: now.Add(s.lease), Created: now, Updated: now}
+		data, err := json.Marshal(rec)
+		if err != nil {
+			return nil, failure.Permanent(fmt.Errorf("encode operation %s: %w", key, err))
+		}
+		rev, err := s.kv.Create(ctx, key, data)
+		if err == nil {
+			rec.rev = rev
+			return rec, nil
+		}
+		if !errors.Is(err, jetstream.ErrKeyExists) {
+			return nil, failure.Transient(fmt.Errorf("create operation %s: %w", key, err))
+		}
+		cur, err := Get[T](ctx, s, key)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if cur.Flow != flow {
+			return nil, failure.Permanentf("operation %s belongs to flow %q, not %q", key, cur.Flow, flow)
+		}
+		if cur.Status != StatusInProgress {
+			return cur, nil
+		}
+		now = s.now() // the record may have been written after the first reading
+		if left := cur.LeaseUntil.Sub(now); left > 0 {
+			return nil, failure.NotYet(left, fmt.Errorf("operation %s: %w", key, ErrClaimed))
+		}
+		return cur, cur.write(ctx, s, func(r *Record[T]) {
+			r.Owner = owner
+			r.LeaseUntil = now.Add(s.lease)
+		})
+	}
+	return nil, failure.Transient(fmt.Errorf("claim operation %s: created and removed concurrently", key))
+}
+
+// Get reads the record under key, or ErrNotFound.
+func Get[T any](ctx context.Context, s *Store, key string) (*Record[T], error) {
+	entry, err := s.kv.Get(ctx, key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, fmt.Errorf("operation %s: %w", key, ErrNotFound)
+	}
+	if err != nil {
+		return nil, failure.Transient(fmt.Errorf("read operation %s: %w", key, err))
+	}
+	rec := &Record[T]{}
+	if err := json.Unmarshal(entry.Value(), rec); err != nil {
+		return nil, failure.Permanent(fmt.Errorf("decode operation %s: %w", key, err))
+	}
+	rec.rev = entry.Revision()
+	return rec, nil
+}
+
+// Save records step (and the current State) and extends the lease.
+func (r *Record[T]) Save(ctx context.Context, s *Store, step string) error {
+	return r.write(ctx, s, func(r *Record[T]) {
+		r.Step = step
+		r.LeaseUntil = s.now().Add(s.lease)
+	})
+}
+
+// Finish records step and marks the operation done; the claim is released.
+func (r *Record[T]) Finish(ctx context.Context, s *Store, step string) error {
+	return r.write(ctx, s, func(r *Record[T]) {
+		r.Step = step
+		r.Status = StatusDone
+		r.LeaseUntil = time.Time{}
+	})
+}
+
+// Fail records step and reason and marks the operation failed for good; the
+// claim is released. The reason must not contain secrets or card data.
+func (r *Record[T]) Fail(ctx context.Context, s *Store, step, reason string) error {
+	return r.write(ctx, s, func(r *Record[T]) {
+		r.Step = step
+		r.Status = StatusFailed
+		r.Error = reason
+		r.LeaseUntil = time.Time{}
+	})
+}
+
+// write applies change to a copy and stores it if the record is still at the
+// revision it was read at. r is updated only when the write succeeded.
+func (r *Record[T]) write(ctx context.Context, s *Store, change func(*Record[T])) error {
+	if r.Status != StatusInProgress {
+		return fmt.Errorf("operation %s is %s: %w", r.Key, r.Status, ErrFinished)
+	}
+	next := *r
+	change(&next)
+	next.Updated = s.now()
+	data, err := json.Marshal(&next)
+	if err != nil {
+		return failure.Permanent(fmt.Errorf("encode operation %s: %w", r.Key, err))
+	}
+	rev, err := s.kv.Update(ctx, r.Key, data, r.rev)
+	if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		return failure.NotYet(0, fmt.Errorf("operation %s: %w", r.Key, ErrConflict))
+	}
+	if err != nil {
+		return failure.Transient(fmt.Errorf("write operation %s: %w", r.Key, err))
+	}
+	next.rev = rev
+	*r = next
+	return nil
+}

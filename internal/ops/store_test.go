@@ -1,0 +1,221 @@
+package ops_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cleeng-connector/connector/internal/broker"
+	"github.com/cleeng-connector/connector/internal/failure"
+	"github.com/cleeng-connector/connector/internal/ops"
+)
+
+type authState struct {
+	OrderID    int    `json:"orderId"`
+	Reference  string `json:"reference"`
+	Idempotent string `json:"idempotencyKey"`
+}
+
+func openBroker(t *testing.T) *broker.Broker {
+	t.Helper()
+	b, err := broker.Open(t.Context(), broker.Options{StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	return b
+}
+
+// clock is a settable time source shared by stores in one test.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func TestClaim_ConcurrentClaimsHaveExactlyOneOwner(t *testing.T) {
+	b := openBroker(t)
+	s := ops.NewStore(b.Ops)
+	key := ops.Key("authorise", "S1", "2024-05-01")
+
+	const n = 16
+	var wg sync.WaitGroup
+	owners := make(chan string, n)
+	claimed := make(chan error, n)
+	for range n {
+		wg.Go(func() {
+			rec, err := ops.Claim[authState](t.Context(), s, key, "authorise")
+			if err != nil {
+				claimed <- err
+				return
+			}
+			owners <- rec.Owner
+		})
+	}
+	wg.Wait()
+	close(owners)
+	close(claimed)
+	if len(owners) != 1 {
+		t.Fatalf("%d claims succeeded, want exactly 1", len(owners))
+	}
+	for err := range claimed {
+		if !errors.Is(err, ops.ErrClaimed) || !failure.Is(err, failure.ClassNotYet) {
+			t.Errorf("losing claim: %v, want a NotYet ErrClaimed", err)
+		}
+		if after := failure.RetryAfter(err); after <= 0 || after > ops.DefaultLease {
+			t.Errorf("retry hint %v, want the lease left (0, %v]", after, ops.DefaultLease)
+		}
+	}
+	stored, err := ops.Get[authState](t.Context(), s, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if winner := <-owners; stored.Owner != winner || stored.Status != ops.StatusInProgress {
+		t.Errorf("stored %+v, want the winner's in-progress claim", stored)
+	}
+}
+
+func TestSave_StaleRecordConflicts(t *testing.T) {
+	b := openBroker(t)
+	s := ops.NewStore(b.Ops)
+	key := ops.Key("initial", "O-7")
+	rec, err := ops.Claim[authState](t.Context(), s, key, "initial")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale, err := ops.Get[authState](t.Context(), s, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.State.OrderID = 7
+	if err := rec.Save(t.Context(), s, "order-created"); err != nil {
+		t.Fatal(err)
+	}
+	stale.State.Reference = "PSP-stale"
+	err = stale.Save(t.Context(), s, "gateway-called")
+	if !errors.Is(err, ops.ErrConflict) || !failure.Is(err, failure.ClassNotYet) {
+		t.Fatalf("stale save: %v, want a NotYet ErrConflict", err)
+	}
+	if stale.Step != "" || stale.Revision() == rec.Revision() {
+		t.Errorf("a failed save changed the record: step %q rev %d", stale.Step, stale.Revision())
+	}
+	got, err := ops.Get[authState](t.Context(), s, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Step != "order-created" || got.State.OrderID != 7 || got.State.Reference != "" {
+		t.Errorf("stored %+v, want only the owner's save", got)
+	}
+}
+
+func TestClaim_ExpiredLeaseIsTakenOverAndOldOwnerLoses(t *testing.T) {
+	b := openBroker(t)
+	clk := &clock{now: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}
+	s := ops.NewStore(b.Ops, ops.WithClock(clk.Now), ops.WithLease(time.Minute))
+	key := ops.Key("authorise", "S9", "2025-01-02")
+
+	first, err := ops.Claim[authState](t.Context(), s, key, "authorise")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.State = authState{OrderID: 42, Idempotent: "auth-S9-1"}
+	if err := first.Save(t.Context(), s, "order-created"); err != nil {
+		t.Fatal(err)
+	}
+
+	clk.Advance(59 * time.Second)
+	if _, err := ops.Claim[authState](t.Context(), s, key, "authorise"); !errors.Is(err, ops.ErrClaimed) {
+		t.Fatalf("claim within the lease: %v, want ErrClaimed", err)
+	} else if after := failure.RetryAfter(err); after != time.Second {
+		t.Errorf("retry hint %v, want the 1s left on the lease", after)
+	}
+
+	clk.Advance(2 * time.Second)
+	second, err := ops.Claim[authState](t.Context(), s, key, "authorise")
+	if err != nil {
+		t.Fatalf("claim after the lease expired: %v", err)
+	}
+	if second.Owner == first.Owner {
+		t.Error("takeover kept the old owner id")
+	}
+	if second.Step != "order-created" || second.State != first.State {
+		t.Errorf("takeover lost progress: step %q state %+v", second.Step, second.State)
+	}
+	if want := clk.Now().Add(time.Minute); !second.LeaseUntil.Equal(want) {
+		t.Errorf("lease until %v, want %v", second.LeaseUntil, want)
+	}
+
+	if err := first.Save(t.Context(), s, "gateway-called"); !errors.Is(err, ops.ErrConflict) {
+		t.Fatalf("old owner's save after takeover: %v, want ErrConflict", err)
+	}
+	second.State.Reference = "PSP-1"
+	if err := second.Finish(t.Context(), s, "reported"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestClaim_FinishedRecordIsReturnedAsStored(t *testing.T) {
+	b := openBroker(t)
+	s := ops.NewStore(b.Ops)
+	for _, tc := range []struct {
+		name   string
+		finish func(*ops.Record[authState]) error
+		status ops.Status
+		reason string
+	}{
+		{"done", func(r *ops.Record[authState]) error { return r.Finish(t.Context(), s, "reported") }, ops.StatusDone, ""},
+		{"failed", func(r *ops.Record[authState]) error {
+			return r.Fail(t.Context(), s, "reported", "card refused")
+		}, ops.StatusFailed, "card refused"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			key := ops.Key("refund", tc.name)
+			rec, err := ops.Claim[authState](t.Context(), s, key, "refund")
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec.State.Reference = "PSP-" + tc.name
+			if err := tc.finish(rec); err != nil {
+				t.Fatal(err)
+			}
+			again, err := ops.Claim[authState](t.Context(), s, key, "refund")
+			if err != nil {
+				t.Fatalf("claim of a finished operation: %v", err)
+			}
+			if again.Status != tc.status || again.Error != tc.reason || again.Owner != rec.Owner ||
+				again.State.Reference != "PSP-"+tc.name || again.Revision() != rec.Revision() {
+				t.Errorf("got %+v, want the stored record %+v", again, rec)
+			}
+			if err := again.Save(t.Context(), s, "more"); !errors.Is(err, ops.ErrFinished) {
+				t.Errorf("save on a finished record: %v, want ErrFinished", err)
+			}
+		})
+	}
+}
+
+func TestClaim_OtherFlowsKeyIsPermanent(t *testing.T) {
+	b := openBroker(t)
+	s := ops.NewStore(b.Ops)
+	if _, err := ops.Claim[authState](t.Context(), s, "k", "capture"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ops.Claim[authState](t.Context(), s, "k", "refund"); !failure.Is(err, failure.ClassPermanent) {
+		t.Fatalf("claim under another flow: %v, want permanent", err)
+	}
+}
+
+func TestGet_MissingKeyIsNotFound(t *testing.T) {
+	b := openBroker(t)
+	_, err := ops.Get[authState](context.Background(), ops.NewStore(b.Ops), "initial.none")
+	if !errors.Is(err, ops.ErrNotFound) {
+		t.Fatalf("got %v, want ErrNotFound", err)
+	}
+}
