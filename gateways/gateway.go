@@ -71,6 +71,9 @@ type ActionRequest struct {
 	IdempotencyKey string
 	Details        json.RawMessage
 	PaymentData    string
+	// AuthoriseOnly repeats the PayRequest's value, so that an authorised
+	// result reads as Authorised rather than Captured.
+	AuthoriseOnly bool
 }
 
 // ModifyRequest captures, refunds or cancels an earlier payment.

@@ -1,0 +1,353 @@
+package adyen
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	adyenapi "github.com/adyen/adyen-go-api-library/v9/src/adyen"
+	"github.com/adyen/adyen-go-api-library/v9/src/checkout"
+	"github.com/adyen/adyen-go-api-library/v9/src/common"
+
+	"github.com/cleeng-connector/connector/gateways"
+	"github.com/cleeng-connector/connector/internal/failure"
+	"github.com/cleeng-connector/connector/internal/money"
+)
+
+// Name is the gateway's name in configuration, events and subjects.
+const Name = "adyen"
+
+// Gateway is the Adyen implementation of gateways.Gateway. It is safe for
+// concurrent use.
+type Gateway struct {
+	cfg Config
+	api *checkout.APIClient
+}
+
+var _ gateways.Gateway = (*Gateway)(nil)
+
+// New validates cfg and builds the gateway.
+func New(cfg Config) (*Gateway, error) {
+	cfg.setDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	env := common.TestEnv
+	if cfg.Environment == "live" {
+		env = common.LiveEnv
+	}
+	client := adyenapi.NewClient(&common.Config{
+		ApiKey:                cfg.APIKey,
+		Environment:           env,
+		LiveEndpointURLPrefix: cfg.LivePrefix,
+		HTTPClient:            cfg.HTTPClient,
+		Debug:                 false, // Debug logs whole bodies, card data included.
+	})
+	if cfg.CheckoutURL != "" {
+		// NewClient overwrites CheckoutEndpoint: set it afterwards.
+		client.GetConfig().CheckoutEndpoint = strings.TrimSuffix(cfg.CheckoutURL, "/")
+	}
+	return &Gateway{cfg: cfg, api: client.Checkout()}, nil
+}
+
+// Name returns "adyen".
+func (g *Gateway) Name() string { return Name }
+
+// Capabilities: Adyen does everything the flows ask for.
+func (g *Gateway) Capabilities() gateways.Capabilities {
+	return gateways.Capabilities{
+		SeparateCapture: true,
+		ZeroAmountAuth:  true,
+		Refund:          true,
+		Cancel:          true,
+		DeleteToken:     true,
+		ShopperActions:  true,
+	}
+}
+
+// Pay sends /payments: a first payment (front-end data in PaymentMethod,
+// Ecommerce) or a merchant-initiated renewal with the stored token (ContAuth).
+// Both use the Subscription recurring model when a token is stored or used.
+func (g *Gateway) Pay(ctx context.Context, req gateways.PayRequest) (gateways.Result, error) {
+	key, err := idempotencyKey(req.IdempotencyKey)
+	if err != nil {
+		return gateways.Result{}, err
+	}
+	preq, err := g.paymentRequest(req)
+	if err != nil {
+		return gateways.Result{}, err
+	}
+	var resp checkout.PaymentResponse
+	err = g.call(ctx, "adyen payment "+req.Reference, func(ctx context.Context) (*http.Response, error) {
+		var httpResp *http.Response
+		var err error
+		resp, httpResp, err = g.api.PaymentsApi.Payments(ctx,
+			g.api.PaymentsApi.PaymentsInput().IdempotencyKey(key).PaymentRequest(preq))
+		return httpResp, err
+	})
+	if err != nil {
+		return gateways.Result{}, err
+	}
+	return paymentResult(response{
+		resultCode:     resp.GetResultCode(),
+		pspReference:   resp.GetPspReference(),
+		refusalReason:  resp.GetRefusalReason(),
+		additionalData: resp.GetAdditionalData(),
+		brand:          resp.GetPaymentMethod().Brand,
+		action:         resp.Action,
+		amount:         resp.Amount,
+	}, settle{authoriseOnly: req.AuthoriseOnly, merchantInitiated: req.Token != ""})
+}
+
+func (g *Gateway) paymentRequest(req gateways.PayRequest) (checkout.PaymentRequest, error) {
+	amount, err := minorAmount(req.Amount)
+	if err != nil {
+		return checkout.PaymentRequest{}, err
+	}
+	returnURL := req.ReturnURL
+	if returnURL == "" {
+		returnURL = g.cfg.ReturnURL
+	}
+	preq := checkout.PaymentRequest{
+		Amount:          amount,
+		MerchantAccount: g.cfg.MerchantAccount,
+		Reference:       req.Reference,
+		ReturnUrl:       returnURL,
+	}
+	if req.ShopperReference != "" {
+		preq.ShopperReference = common.PtrString(req.ShopperReference)
+	}
+	if req.AuthoriseOnly {
+		preq.AdditionalData = &map[string]string{"manualCapture": "true"}
+	}
+	if len(req.Metadata) > 0 {
+		md := make(map[string]string, len(req.Metadata))
+		for k, v := range req.Metadata {
+			md[k] = v
+		}
+		preq.Metadata = &md
+	}
+	if req.Token != "" {
+		if len(req.ShopperReference) < 3 {
+			return preq, failure.Permanentf("adyen payment %s: a renewal needs a shopper reference of at least 3 characters", req.Reference)
+		}
+		preq.PaymentMethod = checkout.CardDetailsAsCheckoutPaymentMethod(&checkout.CardDetails{
+			Type:                  common.PtrString("scheme"),
+			StoredPaymentMethodId: common.PtrString(req.Token),
+		})
+		preq.ShopperInteraction = common.PtrString("ContAuth")
+		preq.RecurringProcessingModel = common.PtrString("Subscription")
+		return preq, nil
+	}
+	pm, err := paymentMethod(req.PaymentMethod)
+	if err != nil {
+		return preq, fmt.Errorf("adyen payment %s: %w", req.Reference, err)
+	}
+	preq.PaymentMethod = pm
+	preq.ShopperInteraction = common.PtrString("Ecommerce")
+	if req.StoreToken {
+		if len(req.ShopperReference) < 3 {
+			return preq, failure.Permanentf("adyen payment %s: storing a token needs a shopper reference of at least 3 characters", req.Reference)
+		}
+		preq.StorePaymentMethod = common.PtrBool(true)
+		preq.RecurringProcessingModel = common.PtrString("Subscription")
+	}
+	if req.ShopperIP != "" {
+		preq.ShopperIP = common.PtrString(req.ShopperIP)
+	}
+	if req.Origin != "" {
+		preq.Origin = common.PtrString(req.Origin)
+	}
+	if len(req.BrowserInfo) > 0 {
+		var bi checkout.BrowserInfo
+		if err := json.Unmarshal(req.BrowserInfo, &bi); err != nil {
+			return preq, failure.Permanentf("adyen payment %s: browserInfo: %v", req.Reference, err)
+		}
+		preq.BrowserInfo = &bi
+	}
+	return preq, nil
+}
+
+// paymentMethod decodes the front-end's payment method. Cards ("scheme", the
+// subscription case) decode directly; other types go through the library's
+// oneOf decoder. The data is never part of an error string.
+func paymentMethod(raw json.RawMessage) (checkout.CheckoutPaymentMethod, error) {
+	if len(raw) == 0 {
+		return checkout.CheckoutPaymentMethod{}, failure.Permanentf("paymentMethod is required for a first payment")
+	}
+	var head struct {
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(raw, &head); err != nil {
+		return checkout.CheckoutPaymentMethod{}, failure.Permanentf("paymentMethod is not a JSON object")
+	}
+	if head.Type == "" || head.Type == "scheme" {
+		var card checkout.CardDetails
+		if err := json.Unmarshal(raw, &card); err != nil {
+			return checkout.CheckoutPaymentMethod{}, failure.Permanentf("paymentMethod: malformed card data")
+		}
+		card.Type = common.PtrString("scheme")
+		return checkout.CardDetailsAsCheckoutPaymentMethod(&card), nil
+	}
+	var pm checkout.CheckoutPaymentMethod
+	if err := json.Unmarshal(raw, &pm); err != nil {
+		return pm, failure.Permanentf("paymentMethod of type %q: not understood", head.Type)
+	}
+	return pm, nil
+}
+
+// CompleteAction sends /payments/details with the shopper action's result
+// (3-D Secure, redirect).
+func (g *Gateway) CompleteAction(ctx context.Context, req gateways.ActionRequest) (gateways.Result, error) {
+	key, err := idempotencyKey(req.IdempotencyKey)
+	if err != nil {
+		return gateways.Result{}, err
+	}
+	var details checkout.PaymentCompletionDetails
+	if err := json.Unmarshal(req.Details, &details); err != nil {
+		return gateways.Result{}, failure.Permanentf("adyen payment details: malformed details")
+	}
+	dreq := checkout.PaymentDetailsRequest{Details: details}
+	if req.PaymentData != "" {
+		dreq.PaymentData = common.PtrString(req.PaymentData)
+	}
+	var resp checkout.PaymentDetailsResponse
+	err = g.call(ctx, "adyen payment details", func(ctx context.Context) (*http.Response, error) {
+		var httpResp *http.Response
+		var err error
+		resp, httpResp, err = g.api.PaymentsApi.PaymentsDetails(ctx,
+			g.api.PaymentsApi.PaymentsDetailsInput().IdempotencyKey(key).PaymentDetailsRequest(dreq))
+		return httpResp, err
+	})
+	if err != nil {
+		return gateways.Result{}, err
+	}
+	return paymentResult(response{
+		resultCode:     resp.GetResultCode(),
+		pspReference:   resp.GetPspReference(),
+		refusalReason:  resp.GetRefusalReason(),
+		additionalData: resp.GetAdditionalData(),
+		brand:          resp.GetPaymentMethod().Brand,
+		amount:         resp.Amount,
+	}, settle{authoriseOnly: req.AuthoriseOnly})
+}
+
+// Capture sends /payments/{psp}/captures. Adyen answers 201 "received"; the
+// outcome arrives as a CAPTURE or CAPTURE_FAILED notification.
+func (g *Gateway) Capture(ctx context.Context, req gateways.ModifyRequest) (gateways.Result, error) {
+	key, amount, err := modification(req)
+	if err != nil {
+		return gateways.Result{}, err
+	}
+	creq := checkout.PaymentCaptureRequest{Amount: amount, MerchantAccount: g.cfg.MerchantAccount, Reference: optional(req.Reference)}
+	var resp checkout.PaymentCaptureResponse
+	err = g.call(ctx, "adyen capture "+req.PaymentReference, func(ctx context.Context) (*http.Response, error) {
+		var httpResp *http.Response
+		var err error
+		api := g.api.ModificationsApi
+		resp, httpResp, err = api.CaptureAuthorisedPayment(ctx,
+			api.CaptureAuthorisedPaymentInput(req.PaymentReference).IdempotencyKey(key).PaymentCaptureRequest(creq))
+		return httpResp, err
+	})
+	if err != nil {
+		return gateways.Result{}, err
+	}
+	return received("capture", resp.Status, resp.PspReference)
+}
+
+// Refund sends /payments/{psp}/refunds; confirmed by REFUND or REFUND_FAILED.
+func (g *Gateway) Refund(ctx context.Context, req gateways.ModifyRequest) (gateways.Result, error) {
+	key, amount, err := modification(req)
+	if err != nil {
+		return gateways.Result{}, err
+	}
+	rreq := checkout.PaymentRefundRequest{Amount: amount, MerchantAccount: g.cfg.MerchantAccount, Reference: optional(req.Reference)}
+	var resp checkout.PaymentRefundResponse
+	err = g.call(ctx, "adyen refund "+req.PaymentReference, func(ctx context.Context) (*http.Response, error) {
+		var httpResp *http.Response
+		var err error
+		api := g.api.ModificationsApi
+		resp, httpResp, err = api.RefundCapturedPayment(ctx,
+			api.RefundCapturedPaymentInput(req.PaymentReference).IdempotencyKey(key).PaymentRefundRequest(rreq))
+		return httpResp, err
+	})
+	if err != nil {
+		return gateways.Result{}, err
+	}
+	return received("refund", resp.Status, resp.PspReference)
+}
+
+// Cancel sends /payments/{psp}/cancels; confirmed by CANCELLATION.
+func (g *Gateway) Cancel(ctx context.Context, req gateways.ModifyRequest) (gateways.Result, error) {
+	key, err := idempotencyKey(req.IdempotencyKey)
+	if err != nil {
+		return gateways.Result{}, err
+	}
+	if req.PaymentReference == "" {
+		return gateways.Result{}, failure.Permanentf("adyen cancel: payment reference is required")
+	}
+	creq := checkout.PaymentCancelRequest{MerchantAccount: g.cfg.MerchantAccount, Reference: optional(req.Reference)}
+	var resp checkout.PaymentCancelResponse
+	err = g.call(ctx, "adyen cancel "+req.PaymentReference, func(ctx context.Context) (*http.Response, error) {
+		var httpResp *http.Response
+		var err error
+		api := g.api.ModificationsApi
+		resp, httpResp, err = api.CancelAuthorisedPaymentByPspReference(ctx,
+			api.CancelAuthorisedPaymentByPspReferenceInput(req.PaymentReference).IdempotencyKey(key).PaymentCancelRequest(creq))
+		return httpResp, err
+	})
+	if err != nil {
+		return gateways.Result{}, err
+	}
+	return received("cancel", resp.Status, resp.PspReference)
+}
+
+// DeleteToken deletes a stored payment method. A token that is already gone
+// (errorCode 800, "Contract not found") counts as deleted, so a retry after a
+// lost answer succeeds.
+func (g *Gateway) DeleteToken(ctx context.Context, req gateways.TokenRequest) error {
+	if req.Token == "" || req.ShopperReference == "" {
+		return failure.Permanentf("adyen delete token: token and shopper reference are required")
+	}
+	err := g.call(ctx, "adyen delete token", func(ctx context.Context) (*http.Response, error) {
+		api := g.api.RecurringApi
+		return api.DeleteTokenForStoredPaymentDetails(ctx,
+			api.DeleteTokenForStoredPaymentDetailsInput(req.Token).
+				ShopperReference(req.ShopperReference).MerchantAccount(g.cfg.MerchantAccount))
+	})
+	var apiErr common.APIError
+	if err != nil && errors.As(err, &apiErr) && apiErr.Code == "800" {
+		return nil
+	}
+	return err
+}
+
+func modification(req gateways.ModifyRequest) (string, checkout.Amount, error) {
+	key, err := idempotencyKey(req.IdempotencyKey)
+	if err != nil {
+		return "", checkout.Amount{}, err
+	}
+	if req.PaymentReference == "" {
+		return "", checkout.Amount{}, failure.Permanentf("adyen modification: payment reference is required")
+	}
+	amount, err := minorAmount(req.Amount)
+	return key, amount, err
+}
+
+func minorAmount(a money.Amount) (checkout.Amount, error) {
+	minor, err := a.Minor()
+	if err != nil {
+		return checkout.Amount{}, failure.Permanent(fmt.Errorf("adyen: %w", err))
+	}
+	return checkout.Amount{Currency: a.Currency, Value: minor}, nil
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
