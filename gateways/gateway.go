@@ -36,6 +36,9 @@ type Capabilities struct {
 	Cancel          bool // cancel an open authorisation
 	DeleteToken     bool
 	ShopperActions  bool // 3-D Secure / redirects completed through CompleteAction
+	// RefundElsewhere says where refunds are made when Refund is false, for
+	// the operator reading the dead-letter reason.
+	RefundElsewhere string
 }
 
 // PayRequest asks for a first payment (front-end data in PaymentMethod) or a

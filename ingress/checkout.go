@@ -50,10 +50,11 @@ type PaymentDetailsCommand struct {
 }
 
 // Outcomes lets the checkout endpoints answer with the flow's result.
-// Wait returns the outcome of operation key as soon as it is final (or
-// needs the shopper), or ok=false when ctx ends first.
+// Wait returns the outcome of operation key as soon as it is known (final,
+// failed, or waiting for the shopper) and differs from stale, or ok=false
+// when ctx ends first.
 type Outcomes interface {
-	Wait(ctx context.Context, key string) (outcome json.RawMessage, ok bool, err error)
+	Wait(ctx context.Context, key string, stale json.RawMessage) (outcome json.RawMessage, ok bool, err error)
 	Get(ctx context.Context, key string) (outcome json.RawMessage, ok bool, err error)
 }
 
@@ -111,7 +112,7 @@ func (c *checkout) payment(w http.ResponseWriter, r *http.Request) {
 	if !c.s.publishOr503(w, r, SubjectCheckoutPayment, key, body) {
 		return
 	}
-	c.answer(w, r, key, cmd.OrderID)
+	c.wait(w, r, key, nil, statusURL(cmd.OrderID))
 }
 
 func (c *checkout) details(w http.ResponseWriter, r *http.Request) {
@@ -129,10 +130,11 @@ func (c *checkout) details(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := InitialKey(cmd.OrderID)
+	stale := c.current(r.Context(), key) // the action these details complete
 	if !c.s.publishOr503(w, r, SubjectCheckoutDetails, key+".details."+digest(cmd.Details), body) {
 		return
 	}
-	c.answer(w, r, key, cmd.OrderID)
+	c.wait(w, r, key, stale, statusURL(cmd.OrderID))
 }
 
 func (c *checkout) paymentDetails(w http.ResponseWriter, r *http.Request) {
@@ -162,7 +164,7 @@ func (c *checkout) paymentDetails(w http.ResponseWriter, r *http.Request) {
 	if !c.s.publishOr503(w, r, SubjectCheckoutPaymentDetails, key, body) {
 		return
 	}
-	c.wait(w, r, key, "")
+	c.wait(w, r, key, nil, "")
 }
 
 func (c *checkout) status(w http.ResponseWriter, r *http.Request) {
@@ -186,18 +188,26 @@ func (c *checkout) status(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// answer waits for the initial-payment outcome of orderID.
-func (c *checkout) answer(w http.ResponseWriter, r *http.Request, key string, orderID int64) {
-	c.wait(w, r, key, "/v1/checkout/payments/"+strconv.FormatInt(orderID, 10))
+func statusURL(orderID int64) string {
+	return "/v1/checkout/payments/" + strconv.FormatInt(orderID, 10)
 }
 
-// wait answers 200 with the outcome when the flow finishes within SyncWait,
-// else 202 pending with the status URL in Location.
-func (c *checkout) wait(w http.ResponseWriter, r *http.Request, key, location string) {
+// current is the outcome key has now, or nil.
+func (c *checkout) current(ctx context.Context, key string) json.RawMessage {
+	if c.cfg.Outcomes == nil {
+		return nil
+	}
+	out, _, _ := c.cfg.Outcomes.Get(ctx, key)
+	return out
+}
+
+// wait answers 200 with the outcome when the flow has one (other than
+// stale) within SyncWait, else 202 pending with the status URL in Location.
+func (c *checkout) wait(w http.ResponseWriter, r *http.Request, key string, stale json.RawMessage, location string) {
 	if c.cfg.Outcomes != nil && c.cfg.SyncWait > 0 {
 		ctx, cancel := context.WithTimeout(r.Context(), c.cfg.SyncWait)
 		defer cancel()
-		out, ok, err := c.cfg.Outcomes.Wait(ctx, key)
+		out, ok, err := c.cfg.Outcomes.Wait(ctx, key, stale)
 		if err == nil && ok {
 			writeRaw(w, http.StatusOK, out)
 			return
