@@ -1,0 +1,252 @@
+package cleeng_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/cleeng-connector/connector/cleeng"
+	"github.com/cleeng-connector/connector/internal/failure"
+)
+
+// Payload examples, one per topic, built from the field lists of
+// cleeng-api.md; ids mix numbers and strings as Cleeng's examples do.
+var (
+	exampleAuthorisation = `{"broadcasterId": 123456789, "topic": "subscriptionReadyForPaymentAuthorisation", "data": {
+		"subscriptionId": 826715352, "offerId": "S619117184_US", "customerId": "927751142",
+		"customerEmail": "matthew.brown@example.com", "paymentDetailsId": 193925086, "active": true,
+		"dunningAttemptDate": "2024-05-17T10:00:00+00:00", "dunningStatus": "authorize",
+		"expirationDate": "2024-05-20T10:00:00+00:00", "currency": "USD", "paymentCountry": "US",
+		"paymentMethodId": 123876432, "token": "z7xariumf493GHBjEs9D-UpN-9kyESWYPUQo9S6nEewThuD8",
+		"paymentGateway": "adyen"}}`
+	exampleCapture = strings.NewReplacer(
+		"subscriptionReadyForPaymentAuthorisation", "subscriptionReadyForPaymentCapture",
+		`"authorize"`, `"capture"`, "2024-05-17T10", "2024-05-20T10").Replace(exampleAuthorisation)
+	exampleTermination = `{"broadcasterId": "123456789", "topic": "subscriptionReadyForTermination",
+		"data": {"subscriptionId": "826715352", "customerId": 927751142, "offerId": "S619117184_US"}}`
+	exampleRefund = `{"broadcasterId": 123456789, "topic": "refundPayment", "data": {"paymentId": 5551234,
+		"orderId": 343967543, "customerId": 927751142, "externalPaymentId": "PSP-8535296650153317",
+		"amount": 9.99, "currency": "USD", "reason": "customer request"}}`
+	exampleDeactivated = `{"broadcasterId": 123456789, "topic": "paymentDetailsDeactivated", "data": {
+		"paymentDetailsId": 193925086, "customerId": 927751142, "paymentMethodId": 123876432,
+		"token": "z7xariumf493GHBjEs9D-UpN-9kyESWYPUQo9S6nEewThuD8"}}`
+	exampleDeactivatedSeedSpelling = strings.Replace(exampleDeactivated, `"paymentDetailsDeactivated"`, `"PaymentDetailsDeactivated"`, 1)
+	exampleCapturePayment          = `{"broadcasterId": 123456789, "topic": "capturePayment", "data": {"anything": [1, 2]}}`
+)
+
+func TestDecodeWebhook_EveryTopic(t *testing.T) {
+	tests := []struct {
+		name  string
+		body  string
+		topic cleeng.Topic
+		flow  cleeng.Flow
+		check func(t *testing.T, w cleeng.Webhook)
+	}{
+		{"authorisation", exampleAuthorisation, cleeng.TopicPaymentAuthorisation, cleeng.FlowAuthorise, func(t *testing.T, w cleeng.Webhook) {
+			d := w.Dunning
+			if d == nil || d.SubscriptionID != "826715352" || d.CustomerID != "927751142" || d.PaymentMethodID != "123876432" ||
+				d.DunningAttemptDate != "2024-05-17T10:00:00+00:00" || d.Currency != "USD" || !d.Active ||
+				string(d.Token) != "z7xariumf493GHBjEs9D-UpN-9kyESWYPUQo9S6nEewThuD8" || d.DunningStatus != "authorize" {
+				t.Fatalf("dunning data = %+v", d)
+			}
+		}},
+		{"capture", exampleCapture, cleeng.TopicPaymentCapture, cleeng.FlowCapture, func(t *testing.T, w cleeng.Webhook) {
+			if w.Dunning == nil || w.Dunning.DunningStatus != "capture" || w.Dunning.PaymentDetailsID != "193925086" {
+				t.Fatalf("dunning data = %+v", w.Dunning)
+			}
+		}},
+		{"termination", exampleTermination, cleeng.TopicTermination, cleeng.FlowTerminate, func(t *testing.T, w cleeng.Webhook) {
+			if w.Termination == nil || w.Termination.SubscriptionID != "826715352" || w.BroadcasterID != "123456789" {
+				t.Fatalf("termination = %+v, broadcaster %q", w.Termination, w.BroadcasterID)
+			}
+		}},
+		{"refund", exampleRefund, cleeng.TopicRefundPayment, cleeng.FlowRefund, func(t *testing.T, w cleeng.Webhook) {
+			r := w.Refund
+			if r == nil || r.PaymentID != "5551234" || r.OrderID != "343967543" || r.Amount.String() != "9.99" || r.ExternalPaymentID != "PSP-8535296650153317" {
+				t.Fatalf("refund = %+v", r)
+			}
+		}},
+		{"deactivated", exampleDeactivated, cleeng.TopicPaymentDetailsDeactivated, cleeng.FlowDeactivateDetails, func(t *testing.T, w cleeng.Webhook) {
+			if w.Deactivation == nil || w.Deactivation.PaymentDetailsID != "193925086" {
+				t.Fatalf("deactivation = %+v", w.Deactivation)
+			}
+		}},
+		{"deactivated, seed spelling", exampleDeactivatedSeedSpelling, cleeng.TopicPaymentDetailsDeactivated, cleeng.FlowDeactivateDetails, nil},
+		{"capturePayment", exampleCapturePayment, cleeng.TopicCapturePayment, cleeng.FlowNone, func(t *testing.T, w cleeng.Webhook) {
+			if string(w.Unparsed) != `{"anything":[1,2]}` {
+				t.Fatalf("unparsed = %s", w.Unparsed)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w, err := cleeng.DecodeWebhook([]byte(tt.body))
+			if err != nil {
+				t.Fatalf("decode: %v", err)
+			}
+			if w.Topic != tt.topic || w.Flow() != tt.flow {
+				t.Fatalf("topic %q flow %q, want %q %q", w.Topic, w.Flow(), tt.topic, tt.flow)
+			}
+			if tt.check != nil {
+				tt.check(t, w)
+			}
+		})
+	}
+}
+
+func TestDecodeWebhook_MissingOrMalformedFieldIsNamed(t *testing.T) {
+	tests := []struct {
+		name, body, field string
+	}{
+		{"no subscriptionId", strings.Replace(exampleAuthorisation, `"subscriptionId": 826715352,`, "", 1), "data.subscriptionId"},
+		{"no dunningAttemptDate", strings.Replace(exampleCapture, `"dunningAttemptDate": "2024-05-20T10:00:00+00:00",`, "", 1), "data.dunningAttemptDate"},
+		{"no token", strings.Replace(exampleAuthorisation, `"token": "z7xariumf493GHBjEs9D-UpN-9kyESWYPUQo9S6nEewThuD8",`, "", 1), "data.token"},
+		{"termination without subscription", `{"broadcasterId":1,"topic":"subscriptionReadyForTermination","data":{"customerId":1}}`, "data.subscriptionId"},
+		{"refund without amount", strings.Replace(exampleRefund, `"amount": 9.99,`, "", 1), "data.amount"},
+		{"refund with a zero amount", strings.Replace(exampleRefund, `"amount": 9.99,`, `"amount": 0,`, 1), "data.amount"},
+		{"deactivation without details id", strings.Replace(exampleDeactivated, `"paymentDetailsId": 193925086,`, "", 1), "data.paymentDetailsId"},
+		{"id of the wrong type", strings.Replace(exampleTermination, `"subscriptionId": "826715352"`, `"subscriptionId": {"x":1}`, 1), "data.subscriptionId"},
+		{"amount of the wrong type", strings.Replace(exampleRefund, `"amount": 9.99`, `"amount": true`, 1), "data.amount"},
+		{"no topic", `{"broadcasterId":1,"data":{}}`, "topic"},
+		{"no broadcaster", `{"topic":"refundPayment","data":{}}`, "broadcasterId"},
+		{"no data", `{"broadcasterId":1,"topic":"refundPayment"}`, "data"},
+		{"data not an object", `{"broadcasterId":1,"topic":"refundPayment","data":[1]}`, "data"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := cleeng.DecodeWebhook([]byte(tt.body))
+			var fe *cleeng.FieldError
+			if !errors.As(err, &fe) || fe.Field != tt.field {
+				t.Fatalf("err = %v, want a FieldError for %s", err, tt.field)
+			}
+			if !failure.Is(err, failure.ClassPermanent) {
+				t.Fatalf("err class = %v, want permanent", failure.ClassOf(err))
+			}
+			if !strings.HasPrefix(err.Error(), tt.field+": ") {
+				t.Fatalf("message %q does not start with the field", err)
+			}
+		})
+	}
+}
+
+func TestDecodeWebhook_UnknownTopicIsDistinguishable(t *testing.T) {
+	w, err := cleeng.DecodeWebhook([]byte(`{"broadcasterId":1,"topic":"somethingNew","data":{}}`))
+	if !errors.Is(err, cleeng.ErrUnknownTopic) || w.Topic != "somethingNew" {
+		t.Fatalf("err %v topic %q, want ErrUnknownTopic and the topic", err, w.Topic)
+	}
+	_, err = cleeng.DecodeWebhook([]byte(`{"topic":`))
+	if err == nil || errors.Is(err, cleeng.ErrUnknownTopic) {
+		t.Fatalf("malformed JSON: err %v", err)
+	}
+}
+
+func TestWebhookDedupID_SameEventSameIDNextAttemptNewID(t *testing.T) {
+	id := func(body string) string {
+		t.Helper()
+		w, err := cleeng.DecodeWebhook([]byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w.DedupID()
+	}
+	auth := id(exampleAuthorisation)
+	// A re-sent copy, with other field order and whitespace, and the email changed.
+	resent := id(strings.Replace(exampleAuthorisation, "matthew.brown@example.com", "m@example.com", 1))
+	if auth != resent {
+		t.Fatal("a re-sent authorisation webhook got a new dedup id")
+	}
+	nextAttempt := id(strings.Replace(exampleAuthorisation, "2024-05-17T10", "2024-05-18T10", 1))
+	if nextAttempt == auth {
+		t.Fatal("the next dunning attempt has the same dedup id")
+	}
+	if id(exampleCapture) == id(strings.Replace(exampleCapture, "Capture", "Authorisation", 1)) {
+		t.Fatal("capture and authorisation of the same attempt share a dedup id")
+	}
+	if id(exampleDeactivated) != id(exampleDeactivatedSeedSpelling) {
+		t.Fatal("the two spellings of the deactivation topic have different dedup ids")
+	}
+	if id(exampleRefund) == id(strings.Replace(exampleRefund, "5551234", "5551235", 1)) {
+		t.Fatal("refunds of two payments share a dedup id")
+	}
+	if id(exampleRefund) != id(strings.Replace(exampleRefund, "customer request", "other", 1)) {
+		t.Fatal("a re-sent refund with another reason got a new dedup id")
+	}
+	if id(exampleCapturePayment) != id(`{"topic":"capturePayment","broadcasterId":123456789,"data":{ "anything" : [1,2] }}`) {
+		t.Fatal("capturePayment: whitespace changed the dedup id")
+	}
+}
+
+func TestWebhook_CheckBroadcaster(t *testing.T) {
+	w, err := cleeng.DecodeWebhook([]byte(exampleTermination))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.CheckBroadcaster("123456789"); err != nil {
+		t.Fatalf("matching broadcaster: %v", err)
+	}
+	if err := w.CheckBroadcaster(""); err != nil {
+		t.Fatalf("no broadcaster configured: %v", err)
+	}
+	if err := w.CheckBroadcaster("42"); !errors.Is(err, cleeng.ErrWrongBroadcaster) {
+		t.Fatalf("other broadcaster: %v", err)
+	}
+}
+
+func TestFlowMapping(t *testing.T) {
+	if got := cleeng.TopicsOf(cleeng.FlowCapture); len(got) != 1 || got[0] != cleeng.TopicPaymentCapture {
+		t.Fatalf("TopicsOf(capture) = %v", got)
+	}
+	if got := cleeng.TopicsOf(cleeng.FlowNone); got != nil {
+		t.Fatalf("TopicsOf(none) = %v", got)
+	}
+	for _, name := range cleeng.RequiredTopics {
+		topic, ok := cleeng.ParseTopic(name)
+		if !ok || string(topic) != name {
+			t.Fatalf("required topic %s does not parse to itself", name)
+		}
+	}
+	if topic, ok := cleeng.ParseTopic("PaymentDetailsDeactivated"); !ok || topic != cleeng.TopicPaymentDetailsDeactivated {
+		t.Fatalf("seed spelling parses to %q %v", topic, ok)
+	}
+}
+
+func TestSecret_HiddenFromFmt(t *testing.T) {
+	w, err := cleeng.DecodeWebhook([]byte(exampleAuthorisation))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"%v", "%+v", "%#v", "%s"} {
+		if s := sprintf(format, *w.Dunning); strings.Contains(s, "z7xariumf493") {
+			t.Fatalf("%s printed the token: %s", format, s)
+		}
+	}
+}
+
+func FuzzDecodeWebhook(f *testing.F) {
+	for _, body := range []string{exampleAuthorisation, exampleCapture, exampleTermination, exampleRefund,
+		exampleDeactivated, exampleDeactivatedSeedSpelling, exampleCapturePayment, `{}`, `null`, `[]`,
+		`{"topic":"refundPayment","broadcasterId":1,"data":{"amount":"1e999999999"}}`} {
+		f.Add([]byte(body))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		w, err := cleeng.DecodeWebhook(body)
+		if err != nil {
+			if !failure.Is(err, failure.ClassPermanent) {
+				t.Fatalf("unclassified decode error: %v", err)
+			}
+			return
+		}
+		if w.DedupID() == "" {
+			t.Fatal("decoded webhook without dedup id")
+		}
+		set := 0
+		for _, ok := range []bool{w.Dunning != nil, w.Termination != nil, w.Refund != nil, w.Deactivation != nil, w.Unparsed != nil} {
+			if ok {
+				set++
+			}
+		}
+		if set != 1 {
+			t.Fatalf("%d data fields set for topic %s", set, w.Topic)
+		}
+	})
+}
