@@ -1,0 +1,87 @@
+package workers
+
+import (
+	"time"
+
+	"github.com/cleeng-connector/connector/internal/failure"
+)
+
+// action is what happens to a message after its handler returned.
+type action int
+
+const (
+	actAck action = iota
+	actRetry
+	actDeadLetter
+)
+
+// decision is the outcome of the failure policy for one delivery.
+type decision struct {
+	action action
+	// delay before the next delivery, for actRetry.
+	delay time.Duration
+	// outcome is the metric label.
+	outcome string
+}
+
+// Outcome labels of the connector_worker_messages_total counter.
+const (
+	outcomeAcked            = "acked"
+	outcomeRetried          = "retried"
+	outcomeNotYet           = "not_yet"
+	outcomeDeadLettered     = "dead_lettered"
+	outcomeAckFailed        = "ack_failed"
+	outcomeDeadLetterFailed = "dead_letter_failed"
+	outcomeDrained          = "drained"
+)
+
+var outcomes = []string{outcomeAcked, outcomeRetried, outcomeNotYet, outcomeDeadLettered,
+	outcomeAckFailed, outcomeDeadLetterFailed, outcomeDrained}
+
+// decide maps a handler's result on delivery number attempt (1 for the
+// first) to an action. It is the only place that does.
+//
+// Failure policy:
+//   - nil: the work is done; ack it (synchronously, so "acked" is known).
+//   - Permanent: repeating cannot help (bad input, rejected credentials, an
+//     unknown payment method); dead-letter it at once with the reason, so
+//     an operator sees it and can replay it after a fix.
+//   - Transient and UnknownOutcome: the next try may succeed (an unknown
+//     outcome is resolved by the flow retrying with the same idempotency
+//     key); redeliver after Schedule[attempt-1], or later if the error says
+//     when (Retry-After). On delivery MaxDeliver the failure dead-letters
+//     instead, so exhausting the attempts never drops a message silently.
+//     Unclassified errors are transient (failure.ClassOf).
+//   - NotYet: a precondition is still in flight; redeliver after the wait
+//     the error names, else on the schedule. JetStream counts every
+//     delivery, so "not yet" cannot be left uncounted; it gets the larger
+//     budget MaxDeliverNotYet before it dead-letters.
+func (c *Config) decide(err error, attempt uint64) decision {
+	if err == nil {
+		return decision{action: actAck, outcome: outcomeAcked}
+	}
+	switch failure.ClassOf(err) {
+	case failure.ClassPermanent:
+		return decision{action: actDeadLetter, outcome: outcomeDeadLettered}
+	case failure.ClassNotYet:
+		if attempt >= uint64(c.MaxDeliverNotYet) {
+			return decision{action: actDeadLetter, outcome: outcomeDeadLettered}
+		}
+		delay := failure.RetryAfter(err)
+		if delay <= 0 {
+			delay = c.retryDelay(attempt)
+		}
+		return decision{action: actRetry, delay: delay, outcome: outcomeNotYet}
+	default: // transient, unknown outcome
+		if attempt >= uint64(c.MaxDeliver) {
+			return decision{action: actDeadLetter, outcome: outcomeDeadLettered}
+		}
+		return decision{action: actRetry, delay: max(c.retryDelay(attempt), failure.RetryAfter(err)), outcome: outcomeRetried}
+	}
+}
+
+// retryDelay is the schedule's delay after delivery number attempt.
+func (c *Config) retryDelay(attempt uint64) time.Duration {
+	i := min(max(attempt, 1)-1, uint64(len(c.Schedule)-1))
+	return c.Schedule[i]
+}

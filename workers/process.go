@@ -1,0 +1,156 @@
+package workers
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/cleeng-connector/connector/internal/broker"
+)
+
+// process runs the handler on one delivery and carries out decide's verdict.
+func (r *Runtime) process(workCtx context.Context, f *flowRun, jm jetstream.Msg) {
+	msg := Message{Subject: jm.Subject(), Data: jm.Data(), Header: jm.Headers(), Attempt: 1}
+	var seq uint64
+	if meta, err := jm.Metadata(); err == nil {
+		msg.Attempt, msg.Received, seq = meta.NumDelivered, meta.Timestamp, meta.Sequence.Stream
+	}
+	// Built per event, not per message: most messages log nothing.
+	log := func(e *zerolog.Event) *zerolog.Event { return e.Uint64("seq", seq).Uint64("attempt", msg.Attempt) }
+
+	herr := r.call(workCtx, f, jm, msg)
+	if herr != nil && workCtx.Err() != nil {
+		// Cut off by the drain timeout: the work is not done. Hand it back
+		// without counting it as a failure of the flow.
+		r.handBack(f, jm)
+		return
+	}
+	d := r.cfg.decide(herr, msg.Attempt)
+	switch d.action {
+	case actAck:
+		ctx, cancel := context.WithTimeout(context.Background(), replyTimeout)
+		err := jm.DoubleAck(ctx)
+		cancel()
+		if err != nil {
+			// The server may or may not have the ack: the message may come
+			// again, and the flow's operation record makes the repeat a no-op.
+			log(f.log.Error()).Err(err).Msg("ack failed")
+			d.outcome = outcomeAckFailed
+		}
+	case actRetry:
+		if err := jm.NakWithDelay(d.delay); err != nil {
+			log(f.log.Warn()).Err(err).Msg("nak failed; redelivered after ack wait")
+		}
+		log(f.log.Debug()).Err(herr).Dur("delay", d.delay).Msg("redeliver later")
+	case actDeadLetter:
+		if err := r.deadLetter(f, jm, msg, seq, herr); err != nil {
+			// Never lose a message: without its copy in the dead-letter
+			// stream it stays in the inbox and is dead-lettered again.
+			log(f.log.Error()).Err(err).AnErr("cause", herr).Msg("dead-letter failed; redeliver")
+			if err := jm.NakWithDelay(r.cfg.retryDelay(msg.Attempt)); err != nil {
+				log(f.log.Warn()).Err(err).Msg("nak failed; redelivered after ack wait")
+			}
+			d.outcome = outcomeDeadLetterFailed
+			break
+		}
+		log(f.log.Warn()).Err(herr).Msg("dead-lettered")
+	}
+	f.metrics.outcome[d.outcome].Inc()
+}
+
+// call runs the handler with a timeout, InProgress heartbeats and metrics;
+// a panic becomes an (unclassified, so transient) error.
+func (r *Runtime) call(workCtx context.Context, f *flowRun, jm jetstream.Msg, msg Message) (err error) {
+	ctx, cancel := context.WithTimeout(workCtx, r.cfg.HandlerTimeout)
+	defer cancel()
+	defer heartbeat(jm, r.cfg.AckWait/3)()
+	f.metrics.inFlight.Inc()
+	start := time.Now()
+	defer func() {
+		f.metrics.duration.Observe(time.Since(start).Seconds())
+		f.metrics.inFlight.Dec()
+		if p := recover(); p != nil {
+			err = fmt.Errorf("flow %s: handler panic: %v", f.Name, p)
+		}
+	}()
+	return f.Handler(ctx, msg)
+}
+
+// heartbeat tells the server every interval that m is still being worked on,
+// so AckWait only catches dead workers; the returned func stops it.
+func heartbeat(m jetstream.Msg, every time.Duration) (stop func()) {
+	var mu sync.Mutex
+	stopped := false
+	mu.Lock()
+	defer mu.Unlock()
+	var t *time.Timer
+	t = time.AfterFunc(every, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !stopped {
+			_ = m.InProgress() // a lost heartbeat at worst lets AckWait redeliver
+			t.Reset(every)
+		}
+	})
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		stopped = true
+		t.Stop()
+	}
+}
+
+// deadLetter publishes a copy of the delivery to dlq.<flow>, the payload
+// byte for byte with the original headers and the reason, waits for the
+// stream's ack, and only then terminates the original.
+func (r *Runtime) deadLetter(f *flowRun, jm jetstream.Msg, msg Message, seq uint64, cause error) error {
+	out := &nats.Msg{Subject: broker.SubjectDLQ + "." + f.Name, Data: msg.Data, Header: nats.Header{}}
+	for k, v := range msg.Header {
+		// Nats-* headers instruct the server (deduplication, expectations,
+		// TTL); they belong to the original publish, not to this copy.
+		if !strings.HasPrefix(strings.ToLower(k), "nats-") {
+			out.Header[k] = v
+		}
+	}
+	out.Header.Set(HeaderFlow, f.Name)
+	out.Header.Set(HeaderError, headerValue(cause.Error()))
+	out.Header.Set(HeaderAttempts, strconv.FormatUint(msg.Attempt, 10))
+	out.Header.Set(HeaderOriginalSubject, msg.Subject)
+	if id := msg.Header.Get(jetstream.MsgIDHeader); id != "" {
+		out.Header.Set(HeaderOriginalMsgID, id)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), replyTimeout)
+	defer cancel()
+	// One copy per inbox message: if the Term below is lost and the message
+	// is dead-lettered again, the DLQ's duplicate window drops the repeat.
+	if _, err := r.js.PublishMsg(ctx, out, jetstream.WithMsgID(fmt.Sprintf("%s-%d", f.Name, seq))); err != nil {
+		return fmt.Errorf("publish to %s: %w", out.Subject, err)
+	}
+	if err := jm.TermWithReason("dead-lettered"); err != nil {
+		f.log.Warn().Err(err).Uint64("seq", seq).Msg("term after dead-letter failed; a repeat is deduplicated")
+	}
+	return nil
+}
+
+// headerValue makes an error text fit a header: one line, at most 1 KiB.
+func headerValue(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	const maxLen = 1024
+	if len(s) > maxLen {
+		s = strings.ToValidUTF8(s[:maxLen], "")
+	}
+	return s
+}

@@ -1,0 +1,282 @@
+package workers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/cleeng-connector/connector/internal/broker"
+)
+
+// Message is one delivery of an inbox message to a handler.
+type Message struct {
+	Subject string
+	Data    []byte
+	Header  nats.Header
+	// Attempt is JetStream's delivery count: 1 on the first delivery.
+	Attempt uint64
+	// Received is when the inbox stream stored the message.
+	Received time.Time
+}
+
+// Handler does a flow's work for one message. nil means done (the message is
+// acked); an error is classified with internal/failure and Config.decide
+// acts on it. ctx is cancelled after Config.HandlerTimeout, or when a drain
+// runs out of time.
+type Handler func(ctx context.Context, m Message) error
+
+// Flow is a handler with the inbox subjects it consumes.
+type Flow struct {
+	// Name names the durable consumer and the dead-letter subject
+	// dlq.<Name>: letters, digits, '-' and '_'.
+	Name string
+	// Subjects filter the inbox; they must not overlap another flow's
+	// (the inbox is a work queue).
+	Subjects []string
+	Handler  Handler
+	// Concurrency overrides Config.Concurrency for this flow.
+	Concurrency int
+}
+
+// Headers of a dead-lettered message, beside the original's own headers.
+const (
+	HeaderFlow            = "Connector-Flow"
+	HeaderError           = "Connector-Error"
+	HeaderAttempts        = "Connector-Attempts"
+	HeaderOriginalSubject = "Connector-Original-Subject"
+	HeaderOriginalMsgID   = "Connector-Original-Msg-Id"
+)
+
+const (
+	// replyTimeout bounds an ack or a dead-letter publish.
+	replyTimeout = 5 * time.Second
+	// reopenDelay paces attempts to consume again after the consumer or the
+	// connection went away.
+	reopenDelay = time.Second
+	// deadLetterRetries are deliveries the server allows beyond
+	// MaxDeliverNotYet, so a dead-letter publish that failed on the last
+	// counted delivery is tried again rather than left undelivered.
+	deadLetterRetries = 3
+)
+
+var flowName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+// Runtime runs flows on the inbox. Create it with New.
+type Runtime struct {
+	js      jetstream.JetStream
+	cfg     Config
+	metrics *metrics
+	log     zerolog.Logger
+}
+
+// New returns a runtime consuming through js.
+func New(js jetstream.JetStream, cfg Config) (*Runtime, error) {
+	cfg.setDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("worker config: %w", err)
+	}
+	m, err := newMetrics(cfg.Metrics)
+	if err != nil {
+		return nil, fmt.Errorf("worker metrics: %w", err)
+	}
+	return &Runtime{js: js, cfg: cfg, metrics: m, log: cfg.Logger}, nil
+}
+
+// flowRun is a flow being consumed.
+type flowRun struct {
+	Flow
+	consumer jetstream.Consumer
+	metrics  flowMetrics
+	log      zerolog.Logger
+}
+
+// Run creates (or updates) each flow's durable consumer and consumes until
+// ctx is cancelled, then drains: it returns once every handler has
+// returned. It fails early, consuming nothing, when a flow is invalid or its
+// consumer cannot be created.
+func (r *Runtime) Run(ctx context.Context, flows ...Flow) error {
+	runs, err := r.prepare(ctx, flows)
+	if err != nil {
+		return err
+	}
+	// Handlers run under workCtx, which outlives ctx by DrainTimeout.
+	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	drained := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-drained:
+			return
+		}
+		t := time.NewTimer(r.cfg.DrainTimeout)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			r.log.Warn().Dur("drain_timeout", r.cfg.DrainTimeout).Msg("drain timed out: cancelling running handlers")
+			cancelWork()
+		case <-drained:
+		}
+	}()
+	var wg sync.WaitGroup
+	for _, f := range runs {
+		wg.Go(func() { r.consume(ctx, workCtx, f) })
+	}
+	wg.Wait()
+	close(drained)
+	return nil
+}
+
+func (r *Runtime) prepare(ctx context.Context, flows []Flow) ([]*flowRun, error) {
+	if len(flows) == 0 {
+		return nil, errors.New("workers: no flows to run")
+	}
+	seen := map[string]bool{}
+	runs := make([]*flowRun, 0, len(flows))
+	for _, f := range flows {
+		switch {
+		case !flowName.MatchString(f.Name):
+			return nil, fmt.Errorf("flow %q: name must be letters, digits, '-' or '_'", f.Name)
+		case seen[f.Name]:
+			return nil, fmt.Errorf("flow %q: listed twice", f.Name)
+		case len(f.Subjects) == 0 || f.Handler == nil:
+			return nil, fmt.Errorf("flow %q: needs subjects and a handler", f.Name)
+		}
+		seen[f.Name] = true
+		if f.Concurrency == 0 {
+			f.Concurrency = r.cfg.Concurrency
+		}
+		if f.Concurrency < 1 || f.Concurrency > r.cfg.MaxAckPending {
+			return nil, fmt.Errorf("flow %q: concurrency %d outside [1, max ack pending %d]", f.Name, f.Concurrency, r.cfg.MaxAckPending)
+		}
+		fr := &flowRun{Flow: f, metrics: r.metrics.forFlow(f.Name), log: r.log.With().Str("flow", f.Name).Logger()}
+		if err := r.ensureConsumer(ctx, fr); err != nil {
+			return nil, err
+		}
+		runs = append(runs, fr)
+	}
+	return runs, nil
+}
+
+// ensureConsumer creates or updates the flow's durable consumer. Replicas
+// starting together race to create it; the loser's "already exists" is
+// resolved by trying again, which then updates to the same configuration.
+func (r *Runtime) ensureConsumer(ctx context.Context, f *flowRun) error {
+	cfg := jetstream.ConsumerConfig{
+		Durable:        f.Name,
+		Description:    "worker flow " + f.Name,
+		FilterSubjects: f.Subjects,
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        r.cfg.AckWait,
+		// The runtime dead-letters on its own counts (decide); the server's
+		// bound is only a backstop above them.
+		MaxDeliver:    r.cfg.MaxDeliverNotYet + deadLetterRetries,
+		MaxAckPending: r.cfg.MaxAckPending,
+	}
+	var err error
+	for range 5 {
+		var c jetstream.Consumer
+		if c, err = r.js.CreateOrUpdateConsumer(ctx, broker.InboxStream, cfg); err == nil {
+			f.consumer = c
+			return nil
+		}
+		if !wait(ctx, 100*time.Millisecond) {
+			break
+		}
+	}
+	return fmt.Errorf("flow %s: consumer on %s: %w", f.Name, broker.InboxStream, err)
+}
+
+// consume feeds f's messages to f.Concurrency workers until ctx is
+// cancelled, then waits for the workers.
+func (r *Runtime) consume(ctx, workCtx context.Context, f *flowRun) {
+	work := make(chan jetstream.Msg)
+	var workers sync.WaitGroup
+	for range f.Concurrency {
+		workers.Go(func() {
+			for m := range work {
+				r.process(workCtx, f, m)
+			}
+		})
+	}
+	defer func() {
+		close(work)
+		workers.Wait()
+	}()
+	for ctx.Err() == nil {
+		// The client buffers at most Concurrency messages beyond those in
+		// flight, so a replica never sits on work others could do.
+		iter, err := f.consumer.Messages(jetstream.PullMaxMessages(f.Concurrency))
+		if err == nil {
+			r.pump(ctx, f, iter, work)
+			if ctx.Err() != nil {
+				return
+			}
+			f.log.Warn().Msg("consumer closed under the runtime; consuming again")
+		} else {
+			f.log.Warn().Err(err).Msg("cannot consume; trying again")
+		}
+		if !wait(ctx, reopenDelay) {
+			return
+		}
+		if err := r.ensureConsumer(ctx, f); err != nil {
+			f.log.Warn().Err(err).Msg("cannot recreate consumer")
+		}
+	}
+}
+
+// pump hands messages from iter to the workers until iter is closed. When
+// ctx is cancelled it drains iter and hands buffered messages back.
+func (r *Runtime) pump(ctx context.Context, f *flowRun, iter jetstream.MessagesContext, work chan<- jetstream.Msg) {
+	stop := context.AfterFunc(ctx, iter.Drain)
+	defer stop()
+	defer iter.Stop()
+	for {
+		m, err := iter.Next()
+		if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+			return
+		}
+		if err != nil { // a missed heartbeat or a reconnect: the iterator carries on
+			f.log.Debug().Err(err).Msg("consume")
+			continue
+		}
+		if ctx.Err() != nil {
+			r.handBack(f, m)
+			continue
+		}
+		select {
+		case work <- m:
+		case <-ctx.Done():
+			r.handBack(f, m)
+		}
+	}
+}
+
+// handBack returns a message this runtime will not finish, so another
+// replica gets it now rather than after AckWait.
+func (r *Runtime) handBack(f *flowRun, m jetstream.Msg) {
+	if err := m.Nak(); err != nil {
+		f.log.Warn().Err(err).Msg("hand back: nak failed; redelivered after ack wait")
+	}
+	f.metrics.outcome[outcomeDrained].Inc()
+}
+
+// wait waits d, or less if ctx is cancelled; it reports whether d passed.
+func wait(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
