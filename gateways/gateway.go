@@ -36,6 +36,11 @@ type Capabilities struct {
 	Cancel          bool // cancel an open authorisation
 	DeleteToken     bool
 	ShopperActions  bool // 3-D Secure / redirects completed through CompleteAction
+	// IdempotencyKeys: the gateway honours PayRequest.IdempotencyKey, so a
+	// call whose outcome is unknown may be repeated with the same key.
+	// Without it, such a call is never repeated: the flow waits for the
+	// gateway's notification instead.
+	IdempotencyKeys bool
 	// RefundElsewhere says where refunds are made when Refund is false, for
 	// the operator reading the dead-letter reason.
 	RefundElsewhere string
