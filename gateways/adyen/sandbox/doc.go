@@ -1,0 +1,38 @@
+// Package sandbox simulates Adyen's Checkout API v71 for tests, `connector
+// dev` and `connector sandbox`: an http.Handler serving /v71/... (mount it
+// under a prefix with http.StripPrefix; dev uses /adyen, so the checkout URL
+// is <host>/adyen/v71), plus /sandbox/state and /sandbox/faults.
+//
+// It is stateful and keeps Adyen's rules: payments authorise, refuse or ask
+// for a 3-D Secure challenge completed through /payments/details; tokens are
+// stored per shopperReference; captures, refunds and cancels are answered
+// 201 "received" and confirmed later by an HMAC-signed notification POSTed
+// (with basic auth) to the configured URL until it answers 200 [accepted];
+// you cannot capture more than was authorised, refund more than was
+// captured, or cancel what was captured (those modifications are answered
+// "received" and then fail by notification, success "false", as Adyen does).
+// Idempotency follows Adyen: the same Idempotency-Key returns the first
+// answer; while the first is in flight, 422 errorCode 704 with
+// Transient-Error: true. Every answer is application/json.
+//
+// Test data (Adyen's documented test cards and holder-name triggers):
+//
+//	4111111111111111 visa, 5555444433331111 mc (CVC 737); 370000000000002 amex (CVC 7373)
+//	4917610000000000 visa, 5454545454545454 mc: 3-D Secure 2 challenge
+//	holderName DECLINED → "Refused", NOT_ENOUGH_BALANCE → "Not enough balance",
+//	CARD_EXPIRED → "Expired Card", CVC_DECLINED → "CVC Declined",
+//	BLOCK_CARD → "Blocked Card", ISSUER_UNAVAILABLE → "Issuer Unavailable", ERROR → resultCode Error
+//	a past expiry date → "Expired Card"; a wrong CVC → "CVC Declined"
+//	sandbox only: holderName CAPTURE_FAILED / REFUND_FAILED authorise, then their
+//	captures / refunds fail with CAPTURE_FAILED / REFUND_FAILED notifications.
+//
+// Card data comes as plain fields (number, expiryMonth, expiryYear, cvc) or
+// as Adyen's test "encrypted" fields ("test_4111111111111111", "test_03",
+// "test_2030", "test_737"), as Drop-in produces them with a test client key.
+//
+// With Options.Contract set (strict mode), every request is validated against
+// Adyen's CheckoutService-v71.json and every notification against
+// Webhooks-v1.json (copies in openapi/, MIT licence beside them);
+// non-conforming requests are answered 422 and every violation is recorded
+// for tests (Violations).
+package sandbox

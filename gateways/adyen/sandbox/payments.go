@@ -1,0 +1,399 @@
+package sandbox
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strings"
+)
+
+// Payment states.
+const (
+	StatusChallenge  = "challenge"  // waiting for 3-D Secure through /payments/details
+	StatusAuthorised = "authorised" // funds reserved (manual capture, or a zero-amount authorisation)
+	StatusCaptured   = "captured"   // captured in full (auto-capture, or captures adding up)
+	StatusRefused    = "refused"
+	StatusCancelled  = "cancelled"
+)
+
+// payment is the sandbox's record of one /payments call.
+type payment struct {
+	PSPReference     string `json:"pspReference"`
+	Reference        string `json:"reference"`
+	ShopperReference string `json:"shopperReference,omitempty"`
+	Currency         string `json:"currency"`
+	Amount           int64  `json:"amount"`
+	Captured         int64  `json:"captured"`
+	Refunded         int64  `json:"refunded"`
+	Status           string `json:"status"`
+	RefusalReason    string `json:"refusalReason,omitempty"`
+	ManualCapture    bool   `json:"manualCapture"`
+	Recurring        bool   `json:"recurring"` // paid with a stored token (ContAuth)
+	Token            string `json:"-"`
+	Card             card   `json:"card"`
+
+	storeToken bool
+	outcome    verdict
+}
+
+// Payment is a copy of a payment's state, for tests.
+type Payment = payment
+
+// storedToken is a stored payment method.
+type storedToken struct {
+	ID               string
+	ShopperReference string
+	Card             card
+	refusal          *verdict // forced by RefuseToken
+}
+
+// amount is Adyen's Amount.
+type amount struct {
+	Currency string `json:"currency"`
+	Value    int64  `json:"value"`
+}
+
+// paymentRequest is the part of PaymentRequest the sandbox reads.
+type paymentRequest struct {
+	Amount                   amount            `json:"amount"`
+	MerchantAccount          string            `json:"merchantAccount"`
+	Reference                string            `json:"reference"`
+	ReturnURL                string            `json:"returnUrl"`
+	PaymentMethod            json.RawMessage   `json:"paymentMethod"`
+	ShopperReference         string            `json:"shopperReference"`
+	StorePaymentMethod       bool              `json:"storePaymentMethod"`
+	ShopperInteraction       string            `json:"shopperInteraction"`
+	RecurringProcessingModel string            `json:"recurringProcessingModel"`
+	AdditionalData           map[string]string `json:"additionalData"`
+}
+
+// pay handles POST /payments.
+func (s *Sandbox) pay(body []byte) answer {
+	var req paymentRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		return apiError(http.StatusBadRequest, "702", "validation", "malformed JSON")
+	}
+	if a, ok := s.checkPaymentRequest(req); !ok {
+		return a
+	}
+	var pm cardInput
+	if err := json.Unmarshal(req.PaymentMethod, &pm); err != nil {
+		return apiError(http.StatusUnprocessableEntity, "702", "validation", "malformed paymentMethod")
+	}
+	p := &payment{
+		PSPReference:     newReference(),
+		Reference:        req.Reference,
+		ShopperReference: req.ShopperReference,
+		Currency:         req.Amount.Currency,
+		Amount:           req.Amount.Value,
+		ManualCapture:    req.AdditionalData["manualCapture"] == "true",
+		storeToken:       req.StorePaymentMethod && req.ShopperReference != "",
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var v verdict
+	storedID := pm.StoredPaymentMethodID
+	if storedID == "" {
+		storedID = pm.RecurringDetailRef
+	}
+	if storedID != "" {
+		t, ok := s.tokens[storedID]
+		if !ok || t.ShopperReference != req.ShopperReference {
+			return apiError(http.StatusUnprocessableEntity, "800", "validation", "Contract not found")
+		}
+		p.Card, p.Token, p.Recurring, p.storeToken = t.Card, t.ID, true, false
+		// A stored card is not challenged on a merchant-initiated payment.
+		v = judge(t.Card, "", s.opts.Now())
+		if t.refusal != nil {
+			v = *t.refusal
+		}
+	} else {
+		c, cvc, a, ok := cardFrom(pm)
+		if !ok {
+			return a
+		}
+		p.Card = c
+		v = judge(c, cvc, s.opts.Now())
+		if v == authorised && testCards[c.Number].challenge {
+			return s.challenge(p)
+		}
+	}
+	s.settle(p, v)
+	return jsonAnswer(http.StatusOK, s.paymentResponse(p))
+}
+
+// checkPaymentRequest applies the checks Adyen makes before authorising.
+func (s *Sandbox) checkPaymentRequest(req paymentRequest) (answer, bool) {
+	switch {
+	case req.MerchantAccount != s.opts.MerchantAccount:
+		return apiError(http.StatusForbidden, "901", "security", "Invalid Merchant Account"), false
+	case req.Reference == "":
+		return apiError(http.StatusUnprocessableEntity, "130", "validation", "Required field 'reference' is not provided."), false
+	case req.ReturnURL == "":
+		return apiError(http.StatusUnprocessableEntity, "14_030", "validation", "Return URL is missing."), false
+	case len(req.Amount.Currency) != 3 || req.Amount.Value < 0:
+		return apiError(http.StatusUnprocessableEntity, "137", "validation", "Invalid amount specified"), false
+	case len(req.PaymentMethod) == 0:
+		return apiError(http.StatusUnprocessableEntity, "702", "validation", "Required field 'paymentMethod' is not provided."), false
+	case (req.StorePaymentMethod || req.ShopperInteraction == "ContAuth") && len(req.ShopperReference) < 3:
+		return apiError(http.StatusUnprocessableEntity, "14_0", "validation", "shopperReference must have at least 3 characters"), false
+	}
+	return answer{}, true
+}
+
+// cardFrom reads plain or test-encrypted card fields.
+func cardFrom(pm cardInput) (card, string, answer, bool) {
+	number, ok1 := decrypt(pm.EncryptedCardNumber, pm.Number)
+	month, ok2 := decrypt(pm.EncryptedExpiryMonth, pm.ExpiryMonth)
+	year, ok3 := decrypt(pm.EncryptedExpiryYear, pm.ExpiryYear)
+	cvc, ok4 := decrypt(pm.EncryptedSecurityCode, pm.CVC)
+	if !ok1 || !ok2 || !ok3 || !ok4 {
+		return card{}, "", apiError(http.StatusUnprocessableEntity, "174", "validation", "Unable to decrypt data"), false
+	}
+	if number == "" {
+		return card{}, "", apiError(http.StatusUnprocessableEntity, "101", "validation", "Invalid card number"), false
+	}
+	c := card{Number: number, HolderName: pm.HolderName, ExpiryMonth: month, ExpiryYear: year, Brand: testCards[number].brand}
+	return c, cvc, answer{}, true
+}
+
+// challenge parks p until /payments/details brings the 3-D Secure result.
+// Called with s.mu held.
+func (s *Sandbox) challenge(p *payment) answer {
+	p.Status = StatusChallenge
+	s.add(p)
+	transID := newReference()
+	s.challenges[transID] = p.PSPReference
+	token, _ := json.Marshal(map[string]string{"threeDSServerTransID": transID, "acsURL": "https://sandbox.invalid/acs"})
+	return jsonAnswer(http.StatusOK, map[string]any{
+		"resultCode":        "ChallengeShopper",
+		"pspReference":      p.PSPReference,
+		"merchantReference": p.Reference,
+		"action": map[string]any{
+			"type":              "threeDS2",
+			"subtype":           "challenge",
+			"paymentMethodType": "scheme",
+			"paymentData":       transID,
+			"token":             base64.StdEncoding.EncodeToString(token),
+		},
+	})
+}
+
+// ThreeDSResult builds the /payments/details `details` a shopper's browser
+// would produce after the challenge of action: authenticated or not.
+func ThreeDSResult(action json.RawMessage, authenticated bool) (json.RawMessage, error) {
+	var a struct {
+		Token string `json:"token"`
+	}
+	if err := json.Unmarshal(action, &a); err != nil {
+		return nil, err
+	}
+	raw, err := base64.StdEncoding.DecodeString(a.Token)
+	if err != nil {
+		return nil, err
+	}
+	var tok struct {
+		TransID string `json:"threeDSServerTransID"`
+	}
+	if err := json.Unmarshal(raw, &tok); err != nil {
+		return nil, err
+	}
+	status := "N"
+	if authenticated {
+		status = "Y"
+	}
+	result, _ := json.Marshal(map[string]string{"transStatus": status, "threeDSServerTransID": tok.TransID})
+	return json.Marshal(map[string]string{"threeDSResult": base64.StdEncoding.EncodeToString(result)})
+}
+
+// paymentDetails handles POST /payments/details (3-D Secure results).
+func (s *Sandbox) paymentDetails(body []byte) answer {
+	var req struct {
+		Details struct {
+			ThreeDSResult string `json:"threeDSResult"`
+		} `json:"details"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		return apiError(http.StatusBadRequest, "702", "validation", "malformed JSON")
+	}
+	raw, err := base64.StdEncoding.DecodeString(req.Details.ThreeDSResult)
+	var result struct {
+		TransStatus string `json:"transStatus"`
+		TransID     string `json:"threeDSServerTransID"`
+	}
+	if err != nil || json.Unmarshal(raw, &result) != nil {
+		return apiError(http.StatusUnprocessableEntity, "14_002", "validation", "Invalid payment details")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	psp, ok := s.challenges[result.TransID]
+	if !ok {
+		return apiError(http.StatusUnprocessableEntity, "14_002", "validation", "Invalid payment details")
+	}
+	delete(s.challenges, result.TransID)
+	p := s.payments[psp]
+	v := verdict{"Refused", "11", "3D Not Authenticated"}
+	if result.TransStatus == "Y" {
+		v = judge(p.Card, "", s.opts.Now())
+	}
+	s.settle(p, v)
+	return jsonAnswer(http.StatusOK, s.paymentResponse(p))
+}
+
+// settle records the verdict on p, stores the token, and queues the
+// AUTHORISATION notification. Called with s.mu held.
+func (s *Sandbox) settle(p *payment, v verdict) {
+	if _, known := s.payments[p.PSPReference]; !known {
+		s.add(p)
+	}
+	p.outcome = v
+	if v.resultCode != "Authorised" {
+		p.Status, p.RefusalReason = StatusRefused, v.reason
+		s.notify(p.authorisation(false, v.reason))
+		return
+	}
+	switch {
+	case p.ManualCapture || p.Amount == 0:
+		p.Status = StatusAuthorised
+	default:
+		p.Status, p.Captured = StatusCaptured, p.Amount
+	}
+	if p.storeToken {
+		p.Token = s.storeToken(p.ShopperReference, p.Card)
+	}
+	s.notify(p.authorisation(true, ""))
+}
+
+// storeToken returns the shopper's token for the card, creating it once
+// (Adyen keeps one token per card and shopper). Called with s.mu held.
+func (s *Sandbox) storeToken(shopper string, c card) string {
+	for _, t := range s.tokens {
+		if t.ShopperReference == shopper && t.Card.Number == c.Number {
+			return t.ID
+		}
+	}
+	t := &storedToken{ID: newReference(), ShopperReference: shopper, Card: c}
+	s.tokens[t.ID] = t
+	return t.ID
+}
+
+func (s *Sandbox) add(p *payment) {
+	s.payments[p.PSPReference] = p
+	s.order = append(s.order, p.PSPReference)
+}
+
+// paymentResponse is the /payments (and /payments/details) answer for a settled payment.
+func (s *Sandbox) paymentResponse(p *payment) map[string]any {
+	resp := map[string]any{
+		"pspReference":      p.PSPReference,
+		"merchantReference": p.Reference,
+		"amount":            amount{p.Currency, p.Amount},
+		"paymentMethod":     map[string]string{"type": "scheme", "brand": p.Card.Brand},
+	}
+	if p.Status == StatusRefused {
+		resp["resultCode"] = p.outcome.resultCode
+		resp["refusalReason"], resp["refusalReasonCode"] = p.outcome.reason, p.outcome.code
+		return resp
+	}
+	resp["resultCode"] = "Authorised"
+	ad := map[string]string{
+		"cardSummary":    p.Card.summary(),
+		"expiryDate":     p.Card.expiryDate(),
+		"cardHolderName": p.Card.HolderName,
+		"paymentMethod":  p.Card.Brand,
+	}
+	if p.Token != "" && !p.Recurring {
+		ad["recurring.recurringDetailReference"] = p.Token
+		ad["recurring.shopperReference"] = p.ShopperReference
+		ad["tokenization.storedPaymentMethodId"] = p.Token
+		ad["tokenization.shopperReference"] = p.ShopperReference
+		ad["tokenization.store.operationType"] = "created"
+	}
+	resp["additionalData"] = ad
+	return resp
+}
+
+// deleteToken handles DELETE /storedPaymentMethods/{id}.
+func (s *Sandbox) deleteToken(id, shopper, merchant string) answer {
+	if merchant != s.opts.MerchantAccount {
+		return apiError(http.StatusForbidden, "901", "security", "Invalid Merchant Account")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tokens[id]
+	if !ok || t.ShopperReference != shopper {
+		return apiError(http.StatusUnprocessableEntity, "800", "validation", "Contract not found")
+	}
+	delete(s.tokens, id)
+	return answer{status: http.StatusNoContent}
+}
+
+// Payments returns copies of every payment, oldest first.
+func (s *Sandbox) Payments() []Payment {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Payment, 0, len(s.order))
+	for _, psp := range s.order {
+		out = append(out, *s.payments[psp])
+	}
+	return out
+}
+
+// PaymentsFor returns the payments with merchant reference ref.
+func (s *Sandbox) PaymentsFor(ref string) []Payment {
+	var out []Payment
+	for _, p := range s.Payments() {
+		if p.Reference == ref {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Payment returns the payment with pspReference psp.
+func (s *Sandbox) Payment(psp string) (Payment, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.payments[psp]
+	if !ok {
+		return Payment{}, false
+	}
+	return *p, true
+}
+
+// Tokens returns the ids of the shopper's stored tokens.
+func (s *Sandbox) Tokens(shopperReference string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for id, t := range s.tokens {
+		if t.ShopperReference == shopperReference {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// RefuseToken makes later payments with token refuse with the holder-name
+// trigger's reason (one of Refusals' HolderName); "" restores normal service.
+// It reports whether the token and trigger exist.
+func (s *Sandbox) RefuseToken(token, holderName string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tokens[token]
+	if !ok {
+		return false
+	}
+	if holderName == "" {
+		t.refusal = nil
+		return true
+	}
+	for _, r := range Refusals {
+		if strings.EqualFold(r.HolderName, holderName) {
+			t.refusal = &verdict{"Refused", r.Code, r.Reason}
+			return true
+		}
+	}
+	return false
+}
