@@ -112,8 +112,11 @@ func (c *Config) validate() error {
 	if c.MaxDeliverNotYet < c.MaxDeliver {
 		errs = append(errs, fmt.Errorf("max deliver not-yet %d: must be at least max deliver %d", c.MaxDeliverNotYet, c.MaxDeliver))
 	}
-	if c.AckWait < 3*time.Millisecond || c.HandlerTimeout <= 0 || c.DrainTimeout <= 0 {
-		errs = append(errs, errors.New("ack wait, handler timeout and drain timeout must be positive"))
+	if c.AckWait < 3*time.Millisecond {
+		errs = append(errs, fmt.Errorf("ack wait %v: must be at least 3ms (heartbeats go out every third)", c.AckWait))
+	}
+	if c.HandlerTimeout <= 0 || c.DrainTimeout <= 0 {
+		errs = append(errs, errors.New("handler timeout and drain timeout must be positive"))
 	}
 	if c.MaxAckPending < c.Concurrency {
 		errs = append(errs, fmt.Errorf("max ack pending %d: must be at least concurrency %d", c.MaxAckPending, c.Concurrency))

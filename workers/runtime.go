@@ -100,7 +100,9 @@ type flowRun struct {
 // Run creates (or updates) each flow's durable consumer and consumes until
 // ctx is cancelled, then drains: it returns once every handler has
 // returned. It fails early, consuming nothing, when a flow is invalid or its
-// consumer cannot be created.
+// consumer cannot be created. Replicas running a flow should share one
+// Config: the consumer's settings (AckWait, MaxDeliver, MaxAckPending) are
+// those of the replica that started last.
 func (r *Runtime) Run(ctx context.Context, flows ...Flow) error {
 	runs, err := r.prepare(ctx, flows)
 	if err != nil {
@@ -131,6 +133,11 @@ func (r *Runtime) Run(ctx context.Context, flows ...Flow) error {
 	}
 	wg.Wait()
 	close(drained)
+	// Naks and Terms are fire-and-forget: make sure the server has them
+	// before the caller closes the connection.
+	if err := r.js.Conn().FlushTimeout(replyTimeout); err != nil {
+		r.log.Warn().Err(err).Msg("flush after drain; unacked messages are redelivered after ack wait")
+	}
 	return nil
 }
 
