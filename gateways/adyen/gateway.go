@@ -65,6 +65,7 @@ func (g *Gateway) Capabilities() gateways.Capabilities {
 		Cancel:          true,
 		DeleteToken:     true,
 		ShopperActions:  true,
+		IdempotencyKeys: true,
 	}
 }
 

@@ -110,20 +110,20 @@ func (c *Contract) CheckNotification(eventCode string, body []byte) []string {
 	return describe("notification "+eventCode, verrs)
 }
 
+// withoutSignature removes additionalData.hmacSignature from every item,
+// working on the generic JSON so that nothing else changes.
 func withoutSignature(body []byte) ([]byte, error) {
-	var n notificationRequest
+	var n map[string]any
 	if err := json.Unmarshal(body, &n); err != nil {
 		return nil, err
 	}
-	for i := range n.NotificationItems {
-		it := &n.NotificationItems[i].NotificationRequestItem
-		ad := make(map[string]string, len(it.AdditionalData))
-		for k, v := range it.AdditionalData {
-			if k != "hmacSignature" {
-				ad[k] = v
-			}
+	items, _ := n["notificationItems"].([]any)
+	for _, w := range items {
+		wrapper, _ := w.(map[string]any)
+		item, _ := wrapper["NotificationRequestItem"].(map[string]any)
+		if ad, ok := item["additionalData"].(map[string]any); ok {
+			delete(ad, "hmacSignature")
 		}
-		it.AdditionalData = ad
 	}
 	return json.Marshal(n)
 }

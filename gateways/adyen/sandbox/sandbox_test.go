@@ -1,0 +1,204 @@
+package sandbox
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func newServer(t *testing.T, opts Options) (*Sandbox, *httptest.Server) {
+	t.Helper()
+	c, err := LoadContract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts.Contract == nil {
+		opts.Contract = c
+	}
+	if opts.NotifyRetryBase == 0 {
+		opts.NotifyRetryBase = 5 * time.Millisecond
+	}
+	sb := New(opts)
+	srv := httptest.NewServer(sb)
+	t.Cleanup(func() { srv.Close(); sb.Close() })
+	return sb, srv
+}
+
+func post(t *testing.T, url, apiKey string, body any) (*http.Response, []byte) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	r, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(b))
+	r.Header.Set("Content-Type", "application/json")
+	if apiKey != "" {
+		r.Header.Set("X-API-Key", apiKey)
+	}
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp, out
+}
+
+func validPayment(sb *Sandbox, ref string) map[string]any {
+	return map[string]any{
+		"amount": map[string]any{"currency": "EUR", "value": 1000}, "merchantAccount": sb.MerchantAccount(),
+		"reference": ref, "returnUrl": "https://shop.example/return",
+		"paymentMethod": json.RawMessage(CardMethod(CardVisa, "Jane Smith")),
+	}
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond) // polling interval, not synchronisation
+	}
+}
+
+func TestSandbox_RequiresAPIKeyAndAnswersJSON(t *testing.T) {
+	sb, srv := newServer(t, Options{})
+	for _, key := range []string{"", "wrong"} {
+		resp, _ := post(t, srv.URL+"/v71/payments", key, validPayment(sb, "order-1"))
+		if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("Content-Type") != "application/json" {
+			t.Fatalf("key %q: %d %q", key, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+	}
+	resp, body := post(t, srv.URL+"/v71/payments", sb.APIKey(), validPayment(sb, "order-1"))
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/json" || !strings.Contains(string(body), `"Authorised"`) {
+		t.Fatalf("valid payment: %d %q %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	if len(sb.PaymentsFor("order-1")) != 1 {
+		t.Fatal("unauthenticated calls created payments")
+	}
+}
+
+func TestSandbox_StrictModeRejectsContractViolations(t *testing.T) {
+	sb, srv := newServer(t, Options{})
+	noReturnURL := validPayment(sb, "order-2")
+	delete(noReturnURL, "returnUrl")
+	unknownField := validPayment(sb, "order-3")
+	unknownField["favouriteColour"] = "blue"
+	for name, body := range map[string]map[string]any{"missing returnUrl": noReturnURL, "unknown field": unknownField} {
+		resp, out := post(t, srv.URL+"/v71/payments", sb.APIKey(), body)
+		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(string(out), "CheckoutService-v71.json") {
+			t.Errorf("%s: %d %s", name, resp.StatusCode, out)
+		}
+	}
+	if v := sb.Violations(); len(v) != 2 {
+		t.Fatalf("violations = %q, want 2", v)
+	}
+	if n := sb.State().Payments; n != 0 {
+		t.Fatalf("non-conforming requests created %d payments", n)
+	}
+}
+
+func TestContract_NotificationChecks(t *testing.T) {
+	c, err := LoadContract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := `{"live":"false","notificationItems":[{"NotificationRequestItem":{"additionalData":{"hmacSignature":"x"},"amount":{"currency":"EUR","value":1},"eventCode":"CAPTURE","eventDate":"2026-01-01T00:00:00Z","merchantAccountCode":"M","merchantReference":"r","originalReference":"o","pspReference":"p","success":"true"}}]}`
+	if v := c.CheckNotification("CAPTURE", []byte(good)); len(v) != 0 {
+		t.Fatalf("conforming notification refused: %q", v)
+	}
+	noDate := strings.Replace(good, `"eventDate":"2026-01-01T00:00:00Z",`, "", 1)
+	if v := c.CheckNotification("CAPTURE", []byte(noDate)); len(v) == 0 {
+		t.Fatal("notification without eventDate accepted")
+	}
+	unknownKey := strings.Replace(good, `"hmacSignature":"x"`, `"hmacSignature":"x","cardNumber":"4111"`, 1)
+	if v := c.CheckNotification("CAPTURE", []byte(unknownKey)); len(v) == 0 {
+		t.Fatal("notification with an unknown additionalData key accepted")
+	}
+}
+
+func TestSandbox_NotificationRetriedUntilAccepted(t *testing.T) {
+	var calls atomic.Int32
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, p, ok := r.BasicAuth()
+		if !ok || u != "user" || p != "pass" {
+			t.Errorf("notification without the configured basic auth")
+		}
+		if calls.Add(1) < 3 {
+			http.Error(w, "busy", http.StatusInternalServerError)
+			return
+		}
+		_, _ = io.WriteString(w, "[accepted]")
+	}))
+	defer hook.Close()
+	sb, srv := newServer(t, Options{NotifyURL: hook.URL, NotifyUsername: "user", NotifyPassword: "pass"})
+	post(t, srv.URL+"/v71/payments", sb.APIKey(), validPayment(sb, "order-4"))
+	waitFor(t, "delivery", func() bool { return sb.State().NotificationsDelivered == 1 })
+	n := sb.Notifications()[0]
+	if n.Item.EventCode != "AUTHORISATION" || n.Attempts != 3 || n.Item.AdditionalData["hmacSignature"] == "" {
+		t.Fatalf("notification = %+v", n)
+	}
+	if v := sb.Violations(); len(v) != 0 {
+		t.Fatalf("violations: %q", v)
+	}
+}
+
+func TestSandbox_NotificationWaitsForTargetAndStopsOnClose(t *testing.T) {
+	sb, srv := newServer(t, Options{})
+	post(t, srv.URL+"/v71/payments", sb.APIKey(), validPayment(sb, "order-5"))
+	accepted := make(chan struct{}, 1)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "[accepted]")
+		accepted <- struct{}{}
+	}))
+	defer hook.Close()
+	sb.SetNotifyTarget(hook.URL, "", "")
+	select {
+	case <-accepted:
+	case <-time.After(10 * time.Second):
+		t.Fatal("pending notification not delivered after SetNotifyTarget")
+	}
+	sb.SetNotifyTarget("http://127.0.0.1:1/unreachable", "", "")
+	post(t, srv.URL+"/v71/payments", sb.APIKey(), validPayment(sb, "order-6"))
+	done := make(chan struct{})
+	go func() { sb.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not stop a retrying delivery")
+	}
+}
+
+func TestSandbox_StateEndpoint(t *testing.T) {
+	sb, srv := newServer(t, Options{})
+	post(t, srv.URL+"/v71/payments", sb.APIKey(), validPayment(sb, "order-7"))
+	resp, err := http.Get(srv.URL + "/sandbox/state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st State
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	if resp.Header.Get("Content-Type") != "application/json" || st.Payments != 1 || st.ByStatus[StatusCaptured] != 1 {
+		t.Fatalf("state = %+v", st)
+	}
+	if strings.Contains(mustJSON(t, st), CardVisa) {
+		t.Fatal("state exposes the card number")
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
