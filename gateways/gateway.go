@@ -112,8 +112,9 @@ type Card struct {
 // Result is what a gateway call produced.
 type Result struct {
 	Outcome Outcome
-	// PaymentReference is the gateway's reference for this payment or
-	// modification: Cleeng's externalPaymentId.
+	// PaymentReference is the gateway's reference for this payment:
+	// Cleeng's externalPaymentId. For a Received modification it is the
+	// modification's own reference, which does not replace the payment's.
 	PaymentReference string
 	// RefusalReason is readable text for Cleeng's rejectedReason.
 	RefusalReason string

@@ -296,8 +296,12 @@ func (s *Sandbox) updatePayment(p *cleeng.Payment, req cleeng.UpdatePaymentReque
 		if req.RejectedReason == "" {
 			return badRequest("rejectedReason: required")
 		}
-		if err := fromAuthorized(p, "rejected"); err != nil {
-			return err
+		// A captured payment can be rejected too: the gateway failed a
+		// capture the connector had reported (CAPTURE_FAILED) [decided].
+		if p.Status != cleeng.StatusCaptured {
+			if err := fromAuthorized(p, "rejected"); err != nil {
+				return err
+			}
 		}
 		p.Status, p.RejectedReason = cleeng.StatusRejected, req.RejectedReason
 	case cleeng.StatusRefunded:

@@ -226,6 +226,9 @@ func TestSandbox_PaymentTransitions(t *testing.T) {
 	p = newPayment(cleeng.StatusAuthorized)
 	must(t, cancel(p))
 	must(t, cancel(p))
+	// A capture the gateway failed after it was reported (CAPTURE_FAILED).
+	p = newPayment(cleeng.StatusCaptured)
+	must(t, update(p, reject))
 
 	illegal := []struct {
 		name string
@@ -236,7 +239,10 @@ func TestSandbox_PaymentTransitions(t *testing.T) {
 		{"cancel a captured payment", cleeng.StatusCaptured, cancel, "invalid_transition"},
 		{"cancel a rejected payment", cleeng.StatusRejected, cancel, "invalid_transition"},
 		{"capture a rejected payment", cleeng.StatusRejected, func(p cleeng.Payment) error { return update(p, capture) }, "invalid_transition"},
-		{"reject a captured payment", cleeng.StatusCaptured, func(p cleeng.Payment) error { return update(p, reject) }, "invalid_transition"},
+		{"reject a refunded payment", cleeng.StatusCaptured, func(p cleeng.Payment) error {
+			must(t, update(p, refund))
+			return update(p, reject)
+		}, "invalid_transition"},
 		{"refund an authorised payment", cleeng.StatusAuthorized, func(p cleeng.Payment) error { return update(p, refund) }, "invalid_transition"},
 		{"refund more than captured", cleeng.StatusCaptured, func(p cleeng.Payment) error {
 			r := refund

@@ -3,30 +3,56 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
+	"os"
 
-	"github.com/cleeng-connector/connector/internal/broker"
 	"github.com/cleeng-connector/connector/internal/config"
+	"github.com/cleeng-connector/connector/internal/stack"
+	"github.com/cleeng-connector/connector/workers"
 )
 
 func newFlagSet(name string) *flag.FlagSet { return flag.NewFlagSet(name, flag.ContinueOnError) }
 
 // runDev runs everything in one process: embedded JetStream (unless
-// NATS_URL is set), the ingress, every worker and the sandboxes.
+// NATS_URL is set), the ingress, every worker and the sandboxes, seeded with
+// an offer, a customer and test cards.
 func runDev(ctx context.Context, env *config.Env, args []string) error {
 	if err := parseFlags(newFlagSet("dev"), args); err != nil {
 		return err
 	}
 	log := newLogger(env)
-	reg := newRegistry()
-	settings := readIngressSettings(env, log, reg)
-	opts := brokerOptions(env, "connector-dev")
+	opts := stack.DevOptions{
+		Broker:      brokerOptions(env, "connector-dev"),
+		IngressAddr: env.String("INGRESS_ADDR"),
+		SandboxAddr: env.String("CONNECTOR_DEV_SANDBOX_ADDR"),
+		SyncWait:    env.Duration("INGRESS_SYNC_WAIT"),
+		Runtime:     workers.Config{Concurrency: env.Int("WORKER_CONCURRENCY")},
+		Registry:    newRegistry(),
+		Logger:      log,
+	}
 	if err := env.Err(); err != nil {
 		return err
 	}
-	b, err := broker.Open(ctx, opts)
+	dev, err := stack.StartDev(ctx, opts)
 	if err != nil {
 		return err
 	}
-	defer closeBroker(log, b)
-	return serveHTTP(ctx, log, "ingress", settings.addr, buildIngress(settings, b).Handler())
+	defer func() {
+		dev.Close()
+		if dev.Broker.Server != nil {
+			log.Info().Msg("embedded NATS stopped, store closed")
+		}
+	}()
+	demo, err := stack.SeedDemo(dev)
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(os.Stdout, demo.Instructions(dev))
+	select {
+	case <-ctx.Done():
+		log.Info().Msg("stopping: draining workers")
+		return nil
+	case err := <-dev.Err():
+		return err
+	}
 }

@@ -6,61 +6,23 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
-	"github.com/cleeng-connector/connector/ingress"
+	"github.com/cleeng-connector/connector/flows"
 	"github.com/cleeng-connector/connector/internal/broker"
 	"github.com/cleeng-connector/connector/internal/config"
+	"github.com/cleeng-connector/connector/internal/stack"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/rs/zerolog"
 )
-
-// brokerOptions reads the NATS variables.
-func brokerOptions(env *config.Env, name string) broker.Options {
-	return broker.Options{
-		URL:             env.URL("NATS_URL"),
-		StoreDir:        env.String("NATS_STORE_DIR"),
-		Replicas:        env.Int("NATS_REPLICAS"),
-		DuplicateWindow: env.Duration("NATS_DUPLICATE_WINDOW"),
-		Name:            name,
-	}
-}
-
-// ingressSettings are the ingress variables, read and validated together.
-type ingressSettings struct {
-	addr     string
-	config   ingress.Config
-	checkout ingress.CheckoutConfig
-}
-
-func readIngressSettings(env *config.Env, log zerolog.Logger, reg *prometheus.Registry) ingressSettings {
-	return ingressSettings{
-		addr: env.String("INGRESS_ADDR"),
-		config: ingress.Config{
-			MaxBodyBytes: int64(env.Int("INGRESS_MAX_BODY_BYTES")),
-			Logger:       log,
-			Registry:     reg,
-		},
-		checkout: ingress.CheckoutConfig{
-			SyncWait:    env.Duration("INGRESS_SYNC_WAIT"),
-			CORSOrigins: env.List("CORS_ORIGINS"),
-		},
-	}
-}
 
 // newRegistry is the process's metrics registry, with Go and process metrics.
 func newRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return reg
-}
-
-// buildIngress mounts every ingress route on a broker.
-func buildIngress(s ingressSettings, b *broker.Broker) *ingress.Server {
-	srv := ingress.New(s.config, b.JS, b.Ready)
-	srv.MountCheckout(s.checkout)
-	return srv
 }
 
 // serveHTTP serves h on addr until ctx ends, then shuts down gracefully.
@@ -103,7 +65,36 @@ func runIngress(ctx context.Context, env *config.Env, args []string) error {
 		return err
 	}
 	defer closeBroker(log, b)
-	return serveHTTP(ctx, log, "ingress", settings.addr, buildIngress(settings, b).Handler())
+	return serveHTTP(ctx, log, "ingress", settings.Addr, stack.Ingress(settings, b).Handler())
+}
+
+func runWorker(ctx context.Context, env *config.Env, args []string) error {
+	fs := newFlagSet("worker")
+	flowList := fs.String("flows", "", "comma-separated flows to run (default: WORKER_FLOWS, else all): "+strings.Join(flows.Names, ", "))
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	log := newLogger(env)
+	reg := newRegistry()
+	settings := readWorkerSettings(env, log, reg)
+	if *flowList != "" {
+		settings.Flows = strings.Split(*flowList, ",")
+	}
+	opts := brokerOptions(env, "connector-worker")
+	if err := env.Err(); err != nil {
+		return err
+	}
+	b, err := broker.Open(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer closeBroker(log, b)
+	rt, defs, err := stack.Worker(settings, b, log)
+	if err != nil {
+		return err
+	}
+	log.Info().Int("flows", len(defs)).Msg("worker running")
+	return rt.Run(ctx, defs...)
 }
 
 func closeBroker(log zerolog.Logger, b *broker.Broker) {

@@ -72,6 +72,8 @@ var Vars = []Var{
 	{Name: "CLEVERBRIDGE_PRODUCT_ID", Help: "Cleverbridge product id used for renewals", Roles: worker},
 	{Name: "CLEVERBRIDGE_MODE", Default: "non-interactive", Help: "ProcessCartMode: interactive or non-interactive", Roles: worker},
 	{Name: "PAYMENT_METHODS", Help: "paymentMethodId=gateway pairs, e.g. 123876432=adyen,555001=cleverbridge", Roles: worker},
+	{Name: "DEACTIVATE_DELETE_DETAILS", Default: "false", Help: "on paymentDetailsDeactivated, also delete the old token at the gateway and the old Cleeng payment details", Roles: worker},
+	{Name: "ZERO_AUTH_CURRENCY", Default: "EUR", Help: "currency of the zero-amount authorisation that validates a new card", Roles: worker},
 	{Name: "WORKER_FLOWS", Help: "comma-separated flows this worker runs; empty runs all", Roles: worker},
 	{Name: "WORKER_CONCURRENCY", Default: "16", Help: "in-flight messages per flow", Roles: worker},
 	{Name: "LOG_LEVEL", Default: "info", Help: "debug, info, warn, error", Roles: anyRole},
@@ -130,6 +132,16 @@ func (e *Env) Int(name string) int {
 		e.fail(name, "%q is not a positive integer", v)
 	}
 	return n
+}
+
+// Bool parses true or false.
+func (e *Env) Bool(name string) bool {
+	v := e.raw(name)
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		e.fail(name, "%q is not true or false", v)
+	}
+	return b
 }
 
 // Duration parses a Go duration such as "5s".

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"github.com/cleeng-connector/connector/cleeng"
+	"github.com/cleeng-connector/connector/flows"
+	"github.com/cleeng-connector/connector/gateways/adyen"
+	"github.com/cleeng-connector/connector/ingress"
+	"github.com/cleeng-connector/connector/internal/broker"
+	"github.com/cleeng-connector/connector/internal/config"
+	"github.com/cleeng-connector/connector/internal/stack"
+	"github.com/cleeng-connector/connector/workers"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+)
+
+// brokerOptions reads the NATS variables.
+func brokerOptions(env *config.Env, name string) broker.Options {
+	return broker.Options{
+		URL:             env.URL("NATS_URL"),
+		StoreDir:        env.String("NATS_STORE_DIR"),
+		Replicas:        env.Int("NATS_REPLICAS"),
+		DuplicateWindow: env.Duration("NATS_DUPLICATE_WINDOW"),
+		Name:            name,
+	}
+}
+
+// readIngressSettings reads the ingress variables.
+func readIngressSettings(env *config.Env, log zerolog.Logger, reg *prometheus.Registry) stack.IngressSettings {
+	s := stack.IngressSettings{
+		Addr: env.String("INGRESS_ADDR"),
+		Config: ingress.Config{
+			MaxBodyBytes: int64(env.Int("INGRESS_MAX_BODY_BYTES")),
+			Logger:       log,
+			Registry:     reg,
+		},
+		Checkout: ingress.CheckoutConfig{
+			SyncWait:    env.Duration("INGRESS_SYNC_WAIT"),
+			CORSOrigins: env.List("CORS_ORIGINS"),
+		},
+		Cleeng: ingress.CleengWebhookConfig{
+			Secret:          []byte(env.String("CLEENG_WEBHOOK_SECRET")),
+			SignatureHeader: env.String("CLEENG_WEBHOOK_SIGNATURE_HEADER"),
+			PublisherID:     env.String("CLEENG_PUBLISHER_ID"),
+		},
+	}
+	if len(s.Cleeng.Secret) > 0 {
+		env.Check("CLEENG_WEBHOOK_SECRET", cleeng.CheckWebhookSecret(s.Cleeng.Secret) == nil, "must be 16 to 64 bytes")
+	}
+	if keys := env.List("ADYEN_HMAC_KEYS"); len(keys) > 0 {
+		v, err := adyen.NewVerifier(keys...)
+		env.Check("ADYEN_HMAC_KEYS", err == nil, "%v", err)
+		s.Adyen = &ingress.AdyenWebhookConfig{
+			Verifier: v,
+			Username: env.Required("ADYEN_WEBHOOK_USERNAME"),
+			Password: env.Required("ADYEN_WEBHOOK_PASSWORD"),
+		}
+	}
+	return s
+}
+
+// readWorkerSettings reads the worker variables.
+func readWorkerSettings(env *config.Env, log zerolog.Logger, reg prometheus.Registerer) stack.WorkerSettings {
+	s := stack.WorkerSettings{
+		Flows:   env.List("WORKER_FLOWS"),
+		Runtime: workers.Config{Concurrency: env.Int("WORKER_CONCURRENCY"), Logger: log, Metrics: reg},
+		Cleeng: cleeng.Config{
+			BaseURL:        env.URL("CLEENG_API_URL"),
+			PublisherToken: env.Required("CLEENG_PUBLISHER_TOKEN"),
+			Logger:         log,
+		},
+		Methods: env.Pairs("PAYMENT_METHODS"),
+		Options: flows.Options{
+			DeleteDeactivatedDetails: env.Bool("DEACTIVATE_DELETE_DETAILS"),
+			ZeroAuthCurrency:         env.String("ZERO_AUTH_CURRENCY"),
+		},
+	}
+	if env.String("ADYEN_API_KEY") != "" {
+		s.Adyen = &adyen.Config{
+			APIKey:          env.String("ADYEN_API_KEY"),
+			MerchantAccount: env.Required("ADYEN_MERCHANT_ACCOUNT"),
+			Environment:     env.OneOf("ADYEN_ENVIRONMENT", "test", "live"),
+			LivePrefix:      env.String("ADYEN_LIVE_PREFIX"),
+			CheckoutURL:     env.URL("ADYEN_CHECKOUT_URL"),
+			ReturnURL:       env.Required("ADYEN_RETURN_URL"),
+		}
+	}
+	env.Check("PAYMENT_METHODS", len(s.Methods) > 0, "required: map each Cleeng paymentMethodId to a gateway, e.g. 123876432=adyen")
+	return s
+}

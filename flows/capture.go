@@ -1,0 +1,142 @@
+package flows
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/cleeng-connector/connector/cleeng"
+	"github.com/cleeng-connector/connector/gateways"
+	"github.com/cleeng-connector/connector/internal/failure"
+	"github.com/cleeng-connector/connector/internal/money"
+	"github.com/cleeng-connector/connector/internal/ops"
+)
+
+// captureState is the record of one capture webhook.
+type captureState struct {
+	// Authorised is the Cleeng payment being captured (split path).
+	Authorised *cleeng.Payment  `json:"authorised,omitempty"`
+	Gateway    string           `json:"gateway,omitempty"`
+	Result     *gateways.Result `json:"result,omitempty"`
+	Payment    *cleeng.Payment  `json:"payment,omitempty"`
+}
+
+const (
+	flowCapture     = "capture"
+	stepFound       = "found"        // the authorised payment to capture is recorded
+	stepCaptureOnly = "capture-only" // nothing was authorised: charging directly
+)
+
+// Capture handles subscriptionReadyForPaymentCapture: capture the
+// authorisation of this cycle (found through authorised_payments) and mark
+// the Cleeng payment captured or rejected; with nothing authorised, charge
+// the stored token directly (capture-only).
+//
+// Failure policy: while an authorisation of the subscription is still in
+// progress the capture is "not yet"; a gateway that confirms captures
+// later (Adyen answers "received") is reported captured now and turned to
+// rejected by a CAPTURE_FAILED notification (the gateway-events flow).
+func (f *Flows) Capture(ctx context.Context, data []byte) error {
+	d, err := dunningOf(data, cleeng.TopicPaymentCapture)
+	if err != nil {
+		return err
+	}
+	key := opKey(flowCapture, d.SubscriptionID.String(), d.DunningAttemptDate)
+	rec, err := ops.Claim[captureState](ctx, f.ops, key, flowCapture)
+	if err != nil || rec.Status != ops.StatusInProgress {
+		return err
+	}
+	if rec.Step == "" {
+		if err := f.findAuthorised(ctx, rec, d); err != nil {
+			return fail(ctx, f.ops, rec, err)
+		}
+	}
+	if rec.Step == stepCaptureOnly {
+		if err := f.renew(ctx, opKey(flowCharge, d.SubscriptionID.String(), d.DunningAttemptDate), flowCharge, d, false); err != nil {
+			return err
+		}
+		return rec.Finish(ctx, f.ops, stepDone)
+	}
+	g, err := f.router.ByName(rec.State.Gateway)
+	if err != nil {
+		return fail(ctx, f.ops, rec, err)
+	}
+	auth := rec.State.Authorised
+	if rec.Step == stepFound {
+		amount, err := money.New(auth.Amount.String(), auth.Currency)
+		if err != nil {
+			return fail(ctx, f.ops, rec, failure.Permanent(fmt.Errorf("authorised payment %s: %w", auth.ID, err)))
+		}
+		res, err := g.Capture(ctx, gateways.ModifyRequest{
+			IdempotencyKey: key, PaymentReference: auth.ExternalPaymentID, Reference: auth.OrderID.String(), Amount: amount,
+		})
+		if err != nil {
+			return fail(ctx, f.ops, rec, err)
+		}
+		rec.State.Result = &res
+		if err := rec.Save(ctx, f.ops, stepGateway); err != nil {
+			return err
+		}
+	}
+	if rec.Step == stepGateway {
+		res := *rec.State.Result
+		req := cleeng.UpdatePaymentRequest{Status: cleeng.StatusCaptured}
+		switch res.Outcome {
+		case gateways.Captured:
+			if res.PaymentReference != "" && res.PaymentReference != auth.ExternalPaymentID {
+				// The capture has its own payment id: refunds must use it [seed 001].
+				req.ExternalPaymentID = res.PaymentReference
+			}
+		case gateways.Received:
+			// Accepted for capture, confirmed later. Its reference names the
+			// modification, not a payment: refunds still use the authorisation's.
+		case gateways.Refused:
+			req.Status, req.RejectedReason = cleeng.StatusRejected, res.RefusalReason
+		default:
+			return failure.NotYet(0, fmt.Errorf("capture %s: gateway outcome %q is not final yet", key, res.Outcome))
+		}
+		payment, err := f.cleeng.UpdatePayment(ctx, auth.ID, req)
+		if err != nil {
+			return fail(ctx, f.ops, rec, err)
+		}
+		rec.State.Payment = &payment
+		if err := rec.Save(ctx, f.ops, stepCleengPayment); err != nil {
+			return err
+		}
+	}
+	if ref := rec.State.Payment.ExternalPaymentID; ref != auth.ExternalPaymentID {
+		if err := f.indexPayment(ctx, paymentIndex{Gateway: g.Name(), ExternalPaymentID: ref, PaymentID: auth.ID,
+			OrderID: auth.OrderID, CustomerID: d.CustomerID, SubscriptionID: d.SubscriptionID}); err != nil {
+			return err
+		}
+	}
+	return rec.Finish(ctx, f.ops, stepDone)
+}
+
+// findAuthorised records the authorised payment of this subscription, or
+// the decision to charge directly when there is none.
+func (f *Flows) findAuthorised(ctx context.Context, rec *ops.Record[captureState], d *cleeng.DunningData) error {
+	g, err := f.router.ForMethod(d.PaymentMethodID)
+	if err != nil {
+		return err
+	}
+	rec.State.Gateway = g.Name()
+	payments, err := f.cleeng.AuthorisedPayments(ctx, d.PaymentDetailsID)
+	if err != nil {
+		return err
+	}
+	for i := range payments {
+		p := payments[i]
+		if p.Status.Normalize() == cleeng.StatusAuthorized && (p.SubscriptionID == "" || p.SubscriptionID == d.SubscriptionID) {
+			rec.State.Authorised = &p
+			return rec.Save(ctx, f.ops, stepFound)
+		}
+	}
+	running, err := ops.InProgress(ctx, f.ops, opKey(flowAuthorise, d.SubscriptionID.String()))
+	if err != nil {
+		return err
+	}
+	if len(running) > 0 {
+		return failure.NotYet(0, fmt.Errorf("capture of subscription %s: its authorisation %s is still in progress", d.SubscriptionID, running[0]))
+	}
+	return rec.Save(ctx, f.ops, stepCaptureOnly)
+}

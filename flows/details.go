@@ -1,0 +1,211 @@
+package flows
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/cleeng-connector/connector/cleeng"
+	"github.com/cleeng-connector/connector/gateways"
+	"github.com/cleeng-connector/connector/ingress"
+	"github.com/cleeng-connector/connector/internal/failure"
+	"github.com/cleeng-connector/connector/internal/money"
+	"github.com/cleeng-connector/connector/internal/ops"
+)
+
+const (
+	flowTerminate      = "terminate"
+	flowDeactivate     = "deactivate-details"
+	flowUpdateDetails  = "update-details"
+	stepCancelled      = "cancelled"       // open authorisations cancelled at the gateway and in Cleeng
+	stepTokenDeleted   = "token-deleted"   // old token deleted at the gateway
+	stepDetailsCreated = "details-created" // new Cleeng payment details created
+)
+
+// Terminate handles subscriptionReadyForTermination: Cleeng's dunning gave
+// up, so the subscription is terminated in Cleeng.
+func (f *Flows) Terminate(ctx context.Context, data []byte) error {
+	w, err := decodeWebhook(data)
+	if err != nil {
+		return err
+	}
+	if w.Termination == nil {
+		return failure.Permanentf("cleeng webhook: topic %s where subscriptionReadyForTermination was expected", w.Topic)
+	}
+	rec, err := ops.Claim[struct{}](ctx, f.ops, opKey(flowTerminate, w.Termination.SubscriptionID.String()), flowTerminate)
+	if err != nil || rec.Status != ops.StatusInProgress {
+		return err
+	}
+	if _, err := f.cleeng.TerminateSubscription(ctx, w.Termination.SubscriptionID); err != nil {
+		return fail(ctx, f.ops, rec, err)
+	}
+	return rec.Finish(ctx, f.ops, stepDone)
+}
+
+// deactivateState is the record of one deactivation (key deactivate-details.<paymentDetailsId>).
+type deactivateState struct {
+	// Cancelled lists the Cleeng payments whose authorisation is cancelled.
+	Cancelled []cleeng.ID `json:"cancelled,omitempty"`
+}
+
+// DeactivateDetails handles paymentDetailsDeactivated (the "old connector"
+// side of a payment-details update): cancel the old details' open
+// authorisations at the gateway and in Cleeng, then, when configured,
+// delete the old token and the old Cleeng payment details.
+func (f *Flows) DeactivateDetails(ctx context.Context, data []byte) error {
+	w, err := decodeWebhook(data)
+	if err != nil {
+		return err
+	}
+	d := w.Deactivation
+	if d == nil {
+		return failure.Permanentf("cleeng webhook: topic %s where paymentDetailsDeactivated was expected", w.Topic)
+	}
+	rec, err := ops.Claim[deactivateState](ctx, f.ops, opKey(flowDeactivate, d.PaymentDetailsID.String()), flowDeactivate)
+	if err != nil || rec.Status != ops.StatusInProgress {
+		return err
+	}
+	g, err := f.router.ForMethod(d.PaymentMethodID)
+	if err != nil {
+		return fail(ctx, f.ops, rec, err)
+	}
+	if rec.Step == "" || rec.Step == stepGateway {
+		if err := f.cancelAuthorised(ctx, g, rec, d.PaymentDetailsID); err != nil {
+			return fail(ctx, f.ops, rec, err)
+		}
+		if err := rec.Save(ctx, f.ops, stepCancelled); err != nil {
+			return err
+		}
+	}
+	if !f.opts.DeleteDeactivatedDetails {
+		return rec.Finish(ctx, f.ops, stepDone)
+	}
+	if rec.Step == stepCancelled {
+		if g.Capabilities().DeleteToken && d.Token != "" {
+			if err := g.DeleteToken(ctx, gateways.TokenRequest{ShopperReference: d.CustomerID.String(), Token: string(d.Token)}); err != nil {
+				return fail(ctx, f.ops, rec, err)
+			}
+		}
+		if err := rec.Save(ctx, f.ops, stepTokenDeleted); err != nil {
+			return err
+		}
+	}
+	if err := f.cleeng.DeletePaymentDetails(ctx, d.PaymentDetailsID); err != nil {
+		return fail(ctx, f.ops, rec, err)
+	}
+	return rec.Finish(ctx, f.ops, stepDone)
+}
+
+// cancelAuthorised cancels each open authorisation once, recording each.
+func (f *Flows) cancelAuthorised(ctx context.Context, g gateways.Gateway, rec *ops.Record[deactivateState], detailsID cleeng.ID) error {
+	payments, err := f.cleeng.AuthorisedPayments(ctx, detailsID)
+	if err != nil {
+		return err
+	}
+	for _, p := range payments {
+		if slices.Contains(rec.State.Cancelled, p.ID) || p.Status.Normalize() != cleeng.StatusAuthorized {
+			continue
+		}
+		if g.Capabilities().Cancel && p.ExternalPaymentID != "" {
+			if _, err := g.Cancel(ctx, gateways.ModifyRequest{IdempotencyKey: opKey("cancel", p.ID.String()),
+				PaymentReference: p.ExternalPaymentID, Reference: p.OrderID.String()}); err != nil {
+				return err
+			}
+		}
+		if _, err := f.cleeng.CancelPayment(ctx, p.ID); err != nil {
+			return err
+		}
+		rec.State.Cancelled = append(rec.State.Cancelled, p.ID)
+		if err := rec.Save(ctx, f.ops, stepGateway); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// updateDetailsState is the record of one payment-details update.
+type updateDetailsState struct {
+	Gateway string                 `json:"gateway"`
+	Result  *gateways.Result       `json:"result,omitempty"`
+	Details *cleeng.PaymentDetails `json:"details,omitempty"`
+	Outcome *DetailsOutcome        `json:"outcome,omitempty"`
+}
+
+// DetailsOutcome is the answer of POST /v1/payment-details.
+type DetailsOutcome struct {
+	Status                      string          `json:"status"` // active, rejected, action_required
+	PaymentDetailsID            cleeng.ID       `json:"paymentDetailsId,omitempty"`
+	PaymentMethodID             cleeng.ID       `json:"paymentMethodId,omitempty"`
+	PaymentMethodSpecificParams json.RawMessage `json:"paymentMethodSpecificParams,omitempty"`
+	RejectedReason              string          `json:"rejectedReason,omitempty"`
+	Action                      json.RawMessage `json:"action,omitempty"`
+}
+
+// UpdateDetails handles checkout.payment-details (the "new connector" side):
+// validate the new card with a zero-amount authorisation that stores a
+// token, then create the Cleeng payment details with it. Cleeng then
+// deactivates the old details, which the DeactivateDetails flow handles.
+func (f *Flows) UpdateDetails(ctx context.Context, data []byte) error {
+	var cmd ingress.PaymentDetailsCommand
+	if err := json.Unmarshal(data, &cmd); err != nil {
+		return failure.Permanent(fmt.Errorf("checkout.payment-details: %w", err))
+	}
+	customer := cleeng.ID(fmt.Sprint(cmd.CustomerID))
+	method := cleeng.ID(fmt.Sprint(cmd.PaymentMethodID))
+	key := ingress.PaymentDetailsKey(cmd.CustomerID, cmd.RequestID)
+	rec, err := ops.Claim[updateDetailsState](ctx, f.ops, key, flowUpdateDetails)
+	if err != nil || rec.Status != ops.StatusInProgress {
+		return err
+	}
+	if rec.Step == "" {
+		g, err := f.router.ForMethod(method)
+		if err != nil {
+			return fail(ctx, f.ops, rec, err)
+		}
+		zero, err := money.New("0", f.opts.ZeroAuthCurrency)
+		if err != nil {
+			return fail(ctx, f.ops, rec, failure.Permanent(err))
+		}
+		res, err := f.storeToken(ctx, g, gateways.PayRequest{
+			IdempotencyKey: key, Reference: "details-" + customer.String() + "-" + cmd.RequestID, Amount: zero,
+			ShopperReference: customer.String(), PaymentMethod: cmd.PaymentMethod, StoreToken: true, ReturnURL: cmd.ReturnURL,
+			Metadata: map[string]string{"customerId": customer.String()},
+		})
+		if err != nil {
+			return fail(ctx, f.ops, rec, err)
+		}
+		rec.State.Gateway, rec.State.Result = g.Name(), &res
+		if err := rec.Save(ctx, f.ops, stepGateway); err != nil {
+			return err
+		}
+	}
+	res := rec.State.Result
+	if rec.Step == stepGateway {
+		switch {
+		case res.Outcome == gateways.Refused:
+			rec.State.Outcome = &DetailsOutcome{Status: "rejected", RejectedReason: res.RefusalReason}
+			return rec.Finish(ctx, f.ops, stepDone)
+		case res.Outcome == gateways.ActionRequired:
+			rec.State.Outcome = &DetailsOutcome{Status: "action_required", Action: res.Action}
+			return rec.Finish(ctx, f.ops, stepAwaitingShopper)
+		case res.Token == "":
+			return fail(ctx, f.ops, rec, failure.Permanentf("gateway %s authorised the new card but returned no recurring token", rec.State.Gateway))
+		}
+		details, err := f.cleeng.CreatePaymentDetails(ctx, cleeng.CreatePaymentDetailsRequest{
+			CustomerID: customer, Token: cleeng.Secret(res.Token), PaymentMethodID: method,
+			PaymentMethodSpecificParams: cardParams(res.Card),
+		})
+		if err != nil {
+			return fail(ctx, f.ops, rec, err)
+		}
+		rec.State.Details = &details
+		if err := rec.Save(ctx, f.ops, stepDetailsCreated); err != nil {
+			return err
+		}
+	}
+	d := rec.State.Details
+	rec.State.Outcome = &DetailsOutcome{Status: "active", PaymentDetailsID: d.ID, PaymentMethodID: d.PaymentMethodID,
+		PaymentMethodSpecificParams: d.PaymentMethodSpecificParams}
+	return rec.Finish(ctx, f.ops, stepDone)
+}

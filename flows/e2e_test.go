@@ -1,0 +1,368 @@
+package flows_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cleeng-connector/connector/cleeng"
+	cleengsandbox "github.com/cleeng-connector/connector/cleeng/sandbox"
+	adyensandbox "github.com/cleeng-connector/connector/gateways/adyen/sandbox"
+	"github.com/cleeng-connector/connector/internal/stack"
+)
+
+func TestInitialPurchase_CapturesAndStoresTheCardInCleeng(t *testing.T) {
+	e := newE2E(t)
+	o := e.order("DE", stack.DemoOffer.ID)
+	out := e.pay(o.ID, adyensandbox.EncryptedCardMethod(adyensandbox.CardVisa, "Matthew Brown"))
+	if out.Status != "captured" || out.ExternalPaymentID == "" {
+		t.Fatalf("outcome %+v, want captured with an externalPaymentId", out)
+	}
+	st := e.dev.Cleeng.State()
+	p, _ := st.Payment(out.PaymentID)
+	if p.Status != cleeng.StatusCaptured || p.PaymentOperation != cleeng.OperationInitialPayment || p.Amount.String() != "9.99" || p.Currency != "EUR" {
+		t.Errorf("Cleeng payment %+v, want captured initial-payment of 9.99 EUR", p)
+	}
+	var details *cleengsandbox.PaymentDetails
+	for i := range st.PaymentDetails {
+		if st.PaymentDetails[i].ID == p.PaymentDetailsID {
+			details = &st.PaymentDetails[i]
+		}
+	}
+	if details == nil || details.Token == "" || !details.Active {
+		t.Fatalf("payment details %+v, want active with the recurring token", details)
+	}
+	var card map[string]string
+	_ = json.Unmarshal(details.PaymentMethodSpecificParams, &card)
+	if card["lastCardFourDigits"] != "1111" || card["variant"] != "visa" || card["holderName"] != "Matthew Brown" || card["cardExpirationDate"] != "03/2030" {
+		t.Errorf("paymentMethodSpecificParams %v", card)
+	}
+	charge, ok := e.dev.Adyen.Payment(out.ExternalPaymentID)
+	if !ok || charge.Amount != 999 || charge.Currency != "EUR" || charge.Status != adyensandbox.StatusCaptured {
+		t.Errorf("Adyen payment %+v, want 999 EUR captured", charge)
+	}
+	if tokens := e.dev.Adyen.Tokens(string(stack.DemoCustomer.ID)); len(tokens) != 1 || tokens[0] != details.Token {
+		t.Errorf("Adyen tokens %v, Cleeng token %q", tokens, details.Token)
+	}
+}
+
+func TestInitialPurchase_SameOrderTwiceChargesOnce(t *testing.T) {
+	e := newE2E(t)
+	o := e.order("DE", stack.DemoOffer.ID)
+	method := adyensandbox.CardMethod(adyensandbox.CardVisa, "Matthew Brown")
+	first := e.pay(o.ID, method)
+	second := e.pay(o.ID, method)
+	if first.PaymentID != second.PaymentID || first.ExternalPaymentID != second.ExternalPaymentID || first.Status != "captured" || second.Status != "captured" {
+		t.Fatalf("first %+v, second %+v: want the same captured outcome", first, second)
+	}
+	if n := len(e.dev.Adyen.PaymentsFor(o.ID.String())); n != 1 {
+		t.Fatalf("%d Adyen payments for order %s, want 1", n, o.ID)
+	}
+}
+
+func TestInitialPurchase_RefusedCardRecordsRejectedPayment(t *testing.T) {
+	e := newE2E(t)
+	o := e.order("DE", stack.DemoOffer.ID)
+	out := e.pay(o.ID, adyensandbox.CardMethod(adyensandbox.CardVisa, adyensandbox.HolderNotEnoughBalance))
+	if out.Status != "rejected" || out.RejectedReason == "" {
+		t.Fatalf("outcome %+v, want rejected with a reason", out)
+	}
+	p, _ := e.dev.Cleeng.State().Payment(out.PaymentID)
+	if p.Status != cleeng.StatusRejected || p.RejectedReason != out.RejectedReason {
+		t.Errorf("Cleeng payment %+v, want rejected %q", p, out.RejectedReason)
+	}
+}
+
+func TestInitialPurchase_ThreeDSecureCompletedThroughDetails(t *testing.T) {
+	e := newE2E(t)
+	o := e.order("DE", stack.DemoOffer.ID)
+	out := e.pay(o.ID, adyensandbox.CardMethod(adyensandbox.CardVisa3DS, "Matthew Brown"))
+	if out.Status != "action_required" || len(out.Action) == 0 {
+		t.Fatalf("outcome %+v, want action_required with the action", out)
+	}
+	if n := len(e.dev.Cleeng.State().Payments); n != 0 {
+		t.Fatalf("%d Cleeng payments before the shopper acted, want 0", n)
+	}
+	details, err := adyensandbox.ThreeDSResult(out.Action, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, done := e.post("/v1/checkout/payments/details", map[string]any{"orderId": json.Number(o.ID), "details": details})
+	if code != http.StatusOK || done.Status != "captured" {
+		t.Fatalf("details: %d %+v, want captured", code, done)
+	}
+	p, _ := e.dev.Cleeng.State().Payment(done.PaymentID)
+	if p.Status != cleeng.StatusCaptured || p.ExternalPaymentID != done.ExternalPaymentID {
+		t.Errorf("Cleeng payment %+v", p)
+	}
+	resp, err := http.Get(e.dev.IngressURL + "/v1/checkout/payments/" + o.ID.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var status outcome
+	_ = json.NewDecoder(resp.Body).Decode(&status)
+	resp.Body.Close()
+	if status.Status != "captured" || status.PaymentID != done.PaymentID {
+		t.Errorf("GET status %+v", status)
+	}
+}
+
+func TestFreeTrial_ZeroAuthorisationStoresTokenAndRecordsZeroPayment(t *testing.T) {
+	e := newE2E(t)
+	trial := cleengsandbox.Offer{ID: "S000000001_DE", Title: "Trial", Prices: map[string]cleengsandbox.Price{
+		"DE": {Amount: cleeng.MustDecimal("0"), Currency: "EUR", TaxRate: cleeng.MustDecimal("0")}}}
+	if err := e.dev.Cleeng.SeedOffer(trial); err != nil {
+		t.Fatal(err)
+	}
+	o := e.order("DE", trial.ID)
+	out := e.pay(o.ID, adyensandbox.CardMethod(adyensandbox.CardVisa, "Matthew Brown"))
+	if out.Status != "captured" {
+		t.Fatalf("outcome %+v", out)
+	}
+	p, _ := e.dev.Cleeng.State().Payment(out.PaymentID)
+	if p.PaymentOperation != cleeng.OperationInitialFreeTrial || !p.Amount.IsZero() || p.PaymentDetailsID == "" {
+		t.Errorf("Cleeng payment %+v, want a zero initial-free-transaction with payment details", p)
+	}
+	charge, _ := e.dev.Adyen.Payment(out.ExternalPaymentID)
+	if charge.Amount != 0 || charge.Token == "" {
+		t.Errorf("Adyen payment %+v, want a zero-amount authorisation storing a token", charge)
+	}
+}
+
+func TestRenewal_AuthoriseThenCaptureRenewsTheSubscription(t *testing.T) {
+	e := newE2E(t)
+	sub := e.subscribe("DE")
+	res, err := e.dev.Cleeng.RunDunning(context.Background(), sub.SubscriptionID, cleengsandbox.DunningOptions{AuthorizedFirst: true, Attempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Renewed {
+		t.Fatalf("dunning %+v, want renewed", res)
+	}
+	charges := e.renewalCharges()
+	if len(charges) != 1 || charges[0].Status != adyensandbox.StatusCaptured || !charges[0].ManualCapture || charges[0].Amount != 999 {
+		t.Fatalf("Adyen renewal charges %+v, want one manual-capture payment of 999 captured", charges)
+	}
+	renewal := e.payments(sub.SubscriptionID)[1]
+	if renewal.Status != cleeng.StatusCaptured || renewal.ExternalPaymentID != charges[0].PSPReference || renewal.PaymentOperation != cleeng.OperationRecurringPayment {
+		t.Errorf("Cleeng renewal %+v, want captured recurring-payment with externalPaymentId %s", renewal, charges[0].PSPReference)
+	}
+}
+
+func TestRenewal_CaptureOnlyChargesTheStoredToken(t *testing.T) {
+	e := newE2E(t)
+	sub := e.subscribe("DE")
+	res, err := e.dev.Cleeng.RunDunning(context.Background(), sub.SubscriptionID, cleengsandbox.DunningOptions{Attempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Renewed {
+		t.Fatalf("dunning %+v, want renewed", res)
+	}
+	charges := e.renewalCharges()
+	if len(charges) != 1 || charges[0].ManualCapture || charges[0].Status != adyensandbox.StatusCaptured {
+		t.Fatalf("Adyen renewal charges %+v, want one direct charge", charges)
+	}
+	if p := e.payments(sub.SubscriptionID)[1]; p.Status != cleeng.StatusCaptured || p.ExternalPaymentID != charges[0].PSPReference {
+		t.Errorf("Cleeng renewal %+v", p)
+	}
+}
+
+func TestRenewal_AmountsInMinorUnitsForEURJPYKWD(t *testing.T) {
+	e := newE2E(t)
+	want := map[string]struct {
+		currency string
+		minor    int64
+	}{"DE": {"EUR", 999}, "JP": {"JPY", 1200}, "KW": {"KWD", 3125}}
+	for country, w := range want {
+		sub := e.subscribe(country)
+		before := len(e.renewalCharges())
+		if _, err := e.dev.Cleeng.RunDunning(context.Background(), sub.SubscriptionID, cleengsandbox.DunningOptions{AuthorizedFirst: true, Attempts: 1}); err != nil {
+			t.Fatal(err)
+		}
+		charges := e.renewalCharges()
+		if len(charges) != before+1 {
+			t.Fatalf("%s: %d renewal charges, want %d", country, len(charges), before+1)
+		}
+		if c := charges[len(charges)-1]; c.Currency != w.currency || c.Amount != w.minor || c.Captured != w.minor {
+			t.Errorf("%s: charged %d %s (captured %d), want %d %s", country, c.Amount, c.Currency, c.Captured, w.minor, w.currency)
+		}
+	}
+}
+
+func TestRenewal_RefusedEveryAttemptThenTerminated(t *testing.T) {
+	e := newE2E(t)
+	sub := e.subscribe("DE")
+	details := e.detailsOf(sub)
+	if !e.dev.Adyen.RefuseToken(details.Token, adyensandbox.HolderNotEnoughBalance) {
+		t.Fatal("cannot make the token refuse")
+	}
+	res, err := e.dev.Cleeng.RunDunning(context.Background(), sub.SubscriptionID, cleengsandbox.DunningOptions{AuthorizedFirst: true, Attempts: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Renewed || !res.Terminated {
+		t.Fatalf("dunning %+v, want two rejected attempts then terminated", res)
+	}
+	if len(e.renewalCharges()) != 2 {
+		t.Errorf("%d renewal charges, want 2 (one per attempt)", len(e.renewalCharges()))
+	}
+	for _, p := range e.payments(sub.SubscriptionID)[1:] {
+		if p.Status != cleeng.StatusRejected || p.RejectedReason == "" {
+			t.Errorf("renewal payment %+v, want rejected with a reason", p)
+		}
+	}
+	if s, _ := e.dev.Cleeng.State().Subscription(sub.SubscriptionID); s.Status != cleeng.SubscriptionTerminated {
+		t.Errorf("subscription %s, want terminated", s.Status)
+	}
+}
+
+func (e *e2e) detailsOf(sub cleengsandbox.Subscription) cleengsandbox.PaymentDetails {
+	e.t.Helper()
+	for _, d := range e.dev.Cleeng.State().PaymentDetails {
+		if d.ID == sub.PaymentDetailsID {
+			return d
+		}
+	}
+	e.t.Fatalf("no payment details %s", sub.PaymentDetailsID)
+	return cleengsandbox.PaymentDetails{}
+}
+
+func TestTermination_TerminatesTheSubscription(t *testing.T) {
+	e := newE2E(t)
+	sub := e.subscribe("DE")
+	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicTermination), SubscriptionID: sub.SubscriptionID, Copies: 3})
+	eventually(t, 10*time.Second, "subscription terminated", func() bool {
+		s, _ := e.dev.Cleeng.State().Subscription(sub.SubscriptionID)
+		return s.Status == cleeng.SubscriptionTerminated
+	})
+}
+
+func TestRefund_RefundedAtAdyenThenInCleengOnConfirmation(t *testing.T) {
+	e := newE2E(t)
+	sub := e.subscribe("DE")
+	initial := e.payments(sub.SubscriptionID)[0]
+	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicRefundPayment), PaymentID: initial.ID, Reason: "customer asked", Copies: 3})
+	eventually(t, 10*time.Second, "Cleeng payment refunded", func() bool {
+		p, _ := e.dev.Cleeng.State().Payment(initial.ID)
+		return p.Status == cleeng.StatusRefunded
+	})
+	charge, _ := e.dev.Adyen.Payment(initial.ExternalPaymentID)
+	if charge.Refunded != 999 {
+		t.Errorf("Adyen refunded %d, want 999 once", charge.Refunded)
+	}
+	p, _ := e.dev.Cleeng.State().Payment(initial.ID)
+	if p.RefundedAmount == nil || p.RefundedAmount.String() != "9.99" {
+		t.Errorf("Cleeng refund %+v", p)
+	}
+}
+
+func TestRefund_FailedAtGatewayIsDeadLetteredWithReason(t *testing.T) {
+	e := newE2E(t)
+	o := e.order("DE", stack.DemoOffer.ID)
+	out := e.pay(o.ID, adyensandbox.CardMethod(adyensandbox.CardVisa, adyensandbox.HolderRefundFailed))
+	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicRefundPayment), PaymentID: out.PaymentID})
+	letter := e.waitDeadLetter("gateway-events")
+	if !strings.Contains(letter, "refund") {
+		t.Errorf("dead letter reason %q does not say the refund failed", letter)
+	}
+	if p, _ := e.dev.Cleeng.State().Payment(out.PaymentID); p.Status != cleeng.StatusCaptured {
+		t.Errorf("Cleeng payment %s after a failed refund, want still captured", p.Status)
+	}
+}
+
+func TestCapture_FailedCaptureTurnsCleengPaymentRejected(t *testing.T) {
+	e := newE2E(t)
+	o := e.order("DE", stack.DemoOffer.ID)
+	out := e.pay(o.ID, adyensandbox.CardMethod(adyensandbox.CardVisa, adyensandbox.HolderCaptureFailed))
+	p, _ := e.dev.Cleeng.State().Payment(out.PaymentID)
+	res, err := e.dev.Cleeng.RunDunning(context.Background(), p.SubscriptionID, cleengsandbox.DunningOptions{AuthorizedFirst: true, Attempts: 1, NoTermination: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Attempts) == 0 {
+		t.Fatalf("dunning %+v", res)
+	}
+	eventually(t, 10*time.Second, "renewal turned rejected by CAPTURE_FAILED", func() bool {
+		ps := e.payments(p.SubscriptionID)
+		return len(ps) == 2 && ps[1].Status == cleeng.StatusRejected
+	})
+}
+
+func TestUpdatePaymentDetails_NewCardBecomesCleengPaymentDetails(t *testing.T) {
+	e := newE2E(t)
+	sub := e.subscribe("DE")
+	old := e.detailsOf(sub)
+	code, out := e.post("/v1/payment-details", map[string]any{"customerId": json.Number(stack.DemoCustomer.ID),
+		"paymentMethodId": json.Number(stack.DevPaymentMethodAdyen), "paymentMethod": adyensandbox.CardMethod(adyensandbox.CardMastercard, "Matthew Brown")})
+	if code != http.StatusOK || out.Status != "active" || out.PaymentDetailsID == "" {
+		t.Fatalf("update: %d %+v", code, out)
+	}
+	var fresh cleengsandbox.PaymentDetails
+	for _, d := range e.dev.Cleeng.State().PaymentDetails {
+		if d.ID == out.PaymentDetailsID {
+			fresh = d
+		}
+	}
+	if !fresh.Active || fresh.Token == "" || fresh.Token == old.Token {
+		t.Fatalf("new details %+v", fresh)
+	}
+	if s, _ := e.dev.Cleeng.State().Subscription(sub.SubscriptionID); s.PaymentDetailsID != fresh.ID {
+		t.Errorf("subscription still on details %s, want %s", s.PaymentDetailsID, fresh.ID)
+	}
+}
+
+func TestDeactivateDetails_CancelsOpenAuthorisations(t *testing.T) {
+	e := newE2E(t)
+	sub := e.subscribe("DE")
+	details := e.detailsOf(sub)
+	// An authorisation that will never be captured: the card is replaced first.
+	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentAuthorisation), SubscriptionID: sub.SubscriptionID})
+	var authorised cleeng.Payment
+	eventually(t, 10*time.Second, "renewal authorised", func() bool {
+		ps := e.payments(sub.SubscriptionID)
+		if len(ps) == 2 && ps[1].Status == cleeng.StatusAuthorized {
+			authorised = ps[1]
+			return true
+		}
+		return false
+	})
+	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentDetailsDeactivated), PaymentDetailsID: details.ID, Copies: 2})
+	eventually(t, 10*time.Second, "authorisation cancelled in Cleeng", func() bool {
+		p, _ := e.dev.Cleeng.State().Payment(authorised.ID)
+		return p.Status == cleeng.StatusCancelled
+	})
+	eventually(t, 10*time.Second, "authorisation cancelled at Adyen", func() bool {
+		c, _ := e.dev.Adyen.Payment(authorised.ExternalPaymentID)
+		return c.Status == adyensandbox.StatusCancelled
+	})
+}
+
+func TestRenewal_DuplicateWebhooksConcurrentlyChargeOnce(t *testing.T) {
+	e := newE2E(t)
+	sub := e.subscribe("DE")
+	var wg sync.WaitGroup
+	for _, topic := range []cleeng.Topic{cleeng.TopicPaymentAuthorisation, cleeng.TopicPaymentAuthorisation, cleeng.TopicPaymentAuthorisation} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.emit(cleengsandbox.EmitRequest{Topic: string(topic), SubscriptionID: sub.SubscriptionID, DunningAttemptDate: "2026-12-01T00:00:00Z"})
+		}()
+	}
+	wg.Wait()
+	eventually(t, 10*time.Second, "renewal authorised", func() bool { return len(e.payments(sub.SubscriptionID)) == 2 })
+	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentCapture), SubscriptionID: sub.SubscriptionID, DunningAttemptDate: "2026-12-04T00:00:00Z", Copies: 3})
+	eventually(t, 10*time.Second, "renewal captured", func() bool {
+		ps := e.payments(sub.SubscriptionID)
+		return len(ps) == 2 && ps[1].Status == cleeng.StatusCaptured
+	})
+	if n := len(e.renewalCharges()); n != 1 {
+		t.Errorf("%d renewal charges, want 1", n)
+	}
+	e.assertOnePaymentPerExternalID()
+}
+

@@ -1,0 +1,112 @@
+package flows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/cleeng-connector/connector/cleeng"
+	"github.com/cleeng-connector/connector/gateways"
+	"github.com/cleeng-connector/connector/internal/failure"
+	"github.com/cleeng-connector/connector/internal/ops"
+)
+
+// EventDecoder turns one stored notification of a gateway into an Event.
+type EventDecoder func(data []byte) (gateways.Event, error)
+
+const flowCaptureFailed = "capture-failed"
+
+// GatewayEvent handles gateway.<name>.<event>: the notifications that
+// confirm or undo what a flow reported optimistically.
+//
+// Failure policy: a notification about a payment this connector did not
+// make is acknowledged and ignored; one that arrives before the operation it
+// concerns has recorded its step is "not yet"; a failed refund ends the
+// refund operation and is dead-lettered with the gateway's reason.
+func (f *Flows) GatewayEvent(ctx context.Context, subject string, data []byte) error {
+	name, _, _ := strings.Cut(strings.TrimPrefix(subject, "gateway."), ".")
+	decode, ok := f.opts.EventDecoders[name]
+	if !ok {
+		return failure.Permanentf("%s: no decoder for notifications of gateway %q", subject, name)
+	}
+	ev, err := decode(data)
+	if err != nil {
+		return failure.Permanent(fmt.Errorf("%s: %w", subject, err))
+	}
+	ev.Gateway = name
+	switch {
+	case ev.Kind == gateways.EventCaptureFailed || (ev.Kind == gateways.EventCapture && !ev.Success):
+		return f.captureFailed(ctx, ev)
+	case ev.Kind == gateways.EventRefund || ev.Kind == gateways.EventRefundFailed:
+		return f.refundConfirmed(ctx, ev, ev.Kind == gateways.EventRefund && ev.Success)
+	}
+	return nil
+}
+
+// captureFailed turns the captured Cleeng payment to rejected.
+func (f *Flows) captureFailed(ctx context.Context, ev gateways.Event) error {
+	idx, ok, err := f.lookupPayment(ctx, ev.Gateway, ev.OriginalReference)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		f.log.Warn().Str("gateway", ev.Gateway).Str("reference", ev.OriginalReference).Msg("capture failed for a payment this connector did not make; ignored")
+		return nil
+	}
+	if idx.SubscriptionID != "" {
+		// The capture flow must have reported "captured" before this undoes it.
+		running, err := ops.InProgress(ctx, f.ops, opKey(flowCapture, idx.SubscriptionID.String()))
+		if err != nil {
+			return err
+		}
+		if len(running) > 0 {
+			return failure.NotYet(0, fmt.Errorf("capture failed for %s while capture %s is still in progress", ev.OriginalReference, running[0]))
+		}
+	}
+	rec, err := ops.Claim[struct{}](ctx, f.ops, opKey(flowCaptureFailed, ev.Gateway, ev.OriginalReference), flowCaptureFailed)
+	if err != nil || rec.Status != ops.StatusInProgress {
+		return err
+	}
+	reason := "capture failed at the gateway"
+	if ev.Reason != "" {
+		reason += ": " + ev.Reason
+	}
+	if _, err := f.cleeng.UpdatePayment(ctx, idx.PaymentID, cleeng.UpdatePaymentRequest{Status: cleeng.StatusRejected, RejectedReason: reason}); err != nil {
+		return fail(ctx, f.ops, rec, err)
+	}
+	return rec.Finish(ctx, f.ops, stepDone)
+}
+
+// refundConfirmed completes or fails the parked refund of the payment.
+func (f *Flows) refundConfirmed(ctx context.Context, ev gateways.Event, refunded bool) error {
+	idx, ok, err := f.lookupPayment(ctx, ev.Gateway, ev.OriginalReference)
+	if err != nil || !ok {
+		return err // a refund made outside the connector
+	}
+	key := refundKey(idx.PaymentID)
+	if _, err := ops.Get[refundState](ctx, f.ops, key); errors.Is(err, ops.ErrNotFound) {
+		return nil // refunded elsewhere (the gateway's console): nothing to complete
+	} else if err != nil {
+		return err
+	}
+	rec, err := ops.Claim[refundState](ctx, f.ops, key, flowRefund)
+	if err != nil || rec.Status != ops.StatusInProgress {
+		return err
+	}
+	if rec.Step != stepAwaitingConfirmation {
+		return failure.NotYet(0, fmt.Errorf("refund %s confirmed before its gateway answer was recorded (step %q)", key, rec.Step))
+	}
+	if !refunded {
+		return fail(ctx, f.ops, rec, failure.Permanentf("refund of Cleeng payment %s (%s) failed at %s: %s",
+			idx.PaymentID, ev.OriginalReference, ev.Gateway, orUnknown(ev.Reason)))
+	}
+	return f.completeRefund(ctx, rec)
+}
+
+func orUnknown(reason string) string {
+	if reason == "" {
+		return "no reason given"
+	}
+	return reason
+}

@@ -1,0 +1,279 @@
+package flows
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/cleeng-connector/connector/cleeng"
+	"github.com/cleeng-connector/connector/gateways"
+	"github.com/cleeng-connector/connector/ingress"
+	"github.com/cleeng-connector/connector/internal/failure"
+	"github.com/cleeng-connector/connector/internal/money"
+	"github.com/cleeng-connector/connector/internal/ops"
+)
+
+// Steps of the initial purchase, recorded in order.
+const (
+	stepOrder           = "order"            // order read: amount, currency, customer, method
+	stepGateway         = "gateway"          // gateway answered; Result recorded
+	stepAwaitingShopper = "awaiting-shopper" // 3-D Secure or redirect handed to the front-end
+	stepCleengPayment   = "cleeng-payment"   // Cleeng payment created
+	stepDone            = "done"
+)
+
+// initialState is the initial purchase's record (key initial.<orderId>).
+type initialState struct {
+	Order   orderFacts       `json:"order"`
+	Result  *gateways.Result `json:"result,omitempty"`
+	Payment *cleeng.Payment  `json:"payment,omitempty"`
+	// Outcome is what the front-end is answered (ingress reads it).
+	Outcome *CheckoutOutcome `json:"outcome,omitempty"`
+}
+
+// orderFacts are what a flow needs of a Cleeng order.
+type orderFacts struct {
+	ID              cleeng.ID `json:"id"`
+	CustomerID      cleeng.ID `json:"customerId"`
+	PaymentMethodID cleeng.ID `json:"paymentMethodId"`
+	Amount          string    `json:"amount"` // decimal major units, as Cleeng gave it
+	Currency        string    `json:"currency"`
+	Gateway         string    `json:"gateway"`
+}
+
+func factsOf(o cleeng.Order, gateway string) orderFacts {
+	return orderFacts{ID: o.ID, CustomerID: o.CustomerID, PaymentMethodID: o.PaymentMethodID,
+		Amount: o.TotalPrice.String(), Currency: o.Currency, Gateway: gateway}
+}
+
+func (o orderFacts) amount() (money.Amount, error) {
+	a, err := money.New(o.Amount, o.Currency)
+	if err != nil {
+		return a, failure.Permanent(fmt.Errorf("order %s: %w", o.ID, err))
+	}
+	if _, err := a.Minor(); err != nil {
+		return a, failure.Permanent(fmt.Errorf("order %s: %w", o.ID, err))
+	}
+	return a, nil
+}
+
+// CheckoutOutcome is the answer of the checkout endpoints (DESIGN section 6).
+type CheckoutOutcome struct {
+	Status            string          `json:"status"` // captured, rejected, action_required
+	OrderID           cleeng.ID       `json:"orderId"`
+	PaymentID         cleeng.ID       `json:"paymentId,omitempty"`
+	ExternalPaymentID string          `json:"externalPaymentId,omitempty"`
+	RejectedReason    string          `json:"rejectedReason,omitempty"`
+	Action            json.RawMessage `json:"action,omitempty"`
+}
+
+const flowInitial = "initial-purchase"
+
+// InitialPayment handles checkout.payment: charge the order, store the
+// token as Cleeng payment details, and create the Cleeng payment.
+//
+// Failure policy: every step's result is recorded before the next step, so a
+// redelivery resumes and never charges twice (the gateway call also carries
+// an idempotency key derived from the order). A refusal is an outcome, not an
+// error. A shopper action parks the operation until checkout.details.
+func (f *Flows) InitialPayment(ctx context.Context, data []byte) error {
+	var cmd ingress.PaymentCommand
+	if err := json.Unmarshal(data, &cmd); err != nil {
+		return failure.Permanent(fmt.Errorf("checkout.payment: %w", err))
+	}
+	rec, err := ops.Claim[initialState](ctx, f.ops, ingress.InitialKey(cmd.OrderID), flowInitial)
+	if err != nil || rec.Status != ops.StatusInProgress {
+		return err // done or failed: the outcome is stored, the copy is a no-op
+	}
+	switch rec.Step {
+	case stepAwaitingShopper:
+		// A copy of the command while the shopper acts: leave it parked.
+		return rec.Park(ctx, f.ops, stepAwaitingShopper)
+	case "":
+		if err := f.readOrder(ctx, rec, cleeng.ID(strconv.FormatInt(cmd.OrderID, 10))); err != nil {
+			return err
+		}
+	}
+	if rec.Step == stepOrder {
+		g, err := f.router.ByName(rec.State.Order.Gateway)
+		if err != nil {
+			return fail(ctx, f.ops, rec, err)
+		}
+		res, err := f.payInitial(ctx, g, rec.State.Order, cmd)
+		if err != nil {
+			return fail(ctx, f.ops, rec, err)
+		}
+		rec.State.Result = &res
+		if err := rec.Save(ctx, f.ops, stepGateway); err != nil {
+			return err
+		}
+	}
+	return f.finishInitial(ctx, rec)
+}
+
+// PaymentDetails handles checkout.details: the shopper's 3-D Secure or
+// redirect result completes the parked initial purchase.
+func (f *Flows) PaymentActionDetails(ctx context.Context, data []byte) error {
+	var cmd ingress.DetailsCommand
+	if err := json.Unmarshal(data, &cmd); err != nil {
+		return failure.Permanent(fmt.Errorf("checkout.details: %w", err))
+	}
+	rec, err := ops.Claim[initialState](ctx, f.ops, ingress.InitialKey(cmd.OrderID), flowInitial)
+	if err != nil || rec.Status != ops.StatusInProgress {
+		return err
+	}
+	if rec.Step != stepAwaitingShopper {
+		if rec.Step == stepGateway || rec.Step == stepCleengPayment {
+			return f.finishInitial(ctx, rec) // a copy after the action completed
+		}
+		return failure.Permanentf("order %d: payment details arrived but no shopper action is pending (step %q)", cmd.OrderID, rec.Step)
+	}
+	g, err := f.router.ByName(rec.State.Order.Gateway)
+	if err != nil {
+		return fail(ctx, f.ops, rec, err)
+	}
+	res, err := g.CompleteAction(ctx, gateways.ActionRequest{
+		IdempotencyKey: "initial-" + rec.State.Order.ID.String() + "-details-" + shortHash(cmd.Details),
+		Details:        cmd.Details,
+		PaymentData:    rec.State.Result.PaymentData,
+	})
+	if err != nil {
+		return err
+	}
+	rec.State.Result = &res
+	if err := rec.Save(ctx, f.ops, stepGateway); err != nil {
+		return err
+	}
+	return f.finishInitial(ctx, rec)
+}
+
+func (f *Flows) readOrder(ctx context.Context, rec *ops.Record[initialState], orderID cleeng.ID) error {
+	order, err := f.cleeng.GetOrder(ctx, orderID)
+	if err != nil {
+		return fail(ctx, f.ops, rec, err)
+	}
+	g, err := f.router.ForMethod(order.PaymentMethodID)
+	if err != nil {
+		return fail(ctx, f.ops, rec, err)
+	}
+	rec.State.Order = factsOf(order, g.Name())
+	if _, err := rec.State.Order.amount(); err != nil {
+		return fail(ctx, f.ops, rec, err)
+	}
+	return rec.Save(ctx, f.ops, stepOrder)
+}
+
+// payInitial charges the order and stores a token.
+func (f *Flows) payInitial(ctx context.Context, g gateways.Gateway, order orderFacts, cmd ingress.PaymentCommand) (gateways.Result, error) {
+	amount, err := order.amount()
+	if err != nil {
+		return gateways.Result{}, err
+	}
+	return f.storeToken(ctx, g, gateways.PayRequest{
+		IdempotencyKey:   "initial-" + order.ID.String(),
+		Reference:        order.ID.String(),
+		Amount:           amount,
+		ShopperReference: order.CustomerID.String(),
+		PaymentMethod:    cmd.PaymentMethod,
+		StoreToken:       true,
+		ReturnURL:        cmd.ReturnURL,
+		BrowserInfo:      cmd.BrowserInfo,
+		ShopperIP:        cmd.ShopperIP,
+		Origin:           cmd.Origin,
+		Metadata:         map[string]string{"customerId": order.CustomerID.String(), "orderId": order.ID.String()},
+	})
+}
+
+// storeToken pays req, which stores a token. A zero amount (a free trial,
+// a new card) uses a zero-amount authorisation; a gateway without one
+// authorises the smallest unit and cancels it (the token-only path), so no
+// money moves either way.
+func (f *Flows) storeToken(ctx context.Context, g gateways.Gateway, req gateways.PayRequest) (gateways.Result, error) {
+	caps := g.Capabilities()
+	if !req.Amount.IsZero() || caps.ZeroAmountAuth {
+		return g.Pay(ctx, req)
+	}
+	if !caps.SeparateCapture || !caps.Cancel {
+		return gateways.Result{}, failure.Permanentf("%s needs a card stored without a charge, and gateway %s can neither authorise zero nor cancel an authorisation: route this paymentMethodId to a gateway that can", req.Reference, g.Name())
+	}
+	var err error
+	if req.Amount, err = money.FromMinor(1, req.Amount.Currency); err != nil {
+		return gateways.Result{}, failure.Permanent(err)
+	}
+	req.AuthoriseOnly = true
+	res, err := g.Pay(ctx, req)
+	if err != nil || res.Outcome != gateways.Authorised {
+		return res, err
+	}
+	if _, err := g.Cancel(ctx, gateways.ModifyRequest{IdempotencyKey: req.IdempotencyKey + "-void",
+		PaymentReference: res.PaymentReference, Reference: req.Reference}); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// finishInitial reports the gateway's result to Cleeng and records the outcome.
+func (f *Flows) finishInitial(ctx context.Context, rec *ops.Record[initialState]) error {
+	st := &rec.State
+	res := *st.Result
+	if res.Outcome == gateways.ActionRequired {
+		st.Outcome = &CheckoutOutcome{Status: "action_required", OrderID: st.Order.ID, Action: res.Action}
+		return rec.Park(ctx, f.ops, stepAwaitingShopper)
+	}
+	if rec.Step == stepGateway {
+		amount, err := st.Order.amount()
+		if err != nil {
+			return fail(ctx, f.ops, rec, err)
+		}
+		req := cleeng.CreatePaymentRequest{
+			OrderID:           st.Order.ID,
+			PaymentOperation:  cleeng.OperationInitialPayment,
+			ExternalPaymentID: res.PaymentReference,
+		}
+		if amount.IsZero() {
+			req.PaymentOperation = cleeng.OperationInitialFreeTrial
+		}
+		switch res.Outcome {
+		case gateways.Authorised, gateways.Captured:
+			req.Status = cleeng.StatusCaptured
+			req.PaymentDetails = newPaymentDetails(res)
+		case gateways.Refused:
+			req.Status = cleeng.StatusRejected
+			req.RejectedReason = res.RefusalReason
+		default:
+			return failure.NotYet(0, fmt.Errorf("order %s: gateway outcome %q is not final yet", st.Order.ID, res.Outcome))
+		}
+		payment, err := f.createPayment(ctx, req)
+		if err != nil {
+			return fail(ctx, f.ops, rec, err)
+		}
+		st.Payment = &payment
+		if err := rec.Save(ctx, f.ops, stepCleengPayment); err != nil {
+			return err
+		}
+	}
+	if err := f.indexPayment(ctx, paymentIndex{Gateway: st.Order.Gateway, ExternalPaymentID: st.Payment.ExternalPaymentID,
+		PaymentID: st.Payment.ID, OrderID: st.Order.ID, CustomerID: st.Order.CustomerID}); err != nil {
+		return err
+	}
+	st.Outcome = &CheckoutOutcome{Status: string(st.Payment.Status.Normalize()), OrderID: st.Order.ID,
+		PaymentID: st.Payment.ID, ExternalPaymentID: st.Payment.ExternalPaymentID, RejectedReason: res.RefusalReason}
+	return rec.Finish(ctx, f.ops, stepDone)
+}
+
+// newPaymentDetails turns a stored token and card into Cleeng payment details.
+func newPaymentDetails(res gateways.Result) *cleeng.NewPaymentDetails {
+	if res.Token == "" {
+		return nil
+	}
+	return &cleeng.NewPaymentDetails{Token: cleeng.Secret(res.Token), PaymentMethodSpecificParams: cardParams(res.Card)}
+}
+
+func cardParams(card *gateways.Card) json.RawMessage {
+	if card == nil {
+		return nil
+	}
+	b, _ := json.Marshal(card) // a struct of strings always encodes
+	return b
+}

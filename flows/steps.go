@@ -1,0 +1,102 @@
+package flows
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+
+	"github.com/cleeng-connector/connector/cleeng"
+	"github.com/cleeng-connector/connector/internal/failure"
+	"github.com/cleeng-connector/connector/internal/ops"
+)
+
+// fail ends the operation for good when err is permanent, recording where
+// it stopped and why, and returns err so the runtime dead-letters the
+// message. Any other error is returned as is: the message is redelivered and
+// the operation resumes at its recorded step.
+func fail[T any](ctx context.Context, store *ops.Store, rec *ops.Record[T], err error) error {
+	if !failure.Is(err, failure.ClassPermanent) {
+		return err
+	}
+	step := rec.Step
+	if step == "" {
+		step = "start"
+	}
+	if ferr := rec.Fail(ctx, store, step, err.Error()); ferr != nil {
+		return errors.Join(err, ferr)
+	}
+	return err
+}
+
+// createPayment creates a Cleeng payment once. Cleeng has no idempotency
+// key: the operation record stops a second POST after a success; after an
+// ambiguous failure the redelivery posts again, and Cleeng's 409 for an
+// externalPaymentId it already holds hands back the payment the first POST
+// created, which is adopted when it belongs to the same order.
+func (f *Flows) createPayment(ctx context.Context, req cleeng.CreatePaymentRequest) (cleeng.Payment, error) {
+	p, err := f.cleeng.CreatePayment(ctx, req)
+	var conflict *cleeng.ConflictError
+	if errors.As(err, &conflict) {
+		if conflict.Existing.OrderID != req.OrderID {
+			return p, failure.Permanentf("externalPaymentId %q is already Cleeng payment %s of order %s, not of order %s",
+				req.ExternalPaymentID, conflict.Existing.ID, conflict.Existing.OrderID, req.OrderID)
+		}
+		return conflict.Existing, nil
+	}
+	return p, err
+}
+
+// paymentIndex finds the Cleeng payment behind a gateway reference, for
+// gateway notifications and refunds (key payment.<gateway>.<reference>).
+type paymentIndex struct {
+	Gateway           string    `json:"gateway"`
+	ExternalPaymentID string    `json:"externalPaymentId"`
+	PaymentID         cleeng.ID `json:"paymentId"`
+	OrderID           cleeng.ID `json:"orderId"`
+	CustomerID        cleeng.ID `json:"customerId,omitempty"`
+	SubscriptionID    cleeng.ID `json:"subscriptionId,omitempty"`
+}
+
+const flowPaymentIndex = "payment-index"
+
+func paymentIndexKey(gateway, externalPaymentID string) string {
+	return ops.Key("payment", gateway, externalPaymentID)
+}
+
+// indexPayment records which Cleeng payment a gateway reference belongs to.
+// Writing it again is a no-op.
+func (f *Flows) indexPayment(ctx context.Context, idx paymentIndex) error {
+	if idx.ExternalPaymentID == "" {
+		return nil // a refusal without a gateway reference: nothing will refer to it
+	}
+	rec, err := ops.Claim[paymentIndex](ctx, f.ops, paymentIndexKey(idx.Gateway, idx.ExternalPaymentID), flowPaymentIndex)
+	if err != nil || rec.Status != ops.StatusInProgress {
+		return err
+	}
+	rec.State = idx
+	return rec.Finish(ctx, f.ops, stepDone)
+}
+
+// lookupPayment reads the index; ok is false when the reference is unknown.
+func (f *Flows) lookupPayment(ctx context.Context, gateway, externalPaymentID string) (paymentIndex, bool, error) {
+	rec, err := ops.Get[paymentIndex](ctx, f.ops, paymentIndexKey(gateway, externalPaymentID))
+	if errors.Is(err, ops.ErrNotFound) {
+		return paymentIndex{}, false, nil
+	}
+	if err != nil {
+		return paymentIndex{}, false, err
+	}
+	return rec.State, rec.Status == ops.StatusDone, nil
+}
+
+// shortHash is a stable 16-hex-digit digest for idempotency keys.
+func shortHash(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
+
+// opKey builds an operation key from a flow prefix and business ids.
+func opKey(prefix string, ids ...string) string {
+	return ops.Key(append([]string{prefix}, ids...)...)
+}

@@ -1,0 +1,223 @@
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/cleeng-connector/connector/cleeng"
+	cleengsandbox "github.com/cleeng-connector/connector/cleeng/sandbox"
+	"github.com/cleeng-connector/connector/gateways/adyen"
+	adyensandbox "github.com/cleeng-connector/connector/gateways/adyen/sandbox"
+	"github.com/cleeng-connector/connector/ingress"
+	"github.com/cleeng-connector/connector/internal/broker"
+	"github.com/cleeng-connector/connector/workers"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+)
+
+// Development credentials shared by the sandboxes and the connector in
+// `connector dev`. They open nothing but the local sandboxes.
+const (
+	DevPublisherToken  = "dev-publisher-token"
+	DevPublisherID     = "100001"
+	DevAdyenAPIKey     = "dev-adyen-api-key"
+	DevMerchantAccount = "DevMerchantECOM"
+	DevHMACKey         = "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056"
+	DevWebhookUser     = "adyen"
+	DevWebhookPassword = "dev-webhook-password"
+	// DevPaymentMethodAdyen is the Cleeng paymentMethodId routed to Adyen.
+	DevPaymentMethodAdyen = "123876432"
+)
+
+// DevWebhookSecret signs the Cleeng sandbox's webhooks.
+var DevWebhookSecret = []byte("dev-webhook-secret-0123456789abcdef")
+
+// DevOptions configure the development stack. Zero values take defaults.
+type DevOptions struct {
+	// Broker: empty URL embeds JetStream in StoreDir.
+	Broker broker.Options
+	// IngressAddr and SandboxAddr are listen addresses; "127.0.0.1:0" picks free ports.
+	IngressAddr, SandboxAddr string
+	// SyncWait is how long checkout calls wait for their outcome. Default 5s.
+	SyncWait time.Duration
+	// Runtime overrides the worker runtime's settings (tests shorten the schedule).
+	Runtime workers.Config
+	// Workers is the number of worker runtimes sharing the durables. Default 1.
+	Workers int
+	// Registry receives metrics; nil: a private registry.
+	Registry *prometheus.Registry
+	Logger   zerolog.Logger
+}
+
+// Dev is a running development stack.
+type Dev struct {
+	Broker *broker.Broker
+	Cleeng *cleengsandbox.Sandbox
+	Adyen  *adyensandbox.Sandbox
+	// IngressURL and SandboxURL are the base URLs the stack listens on.
+	IngressURL, SandboxURL string
+
+	worker  WorkerSettings
+	log     zerolog.Logger
+	mu      sync.Mutex
+	runCtx  context.Context
+	cancel  context.CancelFunc
+	workers sync.WaitGroup
+	servers []*http.Server
+	errs    chan error
+}
+
+// CleengAPIURL is the Cleeng sandbox's API base.
+func (d *Dev) CleengAPIURL() string { return d.SandboxURL + "/cleeng/3.1" }
+
+// AdyenCheckoutURL is the Adyen sandbox's Checkout base.
+func (d *Dev) AdyenCheckoutURL() string { return d.SandboxURL + "/adyen/v71" }
+
+// StartDev starts embedded JetStream (unless opts.Broker.URL is set), the
+// sandboxes, the ingress and the workers, wired to each other on loopback.
+func StartDev(ctx context.Context, opts DevOptions) (dev *Dev, err error) {
+	if opts.SyncWait == 0 {
+		opts.SyncWait = 5 * time.Second
+	}
+	if opts.Workers == 0 {
+		opts.Workers = 1
+	}
+	if opts.Registry == nil {
+		opts.Registry = prometheus.NewRegistry()
+	}
+	d := &Dev{errs: make(chan error, 4)}
+	defer func() {
+		if err != nil {
+			d.Close()
+		}
+	}()
+	if d.Broker, err = broker.Open(ctx, opts.Broker); err != nil {
+		return nil, err
+	}
+	verifier, err := adyen.NewVerifier(DevHMACKey)
+	if err != nil {
+		return nil, err
+	}
+	ingressLn, err := net.Listen("tcp", opts.IngressAddr)
+	if err != nil {
+		return nil, fmt.Errorf("ingress: listen on %s: %w", opts.IngressAddr, err)
+	}
+	sandboxLn, err := net.Listen("tcp", opts.SandboxAddr)
+	if err != nil {
+		ingressLn.Close()
+		return nil, fmt.Errorf("sandboxes: listen on %s: %w", opts.SandboxAddr, err)
+	}
+	d.IngressURL = "http://" + ingressLn.Addr().String()
+	d.SandboxURL = "http://" + sandboxLn.Addr().String()
+
+	d.Cleeng = cleengsandbox.New(cleengsandbox.Options{
+		PublisherToken: DevPublisherToken, PublisherID: DevPublisherID, WebhookSecret: DevWebhookSecret,
+		PaymentGateways: map[cleeng.ID]string{DevPaymentMethodAdyen: adyen.Name},
+	})
+	d.Cleeng.RegisterWebhooks(d.IngressURL + "/webhooks/cleeng")
+	d.Adyen = adyensandbox.New(adyensandbox.Options{
+		APIKey: DevAdyenAPIKey, MerchantAccount: DevMerchantAccount, HMACKey: DevHMACKey,
+		NotifyURL: d.IngressURL + "/webhooks/adyen", NotifyUsername: DevWebhookUser, NotifyPassword: DevWebhookPassword,
+	})
+	sandboxes := http.NewServeMux()
+	sandboxes.Handle("/cleeng/", http.StripPrefix("/cleeng", d.Cleeng.Handler()))
+	sandboxes.Handle("/adyen/", http.StripPrefix("/adyen", d.Adyen))
+	d.serve(sandboxLn, sandboxes)
+
+	ing := Ingress(IngressSettings{
+		Config:   ingress.Config{Logger: opts.Logger, Registry: opts.Registry},
+		Checkout: ingress.CheckoutConfig{SyncWait: opts.SyncWait},
+		Cleeng:   ingress.CleengWebhookConfig{Secret: DevWebhookSecret, PublisherID: DevPublisherID},
+		Adyen:    &ingress.AdyenWebhookConfig{Verifier: verifier, Username: DevWebhookUser, Password: DevWebhookPassword},
+	}, d.Broker)
+	d.serve(ingressLn, ing.Handler())
+
+	runtime := opts.Runtime
+	runtime.Logger = opts.Logger
+	runtime.Metrics = opts.Registry
+	d.worker = WorkerSettings{
+		Runtime: runtime,
+		Cleeng:  cleeng.Config{BaseURL: d.CleengAPIURL(), PublisherToken: DevPublisherToken, Logger: opts.Logger},
+		Adyen: &adyen.Config{APIKey: DevAdyenAPIKey, MerchantAccount: DevMerchantAccount,
+			CheckoutURL: d.AdyenCheckoutURL(), ReturnURL: d.IngressURL + "/return"},
+		Methods: map[string]string{DevPaymentMethodAdyen: adyen.Name},
+	}
+	d.log = opts.Logger
+	if err := d.StartWorkers(opts.Workers); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// StartWorkers starts n more worker runtimes sharing the durable consumers.
+func (d *Dev) StartWorkers(n int) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.cancel == nil {
+		d.runCtx, d.cancel = context.WithCancel(context.Background())
+	}
+	for range n {
+		rt, defs, err := Worker(d.worker, d.Broker, d.log)
+		if err != nil {
+			return err
+		}
+		d.workers.Add(1)
+		go func() {
+			defer d.workers.Done()
+			if err := rt.Run(d.runCtx, defs...); err != nil {
+				d.errs <- fmt.Errorf("workers: %w", err)
+			}
+		}()
+	}
+	return nil
+}
+
+// StopWorkers drains every worker runtime (as SIGTERM would) and waits.
+func (d *Dev) StopWorkers() {
+	d.mu.Lock()
+	cancel := d.cancel
+	d.cancel = nil
+	d.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	d.workers.Wait()
+}
+
+func (d *Dev) serve(ln net.Listener, h http.Handler) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	d.servers = append(d.servers, srv)
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.errs <- err
+		}
+	}()
+}
+
+// Err delivers the first failure of a server or a worker runtime.
+func (d *Dev) Err() <-chan error { return d.errs }
+
+// Close drains the workers, stops the servers and the sandboxes, and closes
+// the broker (and the embedded server's store).
+func (d *Dev) Close() {
+	d.StopWorkers()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, srv := range d.servers {
+		_ = srv.Shutdown(ctx)
+	}
+	if d.Cleeng != nil {
+		d.Cleeng.Close()
+	}
+	if d.Adyen != nil {
+		d.Adyen.Close()
+	}
+	if d.Broker != nil {
+		d.Broker.Close()
+	}
+}

@@ -1,0 +1,86 @@
+package stack
+
+import (
+	"fmt"
+
+	"github.com/cleeng-connector/connector/cleeng"
+	"github.com/cleeng-connector/connector/flows"
+	"github.com/cleeng-connector/connector/gateways"
+	"github.com/cleeng-connector/connector/gateways/adyen"
+	"github.com/cleeng-connector/connector/ingress"
+	"github.com/cleeng-connector/connector/internal/broker"
+	"github.com/cleeng-connector/connector/internal/ops"
+	"github.com/cleeng-connector/connector/workers"
+	"github.com/rs/zerolog"
+)
+
+// IngressSettings are the ingress's parts.
+type IngressSettings struct {
+	// Addr is the listen address.
+	Addr     string
+	Config   ingress.Config
+	Checkout ingress.CheckoutConfig
+	Cleeng   ingress.CleengWebhookConfig
+	// Adyen is nil when Adyen notifications are not configured.
+	Adyen *ingress.AdyenWebhookConfig
+}
+
+// Ingress mounts every route on b. Checkout calls answer with the outcome
+// the flows record.
+func Ingress(s IngressSettings, b *broker.Broker) *ingress.Server {
+	srv := ingress.New(s.Config, b.JS, b.Ready)
+	s.Checkout.Outcomes = flows.NewOutcomes(ops.NewStore(b.Ops), b.Ops)
+	srv.MountCheckout(s.Checkout)
+	srv.MountCleeng(s.Cleeng)
+	if s.Adyen != nil {
+		srv.MountAdyen(*s.Adyen)
+	}
+	return srv
+}
+
+// WorkerSettings are the worker's parts.
+type WorkerSettings struct {
+	// Flows to run; empty runs all.
+	Flows   []string
+	Runtime workers.Config
+	Cleeng  cleeng.Config
+	// Adyen is nil when Adyen is not configured.
+	Adyen *adyen.Config
+	// Methods maps Cleeng paymentMethodIds to gateway names.
+	Methods map[string]string
+	Options flows.Options
+}
+
+// Worker wires the flows to their gateways, Cleeng and the operation store.
+func Worker(s WorkerSettings, b *broker.Broker, log zerolog.Logger) (*workers.Runtime, []workers.Flow, error) {
+	client, err := cleeng.NewClient(s.Cleeng)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cleeng client: %w", err)
+	}
+	var gws []gateways.Gateway
+	decoders := map[string]flows.EventDecoder{}
+	if s.Adyen != nil {
+		g, err := adyen.New(*s.Adyen)
+		if err != nil {
+			return nil, nil, err
+		}
+		gws = append(gws, g)
+		decoders[adyen.Name] = adyen.DecodeEvent
+	}
+	router, err := flows.NewRouter(s.Methods, gws...)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := s.Options
+	opts.EventDecoders = decoders
+	f := flows.New(client, router, ops.NewStore(b.Ops), log, opts)
+	defs, err := f.Definitions(s.Flows...)
+	if err != nil {
+		return nil, nil, err
+	}
+	rt, err := workers.New(b.JS, s.Runtime)
+	if err != nil {
+		return nil, nil, err
+	}
+	return rt, defs, nil
+}

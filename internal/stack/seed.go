@@ -1,0 +1,69 @@
+package stack
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/cleeng-connector/connector/cleeng"
+	cleengsandbox "github.com/cleeng-connector/connector/cleeng/sandbox"
+	adyensandbox "github.com/cleeng-connector/connector/gateways/adyen/sandbox"
+)
+
+// Demo is the data `connector dev` seeds into the sandboxes.
+type Demo struct {
+	OfferID    string
+	CustomerID cleeng.ID
+}
+
+// DemoOffer is a monthly pass priced in four currencies of three exponents.
+var DemoOffer = cleengsandbox.Offer{
+	ID:    "S619117184_US",
+	Title: "Monthly pass",
+	Prices: map[string]cleengsandbox.Price{
+		"US": {Amount: cleeng.MustDecimal("9.99"), Currency: "USD", TaxRate: cleeng.MustDecimal("0")},
+		"DE": {Amount: cleeng.MustDecimal("9.99"), Currency: "EUR", TaxRate: cleeng.MustDecimal("0.19")},
+		"JP": {Amount: cleeng.MustDecimal("1200"), Currency: "JPY", TaxRate: cleeng.MustDecimal("0.10")},
+		"KW": {Amount: cleeng.MustDecimal("3.125"), Currency: "KWD", TaxRate: cleeng.MustDecimal("0")},
+	},
+}
+
+// DemoCustomer buys the demo offer.
+var DemoCustomer = cleengsandbox.Customer{ID: "927751142", Email: "matthew.brown@example.com", Country: "DE"}
+
+// SeedDemo seeds the demo offer and customer.
+func SeedDemo(d *Dev) (Demo, error) {
+	if err := d.Cleeng.SeedOffer(DemoOffer); err != nil {
+		return Demo{}, err
+	}
+	if err := d.Cleeng.SeedCustomer(DemoCustomer); err != nil {
+		return Demo{}, err
+	}
+	return Demo{OfferID: DemoOffer.ID, CustomerID: DemoCustomer.ID}, nil
+}
+
+// Instructions print what to try against a running dev stack.
+func (demo Demo) Instructions(d *Dev) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `
+Cleeng payments connector (dev): ingress %[1]s, sandboxes %[2]s
+  Cleeng sandbox API  %[3]s   (X-Publisher-Token: %[4]s)
+  Adyen sandbox       %[5]s   (X-API-Key: %[6]s)
+  Seeded: offer %[7]s (9.99 EUR in DE, 9.99 USD in US, 1200 JPY in JP, 3.125 KWD in KW), customer %[8]s,
+          paymentMethodId %[9]s routed to adyen.
+
+Try an initial purchase:
+  1. create the order in Cleeng, as a front-end would:
+     curl -s -X POST %[3]s/orders -H 'X-Publisher-Token: %[4]s' -H 'Content-Type: application/json' \
+       -d '{"customerId":%[8]s,"offerId":"%[7]s","currency":"EUR","country":"DE","paymentMethodId":%[9]s}'
+  2. pay it through the connector with a test card (use the order id from step 1):
+     curl -s -X POST %[1]s/v1/checkout/payments -H 'Content-Type: application/json' \
+       -d '{"orderId":<id>,"paymentMethod":%[10]s}'
+  Test cards: %[11]s authorises; %[12]s asks for 3-D Secure;
+  holder names DECLINED, NOT_ENOUGH_BALANCE, CARD_EXPIRED, CVC_DECLINED refuse.
+  State: %[2]s/cleeng/sandbox/state and %[2]s/adyen/sandbox/state
+  'make demo' walks a whole subscription through renewals, a refusal, a refund, a card update and a termination.
+`, d.IngressURL, d.SandboxURL, d.CleengAPIURL(), DevPublisherToken, d.AdyenCheckoutURL(), DevAdyenAPIKey,
+		demo.OfferID, demo.CustomerID, DevPaymentMethodAdyen,
+		adyensandbox.EncryptedCardMethod(adyensandbox.CardVisa, "Matthew Brown"), adyensandbox.CardVisa, adyensandbox.CardVisa3DS)
+	return b.String()
+}
