@@ -365,4 +365,3 @@ func TestRenewal_DuplicateWebhooksConcurrentlyChargeOnce(t *testing.T) {
 	}
 	e.assertOnePaymentPerExternalID()
 }
-
