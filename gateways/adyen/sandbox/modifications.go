@@ -40,7 +40,7 @@ func (s *Sandbox) modify(kind, psp string, body []byte) answer {
 	if ref == "" {
 		ref = p.Reference
 	}
-	item := notificationItem{
+	item := NotificationItem{
 		PspReference:      newReference(),
 		OriginalReference: p.PSPReference,
 		MerchantReference: ref,
@@ -77,7 +77,7 @@ func (s *Sandbox) modify(kind, psp string, body []byte) answer {
 
 // capture applies a capture; a non-empty reason means it failed.
 // Called with s.mu held.
-func (s *Sandbox) capture(p *payment, amt amount) (eventCode, reason string) {
+func (s *Sandbox) capture(p *Payment, amt amount) (eventCode, reason string) {
 	switch {
 	case strings.EqualFold(p.Card.HolderName, HolderCaptureFailed):
 		return "CAPTURE_FAILED", "Capture failed by the acquirer"
@@ -97,7 +97,7 @@ func (s *Sandbox) capture(p *payment, amt amount) (eventCode, reason string) {
 
 // refund applies a refund; a non-empty reason means it failed.
 // Called with s.mu held.
-func (s *Sandbox) refund(p *payment, amt amount) (eventCode, reason string) {
+func (s *Sandbox) refund(p *Payment, amt amount) (eventCode, reason string) {
 	switch {
 	case strings.EqualFold(p.Card.HolderName, HolderRefundFailed):
 		return "REFUND_FAILED", "Refund failed by the acquirer"
@@ -112,7 +112,7 @@ func (s *Sandbox) refund(p *payment, amt amount) (eventCode, reason string) {
 
 // cancelPayment cancels an open authorisation; a non-empty reason means it
 // failed. Called with s.mu held.
-func (s *Sandbox) cancelPayment(p *payment) (eventCode, reason string) {
+func (s *Sandbox) cancelPayment(p *Payment) (eventCode, reason string) {
 	if p.Status != StatusAuthorised || p.Captured > 0 {
 		return "CANCELLATION", "Payment is " + p.Status + ", only an open authorisation can be cancelled"
 	}

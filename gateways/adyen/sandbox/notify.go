@@ -28,15 +28,13 @@ type NotificationItem struct {
 	Success             string            `json:"success"`
 }
 
-type notificationItem = NotificationItem
-
 type notificationRequest struct {
 	Live              string                `json:"live"`
 	NotificationItems []notificationWrapper `json:"notificationItems"`
 }
 
 type notificationWrapper struct {
-	NotificationRequestItem notificationItem `json:"NotificationRequestItem"`
+	NotificationRequestItem NotificationItem `json:"NotificationRequestItem"`
 }
 
 // Notification is a notification the sandbox sent or is sending.
@@ -46,11 +44,9 @@ type Notification struct {
 	Attempts  int
 }
 
-type notificationRecord = Notification
-
 // authorisation is the AUTHORISATION item of a settled payment.
-func (p *payment) authorisation(success bool, reason string) notificationItem {
-	item := notificationItem{
+func (p *Payment) authorisation(success bool, reason string) NotificationItem {
+	item := NotificationItem{
 		PspReference:      p.PSPReference,
 		MerchantReference: p.Reference,
 		Amount:            amount{p.Currency, p.Amount},
@@ -70,7 +66,7 @@ func (p *payment) authorisation(success bool, reason string) notificationItem {
 }
 
 // notify signs item and starts its delivery. Called with s.mu held.
-func (s *Sandbox) notify(item notificationItem) {
+func (s *Sandbox) notify(item NotificationItem) {
 	item.MerchantAccountCode = s.opts.MerchantAccount
 	item.EventDate = s.opts.Now().UTC().Format(time.RFC3339)
 	signed := webhook.NotificationRequestItem{
@@ -87,7 +83,7 @@ func (s *Sandbox) notify(item notificationItem) {
 		item.AdditionalData = map[string]string{}
 	}
 	item.AdditionalData["hmacSignature"] = sig
-	rec := &notificationRecord{Item: item}
+	rec := &Notification{Item: item}
 	s.notifications = append(s.notifications, rec)
 	if s.closed {
 		return
@@ -101,7 +97,7 @@ var notifyClient = &http.Client{Timeout: 10 * time.Second} // Adyen waits 10 s f
 
 // deliver POSTs one notification until it is answered 200 [accepted], with
 // growing waits, until Close.
-func (s *Sandbox) deliver(rec *notificationRecord, body []byte) {
+func (s *Sandbox) deliver(rec *Notification, body []byte) {
 	defer s.wg.Done()
 	if c := s.opts.Contract; c != nil {
 		if v := c.CheckNotification(rec.Item.EventCode, body); len(v) > 0 {

@@ -16,8 +16,8 @@ const (
 	StatusCancelled  = "cancelled"
 )
 
-// payment is the sandbox's record of one /payments call.
-type payment struct {
+// Payment is the sandbox's record of one /payments call (copies are handed to tests).
+type Payment struct {
 	PSPReference     string `json:"pspReference"`
 	Reference        string `json:"reference"`
 	ShopperReference string `json:"shopperReference,omitempty"`
@@ -35,9 +35,6 @@ type payment struct {
 	storeToken bool
 	outcome    verdict
 }
-
-// Payment is a copy of a payment's state, for tests.
-type Payment = payment
 
 // storedToken is a stored payment method.
 type storedToken struct {
@@ -80,7 +77,7 @@ func (s *Sandbox) pay(body []byte) answer {
 	if err := json.Unmarshal(req.PaymentMethod, &pm); err != nil {
 		return apiError(http.StatusUnprocessableEntity, "702", "validation", "malformed paymentMethod")
 	}
-	p := &payment{
+	p := &Payment{
 		PSPReference:     newReference(),
 		Reference:        req.Reference,
 		ShopperReference: req.ShopperReference,
@@ -160,7 +157,7 @@ func cardFrom(pm cardInput) (card, string, answer, bool) {
 
 // challenge parks p until /payments/details brings the 3-D Secure result.
 // Called with s.mu held.
-func (s *Sandbox) challenge(p *payment) answer {
+func (s *Sandbox) challenge(p *Payment) answer {
 	p.Status = StatusChallenge
 	s.add(p)
 	transID := newReference()
@@ -243,7 +240,7 @@ func (s *Sandbox) paymentDetails(body []byte) answer {
 
 // settle records the verdict on p, stores the token, and queues the
 // AUTHORISATION notification. Called with s.mu held.
-func (s *Sandbox) settle(p *payment, v verdict) {
+func (s *Sandbox) settle(p *Payment, v verdict) {
 	if _, known := s.payments[p.PSPReference]; !known {
 		s.add(p)
 	}
@@ -278,13 +275,13 @@ func (s *Sandbox) storeToken(shopper string, c card) string {
 	return t.ID
 }
 
-func (s *Sandbox) add(p *payment) {
+func (s *Sandbox) add(p *Payment) {
 	s.payments[p.PSPReference] = p
 	s.order = append(s.order, p.PSPReference)
 }
 
 // paymentResponse is the /payments (and /payments/details) answer for a settled payment.
-func (s *Sandbox) paymentResponse(p *payment) map[string]any {
+func (s *Sandbox) paymentResponse(p *Payment) map[string]any {
 	resp := map[string]any{
 		"pspReference":      p.PSPReference,
 		"merchantReference": p.Reference,

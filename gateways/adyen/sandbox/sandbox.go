@@ -74,12 +74,12 @@ type Sandbox struct {
 	wg     sync.WaitGroup
 
 	mu            sync.Mutex
-	payments      map[string]*payment // by pspReference
+	payments      map[string]*Payment // by pspReference
 	order         []string            // pspReferences in creation order
 	tokens        map[string]*storedToken
 	challenges    map[string]string // threeDSServerTransID → pspReference
 	keys          map[string]*keyEntry
-	notifications []*notificationRecord
+	notifications []*Notification
 	violations    []string
 	target        notifyTarget
 	closed        bool
@@ -95,7 +95,7 @@ func New(opts Options) *Sandbox {
 		opts:       opts,
 		ctx:        ctx,
 		cancel:     cancel,
-		payments:   map[string]*payment{},
+		payments:   map[string]*Payment{},
 		tokens:     map[string]*storedToken{},
 		challenges: map[string]string{},
 		keys:       map[string]*keyEntry{},
