@@ -187,3 +187,21 @@ func TestCheckBasicAuth(t *testing.T) {
 		t.Fatal("wrong password accepted")
 	}
 }
+
+func TestDecodeEvent_ReadsAStoredItem(t *testing.T) {
+	items, err := ParseNotification(vectorBody("7914073381342284", vectorSignature))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := json.Marshal(items[0])
+	ev, err := DecodeEvent(stored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Kind != gateways.EventAuthorisation || !ev.Success || ev.PaymentReference != "7914073381342284" || ev.Amount.String() != "11.30 EUR" {
+		t.Fatalf("event = %+v", ev)
+	}
+	if _, err := DecodeEvent([]byte("{")); err == nil {
+		t.Fatal("malformed item accepted")
+	}
+}
