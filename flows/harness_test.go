@@ -45,7 +45,7 @@ func newE2E(t *testing.T, tweak ...func(*stack.DevOptions)) *e2e {
 		t.Fatal(err)
 	}
 	t.Cleanup(dev.Close)
-	if _, err := stack.SeedDemo(dev); err != nil {
+	if err := stack.SeedDemo(dev.Sandboxes); err != nil {
 		t.Fatal(err)
 	}
 	client, err := cleeng.NewClient(cleeng.Config{BaseURL: dev.CleengAPIURL(), PublisherToken: stack.DevPublisherToken})

@@ -43,11 +43,10 @@ func runDev(ctx context.Context, env *config.Env, args []string) error {
 			log.Info().Msg("embedded NATS stopped, store closed")
 		}
 	}()
-	demo, err := stack.SeedDemo(dev)
-	if err != nil {
+	if err := stack.SeedDemo(dev.Sandboxes); err != nil {
 		return err
 	}
-	fmt.Fprint(os.Stdout, demo.Instructions(dev))
+	fmt.Fprint(os.Stdout, stack.Instructions(dev))
 	select {
 	case <-ctx.Done():
 		log.Info().Msg("stopping: draining workers")

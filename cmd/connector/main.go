@@ -28,6 +28,7 @@ type command struct {
 var commands = map[string]command{
 	"dev":     {"embedded NATS, ingress, every worker and the sandboxes in one process", config.RoleDev, runDev},
 	"ingress": {"the HTTP ingress: stores webhooks and checkout calls on JetStream", config.RoleIngress, runIngress},
+	"sandbox": {"the Cleeng and Adyen sandboxes alone, sending webhooks to SANDBOX_INGRESS_URL", config.RoleSandbox, runSandbox},
 	"worker":  {"durable workers for the flows in --flows (default: WORKER_FLOWS, else all)", config.RoleWorker, runWorker},
 }
 

@@ -78,6 +78,7 @@ var Vars = []Var{
 	{Name: "WORKER_CONCURRENCY", Default: "16", Help: "in-flight messages per flow", Roles: worker},
 	{Name: "LOG_LEVEL", Default: "info", Help: "debug, info, warn, error", Roles: anyRole},
 	{Name: "LOG_FORMAT", Default: "console", Help: "json or console", Roles: anyRole},
+	{Name: "SANDBOX_INGRESS_URL", Default: "http://127.0.0.1:8080", Help: "the connector ingress the sandboxes send webhooks and notifications to", Roles: []string{RoleSandbox}},
 	{Name: "CONNECTOR_DEV_SANDBOX_ADDR", Default: "127.0.0.1:8090", Help: "where dev and sandbox serve the sandboxes", Roles: append(devOnly, RoleSandbox)},
 }
 

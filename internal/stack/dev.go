@@ -10,9 +10,7 @@ import (
 	"time"
 
 	"github.com/cleeng-connector/connector/cleeng"
-	cleengsandbox "github.com/cleeng-connector/connector/cleeng/sandbox"
 	"github.com/cleeng-connector/connector/gateways/adyen"
-	adyensandbox "github.com/cleeng-connector/connector/gateways/adyen/sandbox"
 	"github.com/cleeng-connector/connector/ingress"
 	"github.com/cleeng-connector/connector/internal/broker"
 	"github.com/cleeng-connector/connector/workers"
@@ -57,8 +55,7 @@ type DevOptions struct {
 // Dev is a running development stack.
 type Dev struct {
 	Broker *broker.Broker
-	Cleeng *cleengsandbox.Sandbox
-	Adyen  *adyensandbox.Sandbox
+	*Sandboxes
 	// IngressURL and SandboxURL are the base URLs the stack listens on.
 	IngressURL, SandboxURL string
 
@@ -115,19 +112,8 @@ func StartDev(ctx context.Context, opts DevOptions) (dev *Dev, err error) {
 	d.IngressURL = "http://" + ingressLn.Addr().String()
 	d.SandboxURL = "http://" + sandboxLn.Addr().String()
 
-	d.Cleeng = cleengsandbox.New(cleengsandbox.Options{
-		PublisherToken: DevPublisherToken, PublisherID: DevPublisherID, WebhookSecret: DevWebhookSecret,
-		PaymentGateways: map[cleeng.ID]string{DevPaymentMethodAdyen: adyen.Name},
-	})
-	d.Cleeng.RegisterWebhooks(d.IngressURL + "/webhooks/cleeng")
-	d.Adyen = adyensandbox.New(adyensandbox.Options{
-		APIKey: DevAdyenAPIKey, MerchantAccount: DevMerchantAccount, HMACKey: DevHMACKey,
-		NotifyURL: d.IngressURL + "/webhooks/adyen", NotifyUsername: DevWebhookUser, NotifyPassword: DevWebhookPassword,
-	})
-	sandboxes := http.NewServeMux()
-	sandboxes.Handle("/cleeng/", http.StripPrefix("/cleeng", d.Cleeng.Handler()))
-	sandboxes.Handle("/adyen/", http.StripPrefix("/adyen", d.Adyen))
-	d.serve(sandboxLn, sandboxes)
+	d.Sandboxes = NewSandboxes(DevSandboxSettings(d.IngressURL))
+	d.serve(sandboxLn, d.Sandboxes.Handler())
 
 	ing := Ingress(IngressSettings{
 		Config:   ingress.Config{Logger: opts.Logger, Registry: opts.Registry},
@@ -211,11 +197,8 @@ func (d *Dev) Close() {
 	for _, srv := range d.servers {
 		_ = srv.Shutdown(ctx)
 	}
-	if d.Cleeng != nil {
-		d.Cleeng.Close()
-	}
-	if d.Adyen != nil {
-		d.Adyen.Close()
+	if d.Sandboxes != nil {
+		d.Sandboxes.Close()
 	}
 	if d.Broker != nil {
 		d.Broker.Close()

@@ -9,12 +9,6 @@ import (
 	adyensandbox "github.com/cleeng-connector/connector/gateways/adyen/sandbox"
 )
 
-// Demo is the data `connector dev` seeds into the sandboxes.
-type Demo struct {
-	OfferID    string
-	CustomerID cleeng.ID
-}
-
 // DemoOffer is a monthly pass priced in four currencies of three exponents.
 var DemoOffer = cleengsandbox.Offer{
 	ID:    "S619117184_US",
@@ -31,18 +25,15 @@ var DemoOffer = cleengsandbox.Offer{
 var DemoCustomer = cleengsandbox.Customer{ID: "927751142", Email: "matthew.brown@example.com", Country: "DE"}
 
 // SeedDemo seeds the demo offer and customer.
-func SeedDemo(d *Dev) (Demo, error) {
-	if err := d.Cleeng.SeedOffer(DemoOffer); err != nil {
-		return Demo{}, err
+func SeedDemo(sb *Sandboxes) error {
+	if err := sb.Cleeng.SeedOffer(DemoOffer); err != nil {
+		return err
 	}
-	if err := d.Cleeng.SeedCustomer(DemoCustomer); err != nil {
-		return Demo{}, err
-	}
-	return Demo{OfferID: DemoOffer.ID, CustomerID: DemoCustomer.ID}, nil
+	return sb.Cleeng.SeedCustomer(DemoCustomer)
 }
 
 // Instructions print what to try against a running dev stack.
-func (demo Demo) Instructions(d *Dev) string {
+func Instructions(d *Dev) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `
 Cleeng payments connector (dev): ingress %[1]s, sandboxes %[2]s
@@ -63,7 +54,7 @@ Try an initial purchase:
   State: %[2]s/cleeng/sandbox/state and %[2]s/adyen/sandbox/state
   'make demo' walks a whole subscription through renewals, a refusal, a refund, a card update and a termination.
 `, d.IngressURL, d.SandboxURL, d.CleengAPIURL(), DevPublisherToken, d.AdyenCheckoutURL(), DevAdyenAPIKey,
-		demo.OfferID, demo.CustomerID, DevPaymentMethodAdyen,
+		DemoOffer.ID, DemoCustomer.ID, DevPaymentMethodAdyen,
 		adyensandbox.EncryptedCardMethod(adyensandbox.CardVisa, "Matthew Brown"), adyensandbox.CardVisa, adyensandbox.CardVisa3DS)
 	return b.String()
 }
