@@ -30,7 +30,12 @@ var testSchedule = []time.Duration{20 * time.Millisecond, 50 * time.Millisecond,
 
 func newE2E(t *testing.T, tweak ...func(*stack.DevOptions)) *e2e {
 	t.Helper()
+	contract, err := adyensandbox.LoadContract()
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := stack.DevOptions{
+		Sandboxes:   func(s *stack.SandboxSettings) { s.AdyenContract = contract },
 		Broker:      broker.Options{StoreDir: t.TempDir()},
 		IngressAddr: "127.0.0.1:0",
 		SandboxAddr: "127.0.0.1:0",
@@ -44,7 +49,14 @@ func newE2E(t *testing.T, tweak ...func(*stack.DevOptions)) *e2e {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(dev.Close)
+	t.Cleanup(func() {
+		dev.Close()
+		// Every request the connector sent to Adyen, and every notification
+		// the sandbox sent back, conforms to Adyen's OpenAPI documents.
+		for _, v := range dev.Adyen.Violations() {
+			t.Errorf("Adyen contract violation: %s", v)
+		}
+	})
 	if err := stack.SeedDemo(dev.Sandboxes); err != nil {
 		t.Fatal(err)
 	}

@@ -47,6 +47,8 @@ type DevOptions struct {
 	Runtime workers.Config
 	// Workers is the number of worker runtimes sharing the durables. Default 1.
 	Workers int
+	// Sandboxes adjusts the sandboxes' settings (tests turn on Adyen's contract checks).
+	Sandboxes func(*SandboxSettings)
 	// Registry receives metrics; nil: a private registry.
 	Registry *prometheus.Registry
 	Logger   zerolog.Logger
@@ -112,7 +114,12 @@ func StartDev(ctx context.Context, opts DevOptions) (dev *Dev, err error) {
 	d.IngressURL = "http://" + ingressLn.Addr().String()
 	d.SandboxURL = "http://" + sandboxLn.Addr().String()
 
-	d.Sandboxes = NewSandboxes(DevSandboxSettings(d.IngressURL))
+	sandboxSettings := DevSandboxSettings(d.IngressURL)
+	sandboxSettings.Logger = opts.Logger
+	if opts.Sandboxes != nil {
+		opts.Sandboxes(&sandboxSettings)
+	}
+	d.Sandboxes = NewSandboxes(sandboxSettings)
 	d.serve(sandboxLn, d.Sandboxes.Handler())
 
 	ing := Ingress(IngressSettings{

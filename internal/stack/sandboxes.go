@@ -23,7 +23,10 @@ type SandboxSettings struct {
 	IngressURL string
 	// PaymentMethods names the gateway of each Cleeng paymentMethodId.
 	PaymentMethods map[string]string
-	Logger         zerolog.Logger
+	// AdyenContract, when set, makes the Adyen sandbox validate every request
+	// and notification against Adyen's OpenAPI documents (tests).
+	AdyenContract *adyensandbox.Contract
+	Logger        zerolog.Logger
 }
 
 // DevSandboxSettings are the development credentials, sending to ingressURL.
@@ -57,6 +60,7 @@ func NewSandboxes(s SandboxSettings) *Sandboxes {
 		Adyen: adyensandbox.New(adyensandbox.Options{
 			APIKey: s.AdyenAPIKey, MerchantAccount: s.MerchantAccount, HMACKey: s.HMACKey,
 			NotifyURL: s.IngressURL + "/webhooks/adyen", NotifyUsername: s.WebhookUser, NotifyPassword: s.WebhookPassword,
+			Contract: s.AdyenContract,
 		}),
 	}
 	sb.Cleeng.RegisterWebhooks(s.IngressURL + "/webhooks/cleeng")
