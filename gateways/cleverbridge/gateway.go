@@ -103,7 +103,7 @@ func dynamicPrice(a money.Amount) (*DynamicPrice, error) {
 		return nil, err
 	}
 	exp, _ := money.Exponent(a.Currency) // validated by Minor
-	return &DynamicPrice{Amount: json.Number(a.Value.StringFixed(exp)), CurrencyID: a.Currency, IsGross: true}, nil
+	return &DynamicPrice{Amount: Decimal(a.Value.StringFixed(exp)), CurrencyID: a.Currency, IsGross: true}, nil
 }
 
 // CompleteAction is not supported: the customer completes a Pending or

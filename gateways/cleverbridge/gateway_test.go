@@ -38,7 +38,7 @@ func TestPay_SendsRenewalCartAndPurchaseNotificationMatchesIt(t *testing.T) {
 		t.Errorf("subscription = %q", c.Subscription.SubscriptionID)
 	case len(c.Cart.Items) != 1 || item.ProductID.String() != productID || item.Quantity != 1:
 		t.Errorf("cart = %+v, want product %s quantity 1", c.Cart, productID)
-	case item.DynamicPrice == nil || item.DynamicPrice.Amount.String() != "9.99" || item.DynamicPrice.CurrencyID != "EUR" || !item.DynamicPrice.IsGross:
+	case item.DynamicPrice == nil || item.DynamicPrice.Amount != "9.99" || item.DynamicPrice.CurrencyID != "EUR" || !item.DynamicPrice.IsGross:
 		t.Errorf("dynamic price = %+v, want gross 9.99 EUR", item.DynamicPrice)
 	case c.ProcessCartMode != cleverbridge.ProcessCartNonInteractive || c.DefaultLanguageID != "en":
 		t.Errorf("mode %q language %q, want NonInteractive en", c.ProcessCartMode, c.DefaultLanguageID)
@@ -73,7 +73,7 @@ func TestPay_DynamicPriceUsesTheCurrencyDecimals(t *testing.T) {
 		}
 		calls := e.sb.Calls()
 		got := calls[len(calls)-1].Request.Cart.Items[0].DynamicPrice
-		if got.Amount.String() != tt.want || got.CurrencyID != tt.currency {
+		if string(got.Amount) != tt.want || got.CurrencyID != tt.currency {
 			t.Errorf("%s %s sent as %s %s, want %s", tt.value, tt.currency, got.Amount, got.CurrencyID, tt.want)
 		}
 	}

@@ -62,6 +62,8 @@ func decodeError(err error) error {
 		return &FieldError{Field: typeErr.Field, Problem: "want a JSON " + typeErr.Type.Kind().String() + ", got " + typeErr.Value}
 	case errors.As(err, &fieldErr):
 		return &FieldError{Field: "purchase." + fieldErr.Field, Problem: fieldErr.Problem}
+	case errors.Is(err, errNotDecimal): // the notification's only Decimal
+		return &FieldError{Field: "purchase.totalGross", Problem: err.Error()}
 	}
 	return &FieldError{Problem: "not a JSON purchase notification: " + err.Error()}
 }
@@ -72,7 +74,7 @@ func (n Notification) amount() (money.Amount, error) {
 	if _, err := money.Exponent(p.CurrencyID); err != nil {
 		return money.Amount{}, &FieldError{Field: "purchase.currencyId", Problem: err.Error()}
 	}
-	a, err := money.New(p.TotalGross.String(), p.CurrencyID)
+	a, err := money.New(string(p.TotalGross), p.CurrencyID)
 	if err != nil || a.Value.IsNegative() {
 		return money.Amount{}, &FieldError{Field: "purchase.totalGross", Problem: fmt.Sprintf("want a decimal amount >= 0, got %q", p.TotalGross)}
 	}

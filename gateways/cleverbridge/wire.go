@@ -3,8 +3,13 @@ package cleverbridge
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/shopspring/decimal"
 )
 
 // The JSON shapes of Process Cart and of purchase notifications, shared by
@@ -61,11 +66,10 @@ type CartItem struct {
 	ExtraParameters    ExtraParameters `json:"extraParameters,omitempty"`
 }
 
-// DynamicPrice overrides the product's price for this purchase. Amount is a
-// JSON number written from decimal text, never through a float.
+// DynamicPrice overrides the product's price for this purchase.
 type DynamicPrice struct {
-	Amount     json.Number `json:"amount"`
-	CurrencyID string      `json:"currencyId"`
+	Amount     Decimal `json:"amount"`
+	CurrencyID string  `json:"currencyId"`
 	// IsGross: Amount includes taxes (Cleeng's order amount is what the customer pays).
 	IsGross bool `json:"isGross"`
 }
@@ -117,6 +121,38 @@ func PaymentErrorMessage(code string) (string, bool) {
 		return "", false
 	}
 	return PaymentErrors[i].Message, true
+}
+
+// Decimal is a JSON number carried as its decimal text, never through a
+// float. It is written as a number and read from a number or a quoted one.
+type Decimal string
+
+// errNotDecimal: a Decimal that is not a decimal number.
+var errNotDecimal = errors.New("want a decimal number")
+
+// MarshalJSON writes the number unquoted.
+func (d Decimal) MarshalJSON() ([]byte, error) {
+	if _, err := decimal.NewFromString(string(d)); err != nil || !json.Valid([]byte(d)) {
+		return nil, fmt.Errorf("%q: %w", string(d), errNotDecimal)
+	}
+	return []byte(d), nil
+}
+
+// UnmarshalJSON reads 9.99 or "9.99".
+func (d *Decimal) UnmarshalJSON(b []byte) error {
+	text := string(bytes.TrimSpace(b))
+	if text == "null" {
+		*d = ""
+		return nil
+	}
+	if unquoted, err := strconv.Unquote(text); err == nil {
+		text = unquoted
+	}
+	if _, err := decimal.NewFromString(text); err != nil {
+		return errNotDecimal
+	}
+	*d = Decimal(text)
+	return nil
 }
 
 // ExtraParameter is one x-parameter.
@@ -236,10 +272,10 @@ type Notification struct {
 
 // NotificationPurchase is the purchase a notification reports.
 type NotificationPurchase struct {
-	ID         string      `json:"id"`
-	Status     string      `json:"status,omitempty"`
-	CurrencyID string      `json:"currencyId"`
-	TotalGross json.Number `json:"totalGross"`
+	ID         string  `json:"id"`
+	Status     string  `json:"status,omitempty"`
+	CurrencyID string  `json:"currencyId"`
+	TotalGross Decimal `json:"totalGross"`
 	// Items carry the Cleverbridge subscription id (recurringBilling).
 	Items           []NotificationItem `json:"items,omitempty"`
 	ExtraParameters ExtraParameters    `json:"extraParameters,omitempty"`

@@ -25,7 +25,7 @@ func (s *Sandbox) notification(eventType string, p *Purchase) cleverbridge.Notif
 	n := cleverbridge.Notification{
 		ID: newID("N"), EventType: eventType, CreatedAt: s.opts.Now().UTC().Format(time.RFC3339),
 		Purchase: cleverbridge.NotificationPurchase{
-			ID: p.ID, Status: p.Status, CurrencyID: p.Currency, TotalGross: json.Number(p.Amount.StringFixed(exp)),
+			ID: p.ID, Status: p.Status, CurrencyID: p.Currency, TotalGross: cleverbridge.Decimal(p.Amount.StringFixed(exp)),
 			ExtraParameters: p.Extra,
 		},
 	}

@@ -172,7 +172,7 @@ func validateExtra(at string, params cleverbridge.ExtraParameters) string {
 // price validates a dynamic price: a decimal amount >= 0 with no more
 // decimals than its currency has.
 func price(p cleverbridge.DynamicPrice) (money.Amount, error) {
-	a, err := money.New(p.Amount.String(), p.CurrencyID)
+	a, err := money.New(string(p.Amount), p.CurrencyID)
 	if err != nil {
 		return a, err
 	}
