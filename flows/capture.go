@@ -41,75 +41,73 @@ func (f *Flows) Capture(ctx context.Context, data []byte) error {
 		return err
 	}
 	key := opKey(flowCapture, d.SubscriptionID.String(), d.DunningAttemptDate)
-	rec, err := ops.Claim[captureState](ctx, f.ops, key, flowCapture)
-	if err != nil || rec.Status != ops.StatusInProgress {
-		return err
-	}
-	if rec.Step == "" {
-		if err := f.findAuthorised(ctx, rec, d); err != nil {
+	return operate(ctx, f.ops, key, flowCapture, func(rec *ops.Record[captureState]) error {
+		if rec.Step == "" {
+			if err := f.findAuthorised(ctx, rec, d); err != nil {
+				return fail(ctx, f.ops, rec, err)
+			}
+		}
+		if rec.Step == stepCaptureOnly {
+			if err := f.renew(ctx, opKey(flowCharge, d.SubscriptionID.String(), d.DunningAttemptDate), flowCharge, d, false); err != nil {
+				return err
+			}
+			return rec.Finish(ctx, f.ops, stepDone)
+		}
+		g, err := f.router.ByName(rec.State.Gateway)
+		if err != nil {
 			return fail(ctx, f.ops, rec, err)
 		}
-	}
-	if rec.Step == stepCaptureOnly {
-		if err := f.renew(ctx, opKey(flowCharge, d.SubscriptionID.String(), d.DunningAttemptDate), flowCharge, d, false); err != nil {
-			return err
+		auth := rec.State.Authorised
+		if rec.Step == stepFound {
+			amount, err := money.New(auth.Amount.String(), auth.Currency)
+			if err != nil {
+				return fail(ctx, f.ops, rec, failure.Permanent(fmt.Errorf("authorised payment %s: %w", auth.ID, err)))
+			}
+			res, err := g.Capture(ctx, gateways.ModifyRequest{
+				IdempotencyKey: key, PaymentReference: auth.ExternalPaymentID, Reference: auth.OrderID.String(), Amount: amount,
+			})
+			if err != nil {
+				return fail(ctx, f.ops, rec, err)
+			}
+			rec.State.Result = &res
+			if err := rec.Save(ctx, f.ops, stepGateway); err != nil {
+				return err
+			}
+		}
+		if rec.Step == stepGateway {
+			res := *rec.State.Result
+			req := cleeng.UpdatePaymentRequest{Status: cleeng.StatusCaptured}
+			switch res.Outcome {
+			case gateways.Captured:
+				if res.PaymentReference != "" && res.PaymentReference != auth.ExternalPaymentID {
+					// The capture has its own payment id: refunds must use it [seed 001].
+					req.ExternalPaymentID = res.PaymentReference
+				}
+			case gateways.Received:
+				// Accepted for capture, confirmed later. Its reference names the
+				// modification, not a payment: refunds still use the authorisation's.
+			case gateways.Refused:
+				req.Status, req.RejectedReason = cleeng.StatusRejected, res.RefusalReason
+			default:
+				return failure.NotYet(0, fmt.Errorf("capture %s: gateway outcome %q is not final yet", key, res.Outcome))
+			}
+			payment, err := f.cleeng.UpdatePayment(ctx, auth.ID, req)
+			if err != nil {
+				return fail(ctx, f.ops, rec, err)
+			}
+			rec.State.Payment = &payment
+			if err := rec.Save(ctx, f.ops, stepCleengPayment); err != nil {
+				return err
+			}
+		}
+		if ref := rec.State.Payment.ExternalPaymentID; ref != auth.ExternalPaymentID {
+			if err := f.indexPayment(ctx, paymentIndex{Gateway: g.Name(), ExternalPaymentID: ref, PaymentID: auth.ID,
+				OrderID: auth.OrderID, CustomerID: d.CustomerID, SubscriptionID: d.SubscriptionID}); err != nil {
+				return err
+			}
 		}
 		return rec.Finish(ctx, f.ops, stepDone)
-	}
-	g, err := f.router.ByName(rec.State.Gateway)
-	if err != nil {
-		return fail(ctx, f.ops, rec, err)
-	}
-	auth := rec.State.Authorised
-	if rec.Step == stepFound {
-		amount, err := money.New(auth.Amount.String(), auth.Currency)
-		if err != nil {
-			return fail(ctx, f.ops, rec, failure.Permanent(fmt.Errorf("authorised payment %s: %w", auth.ID, err)))
-		}
-		res, err := g.Capture(ctx, gateways.ModifyRequest{
-			IdempotencyKey: key, PaymentReference: auth.ExternalPaymentID, Reference: auth.OrderID.String(), Amount: amount,
-		})
-		if err != nil {
-			return fail(ctx, f.ops, rec, err)
-		}
-		rec.State.Result = &res
-		if err := rec.Save(ctx, f.ops, stepGateway); err != nil {
-			return err
-		}
-	}
-	if rec.Step == stepGateway {
-		res := *rec.State.Result
-		req := cleeng.UpdatePaymentRequest{Status: cleeng.StatusCaptured}
-		switch res.Outcome {
-		case gateways.Captured:
-			if res.PaymentReference != "" && res.PaymentReference != auth.ExternalPaymentID {
-				// The capture has its own payment id: refunds must use it [seed 001].
-				req.ExternalPaymentID = res.PaymentReference
-			}
-		case gateways.Received:
-			// Accepted for capture, confirmed later. Its reference names the
-			// modification, not a payment: refunds still use the authorisation's.
-		case gateways.Refused:
-			req.Status, req.RejectedReason = cleeng.StatusRejected, res.RefusalReason
-		default:
-			return failure.NotYet(0, fmt.Errorf("capture %s: gateway outcome %q is not final yet", key, res.Outcome))
-		}
-		payment, err := f.cleeng.UpdatePayment(ctx, auth.ID, req)
-		if err != nil {
-			return fail(ctx, f.ops, rec, err)
-		}
-		rec.State.Payment = &payment
-		if err := rec.Save(ctx, f.ops, stepCleengPayment); err != nil {
-			return err
-		}
-	}
-	if ref := rec.State.Payment.ExternalPaymentID; ref != auth.ExternalPaymentID {
-		if err := f.indexPayment(ctx, paymentIndex{Gateway: g.Name(), ExternalPaymentID: ref, PaymentID: auth.ID,
-			OrderID: auth.OrderID, CustomerID: d.CustomerID, SubscriptionID: d.SubscriptionID}); err != nil {
-			return err
-		}
-	}
-	return rec.Finish(ctx, f.ops, stepDone)
+	})
 }
 
 // findAuthorised records the authorised payment of this subscription, or

@@ -33,14 +33,12 @@ func (f *Flows) Terminate(ctx context.Context, data []byte) error {
 	if w.Termination == nil {
 		return failure.Permanentf("cleeng webhook: topic %s where subscriptionReadyForTermination was expected", w.Topic)
 	}
-	rec, err := ops.Claim[struct{}](ctx, f.ops, opKey(flowTerminate, w.Termination.SubscriptionID.String()), flowTerminate)
-	if err != nil || rec.Status != ops.StatusInProgress {
-		return err
-	}
-	if _, err := f.cleeng.TerminateSubscription(ctx, w.Termination.SubscriptionID); err != nil {
-		return fail(ctx, f.ops, rec, err)
-	}
-	return rec.Finish(ctx, f.ops, stepDone)
+	return operate(ctx, f.ops, opKey(flowTerminate, w.Termination.SubscriptionID.String()), flowTerminate, func(rec *ops.Record[struct{}]) error {
+		if _, err := f.cleeng.TerminateSubscription(ctx, w.Termination.SubscriptionID); err != nil {
+			return fail(ctx, f.ops, rec, err)
+		}
+		return rec.Finish(ctx, f.ops, stepDone)
+	})
 }
 
 // deactivateState is the record of one deactivation (key deactivate-details.<paymentDetailsId>).
@@ -62,39 +60,37 @@ func (f *Flows) DeactivateDetails(ctx context.Context, data []byte) error {
 	if d == nil {
 		return failure.Permanentf("cleeng webhook: topic %s where paymentDetailsDeactivated was expected", w.Topic)
 	}
-	rec, err := ops.Claim[deactivateState](ctx, f.ops, opKey(flowDeactivate, d.PaymentDetailsID.String()), flowDeactivate)
-	if err != nil || rec.Status != ops.StatusInProgress {
-		return err
-	}
-	g, err := f.router.ForMethod(d.PaymentMethodID)
-	if err != nil {
-		return fail(ctx, f.ops, rec, err)
-	}
-	if rec.Step == "" || rec.Step == stepGateway {
-		if err := f.cancelAuthorised(ctx, g, rec, d.PaymentDetailsID); err != nil {
+	return operate(ctx, f.ops, opKey(flowDeactivate, d.PaymentDetailsID.String()), flowDeactivate, func(rec *ops.Record[deactivateState]) error {
+		g, err := f.router.ForMethod(d.PaymentMethodID)
+		if err != nil {
 			return fail(ctx, f.ops, rec, err)
 		}
-		if err := rec.Save(ctx, f.ops, stepCancelled); err != nil {
-			return err
-		}
-	}
-	if !f.opts.DeleteDeactivatedDetails {
-		return rec.Finish(ctx, f.ops, stepDone)
-	}
-	if rec.Step == stepCancelled {
-		if g.Capabilities().DeleteToken && d.Token != "" {
-			if err := g.DeleteToken(ctx, gateways.TokenRequest{ShopperReference: d.CustomerID.String(), Token: string(d.Token)}); err != nil {
+		if rec.Step == "" || rec.Step == stepGateway {
+			if err := f.cancelAuthorised(ctx, g, rec, d.PaymentDetailsID); err != nil {
 				return fail(ctx, f.ops, rec, err)
 			}
+			if err := rec.Save(ctx, f.ops, stepCancelled); err != nil {
+				return err
+			}
 		}
-		if err := rec.Save(ctx, f.ops, stepTokenDeleted); err != nil {
-			return err
+		if !f.opts.DeleteDeactivatedDetails {
+			return rec.Finish(ctx, f.ops, stepDone)
 		}
-	}
-	if err := f.cleeng.DeletePaymentDetails(ctx, d.PaymentDetailsID); err != nil {
-		return fail(ctx, f.ops, rec, err)
-	}
-	return rec.Finish(ctx, f.ops, stepDone)
+		if rec.Step == stepCancelled {
+			if g.Capabilities().DeleteToken && d.Token != "" {
+				if err := g.DeleteToken(ctx, gateways.TokenRequest{ShopperReference: d.CustomerID.String(), Token: string(d.Token)}); err != nil {
+					return fail(ctx, f.ops, rec, err)
+				}
+			}
+			if err := rec.Save(ctx, f.ops, stepTokenDeleted); err != nil {
+				return err
+			}
+		}
+		if err := f.cleeng.DeletePaymentDetails(ctx, d.PaymentDetailsID); err != nil {
+			return fail(ctx, f.ops, rec, err)
+		}
+		return rec.Finish(ctx, f.ops, stepDone)
+	})
 }
 
 // cancelAuthorised cancels each open authorisation once, recording each.
@@ -154,58 +150,56 @@ func (f *Flows) UpdateDetails(ctx context.Context, data []byte) error {
 	customer := cleeng.ID(fmt.Sprint(cmd.CustomerID))
 	method := cleeng.ID(fmt.Sprint(cmd.PaymentMethodID))
 	key := ingress.PaymentDetailsKey(cmd.CustomerID, cmd.RequestID)
-	rec, err := ops.Claim[updateDetailsState](ctx, f.ops, key, flowUpdateDetails)
-	if err != nil || rec.Status != ops.StatusInProgress {
-		return err
-	}
-	if rec.Step == "" {
-		g, err := f.router.ForMethod(method)
-		if err != nil {
-			return fail(ctx, f.ops, rec, err)
+	return operate(ctx, f.ops, key, flowUpdateDetails, func(rec *ops.Record[updateDetailsState]) error {
+		if rec.Step == "" {
+			g, err := f.router.ForMethod(method)
+			if err != nil {
+				return fail(ctx, f.ops, rec, err)
+			}
+			zero, err := money.New("0", f.opts.ZeroAuthCurrency)
+			if err != nil {
+				return fail(ctx, f.ops, rec, failure.Permanent(err))
+			}
+			res, err := f.storeToken(ctx, g, gateways.PayRequest{
+				IdempotencyKey: key, Reference: "details-" + customer.String() + "-" + cmd.RequestID, Amount: zero,
+				ShopperReference: customer.String(), PaymentMethod: cmd.PaymentMethod, StoreToken: true, ReturnURL: cmd.ReturnURL,
+				Metadata: map[string]string{"customerId": customer.String()},
+			})
+			if err != nil {
+				return fail(ctx, f.ops, rec, err)
+			}
+			rec.State.Gateway, rec.State.Result = g.Name(), &res
+			if err := rec.Save(ctx, f.ops, stepGateway); err != nil {
+				return err
+			}
 		}
-		zero, err := money.New("0", f.opts.ZeroAuthCurrency)
-		if err != nil {
-			return fail(ctx, f.ops, rec, failure.Permanent(err))
+		res := rec.State.Result
+		if rec.Step == stepGateway {
+			switch {
+			case res.Outcome == gateways.Refused:
+				rec.State.Outcome = &DetailsOutcome{Status: "rejected", RejectedReason: res.RefusalReason}
+				return rec.Finish(ctx, f.ops, stepDone)
+			case res.Outcome == gateways.ActionRequired:
+				rec.State.Outcome = &DetailsOutcome{Status: "action_required", Action: res.Action}
+				return rec.Finish(ctx, f.ops, stepAwaitingShopper)
+			case res.Token == "":
+				return fail(ctx, f.ops, rec, failure.Permanentf("gateway %s authorised the new card but returned no recurring token", rec.State.Gateway))
+			}
+			details, err := f.cleeng.CreatePaymentDetails(ctx, cleeng.CreatePaymentDetailsRequest{
+				CustomerID: customer, Token: cleeng.Secret(res.Token), PaymentMethodID: method,
+				PaymentMethodSpecificParams: cardParams(res.Card),
+			})
+			if err != nil {
+				return fail(ctx, f.ops, rec, err)
+			}
+			rec.State.Details = &details
+			if err := rec.Save(ctx, f.ops, stepDetailsCreated); err != nil {
+				return err
+			}
 		}
-		res, err := f.storeToken(ctx, g, gateways.PayRequest{
-			IdempotencyKey: key, Reference: "details-" + customer.String() + "-" + cmd.RequestID, Amount: zero,
-			ShopperReference: customer.String(), PaymentMethod: cmd.PaymentMethod, StoreToken: true, ReturnURL: cmd.ReturnURL,
-			Metadata: map[string]string{"customerId": customer.String()},
-		})
-		if err != nil {
-			return fail(ctx, f.ops, rec, err)
-		}
-		rec.State.Gateway, rec.State.Result = g.Name(), &res
-		if err := rec.Save(ctx, f.ops, stepGateway); err != nil {
-			return err
-		}
-	}
-	res := rec.State.Result
-	if rec.Step == stepGateway {
-		switch {
-		case res.Outcome == gateways.Refused:
-			rec.State.Outcome = &DetailsOutcome{Status: "rejected", RejectedReason: res.RefusalReason}
-			return rec.Finish(ctx, f.ops, stepDone)
-		case res.Outcome == gateways.ActionRequired:
-			rec.State.Outcome = &DetailsOutcome{Status: "action_required", Action: res.Action}
-			return rec.Finish(ctx, f.ops, stepAwaitingShopper)
-		case res.Token == "":
-			return fail(ctx, f.ops, rec, failure.Permanentf("gateway %s authorised the new card but returned no recurring token", rec.State.Gateway))
-		}
-		details, err := f.cleeng.CreatePaymentDetails(ctx, cleeng.CreatePaymentDetailsRequest{
-			CustomerID: customer, Token: cleeng.Secret(res.Token), PaymentMethodID: method,
-			PaymentMethodSpecificParams: cardParams(res.Card),
-		})
-		if err != nil {
-			return fail(ctx, f.ops, rec, err)
-		}
-		rec.State.Details = &details
-		if err := rec.Save(ctx, f.ops, stepDetailsCreated); err != nil {
-			return err
-		}
-	}
-	d := rec.State.Details
-	rec.State.Outcome = &DetailsOutcome{Status: "active", PaymentDetailsID: d.ID, PaymentMethodID: d.PaymentMethodID,
-		PaymentMethodSpecificParams: d.PaymentMethodSpecificParams}
-	return rec.Finish(ctx, f.ops, stepDone)
+		d := rec.State.Details
+		rec.State.Outcome = &DetailsOutcome{Status: "active", PaymentDetailsID: d.ID, PaymentMethodID: d.PaymentMethodID,
+			PaymentMethodSpecificParams: d.PaymentMethodSpecificParams}
+		return rec.Finish(ctx, f.ops, stepDone)
+	})
 }

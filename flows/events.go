@@ -64,18 +64,16 @@ func (f *Flows) captureFailed(ctx context.Context, ev gateways.Event) error {
 			return failure.NotYet(0, fmt.Errorf("capture failed for %s while capture %s is still in progress", ev.OriginalReference, running[0]))
 		}
 	}
-	rec, err := ops.Claim[struct{}](ctx, f.ops, opKey(flowCaptureFailed, ev.Gateway, ev.OriginalReference), flowCaptureFailed)
-	if err != nil || rec.Status != ops.StatusInProgress {
-		return err
-	}
-	reason := "capture failed at the gateway"
-	if ev.Reason != "" {
-		reason += ": " + ev.Reason
-	}
-	if _, err := f.cleeng.UpdatePayment(ctx, idx.PaymentID, cleeng.UpdatePaymentRequest{Status: cleeng.StatusRejected, RejectedReason: reason}); err != nil {
-		return fail(ctx, f.ops, rec, err)
-	}
-	return rec.Finish(ctx, f.ops, stepDone)
+	return operate(ctx, f.ops, opKey(flowCaptureFailed, ev.Gateway, ev.OriginalReference), flowCaptureFailed, func(rec *ops.Record[struct{}]) error {
+		reason := "capture failed at the gateway"
+		if ev.Reason != "" {
+			reason += ": " + ev.Reason
+		}
+		if _, err := f.cleeng.UpdatePayment(ctx, idx.PaymentID, cleeng.UpdatePaymentRequest{Status: cleeng.StatusRejected, RejectedReason: reason}); err != nil {
+			return fail(ctx, f.ops, rec, err)
+		}
+		return rec.Finish(ctx, f.ops, stepDone)
+	})
 }
 
 // refundConfirmed completes or fails the parked refund of the payment.
@@ -90,18 +88,16 @@ func (f *Flows) refundConfirmed(ctx context.Context, ev gateways.Event, refunded
 	} else if err != nil {
 		return err
 	}
-	rec, err := ops.Claim[refundState](ctx, f.ops, key, flowRefund)
-	if err != nil || rec.Status != ops.StatusInProgress {
-		return err
-	}
-	if rec.Step != stepAwaitingConfirmation {
-		return failure.NotYet(0, fmt.Errorf("refund %s confirmed before its gateway answer was recorded (step %q)", key, rec.Step))
-	}
-	if !refunded {
-		return fail(ctx, f.ops, rec, failure.Permanentf("refund of Cleeng payment %s (%s) failed at %s: %s",
-			idx.PaymentID, ev.OriginalReference, ev.Gateway, orUnknown(ev.Reason)))
-	}
-	return f.completeRefund(ctx, rec)
+	return operate(ctx, f.ops, key, flowRefund, func(rec *ops.Record[refundState]) error {
+		if rec.Step != stepAwaitingConfirmation {
+			return failure.NotYet(0, fmt.Errorf("refund %s confirmed before its gateway answer was recorded (step %q)", key, rec.Step))
+		}
+		if !refunded {
+			return fail(ctx, f.ops, rec, failure.Permanentf("refund of Cleeng payment %s (%s) failed at %s: %s",
+				idx.PaymentID, ev.OriginalReference, ev.Gateway, orUnknown(ev.Reason)))
+		}
+		return f.completeRefund(ctx, rec)
+	})
 }
 
 func orUnknown(reason string) string {

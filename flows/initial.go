@@ -82,34 +82,32 @@ func (f *Flows) InitialPayment(ctx context.Context, data []byte) error {
 	if err := json.Unmarshal(data, &cmd); err != nil {
 		return failure.Permanent(fmt.Errorf("checkout.payment: %w", err))
 	}
-	rec, err := ops.Claim[initialState](ctx, f.ops, ingress.InitialKey(cmd.OrderID), flowInitial)
-	if err != nil || rec.Status != ops.StatusInProgress {
-		return err // done or failed: the outcome is stored, the copy is a no-op
-	}
-	switch rec.Step {
-	case stepAwaitingShopper:
-		// A copy of the command while the shopper acts: leave it parked.
-		return rec.Park(ctx, f.ops, stepAwaitingShopper)
-	case "":
-		if err := f.readOrder(ctx, rec, cleeng.ID(strconv.FormatInt(cmd.OrderID, 10))); err != nil {
-			return err
+	return operate(ctx, f.ops, ingress.InitialKey(cmd.OrderID), flowInitial, func(rec *ops.Record[initialState]) error {
+		switch rec.Step {
+		case stepAwaitingShopper:
+			// A copy of the command while the shopper acts: leave it parked.
+			return rec.Park(ctx, f.ops, stepAwaitingShopper)
+		case "":
+			if err := f.readOrder(ctx, rec, cleeng.ID(strconv.FormatInt(cmd.OrderID, 10))); err != nil {
+				return err
+			}
 		}
-	}
-	if rec.Step == stepOrder {
-		g, err := f.router.ByName(rec.State.Order.Gateway)
-		if err != nil {
-			return fail(ctx, f.ops, rec, err)
+		if rec.Step == stepOrder {
+			g, err := f.router.ByName(rec.State.Order.Gateway)
+			if err != nil {
+				return fail(ctx, f.ops, rec, err)
+			}
+			res, err := f.payInitial(ctx, g, rec.State.Order, cmd)
+			if err != nil {
+				return fail(ctx, f.ops, rec, err)
+			}
+			rec.State.Result = &res
+			if err := rec.Save(ctx, f.ops, stepGateway); err != nil {
+				return err
+			}
 		}
-		res, err := f.payInitial(ctx, g, rec.State.Order, cmd)
-		if err != nil {
-			return fail(ctx, f.ops, rec, err)
-		}
-		rec.State.Result = &res
-		if err := rec.Save(ctx, f.ops, stepGateway); err != nil {
-			return err
-		}
-	}
-	return f.finishInitial(ctx, rec)
+		return f.finishInitial(ctx, rec)
+	})
 }
 
 // PaymentDetails handles checkout.details: the shopper's 3-D Secure or
@@ -119,33 +117,31 @@ func (f *Flows) PaymentActionDetails(ctx context.Context, data []byte) error {
 	if err := json.Unmarshal(data, &cmd); err != nil {
 		return failure.Permanent(fmt.Errorf("checkout.details: %w", err))
 	}
-	rec, err := ops.Claim[initialState](ctx, f.ops, ingress.InitialKey(cmd.OrderID), flowInitial)
-	if err != nil || rec.Status != ops.StatusInProgress {
-		return err
-	}
-	if rec.Step != stepAwaitingShopper {
-		if rec.Step == stepGateway || rec.Step == stepCleengPayment {
-			return f.finishInitial(ctx, rec) // a copy after the action completed
+	return operate(ctx, f.ops, ingress.InitialKey(cmd.OrderID), flowInitial, func(rec *ops.Record[initialState]) error {
+		if rec.Step != stepAwaitingShopper {
+			if rec.Step == stepGateway || rec.Step == stepCleengPayment {
+				return f.finishInitial(ctx, rec) // a copy after the action completed
+			}
+			return failure.Permanentf("order %d: payment details arrived but no shopper action is pending (step %q)", cmd.OrderID, rec.Step)
 		}
-		return failure.Permanentf("order %d: payment details arrived but no shopper action is pending (step %q)", cmd.OrderID, rec.Step)
-	}
-	g, err := f.router.ByName(rec.State.Order.Gateway)
-	if err != nil {
-		return fail(ctx, f.ops, rec, err)
-	}
-	res, err := g.CompleteAction(ctx, gateways.ActionRequest{
-		IdempotencyKey: "initial-" + rec.State.Order.ID.String() + "-details-" + shortHash(cmd.Details),
-		Details:        cmd.Details,
-		PaymentData:    rec.State.Result.PaymentData,
+		g, err := f.router.ByName(rec.State.Order.Gateway)
+		if err != nil {
+			return fail(ctx, f.ops, rec, err)
+		}
+		res, err := g.CompleteAction(ctx, gateways.ActionRequest{
+			IdempotencyKey: "initial-" + rec.State.Order.ID.String() + "-details-" + shortHash(cmd.Details),
+			Details:        cmd.Details,
+			PaymentData:    rec.State.Result.PaymentData,
+		})
+		if err != nil {
+			return err
+		}
+		rec.State.Result = &res
+		if err := rec.Save(ctx, f.ops, stepGateway); err != nil {
+			return err
+		}
+		return f.finishInitial(ctx, rec)
 	})
-	if err != nil {
-		return err
-	}
-	rec.State.Result = &res
-	if err := rec.Save(ctx, f.ops, stepGateway); err != nil {
-		return err
-	}
-	return f.finishInitial(ctx, rec)
 }
 
 func (f *Flows) readOrder(ctx context.Context, rec *ops.Record[initialState], orderID cleeng.ID) error {

@@ -41,58 +41,56 @@ func (f *Flows) Refund(ctx context.Context, data []byte) error {
 		return failure.Permanentf("cleeng webhook: topic %s where refundPayment was expected", w.Topic)
 	}
 	req := *w.Refund
-	rec, err := ops.Claim[refundState](ctx, f.ops, refundKey(req.PaymentID), flowRefund)
-	if err != nil || rec.Status != ops.StatusInProgress {
-		return err
-	}
-	if rec.Step == stepAwaitingConfirmation {
-		return rec.Park(ctx, f.ops, stepAwaitingConfirmation) // a re-sent webhook
-	}
-	if rec.Step == "" {
-		rec.State.Request = req
-		g, err := f.gatewayOfPayment(ctx, req.ExternalPaymentID)
+	return operate(ctx, f.ops, refundKey(req.PaymentID), flowRefund, func(rec *ops.Record[refundState]) error {
+		if rec.Step == stepAwaitingConfirmation {
+			return rec.Park(ctx, f.ops, stepAwaitingConfirmation) // a re-sent webhook
+		}
+		if rec.Step == "" {
+			rec.State.Request = req
+			g, err := f.gatewayOfPayment(ctx, req.ExternalPaymentID)
+			if err != nil {
+				return fail(ctx, f.ops, rec, err)
+			}
+			if caps := g.Capabilities(); !caps.Refund {
+				return fail(ctx, f.ops, rec, failure.Permanentf("gateway %s cannot refund through its API: refund payment %s (%s) %s, then mark Cleeng payment %s refunded",
+					g.Name(), req.ExternalPaymentID, req.Amount.String()+" "+req.Currency, caps.RefundElsewhere, req.PaymentID))
+			}
+			rec.State.Gateway = g.Name()
+			if err := rec.Save(ctx, f.ops, stepFound); err != nil {
+				return err
+			}
+		}
+		g, err := f.router.ByName(rec.State.Gateway)
 		if err != nil {
 			return fail(ctx, f.ops, rec, err)
 		}
-		if caps := g.Capabilities(); !caps.Refund {
-			return fail(ctx, f.ops, rec, failure.Permanentf("gateway %s cannot refund through its API: refund payment %s (%s) %s, then mark Cleeng payment %s refunded",
-				g.Name(), req.ExternalPaymentID, req.Amount.String()+" "+req.Currency, caps.RefundElsewhere, req.PaymentID))
+		if rec.Step == stepFound {
+			amount, err := money.New(req.Amount.String(), req.Currency)
+			if err == nil {
+				_, err = amount.Minor()
+			}
+			if err != nil {
+				return fail(ctx, f.ops, rec, failure.Permanent(fmt.Errorf("refund of payment %s: %w", req.PaymentID, err)))
+			}
+			res, err := g.Refund(ctx, gateways.ModifyRequest{IdempotencyKey: rec.Key, PaymentReference: req.ExternalPaymentID,
+				Reference: req.OrderID.String(), Amount: amount})
+			if err != nil {
+				return fail(ctx, f.ops, rec, err)
+			}
+			rec.State.Result = &res
+			if err := rec.Save(ctx, f.ops, stepGateway); err != nil {
+				return err
+			}
 		}
-		rec.State.Gateway = g.Name()
-		if err := rec.Save(ctx, f.ops, stepFound); err != nil {
-			return err
+		switch rec.State.Result.Outcome {
+		case gateways.Received, gateways.Pending:
+			return rec.Park(ctx, f.ops, stepAwaitingConfirmation)
+		case gateways.Refused:
+			reason := "gateway refused the refund: " + rec.State.Result.RefusalReason
+			return fail(ctx, f.ops, rec, failure.Permanentf("refund of payment %s: %s", req.PaymentID, reason))
 		}
-	}
-	g, err := f.router.ByName(rec.State.Gateway)
-	if err != nil {
-		return fail(ctx, f.ops, rec, err)
-	}
-	if rec.Step == stepFound {
-		amount, err := money.New(req.Amount.String(), req.Currency)
-		if err == nil {
-			_, err = amount.Minor()
-		}
-		if err != nil {
-			return fail(ctx, f.ops, rec, failure.Permanent(fmt.Errorf("refund of payment %s: %w", req.PaymentID, err)))
-		}
-		res, err := g.Refund(ctx, gateways.ModifyRequest{IdempotencyKey: rec.Key, PaymentReference: req.ExternalPaymentID,
-			Reference: req.OrderID.String(), Amount: amount})
-		if err != nil {
-			return fail(ctx, f.ops, rec, err)
-		}
-		rec.State.Result = &res
-		if err := rec.Save(ctx, f.ops, stepGateway); err != nil {
-			return err
-		}
-	}
-	switch rec.State.Result.Outcome {
-	case gateways.Received, gateways.Pending:
-		return rec.Park(ctx, f.ops, stepAwaitingConfirmation)
-	case gateways.Refused:
-		reason := "gateway refused the refund: " + rec.State.Result.RefusalReason
-		return fail(ctx, f.ops, rec, failure.Permanentf("refund of payment %s: %s", req.PaymentID, reason))
-	}
-	return f.completeRefund(ctx, rec)
+		return f.completeRefund(ctx, rec)
+	})
 }
 
 // completeRefund marks the Cleeng payment refunded and ends the operation.

@@ -63,91 +63,89 @@ func (f *Flows) Authorise(ctx context.Context, data []byte) error {
 // authoriseOnly reserves the funds (the authorisation webhook); otherwise the
 // order is charged directly (capture-only).
 func (f *Flows) renew(ctx context.Context, key, flow string, d *cleeng.DunningData, authoriseOnly bool) error {
-	rec, err := ops.Claim[renewalState](ctx, f.ops, key, flow)
-	if err != nil || rec.Status != ops.StatusInProgress {
-		return err
-	}
-	g, err := f.router.ForMethod(d.PaymentMethodID)
-	if err != nil {
-		return fail(ctx, f.ops, rec, err)
-	}
-	if authoriseOnly && !g.Capabilities().SeparateCapture {
-		return fail(ctx, f.ops, rec, failure.Permanentf(
-			"gateway %s cannot authorise without capturing: turn authorizedFirst off in Cleeng's dunning settings for paymentMethodId %s", g.Name(), d.PaymentMethodID))
-	}
-	if rec.Step == "" {
-		// A second order after an ambiguous POST /orders is harmless: an
-		// order is a quote that expires; only a payment moves money.
-		order, err := f.cleeng.CreateOrder(ctx, cleeng.CreateOrderRequest{
-			CustomerID: d.CustomerID, OfferID: d.OfferID, Currency: d.Currency, Country: d.PaymentCountry,
-			PaymentMethodID: d.PaymentMethodID, PaymentOperation: cleeng.OperationRecurringPayment, SubscriptionID: d.SubscriptionID,
-		})
+	return operate(ctx, f.ops, key, flow, func(rec *ops.Record[renewalState]) error {
+		g, err := f.router.ForMethod(d.PaymentMethodID)
 		if err != nil {
 			return fail(ctx, f.ops, rec, err)
 		}
-		rec.State.Order = factsOf(order, g.Name())
-		if _, err := rec.State.Order.amount(); err != nil {
-			return fail(ctx, f.ops, rec, err)
+		if authoriseOnly && !g.Capabilities().SeparateCapture {
+			return fail(ctx, f.ops, rec, failure.Permanentf(
+				"gateway %s cannot authorise without capturing: turn authorizedFirst off in Cleeng's dunning settings for paymentMethodId %s", g.Name(), d.PaymentMethodID))
 		}
-		if err := rec.Save(ctx, f.ops, stepOrder); err != nil {
-			return err
-		}
-	}
-	if rec.Step == stepOrder {
-		amount, _ := rec.State.Order.amount() // validated when recorded
-		res, err := g.Pay(ctx, gateways.PayRequest{
-			IdempotencyKey:   key,
-			Reference:        rec.State.Order.ID.String(),
-			Amount:           amount,
-			ShopperReference: d.CustomerID.String(),
-			Token:            string(d.Token),
-			AuthoriseOnly:    authoriseOnly,
-			Metadata: map[string]string{"customerId": d.CustomerID.String(), "subscriptionId": d.SubscriptionID.String(),
-				"orderId": rec.State.Order.ID.String()},
-		})
-		if err != nil {
-			return fail(ctx, f.ops, rec, err)
-		}
-		rec.State.Result = &res
-		if err := rec.Save(ctx, f.ops, stepGateway); err != nil {
-			return err
-		}
-	}
-	if rec.Step == stepGateway {
-		res := *rec.State.Result
-		req := cleeng.CreatePaymentRequest{
-			OrderID: rec.State.Order.ID, PaymentOperation: cleeng.OperationRecurringPayment,
-			ExternalPaymentID: res.PaymentReference, PaymentDetailsID: d.PaymentDetailsID, SubscriptionID: d.SubscriptionID,
-		}
-		switch res.Outcome {
-		case gateways.Authorised:
-			req.Status = cleeng.StatusAuthorized
-			if !authoriseOnly {
-				req.Status = cleeng.StatusCaptured // auto-captured by the gateway
+		if rec.Step == "" {
+			// A second order after an ambiguous POST /orders is harmless: an
+			// order is a quote that expires; only a payment moves money.
+			order, err := f.cleeng.CreateOrder(ctx, cleeng.CreateOrderRequest{
+				CustomerID: d.CustomerID, OfferID: d.OfferID, Currency: d.Currency, Country: d.PaymentCountry,
+				PaymentMethodID: d.PaymentMethodID, PaymentOperation: cleeng.OperationRecurringPayment, SubscriptionID: d.SubscriptionID,
+			})
+			if err != nil {
+				return fail(ctx, f.ops, rec, err)
 			}
-		case gateways.Captured:
-			req.Status = cleeng.StatusCaptured
-		case gateways.Refused:
-			req.Status, req.RejectedReason = cleeng.StatusRejected, res.RefusalReason
-		case gateways.ActionRequired:
-			// Nobody is present to authenticate a merchant-initiated renewal.
-			req.Status, req.RejectedReason = cleeng.StatusRejected, "the issuer asked for shopper authentication on a renewal"
-		default:
-			return failure.NotYet(0, fmt.Errorf("renewal %s: gateway outcome %q is not final yet", key, res.Outcome))
+			rec.State.Order = factsOf(order, g.Name())
+			if _, err := rec.State.Order.amount(); err != nil {
+				return fail(ctx, f.ops, rec, err)
+			}
+			if err := rec.Save(ctx, f.ops, stepOrder); err != nil {
+				return err
+			}
 		}
-		payment, err := f.createPayment(ctx, req)
-		if err != nil {
-			return fail(ctx, f.ops, rec, err)
+		if rec.Step == stepOrder {
+			amount, _ := rec.State.Order.amount() // validated when recorded
+			res, err := g.Pay(ctx, gateways.PayRequest{
+				IdempotencyKey:   key,
+				Reference:        rec.State.Order.ID.String(),
+				Amount:           amount,
+				ShopperReference: d.CustomerID.String(),
+				Token:            string(d.Token),
+				AuthoriseOnly:    authoriseOnly,
+				Metadata: map[string]string{"customerId": d.CustomerID.String(), "subscriptionId": d.SubscriptionID.String(),
+					"orderId": rec.State.Order.ID.String()},
+			})
+			if err != nil {
+				return fail(ctx, f.ops, rec, err)
+			}
+			rec.State.Result = &res
+			if err := rec.Save(ctx, f.ops, stepGateway); err != nil {
+				return err
+			}
 		}
-		rec.State.Payment = &payment
-		if err := rec.Save(ctx, f.ops, stepCleengPayment); err != nil {
+		if rec.Step == stepGateway {
+			res := *rec.State.Result
+			req := cleeng.CreatePaymentRequest{
+				OrderID: rec.State.Order.ID, PaymentOperation: cleeng.OperationRecurringPayment,
+				ExternalPaymentID: res.PaymentReference, PaymentDetailsID: d.PaymentDetailsID, SubscriptionID: d.SubscriptionID,
+			}
+			switch res.Outcome {
+			case gateways.Authorised:
+				req.Status = cleeng.StatusAuthorized
+				if !authoriseOnly {
+					req.Status = cleeng.StatusCaptured // auto-captured by the gateway
+				}
+			case gateways.Captured:
+				req.Status = cleeng.StatusCaptured
+			case gateways.Refused:
+				req.Status, req.RejectedReason = cleeng.StatusRejected, res.RefusalReason
+			case gateways.ActionRequired:
+				// Nobody is present to authenticate a merchant-initiated renewal.
+				req.Status, req.RejectedReason = cleeng.StatusRejected, "the issuer asked for shopper authentication on a renewal"
+			default:
+				return failure.NotYet(0, fmt.Errorf("renewal %s: gateway outcome %q is not final yet", key, res.Outcome))
+			}
+			payment, err := f.createPayment(ctx, req)
+			if err != nil {
+				return fail(ctx, f.ops, rec, err)
+			}
+			rec.State.Payment = &payment
+			if err := rec.Save(ctx, f.ops, stepCleengPayment); err != nil {
+				return err
+			}
+		}
+		p := rec.State.Payment
+		if err := f.indexPayment(ctx, paymentIndex{Gateway: g.Name(), ExternalPaymentID: p.ExternalPaymentID, PaymentID: p.ID,
+			OrderID: rec.State.Order.ID, CustomerID: d.CustomerID, SubscriptionID: d.SubscriptionID}); err != nil {
 			return err
 		}
-	}
-	p := rec.State.Payment
-	if err := f.indexPayment(ctx, paymentIndex{Gateway: g.Name(), ExternalPaymentID: p.ExternalPaymentID, PaymentID: p.ID,
-		OrderID: rec.State.Order.ID, CustomerID: d.CustomerID, SubscriptionID: d.SubscriptionID}); err != nil {
-		return err
-	}
-	return rec.Finish(ctx, f.ops, stepDone)
+		return rec.Finish(ctx, f.ops, stepDone)
+	})
 }

@@ -70,12 +70,10 @@ func (f *Flows) indexPayment(ctx context.Context, idx paymentIndex) error {
 	if idx.ExternalPaymentID == "" {
 		return nil // a refusal without a gateway reference: nothing will refer to it
 	}
-	rec, err := ops.Claim[paymentIndex](ctx, f.ops, paymentIndexKey(idx.Gateway, idx.ExternalPaymentID), flowPaymentIndex)
-	if err != nil || rec.Status != ops.StatusInProgress {
-		return err
-	}
-	rec.State = idx
-	return rec.Finish(ctx, f.ops, stepDone)
+	return operate(ctx, f.ops, paymentIndexKey(idx.Gateway, idx.ExternalPaymentID), flowPaymentIndex, func(rec *ops.Record[paymentIndex]) error {
+		rec.State = idx
+		return rec.Finish(ctx, f.ops, stepDone)
+	})
 }
 
 // lookupPayment reads the index; ok is false when the reference is unknown.

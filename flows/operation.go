@@ -1,0 +1,31 @@
+package flows
+
+import (
+	"context"
+	"time"
+
+	"github.com/cleeng-connector/connector/internal/ops"
+)
+
+// releaseTimeout bounds the write that frees a claim after a failed attempt.
+const releaseTimeout = 2 * time.Second
+
+// operate runs body on the operation record key of flow: claimed, or
+// returned untouched when the operation already finished (a duplicate).
+// When body fails with the operation still in progress, the claim is
+// released at once, so the redelivery resumes from the recorded step
+// instead of waiting for the lease to run out.
+func operate[T any](ctx context.Context, store *ops.Store, key, flow string, body func(rec *ops.Record[T]) error) error {
+	rec, err := ops.Claim[T](ctx, store, key, flow)
+	if err != nil || rec.Status != ops.StatusInProgress {
+		return err
+	}
+	err = body(rec)
+	if err != nil && rec.Status == ops.StatusInProgress {
+		// A fresh context: ctx may be what ended the attempt.
+		releaseCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+		defer cancel()
+		_ = rec.Park(releaseCtx, store, rec.Step) // best effort: the lease expires anyway
+	}
+	return err
+}
