@@ -2,6 +2,9 @@
 GO          ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BIN         ?= bin/connector
+IMAGE       ?= cleeng-connector:dev
+NATS_IMAGE  ?= cleeng-connector-nats:dev
+STATIC      = CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w'
 export TESTCONTAINERS_RYUK_DISABLED = true
 
 .PHONY: run test build lint bench demo image clean
@@ -14,9 +17,21 @@ run:
 test:
 	$(GO) test -count=1 -timeout 45m ./...
 
+## demo: a subscription through purchase, renewals, a refusal, a refund, a card update and termination
+demo:
+	$(GO) run ./cmd/connector demo
+
 ## build: the static binary
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/connector
+
+## image: the FROM scratch images of the connector and of nats-server (docker-compose.yml runs them)
+image:
+	$(STATIC) -o bin/image/connector/connector ./cmd/connector
+	$(STATIC) -o bin/image/nats-server/nats-server github.com/nats-io/nats-server/v2
+	mkdir -p bin/image/nats-server/data
+	docker build -q -f build/connector.Dockerfile -t $(IMAGE) bin/image/connector
+	docker build -q -f build/nats-server.Dockerfile -t $(NATS_IMAGE) bin/image/nats-server
 
 ## lint: gofmt, go vet, staticcheck
 lint:

@@ -26,8 +26,12 @@ type command struct {
 }
 
 var commands = map[string]command{
+	"demo":    {"walk a subscription through every function against a running dev stack (or one of its own)", config.RoleDev, runDemo},
+	"cleeng":  {"Cleeng set-up: subscribe --url <ingress>/webhooks/cleeng registers the connector's webhooks", config.RoleCleeng, subcommands("cleeng", cleengCommands)},
 	"dev":     {"embedded NATS, ingress, every worker and the sandboxes in one process", config.RoleDev, runDev},
+	"dlq":     {"dead letters: list [--flow f], show <seq> [--payload: prints card data/tokens], replay <seq>|--all [--flow f]", config.RoleDLQ, subcommands("dlq", dlqCommands)},
 	"ingress": {"the HTTP ingress: stores webhooks and checkout calls on JetStream", config.RoleIngress, runIngress},
+	"ops":     {"operation records: show <key> (secrets redacted), list [--prefix p] [--status s]", config.RoleOps, subcommands("ops", opsCommands)},
 	"sandbox": {"the Cleeng and Adyen sandboxes alone, sending webhooks to SANDBOX_INGRESS_URL", config.RoleSandbox, runSandbox},
 	"worker":  {"durable workers for the flows in --flows (default: WORKER_FLOWS, else all)", config.RoleWorker, runWorker},
 }

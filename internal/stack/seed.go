@@ -7,6 +7,7 @@ import (
 	"github.com/cleeng-connector/connector/cleeng"
 	cleengsandbox "github.com/cleeng-connector/connector/cleeng/sandbox"
 	adyensandbox "github.com/cleeng-connector/connector/gateways/adyen/sandbox"
+	"github.com/cleeng-connector/connector/internal/demo"
 )
 
 // DemoOffer is a monthly pass priced in four currencies of three exponents.
@@ -57,4 +58,10 @@ Try an initial purchase:
 		DemoOffer.ID, DemoCustomer.ID, DevPaymentMethodAdyen,
 		adyensandbox.EncryptedCardMethod(adyensandbox.CardVisa, "Matthew Brown"), adyensandbox.CardVisa, adyensandbox.CardVisa3DS)
 	return b.String()
+}
+
+// DemoTarget is the demo's view of a dev stack at these URLs.
+func DemoTarget(ingressURL, sandboxURL string) demo.Target {
+	return demo.Target{IngressURL: ingressURL, SandboxURL: sandboxURL, PublisherToken: DevPublisherToken,
+		CustomerID: DemoCustomer.ID, OfferID: DemoOffer.ID, PaymentMethodID: DevPaymentMethodAdyen, Country: "DE"}
 }

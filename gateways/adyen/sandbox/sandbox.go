@@ -105,6 +105,7 @@ func New(opts Options) *Sandbox {
 	mux.Handle("/v71/", http.HandlerFunc(s.serveCheckout))
 	mux.Handle("/sandbox/state", http.HandlerFunc(s.serveState))
 	mux.Handle("/sandbox/faults", s.faults.Handler())
+	mux.HandleFunc("POST /sandbox/tokens/{token}/refuse", s.serveRefuseToken)
 	s.handler = s.faults.Wrap(mux)
 	return s
 }

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 )
 
@@ -51,4 +52,21 @@ func (s *Sandbox) serveState(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	write(w, answer{status: http.StatusOK, body: b})
+}
+
+// serveRefuseToken is RefuseToken over HTTP: body {"holderName": "NOT_ENOUGH_BALANCE"}
+// (one of Refusals' holder names; "" restores normal service).
+func (s *Sandbox) serveRefuseToken(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		HolderName string `json:"holderName"`
+	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, maxBody)).Decode(&req); err != nil {
+		write(w, apiError(http.StatusBadRequest, "000", "validation", "body: "+err.Error()))
+		return
+	}
+	if !s.RefuseToken(r.PathValue("token"), req.HolderName) {
+		write(w, apiError(http.StatusNotFound, "000", "validation", "unknown token or holder name"))
+		return
+	}
+	write(w, jsonAnswer(http.StatusOK, map[string]string{"token": r.PathValue("token"), "holderName": req.HolderName}))
 }

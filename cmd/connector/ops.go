@@ -1,0 +1,157 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cleeng-connector/connector/internal/broker"
+	"github.com/cleeng-connector/connector/internal/config"
+	"github.com/cleeng-connector/connector/internal/ops"
+)
+
+var opsCommands = map[string]subcommand{
+	"show": {"<key>", "one operation record, its state with tokens and card data redacted", runOpsShow},
+	"list": {"[--prefix p] [--status in_progress|done|failed]", "one line per operation record (under the key prefix p)", runOpsList},
+}
+
+func runOpsShow(ctx context.Context, env *config.Env, args []string, out io.Writer) error {
+	pos, err := parseArgs(newFlagSet("ops show"), args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError{fmt.Errorf("want one operation key (connector ops list shows them)")}
+	}
+	return withBroker(ctx, env, func(b *broker.Broker) error {
+		rec, err := ops.Get[json.RawMessage](ctx, ops.NewStore(b.Ops), pos[0])
+		if err != nil {
+			return err
+		}
+		state, err := redactJSON(rec.State)
+		if err != nil {
+			return fmt.Errorf("operation %s: state: %w", rec.Key, err)
+		}
+		tw := tabwriter.NewWriter(out, 2, 4, 1, ' ', 0)
+		for _, f := range [][2]string{
+			{"key", rec.Key}, {"flow", rec.Flow}, {"status", string(rec.Status)}, {"step", rec.Step},
+			{"error", rec.Error}, {"owner", rec.Owner}, {"lease until", formatTime(rec.LeaseUntil)},
+			{"created", formatTime(rec.Created)}, {"updated", formatTime(rec.Updated)},
+			{"revision", fmt.Sprint(rec.Revision())},
+		} {
+			fmt.Fprintf(tw, "%s:\t%s\n", f[0], oneLine(f[1], 1024))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(out, "state:\n%s\n", state)
+		return err
+	})
+}
+
+func runOpsList(ctx context.Context, env *config.Env, args []string, out io.Writer) error {
+	fs := newFlagSet("ops list")
+	prefix := fs.String("prefix", "", "only the key p and the keys under it (p.*), e.g. authorise or authorise.S123")
+	status := fs.String("status", "", "only records in this status: in_progress, done or failed")
+	if pos, err := parseArgs(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return usageError{fmt.Errorf("unexpected argument %q", pos[0])}
+	}
+	switch ops.Status(*status) {
+	case "", ops.StatusInProgress, ops.StatusDone, ops.StatusFailed:
+	default:
+		return usageError{fmt.Errorf("--status %q is not one of in_progress, done, failed", *status)}
+	}
+	return withBroker(ctx, env, func(b *broker.Broker) error {
+		var lister jetstream.KeyLister
+		var err error
+		if *prefix == "" {
+			lister, err = b.Ops.ListKeys(ctx)
+		} else {
+			lister, err = b.Ops.ListKeysFiltered(ctx, *prefix, *prefix+".>")
+		}
+		if err != nil {
+			return fmt.Errorf("list operation keys: %w", err)
+		}
+		defer func() { _ = lister.Stop() }()
+		store := ops.NewStore(b.Ops)
+		var recs []*ops.Record[json.RawMessage] // state shown, not interpreted
+		for key := range lister.Keys() {
+			rec, err := ops.Get[json.RawMessage](ctx, store, key)
+			if err != nil {
+				return err
+			}
+			if *status == "" || rec.Status == ops.Status(*status) {
+				recs = append(recs, rec)
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if len(recs) == 0 {
+			fmt.Fprintln(out, "no operation records")
+			return nil
+		}
+		tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "KEY\tFLOW\tSTATUS\tSTEP\tUPDATED\tERROR")
+		for _, r := range recs {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Key, r.Flow, r.Status, r.Step, formatTime(r.Updated), oneLine(r.Error, 80))
+		}
+		return tw.Flush()
+	})
+}
+
+// redacted replaces the value of a secret field.
+const redacted = "[redacted]"
+
+// secretField reports whether a JSON field may hold a token, card data or
+// an encrypted value: its whole value is redacted, whatever its type.
+func secretField(name string) bool {
+	n := strings.ToLower(name)
+	switch n {
+	case "paymentmethod", "number", "cvc", "cvv", "securitycode":
+		return true
+	}
+	return strings.HasSuffix(n, "token") || strings.HasPrefix(n, "encrypted") || strings.HasSuffix(n, "cardnumber")
+}
+
+// redactJSON returns raw indented, with the value of every secret field
+// (at any depth, in objects within arrays too) replaced by "[redacted]".
+// Numbers keep their exact text.
+func redactJSON(raw []byte) ([]byte, error) {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return []byte("null"), nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("not JSON: %w", err)
+	}
+	return json.MarshalIndent(redactValue(v), "", "  ")
+}
+
+func redactValue(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, item := range v {
+			if secretField(k) {
+				v[k] = redacted
+			} else {
+				v[k] = redactValue(item)
+			}
+		}
+	case []any:
+		for i, item := range v {
+			v[i] = redactValue(item)
+		}
+	}
+	return v
+}

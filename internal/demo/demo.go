@@ -1,0 +1,297 @@
+// Package demo walks one subscription through the connector's functions
+// over HTTP, as a broadcaster's front-end and Cleeng would: an initial
+// purchase, two renewals, a refused renewal, a refund, a card update and a
+// termination. It drives a running `connector dev` (or any connector wired
+// to the sandboxes) and reports what Cleeng and the gateway recorded.
+package demo
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/cleeng-connector/connector/cleeng"
+	cleengsandbox "github.com/cleeng-connector/connector/cleeng/sandbox"
+	adyensandbox "github.com/cleeng-connector/connector/gateways/adyen/sandbox"
+)
+
+// Target is where the demo runs: the ingress and the sandboxes' base URLs,
+// and the credentials and seeded data of the sandboxes.
+type Target struct {
+	IngressURL, SandboxURL string
+	PublisherToken         string
+	CustomerID             cleeng.ID
+	OfferID                string
+	PaymentMethodID        cleeng.ID
+	Country                string
+}
+
+// Result is what the demo observed.
+type Result struct {
+	SubscriptionID cleeng.ID
+	// Payments are the subscription's Cleeng payments, in order.
+	Payments []cleeng.Payment
+	// Charges are the gateway's payments by reference (externalPaymentId).
+	Charges      map[string]adyensandbox.Payment
+	Subscription cleengsandbox.Subscription
+	// DetailsChanged: the subscription renews on the new card.
+	DetailsChanged bool
+}
+
+// Run walks the subscription and returns what was recorded. Each step
+// fails with what went wrong.
+func Run(ctx context.Context, t Target, log io.Writer) (Result, error) {
+	d := &driver{t: t, client: &http.Client{Timeout: 30 * time.Second}, log: log}
+	var res Result
+
+	d.step("initial purchase with a test card")
+	var order cleeng.Order
+	if err := d.call(ctx, http.MethodPost, t.SandboxURL+"/cleeng/3.1/orders", cleeng.CreateOrderRequest{
+		CustomerID: t.CustomerID, OfferID: t.OfferID, Currency: "EUR", Country: t.Country, PaymentMethodID: t.PaymentMethodID,
+	}, &order); err != nil {
+		return res, err
+	}
+	var paid struct {
+		Status         string    `json:"status"`
+		PaymentID      cleeng.ID `json:"paymentId"`
+		RejectedReason string    `json:"rejectedReason"`
+	}
+	if err := d.call(ctx, http.MethodPost, t.IngressURL+"/v1/checkout/payments", map[string]any{
+		"orderId": json.Number(order.ID), "paymentMethod": adyensandbox.EncryptedCardMethod(adyensandbox.CardVisa, "Matthew Brown"),
+		"returnUrl": "https://shop.example/return",
+	}, &paid); err != nil {
+		return res, err
+	}
+	if paid.Status != "captured" {
+		return res, fmt.Errorf("initial purchase: %s %s", paid.Status, paid.RejectedReason)
+	}
+	state, err := d.cleengState(ctx)
+	if err != nil {
+		return res, err
+	}
+	initial, _ := state.Payment(paid.PaymentID)
+	res.SubscriptionID = initial.SubscriptionID
+
+	for i := 1; i <= 2; i++ {
+		d.step(fmt.Sprintf("renewal %d: authorise, then capture", i))
+		if err := d.dunning(ctx, res.SubscriptionID, true, true); err != nil {
+			return res, err
+		}
+	}
+
+	d.step("refused renewal: the card now lacks funds")
+	details, err := d.detailsOf(ctx, res.SubscriptionID)
+	if err != nil {
+		return res, err
+	}
+	if err := d.call(ctx, http.MethodPost, t.SandboxURL+"/adyen/sandbox/tokens/"+details.Token+"/refuse",
+		map[string]string{"holderName": adyensandbox.HolderNotEnoughBalance}, nil); err != nil {
+		return res, err
+	}
+	if err := d.dunning(ctx, res.SubscriptionID, true, false); err != nil {
+		return res, err
+	}
+
+	d.step("refund of the first renewal")
+	state, err = d.cleengState(ctx)
+	if err != nil {
+		return res, err
+	}
+	firstRenewal := subscriptionPayments(state, res.SubscriptionID)[1]
+	if err := d.emit(ctx, cleengsandbox.EmitRequest{Topic: string(cleeng.TopicRefundPayment), PaymentID: firstRenewal.ID, Reason: "demo"}); err != nil {
+		return res, err
+	}
+	if err := d.until(ctx, "the refund confirmed in Cleeng", func(s cleengsandbox.State) bool {
+		p, _ := s.Payment(firstRenewal.ID)
+		return p.Status == cleeng.StatusRefunded
+	}); err != nil {
+		return res, err
+	}
+
+	d.step("card update")
+	var updated struct {
+		Status           string    `json:"status"`
+		PaymentDetailsID cleeng.ID `json:"paymentDetailsId"`
+	}
+	if err := d.call(ctx, http.MethodPost, t.IngressURL+"/v1/payment-details", map[string]any{
+		"customerId": json.Number(t.CustomerID), "paymentMethodId": json.Number(t.PaymentMethodID),
+		"paymentMethod": adyensandbox.EncryptedCardMethod(adyensandbox.CardMastercard, "Matthew Brown"),
+	}, &updated); err != nil {
+		return res, err
+	}
+	if updated.Status != "active" {
+		return res, fmt.Errorf("card update: %s", updated.Status)
+	}
+
+	d.step("termination")
+	if err := d.emit(ctx, cleengsandbox.EmitRequest{Topic: string(cleeng.TopicTermination), SubscriptionID: res.SubscriptionID}); err != nil {
+		return res, err
+	}
+	if err := d.until(ctx, "the subscription terminated", func(s cleengsandbox.State) bool {
+		sub, _ := s.Subscription(res.SubscriptionID)
+		return sub.Status == cleeng.SubscriptionTerminated
+	}); err != nil {
+		return res, err
+	}
+
+	state, err = d.cleengState(ctx)
+	if err != nil {
+		return res, err
+	}
+	res.Payments = subscriptionPayments(state, res.SubscriptionID)
+	res.Subscription, _ = state.Subscription(res.SubscriptionID)
+	res.DetailsChanged = res.Subscription.PaymentDetailsID == updated.PaymentDetailsID
+	var gateway adyensandbox.State
+	if err := d.call(ctx, http.MethodGet, t.SandboxURL+"/adyen/sandbox/state", nil, &gateway); err != nil {
+		return res, err
+	}
+	res.Charges = map[string]adyensandbox.Payment{}
+	for _, p := range gateway.PaymentList {
+		res.Charges[p.PSPReference] = p
+	}
+	return res, nil
+}
+
+// Table renders what Cleeng and the gateway recorded, one payment a row.
+func (r Result) Table(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CLEENG PAYMENT\tOPERATION\tSTATUS\tAMOUNT\tEXTERNAL ID\tADYEN STATUS\tCHARGED\tCAPTURED\tREFUNDED\tREASON")
+	for _, p := range r.Payments {
+		c := r.Charges[p.ExternalPaymentID]
+		reason := p.RejectedReason
+		if p.RefundedReason != "" {
+			reason = "refund: " + p.RefundedReason
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s %s\t%s\t%s\t%d\t%d\t%d\t%s\n", p.ID, p.PaymentOperation, p.Status, p.Amount, p.Currency,
+			p.ExternalPaymentID, c.Status, c.Amount, c.Captured, c.Refunded, reason)
+	}
+	_ = tw.Flush()
+	fmt.Fprintf(w, "subscription %s: %s, renews on payment details %s (card updated: %t)\n",
+		r.SubscriptionID, r.Subscription.Status, r.Subscription.PaymentDetailsID, r.DetailsChanged)
+}
+
+func subscriptionPayments(s cleengsandbox.State, sub cleeng.ID) []cleeng.Payment {
+	var out []cleeng.Payment
+	for _, p := range s.Payments {
+		if p.SubscriptionID == sub {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+type driver struct {
+	t      Target
+	client *http.Client
+	log    io.Writer
+	n      int
+}
+
+func (d *driver) step(what string) {
+	d.n++
+	fmt.Fprintf(d.log, "%d. %s\n", d.n, what)
+}
+
+// dunning runs one attempt of a dunning cycle in the Cleeng sandbox.
+func (d *driver) dunning(ctx context.Context, sub cleeng.ID, authorizedFirst, wantRenewed bool) error {
+	var res cleengsandbox.DunningResult
+	if err := d.call(ctx, http.MethodPost, d.t.SandboxURL+"/cleeng/sandbox/subscriptions/"+sub.String()+"/dunning",
+		cleengsandbox.DunningOptions{AuthorizedFirst: authorizedFirst, Attempts: 1, NoTermination: true}, &res); err != nil {
+		return err
+	}
+	if res.Renewed != wantRenewed {
+		return fmt.Errorf("dunning of subscription %s: renewed %t, want %t (%+v)", sub, res.Renewed, wantRenewed, res.Attempts)
+	}
+	return nil
+}
+
+func (d *driver) emit(ctx context.Context, req cleengsandbox.EmitRequest) error {
+	return d.call(ctx, http.MethodPost, d.t.SandboxURL+"/cleeng/sandbox/webhooks", req, nil)
+}
+
+func (d *driver) cleengState(ctx context.Context) (cleengsandbox.State, error) {
+	var s cleengsandbox.State
+	err := d.call(ctx, http.MethodGet, d.t.SandboxURL+"/cleeng/sandbox/state", nil, &s)
+	return s, err
+}
+
+func (d *driver) detailsOf(ctx context.Context, sub cleeng.ID) (cleengsandbox.PaymentDetails, error) {
+	s, err := d.cleengState(ctx)
+	if err != nil {
+		return cleengsandbox.PaymentDetails{}, err
+	}
+	current, _ := s.Subscription(sub)
+	for _, pd := range s.PaymentDetails {
+		if pd.ID == current.PaymentDetailsID {
+			return pd, nil
+		}
+	}
+	return cleengsandbox.PaymentDetails{}, fmt.Errorf("subscription %s has no payment details", sub)
+}
+
+// until polls the Cleeng sandbox's state until cond holds (30 s at most).
+func (d *driver) until(ctx context.Context, what string, cond func(cleengsandbox.State) bool) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		s, err := d.cleengState(ctx)
+		if err != nil {
+			return err
+		}
+		if cond(s) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("waited 30s for %s", what)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// call sends a JSON request and decodes a 2xx answer into out (may be nil).
+func (d *driver) call(ctx context.Context, method, url string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if strings.Contains(url, "/cleeng/3.1/") {
+		req.Header.Set(cleeng.HeaderPublisherToken, d.t.PublisherToken)
+	}
+	resp, err := d.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, url, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, url, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s %s: HTTP %d: %s", method, url, resp.StatusCode, bytes.TrimSpace(raw))
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("%s %s: %w", method, url, err)
+	}
+	return nil
+}

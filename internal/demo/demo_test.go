@@ -1,0 +1,70 @@
+package demo_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cleeng-connector/connector/cleeng"
+	"github.com/cleeng-connector/connector/internal/broker"
+	"github.com/cleeng-connector/connector/internal/demo"
+	"github.com/cleeng-connector/connector/internal/stack"
+	"github.com/cleeng-connector/connector/workers"
+)
+
+// TestDemo_WalksASubscriptionThroughEveryFunction is `make demo`'s scenario
+// against an in-process dev stack.
+func TestDemo_WalksASubscriptionThroughEveryFunction(t *testing.T) {
+	dev, err := stack.StartDev(context.Background(), stack.DevOptions{
+		Broker:      broker.Options{StoreDir: t.TempDir()},
+		IngressAddr: "127.0.0.1:0", SandboxAddr: "127.0.0.1:0",
+		Runtime: workers.Config{Schedule: []time.Duration{20 * time.Millisecond, 100 * time.Millisecond}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Close()
+	if err := stack.SeedDemo(dev.Sandboxes); err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	res, err := demo.Run(context.Background(), stack.DemoTarget(dev.IngressURL, dev.SandboxURL), &log)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	want := []struct {
+		op     cleeng.PaymentOperation
+		status cleeng.PaymentStatus
+	}{
+		{cleeng.OperationInitialPayment, cleeng.StatusCaptured},
+		{cleeng.OperationRecurringPayment, cleeng.StatusRefunded},
+		{cleeng.OperationRecurringPayment, cleeng.StatusCaptured},
+		{cleeng.OperationRecurringPayment, cleeng.StatusRejected},
+	}
+	if len(res.Payments) != len(want) {
+		t.Fatalf("%d payments, want %d: %+v", len(res.Payments), len(want), res.Payments)
+	}
+	for i, w := range want {
+		p := res.Payments[i]
+		if p.PaymentOperation != w.op || p.Status != w.status {
+			t.Errorf("payment %d: %s %s, want %s %s", i, p.PaymentOperation, p.Status, w.op, w.status)
+		}
+		c, ok := res.Charges[p.ExternalPaymentID]
+		if !ok || c.Amount != 999 {
+			t.Errorf("payment %d: Adyen charge %+v, want 999 EUR", i, c)
+		}
+	}
+	if c := res.Charges[res.Payments[1].ExternalPaymentID]; c.Refunded != 999 {
+		t.Errorf("refunded renewal: Adyen refunded %d, want 999", c.Refunded)
+	}
+	if res.Subscription.Status != cleeng.SubscriptionTerminated || !res.DetailsChanged {
+		t.Errorf("subscription %+v, card updated %t; want terminated on the new card", res.Subscription, res.DetailsChanged)
+	}
+	var table bytes.Buffer
+	res.Table(&table)
+	if !strings.Contains(table.String(), "refund: demo") {
+		t.Errorf("table lacks the refund:\n%s", table.String())
+	}
+}
