@@ -32,6 +32,9 @@ const (
 	RoleIngress = "ingress"
 	RoleWorker  = "worker"
 	RoleSandbox = "sandbox"
+	RoleDLQ     = "dlq"
+	RoleOps     = "ops"
+	RoleCleeng  = "cleeng"
 )
 
 var (
@@ -40,20 +43,23 @@ var (
 	worker  = []string{RoleDev, RoleWorker}
 	anyRole = []string{RoleDev, RoleIngress, RoleWorker, RoleSandbox}
 	devOnly = []string{RoleDev}
+	// The roles and the operator commands reaching JetStream, or Cleeng's API.
+	natsRoles = []string{RoleDev, RoleIngress, RoleWorker, RoleDLQ, RoleOps}
+	cleengAPI = []string{RoleDev, RoleWorker, RoleCleeng}
 )
 
 // Vars documents every variable. Order is the order of --help.
 var Vars = []Var{
-	{Name: "NATS_URL", Help: "NATS server URL; empty starts an embedded JetStream server", Roles: all},
-	{Name: "NATS_STORE_DIR", Default: "./data/nats", Help: "embedded JetStream storage directory", Roles: all},
-	{Name: "NATS_REPLICAS", Default: "1", Help: "replicas of streams and the KV bucket (3 on a cluster)", Roles: all},
-	{Name: "NATS_DUPLICATE_WINDOW", Default: "1h", Help: "inbox de-duplication window", Roles: all},
+	{Name: "NATS_URL", Help: "NATS server URL; empty starts an embedded JetStream server", Roles: natsRoles},
+	{Name: "NATS_STORE_DIR", Default: "./data/nats", Help: "embedded JetStream storage directory", Roles: natsRoles},
+	{Name: "NATS_REPLICAS", Default: "1", Help: "replicas of streams and the KV bucket (3 on a cluster)", Roles: natsRoles},
+	{Name: "NATS_DUPLICATE_WINDOW", Default: "1h", Help: "inbox de-duplication window", Roles: natsRoles},
 	{Name: "INGRESS_ADDR", Default: ":8080", Help: "ingress listen address", Roles: ingress},
 	{Name: "INGRESS_MAX_BODY_BYTES", Default: "65536", Help: "largest request body accepted", Roles: ingress},
 	{Name: "INGRESS_SYNC_WAIT", Default: "5s", Help: "how long a checkout call waits for its outcome before answering 202", Roles: ingress},
 	{Name: "CORS_ORIGINS", Help: "comma-separated origins allowed to call the checkout endpoints", Roles: ingress},
-	{Name: "CLEENG_API_URL", Default: "https://api.sandbox.cleeng.com/3.1", Help: "Cleeng Payment API base URL", Roles: worker},
-	{Name: "CLEENG_PUBLISHER_TOKEN", Secret: true, Help: "Cleeng publisher token (X-Publisher-Token)", Roles: worker},
+	{Name: "CLEENG_API_URL", Default: "https://api.sandbox.cleeng.com/3.1", Help: "Cleeng Payment API base URL", Roles: cleengAPI},
+	{Name: "CLEENG_PUBLISHER_TOKEN", Secret: true, Help: "Cleeng publisher token (X-Publisher-Token)", Roles: cleengAPI},
 	{Name: "CLEENG_PUBLISHER_ID", Help: "expected broadcasterId of webhooks; empty accepts any", Roles: ingress},
 	{Name: "CLEENG_WEBHOOK_SECRET", Secret: true, Help: "HMAC-SHA256 secret of Cleeng webhooks (16-64 bytes); empty disables the check", Roles: ingress},
 	{Name: "CLEENG_WEBHOOK_SIGNATURE_HEADER", Default: "X-Cleeng-Signature", Help: "header carrying the webhook signature", Roles: ingress},
