@@ -1,0 +1,119 @@
+package main
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/cleeng-connector/connector/internal/broker"
+	"github.com/cleeng-connector/connector/internal/ops"
+)
+
+func TestRedactJSON_ReplacesSecretFieldsAtAnyDepth(t *testing.T) {
+	cases := []struct {
+		name, in, want string
+	}{
+		{"flat token", `{"token":"tok_123","orderId":7}`, `{"orderId":7,"token":"[redacted]"}`},
+		{"capitalised token", `{"Token":"tok_123"}`, `{"Token":"[redacted]"}`},
+		{"token suffix", `{"publisherToken":"p","recurringToken":"r"}`, `{"publisherToken":"[redacted]","recurringToken":"[redacted]"}`},
+		{"payment method object", `{"paymentMethod":{"type":"scheme","holderName":"A"},"paymentMethodId":"123"}`,
+			`{"paymentMethod":"[redacted]","paymentMethodId":"123"}`},
+		{"encrypted fields", `{"card":{"encryptedCardNumber":"adyenjs_x","encryptedSecurityCode":"adyenjs_y","brand":"visa"}}`,
+			`{"card":{"brand":"visa","encryptedCardNumber":"[redacted]","encryptedSecurityCode":"[redacted]"}}`},
+		{"card number and cvc", `{"number":"4111111111111111","cvc":"737","expiryMonth":"03"}`,
+			`{"cvc":"[redacted]","expiryMonth":"03","number":"[redacted]"}`},
+		{"objects in arrays", `{"details":[{"token":"a","id":1},{"id":2,"nested":[{"cvc":"1"}]}]}`,
+			`{"details":[{"id":1,"token":"[redacted]"},{"id":2,"nested":[{"cvc":"[redacted]"}]}]}`},
+		{"exact big numbers", `{"amount":12345678901234567890.10}`, `{"amount":12345678901234567890.10}`},
+		{"nothing secret", `{"status":"active","ids":[1,2]}`, `{"ids":[1,2],"status":"active"}`},
+		{"null state", `null`, `null`},
+		{"empty state", ``, `null`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := redactJSON([]byte(tc.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if compact := strings.Join(strings.Fields(string(got)), ""); compact != tc.want {
+				t.Errorf("redactJSON(%s) = %s, want %s", tc.in, compact, tc.want)
+			}
+		})
+	}
+	if _, err := redactJSON([]byte(`{"token":`)); err == nil {
+		t.Error("redactJSON of broken JSON: no error")
+	}
+}
+
+// secretState is a flow's state holding what `ops show` must not print.
+type secretState struct {
+	OrderID int `json:"orderId"`
+	Details struct {
+		Token         string `json:"token"`
+		PaymentMethod any    `json:"paymentMethod"`
+	} `json:"details"`
+}
+
+func TestOpsCommand_ShowRedactsAndListFilters(t *testing.T) {
+	b, err := broker.Open(t.Context(), broker.Options{StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	store := ops.NewStore(b.Ops)
+	key := ops.Key("initial", "O-7")
+	rec, err := ops.Claim[secretState](t.Context(), store, key, "initial")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.State.OrderID = 7
+	rec.State.Details.Token = "8415718415718415"
+	rec.State.Details.PaymentMethod = map[string]string{"encryptedCardNumber": "adyenjs_0_1_25$secret"}
+	if err := rec.Save(t.Context(), store, "gateway-called"); err != nil {
+		t.Fatal(err)
+	}
+	done, err := ops.Claim[secretState](t.Context(), store, ops.Key("refund", "R-1"), "refund")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := done.Fail(t.Context(), store, "reported", "refund exceeds capture"); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"NATS_URL": b.Server.ClientURL()}
+
+	out, err := cli(t, env, "ops", opsCommands, "show", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, "ops show", out, "key:", key, "flow:", "initial", "status:", "in_progress", "step:", "gateway-called",
+		"owner:", rec.Owner, "lease until:", "created:", "updated:", `"orderId": 7`, `"token": "[redacted]"`, `"paymentMethod": "[redacted]"`)
+	for _, secret := range []string{"8415718415718415", "adyenjs_0_1_25$secret"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("ops show prints %q:\n%s", secret, out)
+		}
+	}
+	if _, err := cli(t, env, "ops", opsCommands, "show", "initial.none"); !errors.Is(err, ops.ErrNotFound) || !strings.Contains(err.Error(), "initial.none") {
+		t.Errorf("ops show of an unknown key: %v, want not found naming the key", err)
+	}
+
+	out, err = cli(t, env, "ops", opsCommands, "list", "--status", "failed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "refund.R-1") || !strings.Contains(out, "refund exceeds capture") || strings.Contains(out, key) {
+		t.Errorf("ops list --status failed:\n%s", out)
+	}
+	out, err = cli(t, env, "ops", opsCommands, "list", "--prefix", "initial")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, key) || strings.Contains(out, "refund.R-1") {
+		t.Errorf("ops list --prefix initial:\n%s", out)
+	}
+	if out, err = cli(t, env, "ops", opsCommands, "list", "--prefix", "capture"); err != nil || !strings.Contains(out, "no operation records") {
+		t.Errorf("ops list --prefix capture: %v\n%s", err, out)
+	}
+	if _, err := cli(t, env, "ops", opsCommands, "list", "--status", "running"); !errors.As(err, new(usageError)) {
+		t.Errorf("ops list --status running: %v, want a usage error", err)
+	}
+}
