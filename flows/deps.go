@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/cleeng-connector/connector/cleeng"
 	"github.com/cleeng-connector/connector/gateways"
@@ -84,6 +85,10 @@ type Options struct {
 	// ZeroAuthCurrency is the currency of the zero-amount authorisation that
 	// validates a new card when the request names none. Default EUR.
 	ZeroAuthCurrency string
+	// NotificationTimeout is how long a renewal at a gateway without
+	// idempotency keys waits for the notification that settles a lost answer
+	// or a pending payment. Default 1h.
+	NotificationTimeout time.Duration
 	// EventDecoders decode each gateway's stored notifications, by gateway name.
 	EventDecoders map[string]EventDecoder
 }
@@ -101,6 +106,9 @@ type Flows struct {
 func New(c Cleeng, r *Router, store *ops.Store, log zerolog.Logger, opts Options) *Flows {
 	if opts.ZeroAuthCurrency == "" {
 		opts.ZeroAuthCurrency = "EUR"
+	}
+	if opts.NotificationTimeout <= 0 {
+		opts.NotificationTimeout = time.Hour
 	}
 	return &Flows{cleeng: c, router: r, ops: store, log: log, opts: opts}
 }

@@ -40,6 +40,8 @@ func (f *Flows) GatewayEvent(ctx context.Context, subject string, data []byte) e
 		return f.captureFailed(ctx, ev)
 	case ev.Kind == gateways.EventRefund || ev.Kind == gateways.EventRefundFailed:
 		return f.refundConfirmed(ctx, ev, ev.Kind == gateways.EventRefund && ev.Success)
+	case ev.Kind == gateways.EventPurchase:
+		return f.purchaseNotified(ctx, ev)
 	}
 	return nil
 }

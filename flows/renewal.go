@@ -13,8 +13,19 @@ import (
 // renewalState is the record of one dunning attempt (authorise or charge).
 type renewalState struct {
 	Order   orderFacts       `json:"order"`
+	Renewal renewalFacts     `json:"renewal"`
 	Result  *gateways.Result `json:"result,omitempty"`
 	Payment *cleeng.Payment  `json:"payment,omitempty"`
+	// Awaiting is set while the outcome can only come by notification.
+	Awaiting *awaiting `json:"awaiting,omitempty"`
+}
+
+// renewalFacts are what reporting a renewal to Cleeng needs of its webhook.
+type renewalFacts struct {
+	SubscriptionID   cleeng.ID `json:"subscriptionId"`
+	CustomerID       cleeng.ID `json:"customerId"`
+	PaymentDetailsID cleeng.ID `json:"paymentDetailsId"`
+	AuthoriseOnly    bool      `json:"authoriseOnly,omitempty"`
 }
 
 const (
@@ -83,6 +94,8 @@ func (f *Flows) renew(ctx context.Context, key, flow string, d *cleeng.DunningDa
 				return fail(ctx, f.ops, rec, err)
 			}
 			rec.State.Order = factsOf(order, g.Name())
+			rec.State.Renewal = renewalFacts{SubscriptionID: d.SubscriptionID, CustomerID: d.CustomerID,
+				PaymentDetailsID: d.PaymentDetailsID, AuthoriseOnly: authoriseOnly}
 			if _, err := rec.State.Order.amount(); err != nil {
 				return fail(ctx, f.ops, rec, err)
 			}
@@ -90,62 +103,96 @@ func (f *Flows) renew(ctx context.Context, key, flow string, d *cleeng.DunningDa
 				return err
 			}
 		}
-		if rec.Step == stepOrder {
-			amount, _ := rec.State.Order.amount() // validated when recorded
-			res, err := g.Pay(ctx, gateways.PayRequest{
-				IdempotencyKey:   key,
-				Reference:        rec.State.Order.ID.String(),
-				Amount:           amount,
-				ShopperReference: d.CustomerID.String(),
-				Token:            string(d.Token),
-				AuthoriseOnly:    authoriseOnly,
-				Metadata: map[string]string{"customerId": d.CustomerID.String(), "subscriptionId": d.SubscriptionID.String(),
-					"orderId": rec.State.Order.ID.String()},
-			})
-			if err != nil {
-				return fail(ctx, f.ops, rec, err)
-			}
-			rec.State.Result = &res
-			if err := rec.Save(ctx, f.ops, stepGateway); err != nil {
+		if rec.Step == stepOrder || rec.Step == stepAwaitingNotification {
+			if err := f.charge(ctx, g, rec, key, d, authoriseOnly); err != nil {
 				return err
 			}
 		}
-		if rec.Step == stepGateway {
-			res := *rec.State.Result
-			req := cleeng.CreatePaymentRequest{
-				OrderID: rec.State.Order.ID, PaymentOperation: cleeng.OperationRecurringPayment,
-				ExternalPaymentID: res.PaymentReference, PaymentDetailsID: d.PaymentDetailsID, SubscriptionID: d.SubscriptionID,
-			}
-			switch res.Outcome {
-			case gateways.Authorised:
-				req.Status = cleeng.StatusAuthorized
-				if !authoriseOnly {
-					req.Status = cleeng.StatusCaptured // auto-captured by the gateway
-				}
-			case gateways.Captured:
-				req.Status = cleeng.StatusCaptured
-			case gateways.Refused:
-				req.Status, req.RejectedReason = cleeng.StatusRejected, res.RefusalReason
-			case gateways.ActionRequired:
-				// Nobody is present to authenticate a merchant-initiated renewal.
-				req.Status, req.RejectedReason = cleeng.StatusRejected, "the issuer asked for shopper authentication on a renewal"
-			default:
-				return failure.NotYet(0, fmt.Errorf("renewal %s: gateway outcome %q is not final yet", key, res.Outcome))
-			}
-			payment, err := f.createPayment(ctx, req)
-			if err != nil {
-				return fail(ctx, f.ops, rec, err)
-			}
-			rec.State.Payment = &payment
-			if err := rec.Save(ctx, f.ops, stepCleengPayment); err != nil {
-				return err
-			}
-		}
-		p := rec.State.Payment
-		if err := f.indexPayment(ctx, paymentIndex{Gateway: g.Name(), ExternalPaymentID: p.ExternalPaymentID, PaymentID: p.ID,
-			OrderID: rec.State.Order.ID, CustomerID: d.CustomerID, SubscriptionID: d.SubscriptionID}); err != nil {
+		return f.reportRenewal(ctx, rec)
+	})
+}
+
+// charge calls the gateway for the renewal order and records its result.
+//
+// Failure policy: a gateway with idempotency keys is simply called again
+// after an unknown outcome. A gateway without them (Cleverbridge's Process
+// Cart) is never called twice: a lost answer, or a payment left pending
+// (offline payment), parks the attempt until the gateway's notification
+// records the result or Options.NotificationTimeout runs out.
+func (f *Flows) charge(ctx context.Context, g gateways.Gateway, rec *ops.Record[renewalState], key string, d *cleeng.DunningData, authoriseOnly bool) error {
+	retryable := g.Capabilities().IdempotencyKeys
+	if rec.Step == stepAwaitingNotification {
+		return f.stillAwaiting(ctx, rec)
+	}
+	order := rec.State.Order
+	if !retryable {
+		// Indexed before the call: its notification may overtake its answer.
+		if err := f.indexPending(ctx, pendingIndex{Gateway: g.Name(), OrderID: order.ID, OpKey: key, Flow: rec.Flow}); err != nil {
 			return err
 		}
-		return rec.Finish(ctx, f.ops, stepDone)
+	}
+	amount, _ := order.amount() // validated when recorded
+	res, err := g.Pay(ctx, gateways.PayRequest{
+		IdempotencyKey:   key,
+		Reference:        order.ID.String(),
+		Amount:           amount,
+		ShopperReference: d.CustomerID.String(),
+		Token:            string(d.Token),
+		AuthoriseOnly:    authoriseOnly,
+		Metadata: map[string]string{"customerId": d.CustomerID.String(), "subscriptionId": d.SubscriptionID.String(),
+			"orderId": order.ID.String()},
 	})
+	switch {
+	case !retryable && failure.Is(err, failure.ClassUnknownOutcome):
+		return f.await(ctx, rec, awaitLostAnswer, err.Error())
+	case err != nil:
+		return fail(ctx, f.ops, rec, err)
+	case !retryable && res.Outcome == gateways.Pending:
+		return f.await(ctx, rec, awaitPendingPayment, "the gateway reported the payment pending")
+	}
+	rec.State.Result = &res
+	return rec.Save(ctx, f.ops, stepGateway)
+}
+
+// reportRenewal reports the gateway's recorded result to Cleeng as the
+// renewal's payment, and ends the operation.
+func (f *Flows) reportRenewal(ctx context.Context, rec *ops.Record[renewalState]) error {
+	r := rec.State.Renewal
+	if rec.Step == stepGateway {
+		res := *rec.State.Result
+		req := cleeng.CreatePaymentRequest{
+			OrderID: rec.State.Order.ID, PaymentOperation: cleeng.OperationRecurringPayment,
+			ExternalPaymentID: res.PaymentReference, PaymentDetailsID: r.PaymentDetailsID, SubscriptionID: r.SubscriptionID,
+		}
+		switch res.Outcome {
+		case gateways.Authorised:
+			req.Status = cleeng.StatusAuthorized
+			if !r.AuthoriseOnly {
+				req.Status = cleeng.StatusCaptured // auto-captured by the gateway
+			}
+		case gateways.Captured:
+			req.Status = cleeng.StatusCaptured
+		case gateways.Refused:
+			req.Status, req.RejectedReason = cleeng.StatusRejected, res.RefusalReason
+		case gateways.ActionRequired:
+			// Nobody is present to authenticate a merchant-initiated renewal.
+			req.Status, req.RejectedReason = cleeng.StatusRejected, "the issuer asked for shopper authentication on a renewal"
+		default:
+			return failure.NotYet(0, fmt.Errorf("renewal %s: gateway outcome %q is not final yet", rec.Key, res.Outcome))
+		}
+		payment, err := f.createPayment(ctx, req)
+		if err != nil {
+			return fail(ctx, f.ops, rec, err)
+		}
+		rec.State.Payment = &payment
+		if err := rec.Save(ctx, f.ops, stepCleengPayment); err != nil {
+			return err
+		}
+	}
+	p := rec.State.Payment
+	if err := f.indexPayment(ctx, paymentIndex{Gateway: rec.State.Order.Gateway, ExternalPaymentID: p.ExternalPaymentID, PaymentID: p.ID,
+		OrderID: rec.State.Order.ID, CustomerID: r.CustomerID, SubscriptionID: r.SubscriptionID}); err != nil {
+		return err
+	}
+	return rec.Finish(ctx, f.ops, stepDone)
 }

@@ -70,10 +70,23 @@ func (f *Flows) indexPayment(ctx context.Context, idx paymentIndex) error {
 	if idx.ExternalPaymentID == "" {
 		return nil // a refusal without a gateway reference: nothing will refer to it
 	}
-	return operate(ctx, f.ops, paymentIndexKey(idx.Gateway, idx.ExternalPaymentID), flowPaymentIndex, func(rec *ops.Record[paymentIndex]) error {
-		rec.State = idx
-		return rec.Finish(ctx, f.ops, stepDone)
+	return putIndex(ctx, f.ops, paymentIndexKey(idx.Gateway, idx.ExternalPaymentID), flowPaymentIndex, idx)
+}
+
+// putIndex writes an index record once; writing it again is a no-op.
+func putIndex[T any](ctx context.Context, store *ops.Store, key, flow string, value T) error {
+	return operate(ctx, store, key, flow, func(rec *ops.Record[T]) error {
+		rec.State = value
+		return rec.Finish(ctx, store, stepDone)
 	})
+}
+
+// ignoreNotFound turns ErrNotFound into nil.
+func ignoreNotFound(err error) error {
+	if errors.Is(err, ops.ErrNotFound) {
+		return nil
+	}
+	return err
 }
 
 // lookupPayment reads the index; ok is false when the reference is unknown.

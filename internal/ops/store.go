@@ -41,6 +41,9 @@ var (
 // DefaultLease is how long a claim stays exclusive without a Save.
 const DefaultLease = 2 * time.Minute
 
+// claimedRetry caps the retry hint of ErrClaimed.
+const claimedRetry = time.Second
+
 // Record is one business operation. State holds the flow's step results
 // (Cleeng order id, gateway reference, ...), saved before the next step runs.
 type Record[T any] struct {
@@ -144,7 +147,9 @@ func Claim[T any](ctx context.Context, s *Store, key, flow string) (*Record[T], 
 		}
 		now = s.now() // the record may have been written after the first reading
 		if left := cur.LeaseUntil.Sub(now); left > 0 {
-			return nil, failure.NotYet(left, fmt.Errorf("operation %s: %w", key, ErrClaimed))
+			// The holder usually finishes in moments; the lease only bounds
+			// how long a crashed holder blocks. Look again soon.
+			return nil, failure.NotYet(min(left, claimedRetry), fmt.Errorf("operation %s: %w", key, ErrClaimed))
 		}
 		return cur, cur.write(ctx, s, func(r *Record[T]) {
 			r.Owner = owner

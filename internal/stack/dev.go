@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/cleeng-connector/connector/cleeng"
+	"github.com/cleeng-connector/connector/flows"
 	"github.com/cleeng-connector/connector/gateways/adyen"
+	"github.com/cleeng-connector/connector/gateways/cleverbridge"
 	"github.com/cleeng-connector/connector/ingress"
 	"github.com/cleeng-connector/connector/internal/broker"
 	"github.com/cleeng-connector/connector/workers"
@@ -30,7 +32,15 @@ const (
 	DevWebhookPassword = "dev-webhook-password"
 	// DevPaymentMethodAdyen is the Cleeng paymentMethodId routed to Adyen.
 	DevPaymentMethodAdyen = "123876432"
+	// DevPaymentMethodCleverbridge is the Cleeng paymentMethodId routed to Cleverbridge.
+	DevPaymentMethodCleverbridge = "555001"
+	DevCleverbridgeUser          = "cleverbridge"
+	DevCleverbridgePassword      = "dev-cleverbridge-password"
+	DevCleverbridgeProduct       = "242233"
 )
+
+// DevPaymentMethods routes the dev payment methods to their gateways.
+var DevPaymentMethods = map[string]string{DevPaymentMethodAdyen: adyen.Name, DevPaymentMethodCleverbridge: cleverbridge.Name}
 
 // DevWebhookSecret signs the Cleeng sandbox's webhooks.
 var DevWebhookSecret = []byte("dev-webhook-secret-0123456789abcdef")
@@ -45,6 +55,8 @@ type DevOptions struct {
 	SyncWait time.Duration
 	// Runtime overrides the worker runtime's settings (tests shorten the schedule).
 	Runtime workers.Config
+	// Flows are the flows' options (tests shorten the notification timeout).
+	Flows flows.Options
 	// Workers is the number of worker runtimes sharing the durables. Default 1.
 	Workers int
 	// Sandboxes adjusts the sandboxes' settings (tests turn on Adyen's contract checks).
@@ -123,10 +135,11 @@ func StartDev(ctx context.Context, opts DevOptions) (dev *Dev, err error) {
 	d.serve(sandboxLn, d.Sandboxes.Handler())
 
 	ing := Ingress(IngressSettings{
-		Config:   ingress.Config{Logger: opts.Logger, Registry: opts.Registry},
-		Checkout: ingress.CheckoutConfig{SyncWait: opts.SyncWait},
-		Cleeng:   ingress.CleengWebhookConfig{Secret: DevWebhookSecret, PublisherID: DevPublisherID},
-		Adyen:    &ingress.AdyenWebhookConfig{Verifier: verifier, Username: DevWebhookUser, Password: DevWebhookPassword},
+		Config:       ingress.Config{Logger: opts.Logger, Registry: opts.Registry},
+		Checkout:     ingress.CheckoutConfig{SyncWait: opts.SyncWait},
+		Cleeng:       ingress.CleengWebhookConfig{Secret: DevWebhookSecret, PublisherID: DevPublisherID},
+		Adyen:        &ingress.AdyenWebhookConfig{Verifier: verifier, Username: DevWebhookUser, Password: DevWebhookPassword},
+		Cleverbridge: &ingress.CleverbridgeWebhookConfig{Username: DevCleverbridgeUser, Password: DevCleverbridgePassword},
 	}, d.Broker)
 	d.serve(ingressLn, ing.Handler())
 
@@ -138,7 +151,10 @@ func StartDev(ctx context.Context, opts DevOptions) (dev *Dev, err error) {
 		Cleeng:  cleeng.Config{BaseURL: d.CleengAPIURL(), PublisherToken: DevPublisherToken, Logger: opts.Logger},
 		Adyen: &adyen.Config{APIKey: DevAdyenAPIKey, MerchantAccount: DevMerchantAccount,
 			CheckoutURL: d.AdyenCheckoutURL(), ReturnURL: d.IngressURL + "/return"},
-		Methods: map[string]string{DevPaymentMethodAdyen: adyen.Name},
+		Cleverbridge: &cleverbridge.Config{BaseURL: d.SandboxURL + "/cleverbridge", Username: DevCleverbridgeUser,
+			Password: DevCleverbridgePassword, ProductID: DevCleverbridgeProduct},
+		Methods: DevPaymentMethods,
+		Options: opts.Flows,
 	}
 	d.log = opts.Logger
 	if err := d.StartWorkers(opts.Workers); err != nil {

@@ -7,6 +7,7 @@ import (
 	"github.com/cleeng-connector/connector/flows"
 	"github.com/cleeng-connector/connector/gateways"
 	"github.com/cleeng-connector/connector/gateways/adyen"
+	"github.com/cleeng-connector/connector/gateways/cleverbridge"
 	"github.com/cleeng-connector/connector/ingress"
 	"github.com/cleeng-connector/connector/internal/broker"
 	"github.com/cleeng-connector/connector/internal/ops"
@@ -23,6 +24,8 @@ type IngressSettings struct {
 	Cleeng   ingress.CleengWebhookConfig
 	// Adyen is nil when Adyen notifications are not configured.
 	Adyen *ingress.AdyenWebhookConfig
+	// Cleverbridge is nil when Cleverbridge notifications are not configured.
+	Cleverbridge *ingress.CleverbridgeWebhookConfig
 }
 
 // Ingress mounts every route on b. Checkout calls answer with the outcome
@@ -35,6 +38,9 @@ func Ingress(s IngressSettings, b *broker.Broker) *ingress.Server {
 	if s.Adyen != nil {
 		srv.MountAdyen(*s.Adyen)
 	}
+	if s.Cleverbridge != nil {
+		srv.MountCleverbridge(*s.Cleverbridge)
+	}
 	return srv
 }
 
@@ -44,8 +50,9 @@ type WorkerSettings struct {
 	Flows   []string
 	Runtime workers.Config
 	Cleeng  cleeng.Config
-	// Adyen is nil when Adyen is not configured.
-	Adyen *adyen.Config
+	// Adyen and Cleverbridge are nil when not configured.
+	Adyen        *adyen.Config
+	Cleverbridge *cleverbridge.Config
 	// Methods maps Cleeng paymentMethodIds to gateway names.
 	Methods map[string]string
 	Options flows.Options
@@ -66,6 +73,14 @@ func Worker(s WorkerSettings, b *broker.Broker, log zerolog.Logger) (*workers.Ru
 		}
 		gws = append(gws, g)
 		decoders[adyen.Name] = adyen.DecodeEvent
+	}
+	if s.Cleverbridge != nil {
+		g, err := cleverbridge.New(*s.Cleverbridge)
+		if err != nil {
+			return nil, nil, err
+		}
+		gws = append(gws, g)
+		decoders[cleverbridge.Name] = cleverbridge.DecodeEvent
 	}
 	router, err := flows.NewRouter(s.Methods, gws...)
 	if err != nil {

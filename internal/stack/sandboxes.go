@@ -5,8 +5,8 @@ import (
 
 	"github.com/cleeng-connector/connector/cleeng"
 	cleengsandbox "github.com/cleeng-connector/connector/cleeng/sandbox"
-	"github.com/cleeng-connector/connector/gateways/adyen"
 	adyensandbox "github.com/cleeng-connector/connector/gateways/adyen/sandbox"
+	cleverbridgesandbox "github.com/cleeng-connector/connector/gateways/cleverbridge/sandbox"
 	"github.com/rs/zerolog"
 )
 
@@ -19,6 +19,8 @@ type SandboxSettings struct {
 	MerchantAccount              string
 	HMACKey                      string
 	WebhookUser, WebhookPassword string
+	// CleverbridgeUser and CleverbridgePassword guard its API and its notifications.
+	CleverbridgeUser, CleverbridgePassword string
 	// IngressURL is the connector's ingress: webhooks go to its /webhooks/... routes.
 	IngressURL string
 	// PaymentMethods names the gateway of each Cleeng paymentMethodId.
@@ -35,15 +37,18 @@ func DevSandboxSettings(ingressURL string) SandboxSettings {
 		PublisherToken: DevPublisherToken, PublisherID: DevPublisherID, WebhookSecret: DevWebhookSecret,
 		AdyenAPIKey: DevAdyenAPIKey, MerchantAccount: DevMerchantAccount, HMACKey: DevHMACKey,
 		WebhookUser: DevWebhookUser, WebhookPassword: DevWebhookPassword,
-		IngressURL: ingressURL, PaymentMethods: map[string]string{DevPaymentMethodAdyen: adyen.Name},
+		CleverbridgeUser: DevCleverbridgeUser, CleverbridgePassword: DevCleverbridgePassword,
+		IngressURL: ingressURL, PaymentMethods: DevPaymentMethods,
 	}
 }
 
 // Sandboxes are the stand-ins for Cleeng and the gateways, served under one
-// handler: /cleeng/3.1, /cleeng/sandbox, /adyen/v71, /adyen/sandbox.
+// handler: /cleeng/3.1, /cleeng/sandbox, /adyen/v71, /adyen/sandbox,
+// /cleverbridge/cart/processcart, /cleverbridge/sandbox.
 type Sandboxes struct {
-	Cleeng *cleengsandbox.Sandbox
-	Adyen  *adyensandbox.Sandbox
+	Cleeng       *cleengsandbox.Sandbox
+	Adyen        *adyensandbox.Sandbox
+	Cleverbridge *cleverbridgesandbox.Sandbox
 }
 
 // NewSandboxes builds the sandboxes and registers the ingress's webhook URLs.
@@ -62,6 +67,10 @@ func NewSandboxes(s SandboxSettings) *Sandboxes {
 			NotifyURL: s.IngressURL + "/webhooks/adyen", NotifyUsername: s.WebhookUser, NotifyPassword: s.WebhookPassword,
 			Contract: s.AdyenContract,
 		}),
+		Cleverbridge: cleverbridgesandbox.New(cleverbridgesandbox.Options{
+			Username: s.CleverbridgeUser, Password: s.CleverbridgePassword,
+			NotifyURL: s.IngressURL + "/webhooks/cleverbridge", NotifyUsername: s.CleverbridgeUser, NotifyPassword: s.CleverbridgePassword,
+		}),
 	}
 	sb.Cleeng.RegisterWebhooks(s.IngressURL + "/webhooks/cleeng")
 	return sb
@@ -72,6 +81,7 @@ func (sb *Sandboxes) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/cleeng/", http.StripPrefix("/cleeng", sb.Cleeng.Handler()))
 	mux.Handle("/adyen/", http.StripPrefix("/adyen", sb.Adyen))
+	mux.Handle("/cleverbridge/", http.StripPrefix("/cleverbridge", sb.Cleverbridge))
 	return mux
 }
 
@@ -79,4 +89,5 @@ func (sb *Sandboxes) Handler() http.Handler {
 func (sb *Sandboxes) Close() {
 	sb.Cleeng.Close()
 	sb.Adyen.Close()
+	sb.Cleverbridge.Close()
 }

@@ -1,0 +1,107 @@
+package flows
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/cleeng-connector/connector/cleeng"
+	"github.com/cleeng-connector/connector/gateways"
+	"github.com/cleeng-connector/connector/internal/failure"
+	"github.com/cleeng-connector/connector/internal/ops"
+)
+
+// stepAwaitingNotification: the gateway's outcome will come by notification.
+const stepAwaitingNotification = "awaiting-notification"
+
+// Why a renewal waits for a notification.
+const (
+	awaitLostAnswer     = "lost-answer"     // the call may have charged; its answer was lost
+	awaitPendingPayment = "pending-payment" // the shopper pays offline
+)
+
+// awaiting records when and why a renewal started waiting.
+type awaiting struct {
+	Since  time.Time `json:"since"`
+	Reason string    `json:"reason"`
+	Detail string    `json:"detail,omitempty"`
+}
+
+// pendingIndex finds the operation waiting for a gateway's notification
+// about an order (key pending.<gateway>.<orderId>).
+type pendingIndex struct {
+	Gateway string    `json:"gateway"`
+	OrderID cleeng.ID `json:"orderId"`
+	OpKey   string    `json:"opKey"`
+	Flow    string    `json:"flow"`
+}
+
+const flowPendingIndex = "pending-index"
+
+func pendingIndexKey(gateway string, orderID cleeng.ID) string {
+	return ops.Key("pending", gateway, orderID.String())
+}
+
+func (f *Flows) indexPending(ctx context.Context, idx pendingIndex) error {
+	return putIndex(ctx, f.ops, pendingIndexKey(idx.Gateway, idx.OrderID), flowPendingIndex, idx)
+}
+
+// await parks the renewal until a notification or the timeout.
+func (f *Flows) await(ctx context.Context, rec *ops.Record[renewalState], reason, detail string) error {
+	rec.State.Awaiting = &awaiting{Since: time.Now().UTC(), Reason: reason, Detail: detail}
+	if err := rec.Save(ctx, f.ops, stepAwaitingNotification); err != nil {
+		return err
+	}
+	return f.stillAwaiting(ctx, rec)
+}
+
+// stillAwaiting asks for another look later, until the timeout: then a
+// pending payment is reported rejected, and a lost answer is dead-lettered
+// for an operator, since only the gateway knows whether it charged.
+func (f *Flows) stillAwaiting(ctx context.Context, rec *ops.Record[renewalState]) error {
+	w := rec.State.Awaiting
+	timeout := f.opts.NotificationTimeout
+	left := time.Until(w.Since.Add(timeout))
+	if left > 0 {
+		// About twenty looks over the timeout, well inside the runtime's
+		// not-yet budget.
+		return failure.NotYet(max(min(left, timeout/20), 100*time.Millisecond),
+			fmt.Errorf("renewal %s waits for the gateway's notification (%s)", rec.Key, w.Reason))
+	}
+	order := rec.State.Order
+	if w.Reason == awaitPendingPayment {
+		rec.State.Result = &gateways.Result{Outcome: gateways.Refused,
+			RefusalReason: fmt.Sprintf("payment still pending at %s after %s", order.Gateway, timeout)}
+		return rec.Save(ctx, f.ops, stepGateway)
+	}
+	return fail(ctx, f.ops, rec, failure.Permanentf(
+		"renewal order %s: %s's answer was lost (%s) and no notification came within %s; it cannot be repeated safely: check order %s in %s, then report the payment to Cleeng",
+		order.ID, order.Gateway, w.Detail, timeout, order.ID, order.Gateway))
+}
+
+// purchaseNotified records a gateway's notification about a waiting
+// renewal and reports it to Cleeng; the renewal's next look finds it done.
+func (f *Flows) purchaseNotified(ctx context.Context, ev gateways.Event) error {
+	orderID := ev.MerchantReference
+	if orderID == "" {
+		orderID = ev.Metadata["orderId"]
+	}
+	idx, err := ops.Get[pendingIndex](ctx, f.ops, pendingIndexKey(ev.Gateway, cleeng.ID(orderID)))
+	if err != nil {
+		return ignoreNotFound(err) // a purchase the connector is not waiting for
+	}
+	return operate(ctx, f.ops, idx.State.OpKey, idx.State.Flow, func(rec *ops.Record[renewalState]) error {
+		if rec.Step != stepAwaitingNotification {
+			return nil // the answer came after all; the notification confirms it
+		}
+		res := gateways.Result{Outcome: gateways.Captured, PaymentReference: ev.PaymentReference}
+		if !ev.Success {
+			res = gateways.Result{Outcome: gateways.Refused, PaymentReference: ev.PaymentReference, RefusalReason: orUnknown(ev.Reason)}
+		}
+		rec.State.Result = &res
+		if err := rec.Save(ctx, f.ops, stepGateway); err != nil {
+			return err
+		}
+		return f.reportRenewal(ctx, rec)
+	})
+}

@@ -1,0 +1,146 @@
+package flows_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cleeng-connector/connector/cleeng"
+	cleengsandbox "github.com/cleeng-connector/connector/cleeng/sandbox"
+	cbsandbox "github.com/cleeng-connector/connector/gateways/cleverbridge/sandbox"
+	"github.com/cleeng-connector/connector/internal/faultinject"
+	"github.com/cleeng-connector/connector/internal/stack"
+)
+
+// cleverbridgeSubscription seeds a subscription whose payment details are a
+// Cleverbridge subscription (the token), routed to Cleverbridge.
+func (e *e2e) cleverbridgeSubscription(token string) cleengsandbox.Subscription {
+	e.t.Helper()
+	sub, err := e.dev.Cleeng.SeedSubscription(cleengsandbox.SubscriptionSeed{
+		CustomerID: stack.DemoCustomer.ID, OfferID: stack.DemoOffer.ID, Country: "DE",
+		PaymentDetails: &cleengsandbox.PaymentDetailsSeed{PaymentMethodID: stack.DevPaymentMethodCleverbridge, Token: token},
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return sub
+}
+
+func (e *e2e) captureOnly(sub cleeng.ID) cleengsandbox.DunningResult {
+	e.t.Helper()
+	res, err := e.dev.Cleeng.RunDunning(context.Background(), sub, cleengsandbox.DunningOptions{Attempts: 1, NoTermination: true})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return res
+}
+
+func (e *e2e) processCartCalls(token string) []cbsandbox.Call {
+	var out []cbsandbox.Call
+	for _, c := range e.dev.Cleverbridge.Calls() {
+		if c.SubscriptionID() == token {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func TestCleverbridge_RenewalCapturedWithThePurchaseID(t *testing.T) {
+	e := newE2E(t)
+	sub := e.cleverbridgeSubscription("S1000001")
+	if res := e.captureOnly(sub.SubscriptionID); !res.Renewed {
+		t.Fatalf("dunning %+v, want renewed", res)
+	}
+	calls := e.processCartCalls("S1000001")
+	if len(calls) != 1 || calls[0].PurchaseID == "" {
+		t.Fatalf("Process Cart calls %+v, want one paid", calls)
+	}
+	p := e.payments(sub.SubscriptionID)
+	if len(p) != 1 || p[0].Status != cleeng.StatusCaptured || p[0].ExternalPaymentID != calls[0].PurchaseID || p[0].Amount.String() != "9.99" {
+		t.Errorf("Cleeng payments %+v, want one captured 9.99 with externalPaymentId %s", p, calls[0].PurchaseID)
+	}
+}
+
+func TestCleverbridge_EachPaymentErrorCodeEndsRejectedWithItsReason(t *testing.T) {
+	e := newE2E(t)
+	for _, r := range cbsandbox.Refusals {
+		sub := e.cleverbridgeSubscription(r.SubscriptionID)
+		e.captureOnly(sub.SubscriptionID)
+		p := e.payments(sub.SubscriptionID)
+		if len(p) != 1 || p[0].Status != cleeng.StatusRejected || !strings.Contains(p[0].RejectedReason, r.Reason) {
+			t.Errorf("%s: Cleeng payments %+v, want rejected with %q", r.Code, p, r.Reason)
+		}
+	}
+}
+
+func TestCleverbridge_SameCaptureWebhookThreeTimesCallsProcessCartOnce(t *testing.T) {
+	e := newE2E(t)
+	sub := e.cleverbridgeSubscription("S1000001")
+	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentCapture), SubscriptionID: sub.SubscriptionID, Copies: 3})
+	eventually(t, 10*time.Second, "renewal captured", func() bool {
+		p := e.payments(sub.SubscriptionID)
+		return len(p) == 1 && p[0].Status == cleeng.StatusCaptured
+	})
+	if n := len(e.processCartCalls("S1000001")); n != 1 {
+		t.Errorf("%d Process Cart calls, want 1", n)
+	}
+}
+
+func TestCleverbridge_DroppedAnswerIsNotRepeatedAndCompletesFromTheNotification(t *testing.T) {
+	e := newE2E(t)
+	sub := e.cleverbridgeSubscription("S1000001")
+	e.dev.Cleverbridge.Faults().Add(faultinject.Fault{Method: http.MethodPost, PathPrefix: "/cart/processcart", DropResponse: true, Count: 1})
+	if res := e.captureOnly(sub.SubscriptionID); !res.Renewed {
+		t.Fatalf("dunning %+v, want renewed from the purchase notification", res)
+	}
+	calls := e.processCartCalls("S1000001")
+	if len(calls) != 1 {
+		t.Fatalf("%d Process Cart calls, want 1: a lost answer is never repeated", len(calls))
+	}
+	if p := e.payments(sub.SubscriptionID); len(p) != 1 || p[0].ExternalPaymentID != calls[0].PurchaseID {
+		t.Errorf("Cleeng payments %+v, want one with the purchase id %s", p, calls[0].PurchaseID)
+	}
+}
+
+func TestCleverbridge_LostAnswerWithoutNotificationIsDeadLetteredAfterTheTimeout(t *testing.T) {
+	e := newE2E(t, func(o *stack.DevOptions) { o.Flows.NotificationTimeout = time.Second })
+	sub := e.cleverbridgeSubscription("S1000001")
+	e.dev.Cleverbridge.SetNotifyTarget("http://127.0.0.1:1/nowhere", "", "")
+	e.dev.Cleverbridge.Faults().Add(faultinject.Fault{Method: http.MethodPost, PathPrefix: "/cart/processcart", DropResponse: true, Count: 1})
+	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentCapture), SubscriptionID: sub.SubscriptionID})
+	reason := e.waitDeadLetter("capture")
+	if !strings.Contains(reason, "check order") {
+		t.Errorf("dead-letter reason %q does not tell the operator what to check", reason)
+	}
+	if n := len(e.processCartCalls("S1000001")); n != 1 {
+		t.Errorf("%d Process Cart calls, want 1", n)
+	}
+	if p := e.payments(sub.SubscriptionID); len(p) != 0 {
+		t.Errorf("Cleeng payments %+v, want none: nobody knows the outcome", p)
+	}
+}
+
+func TestCleverbridge_AuthorisationWebhookIsDeadLetteredWithAdvice(t *testing.T) {
+	e := newE2E(t)
+	sub := e.cleverbridgeSubscription("S1000001")
+	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentAuthorisation), SubscriptionID: sub.SubscriptionID})
+	if reason := e.waitDeadLetter("authorise"); !strings.Contains(reason, "authorizedFirst off") {
+		t.Errorf("dead-letter reason %q does not say to turn authorizedFirst off", reason)
+	}
+	if n := len(e.processCartCalls("S1000001")); n != 0 {
+		t.Errorf("%d Process Cart calls for an authorisation, want 0", n)
+	}
+}
+
+func TestCleverbridge_RefundIsDeadLetteredWithWhereToRefund(t *testing.T) {
+	e := newE2E(t)
+	sub := e.cleverbridgeSubscription("S1000001")
+	e.captureOnly(sub.SubscriptionID)
+	p := e.payments(sub.SubscriptionID)[0]
+	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicRefundPayment), PaymentID: p.ID})
+	if reason := e.waitDeadLetter("refund"); !strings.Contains(reason, "Commerce Assistant") {
+		t.Errorf("dead-letter reason %q does not say where to refund", reason)
+	}
+}
