@@ -4,6 +4,7 @@ import (
 	"github.com/cleeng-connector/connector/cleeng"
 	"github.com/cleeng-connector/connector/flows"
 	"github.com/cleeng-connector/connector/gateways/adyen"
+	"github.com/cleeng-connector/connector/gateways/cleverbridge"
 	"github.com/cleeng-connector/connector/ingress"
 	"github.com/cleeng-connector/connector/internal/broker"
 	"github.com/cleeng-connector/connector/internal/config"
@@ -55,6 +56,9 @@ func readIngressSettings(env *config.Env, log zerolog.Logger, reg *prometheus.Re
 			Password: env.Required("ADYEN_WEBHOOK_PASSWORD"),
 		}
 	}
+	if user := env.String("CLEVERBRIDGE_USERNAME"); user != "" {
+		s.Cleverbridge = &ingress.CleverbridgeWebhookConfig{Username: user, Password: env.Required("CLEVERBRIDGE_PASSWORD")}
+	}
 	return s
 }
 
@@ -72,7 +76,17 @@ func readWorkerSettings(env *config.Env, log zerolog.Logger, reg prometheus.Regi
 		Options: flows.Options{
 			DeleteDeactivatedDetails: env.Bool("DEACTIVATE_DELETE_DETAILS"),
 			ZeroAuthCurrency:         env.String("ZERO_AUTH_CURRENCY"),
+			NotificationTimeout:      env.Duration("CLEVERBRIDGE_NOTIFICATION_TIMEOUT"),
 		},
+	}
+	if env.String("CLEVERBRIDGE_API_URL") != "" {
+		s.Cleverbridge = &cleverbridge.Config{
+			BaseURL:   env.URL("CLEVERBRIDGE_API_URL"),
+			Username:  env.Required("CLEVERBRIDGE_USERNAME"),
+			Password:  env.Required("CLEVERBRIDGE_PASSWORD"),
+			ProductID: env.Required("CLEVERBRIDGE_PRODUCT_ID"),
+			Mode:      env.OneOf("CLEVERBRIDGE_MODE", cleverbridge.ModeInteractive, cleverbridge.ModeNonInteractive),
+		}
 	}
 	if env.String("ADYEN_API_KEY") != "" {
 		s.Adyen = &adyen.Config{

@@ -77,6 +77,7 @@ var Vars = []Var{
 	{Name: "CLEVERBRIDGE_PASSWORD", Secret: true, Help: "Cleverbridge API password (also checks its notifications)", Roles: all},
 	{Name: "CLEVERBRIDGE_PRODUCT_ID", Help: "Cleverbridge product id used for renewals", Roles: worker},
 	{Name: "CLEVERBRIDGE_MODE", Default: "non-interactive", Help: "ProcessCartMode: interactive or non-interactive", Roles: worker},
+	{Name: "CLEVERBRIDGE_NOTIFICATION_TIMEOUT", Default: "1h", Help: "how long a renewal whose Process Cart answer was lost (or is pending offline) waits for the purchase notification", Roles: worker},
 	{Name: "PAYMENT_METHODS", Help: "paymentMethodId=gateway pairs, e.g. 123876432=adyen,555001=cleverbridge", Roles: worker},
 	{Name: "DEACTIVATE_DELETE_DETAILS", Default: "false", Help: "on paymentDetailsDeactivated, also delete the old token at the gateway and the old Cleeng payment details", Roles: worker},
 	{Name: "ZERO_AUTH_CURRENCY", Default: "EUR", Help: "currency of the zero-amount authorisation that validates a new card", Roles: worker},

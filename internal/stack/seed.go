@@ -41,7 +41,8 @@ Cleeng payments connector (dev): ingress %[1]s, sandboxes %[2]s
   Cleeng sandbox API  %[3]s   (X-Publisher-Token: %[4]s)
   Adyen sandbox       %[5]s   (X-API-Key: %[6]s)
   Seeded: offer %[7]s (9.99 EUR in DE, 9.99 USD in US, 1200 JPY in JP, 3.125 KWD in KW), customer %[8]s,
-          paymentMethodId %[9]s routed to adyen.
+          paymentMethodId %[9]s routed to adyen, %[13]s routed to cleverbridge (Process Cart renewals:
+          payment-details token S1000001 pays, S-PAY_DEC declines; see gateways/cleverbridge/sandbox).
 
 Try an initial purchase:
   1. create the order in Cleeng, as a front-end would:
@@ -52,11 +53,11 @@ Try an initial purchase:
        -d '{"orderId":<id>,"paymentMethod":%[10]s}'
   Test cards: %[11]s authorises; %[12]s asks for 3-D Secure;
   holder names DECLINED, NOT_ENOUGH_BALANCE, CARD_EXPIRED, CVC_DECLINED refuse.
-  State: %[2]s/cleeng/sandbox/state and %[2]s/adyen/sandbox/state
+  State: %[2]s/cleeng/sandbox/state, %[2]s/adyen/sandbox/state, %[2]s/cleverbridge/sandbox/state
   'make demo' walks a whole subscription through renewals, a refusal, a refund, a card update and a termination.
 `, d.IngressURL, d.SandboxURL, d.CleengAPIURL(), DevPublisherToken, d.AdyenCheckoutURL(), DevAdyenAPIKey,
 		DemoOffer.ID, DemoCustomer.ID, DevPaymentMethodAdyen,
-		adyensandbox.EncryptedCardMethod(adyensandbox.CardVisa, "Matthew Brown"), adyensandbox.CardVisa, adyensandbox.CardVisa3DS)
+		adyensandbox.EncryptedCardMethod(adyensandbox.CardVisa, "Matthew Brown"), adyensandbox.CardVisa, adyensandbox.CardVisa3DS, DevPaymentMethodCleverbridge)
 	return b.String()
 }
 

@@ -1,0 +1,161 @@
+package containertest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/cleeng-connector/connector/internal/broker"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+const testSubject = broker.SubjectCheckout + ".containertest"
+
+// TestCluster_ThreeNodeJetStreamSurvivesNodeLoss: with the inbox stream's
+// leader killed, the connector's broker still publishes (exactly once, the
+// retried publishes de-duplicated), writes operation records and consumes;
+// the node restarted catches up.
+func TestCluster_ThreeNodeJetStreamSurvivesNodeLoss(t *testing.T) {
+	ctx := setup(t)
+	cl := StartCluster(ctx, t)
+	url, err := cl.ClientURL(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := broker.Open(ctx, broker.Options{URL: url, Replicas: 3, Name: "containertest"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+
+	inbox, err := b.JS.Stream(ctx, broker.InboxStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := inbox.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Config.Replicas != 3 || info.Cluster == nil || info.Cluster.Leader == "" || len(info.Cluster.Replicas) != 2 {
+		t.Fatalf("inbox config replicas %d, cluster %+v: want a leader and 2 replicas", info.Config.Replicas, info.Cluster)
+	}
+	want := publish(ctx, t, b.JS, "before", 5)
+	putOp(ctx, t, b.Ops, "containertest.before")
+
+	leader := info.Cluster.Leader
+	kill := time.Duration(0)
+	if err := cl.Node(leader).Stop(ctx, &kill); err != nil {
+		t.Fatalf("stopping %s: %v", leader, err)
+	}
+
+	want = append(want, publish(ctx, t, b.JS, "during", 5)...)
+	putOp(ctx, t, b.Ops, "containertest.during")
+	if got := consume(ctx, t, b.JS, len(want)); !slices.Equal(got, want) {
+		t.Fatalf("consumed %v, want %v exactly once each", got, want)
+	}
+	eventually(ctx, t, "a new inbox leader, "+leader+" offline", func(ctx context.Context) error {
+		info, err := inbox.Info(ctx)
+		if err != nil {
+			return err
+		}
+		if info.Cluster.Leader == "" || info.Cluster.Leader == leader {
+			return fmt.Errorf("leader %q", info.Cluster.Leader)
+		}
+		return nil
+	})
+
+	// Start waits for /healthz, which a node answers 200 only once its
+	// streams are current.
+	if err := cl.Node(leader).Start(ctx); err != nil {
+		t.Fatalf("restarting %s: %v", leader, err)
+	}
+	eventually(ctx, t, "all inbox replicas current", func(ctx context.Context) error {
+		info, err := inbox.Info(ctx)
+		if err != nil {
+			return err
+		}
+		if info.Cluster.Leader == "" || len(info.Cluster.Replicas) != 2 {
+			return fmt.Errorf("cluster %+v", info.Cluster)
+		}
+		for _, r := range info.Cluster.Replicas {
+			if !r.Current || r.Offline || r.Lag != 0 {
+				return fmt.Errorf("replica %+v", *r)
+			}
+		}
+		if info.State.Msgs != 0 {
+			return fmt.Errorf("%d messages left in the work queue", info.State.Msgs)
+		}
+		return nil
+	})
+	entry, err := b.Ops.Get(ctx, "containertest.during")
+	if err != nil || string(entry.Value()) != "containertest.during" {
+		t.Fatalf("operation record written during the loss: %v, %v", entry, err)
+	}
+}
+
+// publish stores n messages on the inbox, retrying each (same Nats-Msg-Id)
+// until JetStream acknowledges it, and returns their ids.
+func publish(ctx context.Context, t *testing.T, js jetstream.JetStream, prefix string, n int) []string {
+	t.Helper()
+	var ids []string
+	for i := range n {
+		id := fmt.Sprintf("%s-%d", prefix, i)
+		eventually(ctx, t, "publish "+id, func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			_, err := js.Publish(ctx, testSubject, []byte(id), jetstream.WithMsgID(id))
+			return err
+		})
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// putOp writes an operation record whose value is its key.
+func putOp(ctx context.Context, t *testing.T, kv jetstream.KeyValue, key string) {
+	t.Helper()
+	eventually(ctx, t, "put "+key, func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		_, err := kv.Put(ctx, key, []byte(key))
+		return err
+	})
+}
+
+// consume acknowledges the test subject's messages until n have arrived,
+// and returns their bodies in order.
+func consume(ctx context.Context, t *testing.T, js jetstream.JetStream, n int) []string {
+	t.Helper()
+	var got []string
+	eventually(ctx, t, "consume", func(ctx context.Context) error {
+		cons, err := js.CreateOrUpdateConsumer(ctx, broker.InboxStream, jetstream.ConsumerConfig{
+			Durable: "containertest", FilterSubject: testSubject, AckPolicy: jetstream.AckExplicitPolicy,
+		})
+		if err != nil {
+			return err
+		}
+		for len(got) < n {
+			batch, err := cons.Fetch(n-len(got), jetstream.FetchMaxWait(2*time.Second))
+			if err != nil {
+				return err
+			}
+			for msg := range batch.Messages() {
+				if err := msg.DoubleAck(ctx); err != nil {
+					return err
+				}
+				got = append(got, string(msg.Data()))
+			}
+			if err := batch.Error(); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+				return err
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+		}
+		return nil
+	})
+	return got
+}

@@ -1,0 +1,152 @@
+package containertest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/cleeng-connector/connector/cleeng"
+	cleengsandbox "github.com/cleeng-connector/connector/cleeng/sandbox"
+	adyensandbox "github.com/cleeng-connector/connector/gateways/adyen/sandbox"
+	"github.com/cleeng-connector/connector/internal/stack"
+	"github.com/testcontainers/testcontainers-go/wait"
+)
+
+// TestConnectorImage_ServesHealthAndStoresWebhooks runs the image as the
+// sandbox, an ingress and a worker against the cluster, as
+// docker-compose.yml does: the ingress is healthy and ready, a purchase is
+// captured, and the Adyen notifications it caused were stored by the
+// ingress (it answers only after JetStream has them).
+func TestConnectorImage_ServesHealthAndStoresWebhooks(t *testing.T) {
+	ctx := setup(t)
+	cl := StartCluster(ctx, t)
+	sandbox := cl.RunConnector(ctx, t, Connector{
+		Command: []string{"sandbox"}, Alias: "sandbox", Ports: []string{SandboxPort},
+		Env:   map[string]string{"CONNECTOR_DEV_SANDBOX_ADDR": ":8090", "SANDBOX_INGRESS_URL": "http://ingress:8080"},
+		Ready: wait.ForHTTP("/cleeng/sandbox/state").WithPort(SandboxPort).WithStartupTimeout(startupTimeout),
+	})
+	ingress := cl.RunConnector(ctx, t, Connector{
+		Command: []string{"ingress"}, Alias: "ingress", Ports: []string{IngressPort},
+		Env: map[string]string{
+			"INGRESS_ADDR": ":8080", "CLEENG_PUBLISHER_ID": stack.DevPublisherID, "CLEENG_WEBHOOK_SECRET": string(stack.DevWebhookSecret),
+			"ADYEN_HMAC_KEYS": stack.DevHMACKey, "ADYEN_WEBHOOK_USERNAME": stack.DevWebhookUser, "ADYEN_WEBHOOK_PASSWORD": stack.DevWebhookPassword,
+		},
+		Ready: wait.ForHTTP("/readyz").WithPort(IngressPort).WithStartupTimeout(startupTimeout),
+	})
+	cl.RunConnector(ctx, t, Connector{
+		Command: []string{"worker"}, Alias: "worker",
+		Env: map[string]string{
+			"CLEENG_API_URL": "http://sandbox:8090/cleeng/3.1", "CLEENG_PUBLISHER_TOKEN": stack.DevPublisherToken,
+			"ADYEN_API_KEY": stack.DevAdyenAPIKey, "ADYEN_MERCHANT_ACCOUNT": stack.DevMerchantAccount,
+			"ADYEN_CHECKOUT_URL": "http://sandbox:8090/adyen/v71", "ADYEN_RETURN_URL": "http://ingress:8080/return",
+			"PAYMENT_METHODS": stack.DevPaymentMethodAdyen + "=adyen",
+		},
+		Ready: wait.ForLog("worker running").WithStartupTimeout(startupTimeout),
+	})
+	ingressURL := endpoint(ctx, t, ingress, IngressPort)
+	sandboxURL := endpoint(ctx, t, sandbox, SandboxPort)
+
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if code, body := call(ctx, t, http.MethodGet, ingressURL+path, nil); code != http.StatusOK {
+			t.Errorf("GET %s: %d %s", path, code, body)
+		}
+	}
+
+	client, err := cleeng.NewClient(cleeng.Config{BaseURL: sandboxURL + "/cleeng/3.1", PublisherToken: stack.DevPublisherToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	order, err := client.CreateOrder(ctx, cleeng.CreateOrderRequest{
+		CustomerID: stack.DemoCustomer.ID, OfferID: stack.DemoOffer.ID, Currency: "EUR", Country: "DE",
+		PaymentMethodID: stack.DevPaymentMethodAdyen,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pay, _ := json.Marshal(map[string]any{"orderId": json.Number(order.ID),
+		"paymentMethod": adyensandbox.EncryptedCardMethod(adyensandbox.CardVisa, "Matthew Brown")})
+	code, body := call(ctx, t, http.MethodPost, ingressURL+"/v1/checkout/payments", pay)
+	if code != http.StatusOK && code != http.StatusAccepted {
+		t.Fatalf("checkout: %d %s", code, body)
+	}
+	var out struct {
+		Status    string    `json:"status"`
+		PaymentID cleeng.ID `json:"paymentId"`
+	}
+	eventually(ctx, t, "purchase captured", func(ctx context.Context) error {
+		if err := json.Unmarshal(body, &out); err != nil {
+			return fmt.Errorf("%w: %s", err, body)
+		}
+		if out.Status != "captured" {
+			_, body = call(ctx, t, http.MethodGet, ingressURL+"/v1/checkout/payments/"+string(order.ID), nil)
+			return fmt.Errorf("outcome %s", body)
+		}
+		return nil
+	})
+
+	var cleengState cleengsandbox.State
+	getJSON(ctx, t, sandboxURL+"/cleeng/sandbox/state", &cleengState)
+	if p, ok := cleengState.Payment(out.PaymentID); !ok || p.Status != cleeng.StatusCaptured {
+		t.Errorf("Cleeng payment %s: %+v, want captured", out.PaymentID, p)
+	}
+	eventually(ctx, t, "Adyen notifications stored by the ingress", func(ctx context.Context) error {
+		var st adyensandbox.State
+		getJSON(ctx, t, sandboxURL+"/adyen/sandbox/state", &st)
+		if len(st.Violations) > 0 {
+			t.Fatalf("Adyen sandbox violations: %v", st.Violations)
+		}
+		if st.Notifications == 0 || st.NotificationsDelivered != st.Notifications {
+			return fmt.Errorf("%d of %d notifications delivered", st.NotificationsDelivered, st.Notifications)
+		}
+		return nil
+	})
+}
+
+func endpoint(ctx context.Context, t *testing.T, ctr interface {
+	PortEndpoint(context.Context, string, string) (string, error)
+}, port string) string {
+	t.Helper()
+	u, err := ctr.PortEndpoint(ctx, port, "http")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// call sends one request and returns the status and body.
+func call(ctx context.Context, t *testing.T, method, url string, body []byte) (int, []byte) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, b
+}
+
+func getJSON(ctx context.Context, t *testing.T, url string, v any) {
+	t.Helper()
+	code, body := call(ctx, t, http.MethodGet, url, nil)
+	if code != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", url, code, body)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+}

@@ -1,0 +1,70 @@
+package containertest
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/testcontainers/testcontainers-go"
+)
+
+// TestMain turns off Ryuk, testcontainers' reaper, unless asked for: its
+// image must be pulled, which an offline machine cannot do, and every test
+// removes its containers and network itself. `make test` sets the same.
+func TestMain(m *testing.M) {
+	if _, set := os.LookupEnv("TESTCONTAINERS_RYUK_DISABLED"); !set {
+		os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+	}
+	os.Exit(m.Run())
+}
+
+var (
+	buildOnce sync.Once
+	buildErr  error
+	buildLog  bytes.Buffer
+)
+
+// setup skips without Docker (or with -short), builds the images once per
+// run, and bounds the test's time.
+func setup(t *testing.T) context.Context {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("container tests build images and start containers")
+	}
+	testcontainers.SkipIfProviderIsNotHealthy(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	t.Cleanup(cancel)
+	buildOnce.Do(func() {
+		started := time.Now()
+		buildErr = BuildImages(ctx, &buildLog)
+		t.Logf("images built in %s", time.Since(started).Round(time.Millisecond))
+	})
+	if buildErr != nil {
+		t.Fatalf("building images: %v\n%s", buildErr, buildLog.String())
+	}
+	return ctx
+}
+
+// eventually calls f until it returns nil, failing t with f's last error
+// when ctx ends or a minute passes.
+func eventually(ctx context.Context, t *testing.T, what string, f func(ctx context.Context) error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		err := f(ctx)
+		if err == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s: %v", what, err)
+		case <-tick.C:
+		}
+	}
+}
