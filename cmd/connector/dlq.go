@@ -75,9 +75,10 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 
 // withBroker connects as the roles do: to NATS_URL, or, when it is empty,
 // to an embedded server on the store in NATS_STORE_DIR (which no other
-// process may be using then).
+// process may be using then). It changes no stream or bucket settings.
 func withBroker(ctx context.Context, env *config.Env, f func(*broker.Broker) error) error {
 	opts := brokerOptions(env, "connector-cli")
+	opts.Existing = true
 	if err := env.Err(); err != nil {
 		return err
 	}

@@ -47,7 +47,7 @@ func newEnv(t *testing.T, tune ...func(*sandbox.Options, *adyen.Config)) *env {
 	}
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		if !adyen.CheckBasicAuth(r, hookUser, hookPass) {
+		if u, p, ok := r.BasicAuth(); !ok || u != hookUser || p != hookPass {
 			http.Error(w, "unauthorised", http.StatusUnauthorized)
 			return
 		}

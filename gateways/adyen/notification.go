@@ -2,12 +2,10 @@ package adyen
 
 import (
 	"crypto/hmac"
-	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/adyen/adyen-go-api-library/v9/src/hmacvalidator"
@@ -108,18 +106,6 @@ func (v *Verifier) Decode(body []byte) ([]Item, error) {
 // with it; Adyen's own algorithm, hmacvalidator.CalculateHmac).
 func Sign(item Item, hexKey string) (string, error) {
 	return hmacvalidator.CalculateHmac(item, hexKey)
-}
-
-// CheckBasicAuth reports whether r carries the configured basic-auth
-// credentials, compared in constant time.
-func CheckBasicAuth(r *http.Request, username, password string) bool {
-	u, p, ok := r.BasicAuth()
-	if !ok {
-		return false
-	}
-	userOK := subtle.ConstantTimeCompare([]byte(u), []byte(username)) == 1
-	passOK := subtle.ConstantTimeCompare([]byte(p), []byte(password)) == 1
-	return userOK && passOK
 }
 
 // DedupID identifies an event across Adyen's re-deliveries:

@@ -44,6 +44,10 @@ type Options struct {
 	OpsTTL time.Duration
 	// Name is the client connection name shown in the server's monitoring.
 	Name string
+	// Existing binds to the streams and the KV bucket as they are, without
+	// creating or updating them: for operator commands, which must not
+	// change a deployment's settings.
+	Existing bool
 }
 
 func (o *Options) setDefaults() {
@@ -106,7 +110,11 @@ func Open(ctx context.Context, opts Options) (*Broker, error) {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
 	b.JS = js
-	if err := b.declare(ctx, opts); err != nil {
+	declare := b.declare
+	if opts.Existing {
+		declare = b.bind
+	}
+	if err := declare(ctx, opts); err != nil {
 		b.Close()
 		return nil, err
 	}
@@ -196,6 +204,19 @@ func (b *Broker) declare(ctx context.Context, opts Options) error {
 		b.Ops = kv
 		return nil
 	})
+}
+
+// bind finds the resources a deployment declared.
+func (b *Broker) bind(ctx context.Context, _ Options) error {
+	if err := b.Ready(ctx); err != nil {
+		return fmt.Errorf("%w (start the connector once to declare them)", err)
+	}
+	kv, err := b.JS.KeyValue(ctx, OpsBucket)
+	if err != nil {
+		return fmt.Errorf("KV %s: %w", OpsBucket, err)
+	}
+	b.Ops = kv
+	return nil
 }
 
 func retryRace(ctx context.Context, f func() error) error {
