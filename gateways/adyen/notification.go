@@ -147,9 +147,12 @@ func ToEvent(item Item) (gateways.Event, error) {
 	if !ok {
 		kind = gateways.EventOther
 	}
-	amount, err := money.FromMinor(item.Amount.Value, item.Amount.Currency)
-	if err != nil {
-		return gateways.Event{}, fmt.Errorf("adyen notification %s: %w", item.PspReference, err)
+	var amount money.Amount
+	if item.Amount.Currency != "" { // some events (reports, RECURRING_CONTRACT) carry no amount
+		var err error
+		if amount, err = money.FromMinor(item.Amount.Value, item.Amount.Currency); err != nil {
+			return gateways.Event{}, fmt.Errorf("adyen notification %s: %w", item.PspReference, err)
+		}
 	}
 	ev := gateways.Event{
 		Gateway:           Name,

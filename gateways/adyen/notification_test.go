@@ -157,6 +157,13 @@ func TestToEvent_MapsEventCodes(t *testing.T) {
 	}
 }
 
+func TestToEvent_EventWithoutAmountDecodes(t *testing.T) {
+	ev, err := ToEvent(Item{PspReference: "P2", EventCode: "REPORT_AVAILABLE", Success: "true"})
+	if err != nil || ev.Kind != gateways.EventOther || !ev.Amount.Value.IsZero() {
+		t.Fatalf("event = %+v, %v; want an amountless other event", ev, err)
+	}
+}
+
 func TestDedupIDAndSubject(t *testing.T) {
 	a := Item{PspReference: "P", EventCode: "CAPTURE", Success: "true"}
 	b := a
