@@ -236,74 +236,73 @@ func (g *Gateway) CompleteAction(ctx context.Context, req gateways.ActionRequest
 	}, settle{authoriseOnly: req.AuthoriseOnly})
 }
 
-// Capture sends /payments/{psp}/captures. Adyen answers 201 "received"; the
-// outcome arrives as a CAPTURE or CAPTURE_FAILED notification.
+// Capture sends /payments/{psp}/captures; confirmed by CAPTURE or
+// CAPTURE_FAILED.
 func (g *Gateway) Capture(ctx context.Context, req gateways.ModifyRequest) (gateways.Result, error) {
-	key, amount, err := modification(req)
+	amount, err := minorAmount(req.Amount)
 	if err != nil {
 		return gateways.Result{}, err
 	}
 	creq := checkout.PaymentCaptureRequest{Amount: amount, MerchantAccount: g.cfg.MerchantAccount, Reference: optional(req.Reference)}
-	var resp checkout.PaymentCaptureResponse
-	err = g.call(ctx, "adyen capture "+req.PaymentReference, func(ctx context.Context) (*http.Response, error) {
-		var httpResp *http.Response
-		var err error
-		api := g.api.ModificationsApi
-		resp, httpResp, err = api.CaptureAuthorisedPayment(ctx,
+	return modify(ctx, g, "capture", req, func(ctx context.Context, api *checkout.ModificationsApi, key string) (checkout.PaymentCaptureResponse, *http.Response, error) {
+		return api.CaptureAuthorisedPayment(ctx,
 			api.CaptureAuthorisedPaymentInput(req.PaymentReference).IdempotencyKey(key).PaymentCaptureRequest(creq))
-		return httpResp, err
 	})
-	if err != nil {
-		return gateways.Result{}, err
-	}
-	return received("capture", resp.Status, resp.PspReference)
 }
 
 // Refund sends /payments/{psp}/refunds; confirmed by REFUND or REFUND_FAILED.
 func (g *Gateway) Refund(ctx context.Context, req gateways.ModifyRequest) (gateways.Result, error) {
-	key, amount, err := modification(req)
+	amount, err := minorAmount(req.Amount)
 	if err != nil {
 		return gateways.Result{}, err
 	}
 	rreq := checkout.PaymentRefundRequest{Amount: amount, MerchantAccount: g.cfg.MerchantAccount, Reference: optional(req.Reference)}
-	var resp checkout.PaymentRefundResponse
-	err = g.call(ctx, "adyen refund "+req.PaymentReference, func(ctx context.Context) (*http.Response, error) {
-		var httpResp *http.Response
-		var err error
-		api := g.api.ModificationsApi
-		resp, httpResp, err = api.RefundCapturedPayment(ctx,
+	return modify(ctx, g, "refund", req, func(ctx context.Context, api *checkout.ModificationsApi, key string) (checkout.PaymentRefundResponse, *http.Response, error) {
+		return api.RefundCapturedPayment(ctx,
 			api.RefundCapturedPaymentInput(req.PaymentReference).IdempotencyKey(key).PaymentRefundRequest(rreq))
-		return httpResp, err
 	})
-	if err != nil {
-		return gateways.Result{}, err
-	}
-	return received("refund", resp.Status, resp.PspReference)
 }
 
 // Cancel sends /payments/{psp}/cancels; confirmed by CANCELLATION.
 func (g *Gateway) Cancel(ctx context.Context, req gateways.ModifyRequest) (gateways.Result, error) {
+	creq := checkout.PaymentCancelRequest{MerchantAccount: g.cfg.MerchantAccount, Reference: optional(req.Reference)}
+	return modify(ctx, g, "cancel", req, func(ctx context.Context, api *checkout.ModificationsApi, key string) (checkout.PaymentCancelResponse, *http.Response, error) {
+		return api.CancelAuthorisedPaymentByPspReference(ctx,
+			api.CancelAuthorisedPaymentByPspReferenceInput(req.PaymentReference).IdempotencyKey(key).PaymentCancelRequest(creq))
+	})
+}
+
+// modificationAnswer is what Adyen's capture, refund and cancel answers have
+// in common (their getters have pointer receivers, hence *A).
+type modificationAnswer[A any] interface {
+	*A
+	GetStatus() string
+	GetPspReference() string
+}
+
+// modify sends one modification of the payment req.PaymentReference with
+// send. Adyen answers 201 "received"; the outcome arrives later as a
+// notification.
+func modify[A any, P modificationAnswer[A]](ctx context.Context, g *Gateway, what string, req gateways.ModifyRequest,
+	send func(ctx context.Context, api *checkout.ModificationsApi, key string) (A, *http.Response, error)) (gateways.Result, error) {
 	key, err := idempotencyKey(req.IdempotencyKey)
 	if err != nil {
 		return gateways.Result{}, err
 	}
 	if req.PaymentReference == "" {
-		return gateways.Result{}, failure.Permanentf("adyen cancel: payment reference is required")
+		return gateways.Result{}, failure.Permanentf("adyen %s: payment reference is required", what)
 	}
-	creq := checkout.PaymentCancelRequest{MerchantAccount: g.cfg.MerchantAccount, Reference: optional(req.Reference)}
-	var resp checkout.PaymentCancelResponse
-	err = g.call(ctx, "adyen cancel "+req.PaymentReference, func(ctx context.Context) (*http.Response, error) {
+	var answer A
+	err = g.call(ctx, "adyen "+what+" "+req.PaymentReference, func(ctx context.Context) (*http.Response, error) {
 		var httpResp *http.Response
 		var err error
-		api := g.api.ModificationsApi
-		resp, httpResp, err = api.CancelAuthorisedPaymentByPspReference(ctx,
-			api.CancelAuthorisedPaymentByPspReferenceInput(req.PaymentReference).IdempotencyKey(key).PaymentCancelRequest(creq))
+		answer, httpResp, err = send(ctx, g.api.ModificationsApi, key)
 		return httpResp, err
 	})
 	if err != nil {
 		return gateways.Result{}, err
 	}
-	return received("cancel", resp.Status, resp.PspReference)
+	return received(what, P(&answer).GetStatus(), P(&answer).GetPspReference())
 }
 
 // DeleteToken deletes a stored payment method. A token that is already gone
@@ -324,18 +323,6 @@ func (g *Gateway) DeleteToken(ctx context.Context, req gateways.TokenRequest) er
 		return nil
 	}
 	return err
-}
-
-func modification(req gateways.ModifyRequest) (string, checkout.Amount, error) {
-	key, err := idempotencyKey(req.IdempotencyKey)
-	if err != nil {
-		return "", checkout.Amount{}, err
-	}
-	if req.PaymentReference == "" {
-		return "", checkout.Amount{}, failure.Permanentf("adyen modification: payment reference is required")
-	}
-	amount, err := minorAmount(req.Amount)
-	return key, amount, err
 }
 
 func minorAmount(a money.Amount) (checkout.Amount, error) {
