@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/testcontainers/testcontainers-go"
+	"github.com/testcontainers/testcontainers-go/log"
 	"github.com/testcontainers/testcontainers-go/network"
 	"github.com/testcontainers/testcontainers-go/wait"
 )
@@ -71,6 +72,7 @@ func StartCluster(ctx context.Context, t testing.TB) *Cluster {
 	for i, name := range NodeNames {
 		wg.Go(func() {
 			c.Nodes[i], errs[i] = testcontainers.Run(ctx, NATSImage,
+				testcontainers.WithLogger(log.TestLogger(t)),
 				network.WithNetwork([]string{name}, nw),
 				testcontainers.WithCmd(NATSArgs(name)...),
 				testcontainers.WithExposedPorts(NATSClientPort, NATSMonitorPort),
@@ -144,6 +146,7 @@ func (c *Cluster) RunConnector(ctx context.Context, t testing.TB, spec Connector
 	env := map[string]string{"NATS_URL": c.InternalURL(), "NATS_REPLICAS": "3", "LOG_FORMAT": "json"}
 	maps.Copy(env, spec.Env)
 	ctr, err := testcontainers.Run(ctx, ConnectorImage,
+		testcontainers.WithLogger(log.TestLogger(t)),
 		network.WithNetwork([]string{spec.Alias}, c.Network),
 		testcontainers.WithCmd(spec.Command...),
 		testcontainers.WithEnv(env),

@@ -64,6 +64,7 @@ func TestCluster_ThreeNodeJetStreamSurvivesNodeLoss(t *testing.T) {
 		if info.Cluster.Leader == "" || info.Cluster.Leader == leader {
 			return fmt.Errorf("leader %q", info.Cluster.Leader)
 		}
+		t.Logf("inbox leader %s stopped, %s took over", leader, info.Cluster.Leader)
 		return nil
 	})
 

@@ -3,6 +3,7 @@ package containertest
 import (
 	"bytes"
 	"context"
+	"net"
 	"os"
 	"sync"
 	"testing"
@@ -11,12 +12,22 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 )
 
-// TestMain turns off Ryuk, testcontainers' reaper, unless asked for: its
-// image must be pulled, which an offline machine cannot do, and every test
-// removes its containers and network itself. `make test` sets the same.
+// TestMain adjusts two testcontainers defaults, unless set explicitly:
+//   - Ryuk, its reaper, is off: its image must be pulled, which an offline
+//     machine cannot do, and every test removes its containers and network
+//     itself (`make test` exports the same);
+//   - published ports are on localhost when the Docker engine's bridge is in
+//     this network namespace: inside a container (/.dockerenv) testcontainers
+//     otherwise guesses the default gateway, which is not the engine's host
+//     when the engine runs beside the tests.
 func TestMain(m *testing.M) {
 	if _, set := os.LookupEnv("TESTCONTAINERS_RYUK_DISABLED"); !set {
 		os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+	}
+	if _, set := os.LookupEnv("TESTCONTAINERS_HOST_OVERRIDE"); !set {
+		if _, err := net.InterfaceByName("docker0"); err == nil {
+			os.Setenv("TESTCONTAINERS_HOST_OVERRIDE", "localhost")
+		}
 	}
 	os.Exit(m.Run())
 }
