@@ -32,7 +32,7 @@ var commands = map[string]command{
 	"dlq":     {"dead letters: list [--flow f], show <seq> [--payload: prints card data/tokens], replay <seq>|--all [--flow f]", config.RoleDLQ, subcommands("dlq", dlqCommands)},
 	"ingress": {"the HTTP ingress: stores webhooks and checkout calls on JetStream", config.RoleIngress, runIngress},
 	"ops":     {"operation records: show <key> (secrets redacted), list [--prefix p] [--status s]", config.RoleOps, subcommands("ops", opsCommands)},
-	"sandbox": {"the Cleeng and Adyen sandboxes alone, sending webhooks to SANDBOX_INGRESS_URL", config.RoleSandbox, runSandbox},
+	"sandbox": {"the Cleeng, Adyen and Cleverbridge sandboxes alone, sending webhooks to SANDBOX_INGRESS_URL", config.RoleSandbox, runSandbox},
 	"worker":  {"durable workers for the flows in --flows (default: WORKER_FLOWS, else all)", config.RoleWorker, runWorker},
 }
 

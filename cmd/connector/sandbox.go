@@ -9,7 +9,7 @@ import (
 	"github.com/cleeng-connector/connector/internal/stack"
 )
 
-// runSandbox serves the Cleeng and Adyen sandboxes alone, with the
+// runSandbox serves the Cleeng, Adyen and Cleverbridge sandboxes alone, with the
 // development credentials and demo data, sending webhooks to
 // SANDBOX_INGRESS_URL: for a connector running elsewhere (docker compose).
 func runSandbox(ctx context.Context, env *config.Env, args []string) error {
