@@ -76,7 +76,7 @@ func StartCluster(ctx context.Context, t testing.TB) *Cluster {
 				network.WithNetwork([]string{name}, nw),
 				testcontainers.WithCmd(NATSArgs(name)...),
 				testcontainers.WithExposedPorts(NATSClientPort, NATSMonitorPort),
-				testcontainers.WithWaitStrategy(wait.ForHTTP("/healthz").WithPort(NATSMonitorPort).WithStartupTimeout(startupTimeout)),
+				testcontainers.WithWaitStrategyAndDeadline(startupTimeout, wait.ForHTTP("/healthz").WithPort(NATSMonitorPort)),
 			)
 		})
 	}
@@ -151,7 +151,7 @@ func (c *Cluster) RunConnector(ctx context.Context, t testing.TB, spec Connector
 		testcontainers.WithCmd(spec.Command...),
 		testcontainers.WithEnv(env),
 		testcontainers.WithExposedPorts(spec.Ports...),
-		testcontainers.WithWaitStrategy(spec.Ready),
+		testcontainers.WithWaitStrategyAndDeadline(startupTimeout, spec.Ready),
 	)
 	cleanup(t, spec.Alias, ctr)
 	if err != nil {

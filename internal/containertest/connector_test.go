@@ -28,7 +28,7 @@ func TestConnectorImage_ServesHealthAndStoresWebhooks(t *testing.T) {
 	sandbox := cl.RunConnector(ctx, t, Connector{
 		Command: []string{"sandbox"}, Alias: "sandbox", Ports: []string{SandboxPort},
 		Env:   map[string]string{"CONNECTOR_DEV_SANDBOX_ADDR": ":8090", "SANDBOX_INGRESS_URL": "http://ingress:8080"},
-		Ready: wait.ForHTTP("/cleeng/sandbox/state").WithPort(SandboxPort).WithStartupTimeout(startupTimeout),
+		Ready: wait.ForHTTP("/cleeng/sandbox/state").WithPort(SandboxPort),
 	})
 	ingress := cl.RunConnector(ctx, t, Connector{
 		Command: []string{"ingress"}, Alias: "ingress", Ports: []string{IngressPort},
@@ -36,7 +36,7 @@ func TestConnectorImage_ServesHealthAndStoresWebhooks(t *testing.T) {
 			"INGRESS_ADDR": ":8080", "CLEENG_PUBLISHER_ID": stack.DevPublisherID, "CLEENG_WEBHOOK_SECRET": string(stack.DevWebhookSecret),
 			"ADYEN_HMAC_KEYS": stack.DevHMACKey, "ADYEN_WEBHOOK_USERNAME": stack.DevWebhookUser, "ADYEN_WEBHOOK_PASSWORD": stack.DevWebhookPassword,
 		},
-		Ready: wait.ForHTTP("/readyz").WithPort(IngressPort).WithStartupTimeout(startupTimeout),
+		Ready: wait.ForHTTP("/readyz").WithPort(IngressPort),
 	})
 	cl.RunConnector(ctx, t, Connector{
 		Command: []string{"worker"}, Alias: "worker",
@@ -46,7 +46,7 @@ func TestConnectorImage_ServesHealthAndStoresWebhooks(t *testing.T) {
 			"ADYEN_CHECKOUT_URL": "http://sandbox:8090/adyen/v71", "ADYEN_RETURN_URL": "http://ingress:8080/return",
 			"PAYMENT_METHODS": stack.DevPaymentMethodAdyen + "=adyen",
 		},
-		Ready: wait.ForLog("worker running").WithStartupTimeout(startupTimeout),
+		Ready: wait.ForLog("worker running"),
 	})
 	ingressURL := endpoint(ctx, t, ingress, IngressPort)
 	sandboxURL := endpoint(ctx, t, sandbox, SandboxPort)

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 )
 
@@ -78,11 +79,21 @@ func buildImage(ctx context.Context, provider *testcontainers.DockerProvider, ro
 	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), dockerfile, 0o644); err != nil {
 		return err
 	}
+	docker := provider.Client()
+	previous, _ := docker.ImageInspect(ctx, img.tag) // none before the first build
 	repo, tag, _ := strings.Cut(img.tag, ":")
-	_, err = provider.BuildImage(ctx, &testcontainers.ContainerRequest{FromDockerfile: testcontainers.FromDockerfile{
+	if _, err := provider.BuildImage(ctx, &testcontainers.ContainerRequest{FromDockerfile: testcontainers.FromDockerfile{
 		Context: dir, Repo: repo, Tag: tag, KeepImage: true, BuildLogWriter: log,
-	}})
-	return err
+	}}); err != nil {
+		return err
+	}
+	// A changed binary leaves the previous image untagged: remove it rather
+	// than pile them up. Docker refuses while a container or another tag
+	// still uses it, which is fine.
+	if current, err := docker.ImageInspect(ctx, img.tag); err == nil && previous.ID != "" && current.ID != previous.ID {
+		_, _ = docker.ImageRemove(ctx, previous.ID, client.ImageRemoveOptions{})
+	}
+	return nil
 }
 
 // moduleRoot is the directory of go.mod.
