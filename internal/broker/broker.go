@@ -176,20 +176,20 @@ func DLQConfig(opts Options) jetstream.StreamConfig {
 }
 
 func (b *Broker) declare(ctx context.Context, opts Options) error {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, declareTimeout)
 	defer cancel()
 	// CreateOrUpdate is idempotent, so several processes starting at once
 	// converge on the same configuration; a racing create surfaces as
-	// "already in use", which a second attempt resolves as an update.
+	// "already in use", which a later attempt resolves as an update.
 	for _, cfg := range []jetstream.StreamConfig{InboxConfig(opts), DLQConfig(opts)} {
-		if err := retryRace(ctx, func() error {
+		if err := retry(ctx, func(ctx context.Context) error {
 			_, err := b.JS.CreateOrUpdateStream(ctx, cfg)
 			return err
 		}); err != nil {
 			return fmt.Errorf("declare stream %s: %w", cfg.Name, err)
 		}
 	}
-	return retryRace(ctx, func() error {
+	return retry(ctx, func(ctx context.Context) error {
 		kv, err := b.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 			Bucket:      OpsBucket,
 			Description: "one record per business operation: claims and step results",
@@ -206,6 +206,32 @@ func (b *Broker) declare(ctx context.Context, opts Options) error {
 	})
 }
 
+const (
+	// declareTimeout bounds the whole declaration: a cluster electing its
+	// first JetStream leader takes some seconds.
+	declareTimeout = time.Minute
+	// attemptTimeout bounds one attempt, so a request sent before the
+	// leader existed does not hold the declaration up.
+	attemptTimeout = 3 * time.Second
+)
+
+// retry calls f with a per-attempt deadline until it succeeds or ctx ends.
+func retry(ctx context.Context, f func(context.Context) error) error {
+	for {
+		attemptCtx, cancel := context.WithTimeout(ctx, attemptTimeout)
+		err := f(attemptCtx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
 // bind finds the resources a deployment declared.
 func (b *Broker) bind(ctx context.Context, _ Options) error {
 	if err := b.Ready(ctx); err != nil {
@@ -217,21 +243,6 @@ func (b *Broker) bind(ctx context.Context, _ Options) error {
 	}
 	b.Ops = kv
 	return nil
-}
-
-func retryRace(ctx context.Context, f func() error) error {
-	var err error
-	for range 5 {
-		if err = f(); err == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	return err
 }
 
 // Ready reports whether NATS is reachable and both streams exist.
