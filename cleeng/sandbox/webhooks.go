@@ -1,17 +1,16 @@
 package sandbox
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
 	"time"
 
 	"github.com/cleeng-connector/connector/cleeng"
+	"github.com/cleeng-connector/connector/internal/webhookout"
 )
 
 // envelope is the body of every webhook [doc].
@@ -61,45 +60,28 @@ func (s *Sandbox) sendInBackground(topic cleeng.Topic, data any) {
 	}()
 }
 
-// deliver POSTs body to url until it is answered 200 or attempts run out.
+// deliver POSTs body to url until it is answered 200 or attempts run out,
+// waiting 50ms longer after each refusal.
 func (s *Sandbox) deliver(ctx context.Context, topic cleeng.Topic, url string, body []byte) Delivery {
 	d := Delivery{Topic: string(topic), URL: url, Body: body, At: s.now()}
-	for d.Attempts < s.opts.WebhookAttempts {
-		if d.Attempts > 0 {
-			select {
-			case <-ctx.Done():
-				d.Error = ctx.Err().Error()
-				return d
-			case <-time.After(time.Duration(d.Attempts) * 50 * time.Millisecond):
-			}
-		}
-		d.Attempts++
-		d.Status, d.Error = s.post(ctx, url, body)
-		if d.Status == http.StatusOK {
-			break
-		}
+	target := webhookout.Target{URL: url}
+	if len(s.opts.WebhookSecret) > 0 {
+		target.Header = http.Header{}
+		target.Header.Set(s.opts.SignatureHeader, cleeng.Sign(s.opts.WebhookSecret, body))
+	}
+	policy := webhookout.Policy{
+		Client:      s.opts.HTTPClient,
+		MaxAttempts: s.opts.WebhookAttempts,
+		Backoff:     func(n int) time.Duration { return time.Duration(n) * 50 * time.Millisecond },
+	}
+	res := policy.Deliver(ctx, target, body)
+	d.Attempts, d.Status = res.Attempts, res.Status
+	if res.Err != nil {
+		d.Error = res.Err.Error()
 	}
 	s.opts.Logger.Debug().Str("topic", string(topic)).Str("url", url).Int("status", d.Status).
 		Int("attempts", d.Attempts).Msg("sandbox webhook")
 	return d
-}
-
-func (s *Sandbox) post(ctx context.Context, url string, body []byte) (int, string) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return 0, err.Error()
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if len(s.opts.WebhookSecret) > 0 {
-		req.Header.Set(s.opts.SignatureHeader, cleeng.Sign(s.opts.WebhookSecret, body))
-	}
-	resp, err := s.opts.HTTPClient.Do(req)
-	if err != nil {
-		return 0, err.Error()
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	return resp.StatusCode, ""
 }
 
 func validURL(raw string) bool {

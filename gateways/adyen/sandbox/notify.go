@@ -1,15 +1,15 @@
 package sandbox
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/adyen/adyen-go-api-library/v9/src/hmacvalidator"
 	"github.com/adyen/adyen-go-api-library/v9/src/webhook"
+
+	"github.com/cleeng-connector/connector/internal/webhookout"
 )
 
 // NotificationItem is a standard notification item as Webhooks-v1.json
@@ -65,7 +65,7 @@ func (p *Payment) authorisation(success bool, reason string) NotificationItem {
 	return item
 }
 
-// notify signs item and starts its delivery. Called with s.mu held.
+// notify signs item, records it and starts its delivery. Called with s.mu held.
 func (s *Sandbox) notify(item NotificationItem) {
 	item.MerchantAccountCode = s.opts.MerchantAccount
 	item.EventDate = s.opts.Now().UTC().Format(time.RFC3339)
@@ -85,64 +85,22 @@ func (s *Sandbox) notify(item NotificationItem) {
 	item.AdditionalData["hmacSignature"] = sig
 	rec := &Notification{Item: item}
 	s.notifications = append(s.notifications, rec)
-	if s.closed {
-		return
-	}
 	body, _ := json.Marshal(notificationRequest{Live: "false", NotificationItems: []notificationWrapper{{item}}})
-	s.wg.Add(1)
-	go s.deliver(rec, body)
-}
-
-var notifyClient = &http.Client{Timeout: 10 * time.Second} // Adyen waits 10 s for [accepted]
-
-// deliver POSTs one notification until it is answered 200 [accepted], with
-// growing waits, until Close.
-func (s *Sandbox) deliver(rec *Notification, body []byte) {
-	defer s.wg.Done()
-	if c := s.opts.Contract; c != nil {
-		if v := c.CheckNotification(rec.Item.EventCode, body); len(v) > 0 {
-			s.recordViolations(v)
-		}
-	}
-	wait := s.opts.NotifyRetryBase
-	for {
+	started := s.outbox.Send(body, func(a webhookout.Attempt) {
 		s.mu.Lock()
-		target := s.target
-		if target.url != "" {
-			rec.Attempts++
-		}
-		s.mu.Unlock()
-		if target.url != "" && s.post(target, body) {
-			s.mu.Lock()
-			rec.Delivered = true
-			s.mu.Unlock()
-			return
-		}
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-time.After(wait):
-		}
-		wait = min(wait*2, 2*time.Second)
+		defer s.mu.Unlock()
+		rec.Attempts++
+		rec.Delivered = accepted(a)
+	})
+	if c := s.opts.Contract; started && c != nil {
+		s.violations = append(s.violations, c.CheckNotification(item.EventCode, body)...)
 	}
 }
 
-func (s *Sandbox) post(t notifyTarget, body []byte) bool {
-	req, err := http.NewRequestWithContext(s.ctx, http.MethodPost, t.url, bytes.NewReader(body))
-	if err != nil {
-		return false
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if t.username != "" || t.password != "" {
-		req.SetBasicAuth(t.username, t.password)
-	}
-	resp, err := notifyClient.Do(req)
-	if err != nil {
-		return false
-	}
-	defer resp.Body.Close()
-	ack, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-	return resp.StatusCode == http.StatusOK && strings.TrimSpace(string(ack)) == "[accepted]"
+// accepted: Adyen re-sends a notification until it is answered 200
+// "[accepted]" (within its 10 s timeout, the outbox client's).
+func accepted(a webhookout.Attempt) bool {
+	return a.Status == http.StatusOK && strings.TrimSpace(string(a.Answer)) == "[accepted]"
 }
 
 // Notifications returns copies of every notification, oldest first.

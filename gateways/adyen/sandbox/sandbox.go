@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cleeng-connector/connector/internal/faultinject"
+	"github.com/cleeng-connector/connector/internal/webhookout"
 )
 
 // Options configures a Sandbox.
@@ -69,9 +70,9 @@ type Sandbox struct {
 	faults  faultinject.Injector
 	handler http.Handler
 
-	ctx    context.Context
+	outbox *webhookout.Outbox
+	ctx    context.Context // ends at Close
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
 
 	mu            sync.Mutex
 	payments      map[string]*Payment // by pspReference
@@ -81,11 +82,7 @@ type Sandbox struct {
 	keys          map[string]*keyEntry
 	notifications []*Notification
 	violations    []string
-	target        notifyTarget
-	closed        bool
 }
-
-type notifyTarget struct{ url, username, password string }
 
 // New builds a sandbox.
 func New(opts Options) *Sandbox {
@@ -99,7 +96,9 @@ func New(opts Options) *Sandbox {
 		tokens:     map[string]*storedToken{},
 		challenges: map[string]string{},
 		keys:       map[string]*keyEntry{},
-		target:     notifyTarget{opts.NotifyURL, opts.NotifyUsername, opts.NotifyPassword},
+		outbox: webhookout.NewOutbox(
+			webhookout.Policy{Accept: accepted, Backoff: webhookout.Exponential(opts.NotifyRetryBase, 2*time.Second)},
+			webhookout.Target{URL: opts.NotifyURL, Username: opts.NotifyUsername, Password: opts.NotifyPassword}),
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/v71/", http.HandlerFunc(s.serveCheckout))
@@ -115,11 +114,8 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.
 
 // Close stops notification deliveries and waits for them to end.
 func (s *Sandbox) Close() {
-	s.mu.Lock()
-	s.closed = true // no delivery starts after this
-	s.mu.Unlock()
 	s.cancel()
-	s.wg.Wait()
+	s.outbox.Close()
 }
 
 // Faults is the sandbox's fault injector (also served at /sandbox/faults).
@@ -132,9 +128,7 @@ func (s *Sandbox) HMACKey() string         { return s.opts.HMACKey }
 
 // SetNotifyTarget sets where notifications go, including those still pending.
 func (s *Sandbox) SetNotifyTarget(url, username, password string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.target = notifyTarget{url, username, password}
+	s.outbox.SetTarget(webhookout.Target{URL: url, Username: username, Password: password})
 }
 
 // answer is a Checkout response: status and JSON body.

@@ -1,14 +1,13 @@
 package sandbox
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"time"
 
 	"github.com/cleeng-connector/connector/gateways/cleverbridge"
 	"github.com/cleeng-connector/connector/internal/money"
+	"github.com/cleeng-connector/connector/internal/webhookout"
 )
 
 // Delivery is a purchase notification the sandbox sent or is sending.
@@ -47,77 +46,13 @@ func (s *Sandbox) notifyLocked(eventType string, p *Purchase) {
 	d := &Delivery{Notification: s.notification(eventType, p)}
 	s.notifications = append(s.notifications, d)
 	s.changedLocked()
-	if s.closed {
-		return
-	}
 	body, _ := json.Marshal(d.Notification)
-	s.wg.Add(1)
-	go s.deliver(d, body)
-}
-
-var notifyClient = &http.Client{Timeout: 10 * time.Second}
-
-// deliver POSTs one notification until it is answered 200, with growing
-// waits, until Close.
-func (s *Sandbox) deliver(d *Delivery, body []byte) {
-	defer s.wg.Done()
-	if !s.sleep(s.opts.NotifyDelay) {
-		return
-	}
-	wait := s.opts.NotifyRetryBase
-	for {
+	s.outbox.Send(body, func(a webhookout.Attempt) {
 		s.mu.Lock()
-		target := s.target
-		s.mu.Unlock()
-		if target.url != "" {
-			status := s.post(target, body)
-			s.mu.Lock()
-			d.Attempts++
-			d.LastStatus = status
-			d.Delivered = status == http.StatusOK
-			s.changedLocked()
-			s.mu.Unlock()
-			if status == http.StatusOK {
-				return
-			}
-		}
-		if !s.sleep(wait) {
-			return
-		}
-		wait = min(wait*2, 2*time.Second)
-	}
-}
-
-// sleep waits d; false when the sandbox closed meanwhile.
-func (s *Sandbox) sleep(d time.Duration) bool {
-	if d <= 0 {
-		return s.ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-s.ctx.Done():
-		return false
-	}
-}
-
-// post sends body once and returns the status (0: no answer).
-func (s *Sandbox) post(t notifyTarget, body []byte) int {
-	req, err := http.NewRequestWithContext(s.ctx, http.MethodPost, t.url, bytes.NewReader(body))
-	if err != nil {
-		return 0
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if t.username != "" || t.password != "" {
-		req.SetBasicAuth(t.username, t.password)
-	}
-	resp, err := notifyClient.Do(req)
-	if err != nil {
-		return 0
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	return resp.StatusCode
+		defer s.mu.Unlock()
+		d.Attempts++
+		d.LastStatus = a.Status
+		d.Delivered = a.Status == http.StatusOK
+		s.changedLocked()
+	})
 }

@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/json"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/cleeng-connector/connector/gateways/cleverbridge"
 	"github.com/cleeng-connector/connector/internal/faultinject"
+	"github.com/cleeng-connector/connector/internal/webhookout"
 )
 
 // Options configures a Sandbox. Zero values take the defaults noted.
@@ -67,9 +67,7 @@ type Sandbox struct {
 	faults  faultinject.Injector
 	handler http.Handler
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	outbox *webhookout.Outbox
 
 	mu            sync.Mutex
 	changed       chan struct{} // closed and replaced on every change
@@ -78,24 +76,19 @@ type Sandbox struct {
 	purchases     map[string]*Purchase
 	order         []string // purchase ids in creation order
 	notifications []*Delivery
-	target        notifyTarget
-	closed        bool
 }
-
-type notifyTarget struct{ url, username, password string }
 
 // New builds a sandbox.
 func New(opts Options) *Sandbox {
 	opts.setDefaults()
-	ctx, cancel := context.WithCancel(context.Background())
 	s := &Sandbox{
-		opts:      opts,
-		ctx:       ctx,
-		cancel:    cancel,
+		opts: opts,
+		outbox: webhookout.NewOutbox(
+			webhookout.Policy{Delay: opts.NotifyDelay, Backoff: webhookout.Exponential(opts.NotifyRetryBase, 2*time.Second)},
+			webhookout.Target{URL: opts.NotifyURL, Username: opts.NotifyUsername, Password: opts.NotifyPassword}),
 		changed:   make(chan struct{}),
 		scenarios: map[string]Scenario{},
 		purchases: map[string]*Purchase{},
-		target:    notifyTarget{opts.NotifyURL, opts.NotifyUsername, opts.NotifyPassword},
 	}
 	mux := http.NewServeMux()
 	mux.Handle("POST "+cleverbridge.ProcessCartPath, s.faults.Wrap(http.HandlerFunc(s.serveProcessCart)))
@@ -141,13 +134,7 @@ func New(opts Options) *Sandbox {
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // Close stops notification deliveries and waits for them to end.
-func (s *Sandbox) Close() {
-	s.mu.Lock()
-	s.closed = true // no delivery starts after this
-	s.mu.Unlock()
-	s.cancel()
-	s.wg.Wait()
-}
+func (s *Sandbox) Close() { s.outbox.Close() }
 
 // Faults is the fault injector of POST /cart/processcart (also served at
 // /sandbox/faults; PathPrefix "/cart/processcart").
@@ -159,9 +146,9 @@ func (s *Sandbox) Password() string { return s.opts.Password }
 
 // SetNotifyTarget sets where notifications go, including those still pending.
 func (s *Sandbox) SetNotifyTarget(url, username, password string) {
+	s.outbox.SetTarget(webhookout.Target{URL: url, Username: username, Password: password})
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.target = notifyTarget{url, username, password}
 	s.changedLocked()
 }
 
