@@ -18,6 +18,7 @@ import (
 	"github.com/cleeng-connector/connector/internal/broker"
 	"github.com/cleeng-connector/connector/internal/config"
 	"github.com/cleeng-connector/connector/internal/deadletter"
+	"github.com/rs/zerolog"
 )
 
 // The operator commands (dlq, ops, cleeng) each have subcommands of their
@@ -79,15 +80,7 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 func withBroker(ctx context.Context, env *config.Env, f func(*broker.Broker) error) error {
 	opts := brokerOptions(env, "connector-cli")
 	opts.Existing = true
-	if err := env.Err(); err != nil {
-		return err
-	}
-	b, err := broker.Open(ctx, opts)
-	if err != nil {
-		return err
-	}
-	defer b.Close()
-	return f(b)
+	return runOnBroker(ctx, env, zerolog.Nop(), opts, f)
 }
 
 // oneLine makes s printable on one line of at most n runes.

@@ -26,7 +26,6 @@ func newRegistry() *prometheus.Registry {
 }
 
 // serveHTTP serves h on addr until ctx ends, then shuts down gracefully.
-// ready receives the bound address once listening (nil: ignored).
 func serveHTTP(ctx context.Context, log zerolog.Logger, name, addr string, h http.Handler) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -54,18 +53,10 @@ func runIngress(ctx context.Context, env *config.Env, args []string) error {
 		return err
 	}
 	log := newLogger(env)
-	reg := newRegistry()
-	settings := readIngressSettings(env, log, reg)
-	opts := brokerOptions(env, "connector-ingress")
-	if err := env.Err(); err != nil {
-		return err
-	}
-	b, err := broker.Open(ctx, opts)
-	if err != nil {
-		return err
-	}
-	defer closeBroker(log, b)
-	return serveHTTP(ctx, log, "ingress", settings.Addr, stack.Ingress(settings, b).Handler())
+	settings := readIngressSettings(env, log, newRegistry())
+	return runOnBroker(ctx, env, log, brokerOptions(env, "connector-ingress"), func(b *broker.Broker) error {
+		return serveHTTP(ctx, log, "ingress", settings.Addr, stack.Ingress(settings, b).Handler())
+	})
 }
 
 func runWorker(ctx context.Context, env *config.Env, args []string) error {
@@ -75,12 +66,23 @@ func runWorker(ctx context.Context, env *config.Env, args []string) error {
 		return err
 	}
 	log := newLogger(env)
-	reg := newRegistry()
-	settings := readWorkerSettings(env, log, reg)
+	settings := readWorkerSettings(env, log, newRegistry())
 	if *flowList != "" {
 		settings.Flows = strings.Split(*flowList, ",")
 	}
-	opts := brokerOptions(env, "connector-worker")
+	return runOnBroker(ctx, env, log, brokerOptions(env, "connector-worker"), func(b *broker.Broker) error {
+		rt, defs, err := stack.Worker(settings, b, log)
+		if err != nil {
+			return err
+		}
+		log.Info().Int("flows", len(defs)).Msg("worker running")
+		return rt.Run(ctx, defs...)
+	})
+}
+
+// runOnBroker opens the broker opts describes, once every variable read from
+// env is valid, runs f on it and closes it.
+func runOnBroker(ctx context.Context, env *config.Env, log zerolog.Logger, opts broker.Options, f func(*broker.Broker) error) error {
 	if err := env.Err(); err != nil {
 		return err
 	}
@@ -89,12 +91,7 @@ func runWorker(ctx context.Context, env *config.Env, args []string) error {
 		return err
 	}
 	defer closeBroker(log, b)
-	rt, defs, err := stack.Worker(settings, b, log)
-	if err != nil {
-		return err
-	}
-	log.Info().Int("flows", len(defs)).Msg("worker running")
-	return rt.Run(ctx, defs...)
+	return f(b)
 }
 
 func closeBroker(log zerolog.Logger, b *broker.Broker) {
