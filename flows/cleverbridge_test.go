@@ -12,6 +12,7 @@ import (
 	cbsandbox "github.com/cleeng-connector/connector/gateways/cleverbridge/sandbox"
 	"github.com/cleeng-connector/connector/internal/faultinject"
 	"github.com/cleeng-connector/connector/internal/stack"
+	"github.com/cleeng-connector/connector/internal/testkit"
 )
 
 // cleverbridgeSubscription seeds a subscription whose payment details are a
@@ -79,7 +80,7 @@ func TestCleverbridge_SameCaptureWebhookThreeTimesCallsProcessCartOnce(t *testin
 	e := newE2E(t)
 	sub := e.cleverbridgeSubscription("S1000001")
 	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentCapture), SubscriptionID: sub.SubscriptionID, Copies: 3})
-	eventually(t, 10*time.Second, "renewal captured", func() bool {
+	testkit.Eventually(t, 10*time.Second, "renewal captured", func() bool {
 		p := e.payments(sub.SubscriptionID)
 		return len(p) == 1 && p[0].Status == cleeng.StatusCaptured
 	})

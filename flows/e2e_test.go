@@ -13,6 +13,7 @@ import (
 	cleengsandbox "github.com/cleeng-connector/connector/cleeng/sandbox"
 	adyensandbox "github.com/cleeng-connector/connector/gateways/adyen/sandbox"
 	"github.com/cleeng-connector/connector/internal/stack"
+	"github.com/cleeng-connector/connector/internal/testkit"
 )
 
 func TestInitialPurchase_CapturesAndStoresTheCardInCleeng(t *testing.T) {
@@ -236,7 +237,7 @@ func TestTermination_TerminatesTheSubscription(t *testing.T) {
 	e := newE2E(t)
 	sub := e.subscribe("DE")
 	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicTermination), SubscriptionID: sub.SubscriptionID, Copies: 3})
-	eventually(t, 10*time.Second, "subscription terminated", func() bool {
+	testkit.Eventually(t, 10*time.Second, "subscription terminated", func() bool {
 		s, _ := e.dev.Cleeng.State().Subscription(sub.SubscriptionID)
 		return s.Status == cleeng.SubscriptionTerminated
 	})
@@ -247,7 +248,7 @@ func TestRefund_RefundedAtAdyenThenInCleengOnConfirmation(t *testing.T) {
 	sub := e.subscribe("DE")
 	initial := e.payments(sub.SubscriptionID)[0]
 	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicRefundPayment), PaymentID: initial.ID, Reason: "customer asked", Copies: 3})
-	eventually(t, 10*time.Second, "Cleeng payment refunded", func() bool {
+	testkit.Eventually(t, 10*time.Second, "Cleeng payment refunded", func() bool {
 		p, _ := e.dev.Cleeng.State().Payment(initial.ID)
 		return p.Status == cleeng.StatusRefunded
 	})
@@ -287,7 +288,7 @@ func TestCapture_FailedCaptureTurnsCleengPaymentRejected(t *testing.T) {
 	if len(res.Attempts) == 0 {
 		t.Fatalf("dunning %+v", res)
 	}
-	eventually(t, 10*time.Second, "renewal turned rejected by CAPTURE_FAILED", func() bool {
+	testkit.Eventually(t, 10*time.Second, "renewal turned rejected by CAPTURE_FAILED", func() bool {
 		ps := e.payments(p.SubscriptionID)
 		return len(ps) == 2 && ps[1].Status == cleeng.StatusRejected
 	})
@@ -323,7 +324,7 @@ func TestDeactivateDetails_CancelsOpenAuthorisations(t *testing.T) {
 	// An authorisation that will never be captured: the card is replaced first.
 	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentAuthorisation), SubscriptionID: sub.SubscriptionID})
 	var authorised cleeng.Payment
-	eventually(t, 10*time.Second, "renewal authorised", func() bool {
+	testkit.Eventually(t, 10*time.Second, "renewal authorised", func() bool {
 		ps := e.payments(sub.SubscriptionID)
 		if len(ps) == 2 && ps[1].Status == cleeng.StatusAuthorized {
 			authorised = ps[1]
@@ -332,11 +333,11 @@ func TestDeactivateDetails_CancelsOpenAuthorisations(t *testing.T) {
 		return false
 	})
 	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentDetailsDeactivated), PaymentDetailsID: details.ID, Copies: 2})
-	eventually(t, 10*time.Second, "authorisation cancelled in Cleeng", func() bool {
+	testkit.Eventually(t, 10*time.Second, "authorisation cancelled in Cleeng", func() bool {
 		p, _ := e.dev.Cleeng.State().Payment(authorised.ID)
 		return p.Status == cleeng.StatusCancelled
 	})
-	eventually(t, 10*time.Second, "authorisation cancelled at Adyen", func() bool {
+	testkit.Eventually(t, 10*time.Second, "authorisation cancelled at Adyen", func() bool {
 		c, _ := e.dev.Adyen.Payment(authorised.ExternalPaymentID)
 		return c.Status == adyensandbox.StatusCancelled
 	})
@@ -354,9 +355,9 @@ func TestRenewal_DuplicateWebhooksConcurrentlyChargeOnce(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	eventually(t, 10*time.Second, "renewal authorised", func() bool { return len(e.payments(sub.SubscriptionID)) == 2 })
+	testkit.Eventually(t, 10*time.Second, "renewal authorised", func() bool { return len(e.payments(sub.SubscriptionID)) == 2 })
 	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentCapture), SubscriptionID: sub.SubscriptionID, DunningAttemptDate: "2026-12-04T00:00:00Z", Copies: 3})
-	eventually(t, 10*time.Second, "renewal captured", func() bool {
+	testkit.Eventually(t, 10*time.Second, "renewal captured", func() bool {
 		ps := e.payments(sub.SubscriptionID)
 		return len(ps) == 2 && ps[1].Status == cleeng.StatusCaptured
 	})

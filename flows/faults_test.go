@@ -10,6 +10,7 @@ import (
 	"github.com/cleeng-connector/connector/cleeng"
 	cleengsandbox "github.com/cleeng-connector/connector/cleeng/sandbox"
 	"github.com/cleeng-connector/connector/internal/faultinject"
+	"github.com/cleeng-connector/connector/internal/testkit"
 )
 
 // TestRenewal_LostResponsesChargeOnce drops the answer of each gateway and
@@ -81,7 +82,7 @@ func TestRenewal_WorkerStoppedBetweenGatewayAndCleengResumesWithoutCharging(t *t
 	e.dev.Cleeng.Faults().Add(faultinject.Fault{Method: http.MethodPost, PathPrefix: "/3.1/payments",
 		Latency: faultinject.Duration(time.Minute), Count: 1})
 	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentAuthorisation), SubscriptionID: sub.SubscriptionID})
-	eventually(t, 10*time.Second, "renewal charged at Adyen", func() bool { return len(e.renewalCharges()) == 1 })
+	testkit.Eventually(t, 10*time.Second, "renewal charged at Adyen", func() bool { return len(e.renewalCharges()) == 1 })
 	e.dev.StopWorkers()
 	if n := len(e.payments(sub.SubscriptionID)); n != 1 {
 		t.Fatalf("%d Cleeng payments while the worker was stopped, want only the initial one", n)
@@ -89,7 +90,7 @@ func TestRenewal_WorkerStoppedBetweenGatewayAndCleengResumesWithoutCharging(t *t
 	if err := e.dev.StartWorkers(1); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 15*time.Second, "renewal reported to Cleeng by the new worker", func() bool {
+	testkit.Eventually(t, 15*time.Second, "renewal reported to Cleeng by the new worker", func() bool {
 		ps := e.payments(sub.SubscriptionID)
 		return len(ps) == 2 && ps[1].Status == cleeng.StatusAuthorized
 	})

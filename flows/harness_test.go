@@ -67,18 +67,6 @@ func newE2E(t *testing.T, tweak ...func(*stack.DevOptions)) *e2e {
 	return &e2e{t: t, dev: dev, cleeng: client}
 }
 
-// eventually polls cond until it holds, failing the test after within.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", within, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // order creates an order as the front-end does, in the country's currency.
 func (e *e2e) order(country, offerID string) cleeng.Order {
 	e.t.Helper()

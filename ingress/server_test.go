@@ -12,6 +12,7 @@ import (
 
 	"github.com/cleeng-connector/connector/ingress"
 	"github.com/cleeng-connector/connector/internal/broker"
+	"github.com/cleeng-connector/connector/internal/testkit"
 )
 
 // env is an ingress on a real JetStream whose server the test can stop and restart.
@@ -73,18 +74,6 @@ func (e *env) stored() uint64 {
 	return info.State.Msgs
 }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 const validPayment = `{"orderId": 42, "paymentMethod": {"type": "scheme", "encryptedCardNumber": "test_4111111111111111"}}`
 
 func TestIngress_HealthAndReady(t *testing.T) {
@@ -126,7 +115,7 @@ func TestIngress_StoreUnavailableAnswers503ThenRecovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.broker.Server = ns
-	eventually(t, 15*time.Second, "ingress stores again after NATS restarts", func() bool {
+	testkit.Eventually(t, 15*time.Second, "ingress stores again after NATS restarts", func() bool {
 		return e.post("/v1/checkout/payments", `{"orderId": 44, "paymentMethod": {"type": "scheme"}}`).StatusCode == http.StatusAccepted
 	})
 	// 42 and 44 are stored; 43 was refused with 503 (a copy the client

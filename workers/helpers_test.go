@@ -11,18 +11,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cleeng-connector/connector/internal/broker"
+	"github.com/cleeng-connector/connector/internal/testkit"
 	"github.com/cleeng-connector/connector/workers"
 )
 
-func openBroker(tb testing.TB) *broker.Broker {
-	tb.Helper()
-	b, err := broker.Open(context.Background(), broker.Options{StoreDir: tb.TempDir()})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(b.Close)
-	return b
-}
+// openBroker and eventually are the testkit helpers, under the names this
+// package's tests and benchmarks use.
+var (
+	openBroker = testkit.Broker
+	eventually = testkit.Eventually
+)
 
 // connect opens a connection of its own, as another replica would.
 func connect(tb testing.TB, b *broker.Broker) jetstream.JetStream {
@@ -75,20 +73,6 @@ func (in *instance) stopAndWait(tb testing.TB, within time.Duration) {
 	case <-in.finished:
 	case <-time.After(within):
 		tb.Fatalf("Run did not return within %v of cancel", within)
-	}
-}
-
-// eventually polls cond until it holds, failing the test after within.
-func eventually(tb testing.TB, within time.Duration, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(within)
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("not within %v: %s", within, what)
-		}
-		<-tick.C
 	}
 }
 

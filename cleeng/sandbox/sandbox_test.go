@@ -15,36 +15,24 @@ import (
 
 	"github.com/cleeng-connector/connector/cleeng"
 	"github.com/cleeng-connector/connector/cleeng/sandbox"
+	"github.com/cleeng-connector/connector/internal/testkit"
 )
 
 const token = "sandbox-token"
 
 var secret = []byte("0123456789abcdef")
 
-// clock is a settable time source.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 type env struct {
 	sb     *sandbox.Sandbox
 	srv    *httptest.Server
 	client *cleeng.Client
-	clock  *clock
+	clock  *testkit.Clock
 	sub    sandbox.Subscription
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	clk := &clock{now: time.Date(2030, 5, 1, 12, 0, 0, 0, time.UTC)}
+	clk := testkit.NewClock(time.Date(2030, 5, 1, 12, 0, 0, 0, time.UTC))
 	sb := sandbox.New(sandbox.Options{PublisherToken: token, WebhookSecret: secret, Clock: clk.Now,
 		OutcomeTimeout: 5 * time.Second, PublisherID: "777"})
 	srv := httptest.NewServer(sb.Handler())

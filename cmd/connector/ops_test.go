@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cleeng-connector/connector/internal/broker"
 	"github.com/cleeng-connector/connector/internal/ops"
+	"github.com/cleeng-connector/connector/internal/testkit"
 )
 
 func TestRedactJSON_ReplacesSecretFieldsAtAnyDepth(t *testing.T) {
@@ -55,11 +55,7 @@ type secretState struct {
 }
 
 func TestOpsCommand_ShowRedactsAndListFilters(t *testing.T) {
-	b, err := broker.Open(t.Context(), broker.Options{StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := testkit.Broker(t)
 	store := ops.NewStore(b.Ops)
 	key := ops.Key("initial", "O-7")
 	rec, err := ops.Claim[secretState](t.Context(), store, key, "initial")

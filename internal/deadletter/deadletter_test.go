@@ -15,32 +15,12 @@ import (
 	"github.com/cleeng-connector/connector/internal/broker"
 	"github.com/cleeng-connector/connector/internal/deadletter"
 	"github.com/cleeng-connector/connector/internal/failure"
+	"github.com/cleeng-connector/connector/internal/testkit"
 	"github.com/cleeng-connector/connector/workers"
 )
 
 // A checkout payload with card data, and bytes a text round trip would change.
 var cardPayload = []byte("{\"paymentMethod\":{\"encryptedCardNumber\":\"adyenjs_0_1_25$X\"}} \r\n\x00\xff")
-
-func openBroker(t *testing.T) *broker.Broker {
-	t.Helper()
-	b, err := broker.Open(t.Context(), broker.Options{StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-	return b
-}
-
-// eventually polls cond until it holds or 10 s pass.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 // inboxMsg is a message as the ingress stores it.
 type inboxMsg struct {
@@ -74,7 +54,7 @@ func deadLetter(t *testing.T, b *broker.Broker, flow, subject string, msgs ...in
 			t.Fatal(err)
 		}
 	}
-	eventually(t, "dead letters", func() bool { return dlqCount(t, b) == before+uint64(len(msgs)) })
+	testkit.Eventually(t, 10*time.Second, "dead letters", func() bool { return dlqCount(t, b) == before+uint64(len(msgs)) })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -126,7 +106,7 @@ func onlyLetter(t *testing.T, b *broker.Broker) deadletter.Letter {
 }
 
 func TestList_ShowsEachLettersFlowReasonAndOrigin(t *testing.T) {
-	b := openBroker(t)
+	b := testkit.Broker(t)
 	deadLetter(t, b, "checkout", "checkout.>", inboxMsg{"checkout.payment", cardPayload})
 	deadLetter(t, b, "renewal", "cleeng.webhook.>",
 		inboxMsg{"cleeng.webhook.paymentAuthorisation", []byte(`{"topic":"a"}`)},
@@ -166,7 +146,7 @@ func TestList_ShowsEachLettersFlowReasonAndOrigin(t *testing.T) {
 }
 
 func TestReplay_RepublishesOriginalBytesAndHeadersThenDeletesTheLetter(t *testing.T) {
-	b := openBroker(t)
+	b := testkit.Broker(t)
 	deadLetter(t, b, "checkout", "checkout.>", inboxMsg{"checkout.payment", cardPayload})
 	l := onlyLetter(t, b)
 	before := len(inboxMsgs(t, b, "checkout.payment"))
@@ -210,7 +190,7 @@ func TestReplay_RepublishesOriginalBytesAndHeadersThenDeletesTheLetter(t *testin
 }
 
 func TestReplay_ConcurrentReplaysOfOneLetterStoreItOnce(t *testing.T) {
-	b := openBroker(t)
+	b := testkit.Broker(t)
 	deadLetter(t, b, "renewal", "cleeng.webhook.>", inboxMsg{"cleeng.webhook.paymentAuthorisation", []byte(`{"x":1}`)})
 	l := onlyLetter(t, b)
 	before := len(inboxMsgs(t, b, l.OriginalSubject))
@@ -240,7 +220,7 @@ func TestReplay_ConcurrentReplaysOfOneLetterStoreItOnce(t *testing.T) {
 }
 
 func TestReplay_UnknownSequenceIsNotFound(t *testing.T) {
-	b := openBroker(t)
+	b := testkit.Broker(t)
 	_, err := deadletter.Replay(t.Context(), b.JS, 42)
 	if !errors.Is(err, deadletter.ErrNotFound) || !strings.Contains(err.Error(), "42") {
 		t.Fatalf("Replay(42) = %v, want ErrNotFound naming 42", err)
@@ -248,7 +228,7 @@ func TestReplay_UnknownSequenceIsNotFound(t *testing.T) {
 }
 
 func TestReplayAll_ReplaysOnlyTheFlowAsked(t *testing.T) {
-	b := openBroker(t)
+	b := testkit.Broker(t)
 	deadLetter(t, b, "checkout", "checkout.>", inboxMsg{"checkout.payment", cardPayload}, inboxMsg{"checkout.details", []byte(`{}`)})
 	deadLetter(t, b, "renewal", "cleeng.webhook.>", inboxMsg{"cleeng.webhook.paymentAuthorisation", []byte(`{}`)})
 

@@ -6,6 +6,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/cleeng-connector/connector/internal/broker"
+	"github.com/cleeng-connector/connector/internal/testkit"
 	"github.com/cleeng-connector/connector/workers"
 )
 
@@ -13,11 +14,7 @@ import (
 // not happen (the process died after the inbox's ack) is replayed again by
 // the operator; the inbox drops the repeat by its msg id.
 func TestReplay_AfterInterruptedReplayStoresOnce(t *testing.T) {
-	b, err := broker.Open(t.Context(), broker.Options{StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := testkit.Broker(t)
 	letter := &nats.Msg{Subject: "dlq.refund", Data: []byte(`{"refund":1}`), Header: nats.Header{}}
 	letter.Header.Set(workers.HeaderFlow, "refund")
 	letter.Header.Set(workers.HeaderOriginalSubject, "cleeng.webhook.refundPayment")

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/cleeng-connector/connector/internal/ops"
+	"github.com/cleeng-connector/connector/internal/testkit"
 )
 
 func TestKey_SanitisesDeterministicallyAndDistinctly(t *testing.T) {
@@ -19,7 +20,7 @@ func TestKey_SanitisesDeterministicallyAndDistinctly(t *testing.T) {
 		{[]string{"x", ""}, "x.="},
 		{[]string{"x", "é *>"}, "x.=C3=A9=20=2A=3E"},
 	}
-	b := openBroker(t)
+	b := testkit.Broker(t)
 	seen := map[string][]string{}
 	for _, tc := range cases {
 		got := ops.Key(tc.parts...)

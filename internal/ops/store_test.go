@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cleeng-connector/connector/internal/broker"
 	"github.com/cleeng-connector/connector/internal/failure"
 	"github.com/cleeng-connector/connector/internal/ops"
+	"github.com/cleeng-connector/connector/internal/testkit"
 )
 
 type authState struct {
@@ -18,31 +18,8 @@ type authState struct {
 	Idempotent string `json:"idempotencyKey"`
 }
 
-func openBroker(t *testing.T) *broker.Broker {
-	t.Helper()
-	b, err := broker.Open(t.Context(), broker.Options{StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-	return b
-}
-
-// clock is a settable time source shared by stores in one test.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 func TestClaim_ConcurrentClaimsHaveExactlyOneOwner(t *testing.T) {
-	b := openBroker(t)
+	b := testkit.Broker(t)
 	s := ops.NewStore(b.Ops)
 	key := ops.Key("authorise", "S1", "2024-05-01")
 
@@ -84,7 +61,7 @@ func TestClaim_ConcurrentClaimsHaveExactlyOneOwner(t *testing.T) {
 }
 
 func TestSave_StaleRecordConflicts(t *testing.T) {
-	b := openBroker(t)
+	b := testkit.Broker(t)
 	s := ops.NewStore(b.Ops)
 	key := ops.Key("initial", "O-7")
 	rec, err := ops.Claim[authState](t.Context(), s, key, "initial")
@@ -117,8 +94,8 @@ func TestSave_StaleRecordConflicts(t *testing.T) {
 }
 
 func TestClaim_ExpiredLeaseIsTakenOverAndOldOwnerLoses(t *testing.T) {
-	b := openBroker(t)
-	clk := &clock{now: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}
+	b := testkit.Broker(t)
+	clk := testkit.NewClock(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC))
 	s := ops.NewStore(b.Ops, ops.WithClock(clk.Now), ops.WithLease(time.Minute))
 	key := ops.Key("authorise", "S9", "2025-01-02")
 
@@ -163,7 +140,7 @@ func TestClaim_ExpiredLeaseIsTakenOverAndOldOwnerLoses(t *testing.T) {
 }
 
 func TestClaim_FinishedRecordIsReturnedAsStored(t *testing.T) {
-	b := openBroker(t)
+	b := testkit.Broker(t)
 	s := ops.NewStore(b.Ops)
 	for _, tc := range []struct {
 		name   string
@@ -202,7 +179,7 @@ func TestClaim_FinishedRecordIsReturnedAsStored(t *testing.T) {
 }
 
 func TestClaim_OtherFlowsKeyIsPermanent(t *testing.T) {
-	b := openBroker(t)
+	b := testkit.Broker(t)
 	s := ops.NewStore(b.Ops)
 	if _, err := ops.Claim[authState](t.Context(), s, "k", "capture"); err != nil {
 		t.Fatal(err)
@@ -213,7 +190,7 @@ func TestClaim_OtherFlowsKeyIsPermanent(t *testing.T) {
 }
 
 func TestGet_MissingKeyIsNotFound(t *testing.T) {
-	b := openBroker(t)
+	b := testkit.Broker(t)
 	_, err := ops.Get[authState](context.Background(), ops.NewStore(b.Ops), "initial.none")
 	if !errors.Is(err, ops.ErrNotFound) {
 		t.Fatalf("got %v, want ErrNotFound", err)

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/cleeng-connector/connector/internal/testkit"
 )
 
 func newServer(t *testing.T, opts Options) (*Sandbox, *httptest.Server) {
@@ -52,18 +54,6 @@ func validPayment(sb *Sandbox, ref string) map[string]any {
 		"amount": map[string]any{"currency": "EUR", "value": 1000}, "merchantAccount": sb.MerchantAccount(),
 		"reference": ref, "returnUrl": "https://shop.example/return",
 		"paymentMethod": json.RawMessage(CardMethod(CardVisa, "Jane Smith")),
-	}
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond) // polling interval, not synchronisation
 	}
 }
 
@@ -139,7 +129,7 @@ func TestSandbox_NotificationRetriedUntilAccepted(t *testing.T) {
 	defer hook.Close()
 	sb, srv := newServer(t, Options{NotifyURL: hook.URL, NotifyUsername: "user", NotifyPassword: "pass"})
 	post(t, srv.URL+"/v71/payments", sb.APIKey(), validPayment(sb, "order-4"))
-	waitFor(t, "delivery", func() bool { return sb.State().NotificationsDelivered == 1 })
+	testkit.Eventually(t, 10*time.Second, "delivery", func() bool { return sb.State().NotificationsDelivered == 1 })
 	n := sb.Notifications()[0]
 	if n.Item.EventCode != "AUTHORISATION" || n.Attempts != 3 || n.Item.AdditionalData["hmacSignature"] == "" {
 		t.Fatalf("notification = %+v", n)
