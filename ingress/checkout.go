@@ -96,15 +96,7 @@ type checkout struct {
 func (c *checkout) payment(w http.ResponseWriter, r *http.Request) {
 	var cmd PaymentCommand
 	body, ok := decodeStrict(w, r, &cmd)
-	if !ok {
-		return
-	}
-	switch {
-	case cmd.OrderID <= 0:
-		writeError(w, http.StatusBadRequest, "orderId: required, a positive integer", "orderId")
-		return
-	case !isObject(cmd.PaymentMethod):
-		writeError(w, http.StatusBadRequest, "paymentMethod: required, the gateway's payment method object", "paymentMethod")
+	if !ok || !valid(w, positive("orderId", cmd.OrderID), object("paymentMethod", cmd.PaymentMethod, paymentMethodObject)) {
 		return
 	}
 	// One message per order: the same order again is the same operation.
@@ -118,15 +110,7 @@ func (c *checkout) payment(w http.ResponseWriter, r *http.Request) {
 func (c *checkout) details(w http.ResponseWriter, r *http.Request) {
 	var cmd DetailsCommand
 	body, ok := decodeStrict(w, r, &cmd)
-	if !ok {
-		return
-	}
-	switch {
-	case cmd.OrderID <= 0:
-		writeError(w, http.StatusBadRequest, "orderId: required, a positive integer", "orderId")
-		return
-	case !isObject(cmd.Details):
-		writeError(w, http.StatusBadRequest, "details: required, the gateway's action result object", "details")
+	if !ok || !valid(w, positive("orderId", cmd.OrderID), object("details", cmd.Details, "the gateway's action result object")) {
 		return
 	}
 	key := InitialKey(cmd.OrderID)
@@ -140,18 +124,8 @@ func (c *checkout) details(w http.ResponseWriter, r *http.Request) {
 func (c *checkout) paymentDetails(w http.ResponseWriter, r *http.Request) {
 	var cmd PaymentDetailsCommand
 	body, ok := decodeStrict(w, r, &cmd)
-	if !ok {
-		return
-	}
-	switch {
-	case cmd.CustomerID <= 0:
-		writeError(w, http.StatusBadRequest, "customerId: required, a positive integer", "customerId")
-		return
-	case cmd.PaymentMethodID <= 0:
-		writeError(w, http.StatusBadRequest, "paymentMethodId: required, a positive integer", "paymentMethodId")
-		return
-	case !isObject(cmd.PaymentMethod):
-		writeError(w, http.StatusBadRequest, "paymentMethod: required, the gateway's payment method object", "paymentMethod")
+	if !ok || !valid(w, positive("customerId", cmd.CustomerID), positive("paymentMethodId", cmd.PaymentMethodID),
+		object("paymentMethod", cmd.PaymentMethod, paymentMethodObject)) {
 		return
 	}
 	if cmd.RequestID == "" {
@@ -186,6 +160,37 @@ func (c *checkout) status(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeRaw(w, http.StatusOK, out)
 	}
+}
+
+// rule is one check of a command's field: want says what the field must be.
+type rule struct {
+	ok    bool
+	field string
+	want  string
+}
+
+const paymentMethodObject = "the gateway's payment method object"
+
+// positive: field is a required positive integer.
+func positive(field string, n int64) rule {
+	return rule{n > 0, field, "a positive integer"}
+}
+
+// object: field is a required JSON object, described by what.
+func object(field string, raw json.RawMessage, what string) rule {
+	return rule{isObject(raw), field, what}
+}
+
+// valid answers 400 naming the first field that breaks its rule, and
+// reports whether every rule held.
+func valid(w http.ResponseWriter, rules ...rule) bool {
+	for _, rl := range rules {
+		if !rl.ok {
+			writeError(w, http.StatusBadRequest, rl.field+": required, "+rl.want, rl.field)
+			return false
+		}
+	}
+	return true
 }
 
 func statusURL(orderID int64) string {

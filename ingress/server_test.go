@@ -3,6 +3,7 @@ package ingress_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -150,6 +151,40 @@ func TestIngress_RejectedRequestsPublishNothing(t *testing.T) {
 			}
 			if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
 				t.Errorf("Content-Type %q, want JSON error", ct)
+			}
+		})
+	}
+	if got := e.stored(); got != 0 {
+		t.Fatalf("rejected requests stored %d messages, want 0", got)
+	}
+}
+
+func TestCheckout_InvalidFieldAnswers400NamingIt(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct {
+		path, body, field, msg string
+	}{
+		{"/v1/checkout/payments", `{"orderId": 0, "paymentMethod": {"type": "scheme"}}`, "orderId", "orderId: required, a positive integer"},
+		{"/v1/checkout/payments", `{"orderId": 42, "paymentMethod": []}`, "paymentMethod", "paymentMethod: required, the gateway's payment method object"},
+		{"/v1/checkout/payments/details", `{"orderId": -1, "details": {"a": 1}}`, "orderId", "orderId: required, a positive integer"},
+		{"/v1/checkout/payments/details", `{"orderId": 42}`, "details", "details: required, the gateway's action result object"},
+		{"/v1/payment-details", `{"paymentMethodId": 1, "paymentMethod": {"type": "scheme"}}`, "customerId", "customerId: required, a positive integer"},
+		{"/v1/payment-details", `{"customerId": 7, "paymentMethod": {"type": "scheme"}}`, "paymentMethodId", "paymentMethodId: required, a positive integer"},
+		{"/v1/payment-details", `{"customerId": 7, "paymentMethodId": 1}`, "paymentMethod", "paymentMethod: required, the gateway's payment method object"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path+" "+tt.field, func(t *testing.T) {
+			resp, err := http.Post(e.srv.URL+tt.path, "application/json", strings.NewReader(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var got struct{ Error, Field string }
+			if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != http.StatusBadRequest || got.Field != tt.field || got.Error != tt.msg {
+				t.Fatalf("%d %+v, want 400 naming %s: %q", resp.StatusCode, got, tt.field, tt.msg)
 			}
 		})
 	}
