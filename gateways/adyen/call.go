@@ -65,6 +65,19 @@ func (g *Gateway) call(ctx context.Context, what string, op func(context.Context
 	return nil
 }
 
+// send is call for a library operation that answers a value, which it
+// returns.
+func send[A any](ctx context.Context, g *Gateway, what string, op func(context.Context) (A, *http.Response, error)) (A, error) {
+	var answer A
+	err := g.call(ctx, what, func(ctx context.Context) (*http.Response, error) {
+		var httpResp *http.Response
+		var err error
+		answer, httpResp, err = op(ctx)
+		return httpResp, err
+	})
+	return answer, err
+}
+
 // classify maps a library error to a failure class. The library returns
 // common.APIError BY VALUE, with the *http.Response beside it.
 func classify(ctx context.Context, what string, resp *http.Response, err error) error {

@@ -81,13 +81,8 @@ func (g *Gateway) Pay(ctx context.Context, req gateways.PayRequest) (gateways.Re
 	if err != nil {
 		return gateways.Result{}, err
 	}
-	var resp checkout.PaymentResponse
-	err = g.call(ctx, "adyen payment "+req.Reference, func(ctx context.Context) (*http.Response, error) {
-		var httpResp *http.Response
-		var err error
-		resp, httpResp, err = g.api.PaymentsApi.Payments(ctx,
-			g.api.PaymentsApi.PaymentsInput().IdempotencyKey(key).PaymentRequest(preq))
-		return httpResp, err
+	resp, err := send(ctx, g, "adyen payment "+req.Reference, func(ctx context.Context) (checkout.PaymentResponse, *http.Response, error) {
+		return g.api.PaymentsApi.Payments(ctx, g.api.PaymentsApi.PaymentsInput().IdempotencyKey(key).PaymentRequest(preq))
 	})
 	if err != nil {
 		return gateways.Result{}, err
@@ -215,13 +210,9 @@ func (g *Gateway) CompleteAction(ctx context.Context, req gateways.ActionRequest
 	if req.PaymentData != "" {
 		dreq.PaymentData = common.PtrString(req.PaymentData)
 	}
-	var resp checkout.PaymentDetailsResponse
-	err = g.call(ctx, "adyen payment details", func(ctx context.Context) (*http.Response, error) {
-		var httpResp *http.Response
-		var err error
-		resp, httpResp, err = g.api.PaymentsApi.PaymentsDetails(ctx,
+	resp, err := send(ctx, g, "adyen payment details", func(ctx context.Context) (checkout.PaymentDetailsResponse, *http.Response, error) {
+		return g.api.PaymentsApi.PaymentsDetails(ctx,
 			g.api.PaymentsApi.PaymentsDetailsInput().IdempotencyKey(key).PaymentDetailsRequest(dreq))
-		return httpResp, err
 	})
 	if err != nil {
 		return gateways.Result{}, err
@@ -281,10 +272,10 @@ type modificationAnswer[A any] interface {
 }
 
 // modify sends one modification of the payment req.PaymentReference with
-// send. Adyen answers 201 "received"; the outcome arrives later as a
+// op. Adyen answers 201 "received"; the outcome arrives later as a
 // notification.
 func modify[A any, P modificationAnswer[A]](ctx context.Context, g *Gateway, what string, req gateways.ModifyRequest,
-	send func(ctx context.Context, api *checkout.ModificationsApi, key string) (A, *http.Response, error)) (gateways.Result, error) {
+	op func(ctx context.Context, api *checkout.ModificationsApi, key string) (A, *http.Response, error)) (gateways.Result, error) {
 	key, err := idempotencyKey(req.IdempotencyKey)
 	if err != nil {
 		return gateways.Result{}, err
@@ -292,12 +283,8 @@ func modify[A any, P modificationAnswer[A]](ctx context.Context, g *Gateway, wha
 	if req.PaymentReference == "" {
 		return gateways.Result{}, failure.Permanentf("adyen %s: payment reference is required", what)
 	}
-	var answer A
-	err = g.call(ctx, "adyen "+what+" "+req.PaymentReference, func(ctx context.Context) (*http.Response, error) {
-		var httpResp *http.Response
-		var err error
-		answer, httpResp, err = send(ctx, g.api.ModificationsApi, key)
-		return httpResp, err
+	answer, err := send(ctx, g, "adyen "+what+" "+req.PaymentReference, func(ctx context.Context) (A, *http.Response, error) {
+		return op(ctx, g.api.ModificationsApi, key)
 	})
 	if err != nil {
 		return gateways.Result{}, err
