@@ -152,10 +152,8 @@ func (p Policy) post(ctx context.Context, t Target, body []byte) Attempt {
 
 // sleep waits d; false when ctx ended first.
 func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
 	select {
-	case <-t.C:
+	case <-time.After(d): // collected when unfired, since Go 1.23
 		return true
 	case <-ctx.Done():
 		return false
