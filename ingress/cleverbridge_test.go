@@ -3,7 +3,6 @@ package ingress_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"github.com/cleeng-connector/connector/internal/failure"
 	"github.com/cleeng-connector/connector/internal/faultinject"
 	"github.com/cleeng-connector/connector/internal/money"
+	"github.com/cleeng-connector/connector/internal/testkit"
 )
 
 const (
@@ -40,12 +40,7 @@ func postCleverbridge(t *testing.T, e *env, user, pass, body string) (int, strin
 	if user != "" {
 		req.SetBasicAuth(user, pass)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	resp, b := testkit.Do(t, req)
 	return resp.StatusCode, string(b)
 }
 

@@ -2,7 +2,6 @@ package ingress_test
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -11,6 +10,7 @@ import (
 	"github.com/cleeng-connector/connector/cleeng"
 	"github.com/cleeng-connector/connector/gateways/adyen"
 	"github.com/cleeng-connector/connector/ingress"
+	"github.com/cleeng-connector/connector/internal/testkit"
 )
 
 var webhookSecret = []byte("0123456789abcdef0123456789abcdef")
@@ -35,12 +35,7 @@ func postSigned(t *testing.T, e *env, body, sig string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/webhooks/cleeng", strings.NewReader(body))
 	req.Header.Set(cleeng.DefaultSignatureHeader, sig)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	resp, b := testkit.Do(t, req)
 	return resp.StatusCode, string(b)
 }
 
@@ -139,12 +134,7 @@ func postAdyen(t *testing.T, e *env, body string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/webhooks/adyen", strings.NewReader(body))
 	req.SetBasicAuth("adyen", "pw")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	resp, b := testkit.Do(t, req)
 	return resp.StatusCode, string(b)
 }
 

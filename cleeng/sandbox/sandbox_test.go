@@ -102,10 +102,7 @@ func raw(t *testing.T, method, url, tok, body string) (int, string) {
 	if tok != "" {
 		req.Header.Set(cleeng.HeaderPublisherToken, tok)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	must(t, err)
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	resp, b := testkit.Do(t, req)
 	return resp.StatusCode, string(b)
 }
 

@@ -3,6 +3,9 @@ package testkit_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -63,5 +66,22 @@ func TestClock_AdvancesOnlyWhenTold(t *testing.T) {
 	c.Advance(time.Hour)
 	if want := start.Add(time.Hour); !c.Now().Equal(want) {
 		t.Fatalf("after Advance: %v, want %v", c.Now(), want)
+	}
+}
+
+func TestDo_ReturnsTheAnswerWithItsBody(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Method", r.Method)
+		w.WriteHeader(http.StatusTeapot)
+		_, _ = io.WriteString(w, "short and stout")
+	}))
+	defer srv.Close()
+	req, err := http.NewRequest(http.MethodPut, srv.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, body := testkit.Do(t, req)
+	if resp.StatusCode != http.StatusTeapot || resp.Header.Get("X-Method") != "PUT" || string(body) != "short and stout" {
+		t.Fatalf("%d %v %q", resp.StatusCode, resp.Header, body)
 	}
 }

@@ -40,13 +40,7 @@ func post(t *testing.T, url, apiKey string, body any) (*http.Response, []byte) {
 	if apiKey != "" {
 		r.Header.Set("X-API-Key", apiKey)
 	}
-	resp, err := http.DefaultClient.Do(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	return resp, out
+	return testkit.Do(t, r)
 }
 
 func validPayment(sb *Sandbox, ref string) map[string]any {

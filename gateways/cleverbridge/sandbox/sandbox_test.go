@@ -13,6 +13,7 @@ import (
 
 	"github.com/cleeng-connector/connector/gateways/cleverbridge"
 	"github.com/cleeng-connector/connector/gateways/cleverbridge/sandbox"
+	"github.com/cleeng-connector/connector/internal/testkit"
 )
 
 // receiver records notifications, answering fail first with 503.
@@ -83,12 +84,7 @@ func do(t *testing.T, method, url, user, pass, body string) (int, []byte) {
 	if user != "" {
 		req.SetBasicAuth(user, pass)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	resp, b := testkit.Do(t, req)
 	return resp.StatusCode, b
 }
 
