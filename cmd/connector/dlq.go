@@ -97,6 +97,21 @@ func oneLine(s string, n int) string {
 	return s
 }
 
+// printTable prints a header and one line per item in aligned columns
+// (cells separated by tabs), or none when there are no items.
+func printTable[T any](out io.Writer, none, header string, items []T, line func(T) string) error {
+	if len(items) == 0 {
+		fmt.Fprintln(out, none)
+		return nil
+	}
+	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	for _, it := range items {
+		fmt.Fprintln(tw, line(it))
+	}
+	return tw.Flush()
+}
+
 func formatTime(t time.Time) string {
 	if t.IsZero() {
 		return "-"
@@ -123,16 +138,9 @@ func runDLQList(ctx context.Context, env *config.Env, args []string, out io.Writ
 		if err != nil {
 			return err
 		}
-		if len(letters) == 0 {
-			fmt.Fprintln(out, "no dead letters")
-			return nil
-		}
-		tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "SEQ\tFLOW\tSUBJECT\tATTEMPTS\tTIME\tERROR")
-		for _, l := range letters {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\n", l.Seq, l.Flow, l.OriginalSubject, l.Attempts, formatTime(l.Time), oneLine(l.Error, 100))
-		}
-		return tw.Flush()
+		return printTable(out, "no dead letters", "SEQ\tFLOW\tSUBJECT\tATTEMPTS\tTIME\tERROR", letters, func(l deadletter.Letter) string {
+			return fmt.Sprintf("%d\t%s\t%s\t%d\t%s\t%s", l.Seq, l.Flow, l.OriginalSubject, l.Attempts, formatTime(l.Time), oneLine(l.Error, 100))
+		})
 	})
 }
 

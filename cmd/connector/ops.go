@@ -95,16 +95,9 @@ func runOpsList(ctx context.Context, env *config.Env, args []string, out io.Writ
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if len(recs) == 0 {
-			fmt.Fprintln(out, "no operation records")
-			return nil
-		}
-		tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "KEY\tFLOW\tSTATUS\tSTEP\tUPDATED\tERROR")
-		for _, r := range recs {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Key, r.Flow, r.Status, r.Step, formatTime(r.Updated), oneLine(r.Error, 80))
-		}
-		return tw.Flush()
+		return printTable(out, "no operation records", "KEY\tFLOW\tSTATUS\tSTEP\tUPDATED\tERROR", recs, func(r *ops.Record[json.RawMessage]) string {
+			return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", r.Key, r.Flow, r.Status, r.Step, formatTime(r.Updated), oneLine(r.Error, 80))
+		})
 	})
 }
 
