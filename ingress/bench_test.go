@@ -1,0 +1,187 @@
+package ingress_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cleeng-connector/connector/cleeng"
+	"github.com/cleeng-connector/connector/ingress"
+	"github.com/cleeng-connector/connector/internal/broker"
+)
+
+// benchClients is the number of concurrent senders in every ingress
+// benchmark: enough to keep both cores of the reference machine busy.
+const benchClients = 32
+
+const benchPublisherID = "100001"
+
+var benchSecret = []byte("bench-webhook-secret-0123456789ab")
+
+var captureSubject = broker.SubjectCleengWebhook + "." + string(cleeng.TopicPaymentCapture)
+
+// captureWebhook is the i-th signed capture-only dunning webhook: each one
+// is a distinct dunning attempt, so the ingress stores every one.
+func captureWebhook(i int) (body []byte, signature string) {
+	body, _ = json.Marshal(struct {
+		BroadcasterID cleeng.ID          `json:"broadcasterId"`
+		Topic         cleeng.Topic       `json:"topic"`
+		Data          cleeng.DunningData `json:"data"`
+	}{benchPublisherID, cleeng.TopicPaymentCapture, cleeng.DunningData{
+		SubscriptionID: cleeng.ID(strconv.Itoa(700000 + i%5000)), OfferID: "S619117184_US",
+		CustomerID: cleeng.ID(strconv.Itoa(900000 + i%5000)), CustomerEmail: "shopper@example.com",
+		PaymentDetailsID: cleeng.ID(strconv.Itoa(800000 + i%5000)), Active: true,
+		DunningAttemptDate: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Minute).Format(time.RFC3339),
+		DunningStatus:      "capture", Currency: "EUR", PaymentCountry: "DE", PaymentMethodID: "123876432",
+		Token: "bench-token", PaymentGateway: "adyen",
+	}})
+	return body, cleeng.Sign(benchSecret, body)
+}
+
+// openBenchBroker starts an embedded JetStream with the connector's topology.
+func openBenchBroker(b *testing.B) *broker.Broker {
+	b.Helper()
+	br, err := broker.Open(context.Background(), broker.Options{StoreDir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(br.Close)
+	return br
+}
+
+// postWebhooks serves h on loopback and POSTs b.N capture webhooks to it
+// from benchClients keep-alive connections.
+func postWebhooks(b *testing.B, h http.Handler) {
+	b.Helper()
+	srv := httptest.NewServer(h)
+	b.Cleanup(srv.Close)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchClients}}
+	b.Cleanup(client.CloseIdleConnections)
+	url := srv.URL + "/webhooks/cleeng"
+	runLoad(b, func(i int) error {
+		body, sig := captureWebhook(i)
+		req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(cleeng.DefaultSignatureHeader, sig)
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		answer, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("webhook %d answered %d: %s", i, resp.StatusCode, answer)
+		}
+		return nil
+	})
+}
+
+// runLoad runs do(0) ... do(b.N-1) from benchClients goroutines and reports
+// the rate and the latency percentiles of one call. Only the calls are timed.
+func runLoad(b *testing.B, do func(i int) error) {
+	b.Helper()
+	latency := make([]time.Duration, b.N)
+	var next atomic.Int64
+	var failed atomic.Pointer[error]
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	for range benchClients {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= b.N || failed.Load() != nil {
+					return
+				}
+				start := time.Now()
+				if err := do(i); err != nil {
+					failed.Store(&err)
+					return
+				}
+				latency[i] = time.Since(start)
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	if err := failed.Load(); err != nil {
+		b.Fatal(*err)
+	}
+	slices.Sort(latency)
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "webhooks/s")
+	b.ReportMetric(percentile(latency, 50), "p50-µs")
+	b.ReportMetric(percentile(latency, 99), "p99-µs")
+}
+
+// percentile of sorted durations, in microseconds.
+func percentile(sorted []time.Duration, p int) float64 {
+	return float64(sorted[(len(sorted)-1)*p/100]) / float64(time.Microsecond)
+}
+
+// assertStored fails unless the inbox holds exactly want messages: nothing
+// was de-duplicated or lost.
+func assertStored(b *testing.B, br *broker.Broker, want int) {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := br.JS.Stream(ctx, broker.InboxStream)
+	if err != nil {
+		b.Fatal(err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if info.State.Msgs != uint64(want) {
+		b.Fatalf("inbox holds %d messages, want %d", info.State.Msgs, want)
+	}
+}
+
+// BenchmarkIngress_CleengWebhook is POST /webhooks/cleeng through the real
+// ingress: body limit, HMAC check, decoding and validation, and a
+// synchronous JetStream publish with its de-duplication id.
+func BenchmarkIngress_CleengWebhook(b *testing.B) {
+	br := openBenchBroker(b)
+	ing := ingress.New(ingress.Config{}, br.JS, br.Ready)
+	ing.MountCleeng(ingress.CleengWebhookConfig{Secret: benchSecret, PublisherID: benchPublisherID})
+	postWebhooks(b, ing.Handler())
+	assertStored(b, br, b.N)
+}
+
+// BenchmarkIngress_BareNetHTTP is the HTTP floor: a handler that reads the
+// body and answers 200, under the same clients and bodies.
+func BenchmarkIngress_BareNetHTTP(b *testing.B) {
+	postWebhooks(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusOK)
+	}))
+}
+
+// BenchmarkIngress_JetStreamPublishSync is the storage floor: the same
+// bodies published synchronously with a de-duplication id, without HTTP.
+func BenchmarkIngress_JetStreamPublishSync(b *testing.B) {
+	br := openBenchBroker(b)
+	runLoad(b, func(i int) error {
+		body, _ := captureWebhook(i)
+		_, err := br.JS.Publish(context.Background(), captureSubject, body, jetstream.WithMsgID(strconv.Itoa(i)))
+		return err
+	})
+	assertStored(b, br, b.N)
+}
