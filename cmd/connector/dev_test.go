@@ -1,8 +1,8 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -12,17 +12,6 @@ import (
 	"testing"
 	"time"
 )
-
-// freeAddr returns a loopback address nothing listens on.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 // TestDev_ServesHealthThenStopsCleanlyOnInterrupt is the promise of
 // `make run`: healthy within 10 s, and Ctrl-C exits 0 with the store closed.
@@ -34,33 +23,49 @@ func TestDev_ServesHealthThenStopsCleanlyOnInterrupt(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	addr := freeAddr(t)
 	cmd := exec.Command(bin, "dev")
 	cmd.Env = append(os.Environ(),
-		"INGRESS_ADDR="+addr,
-		"CONNECTOR_DEV_SANDBOX_ADDR="+freeAddr(t),
+		"INGRESS_ADDR=127.0.0.1:0", // free ports, read back from the banner
+		"CONNECTOR_DEV_SANDBOX_ADDR=127.0.0.1:0",
 		"NATS_STORE_DIR="+t.TempDir(),
 		"NATS_URL=",
 		"LOG_FORMAT=json",
 	)
 	var logs bytes.Buffer
 	cmd.Stderr = &logs
-	cmd.Stdout = &logs
-	if err := cmd.Start(); err != nil {
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
 		t.Fatal(err)
 	}
 	started := time.Now()
-	healthy := false
-	for time.Since(started) < 10*time.Second {
-		resp, err := http.Get("http://" + addr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				healthy = true
-				break
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ingressURL := make(chan string, 1)
+	go func() {
+		scanner := bufio.NewScanner(stdout)
+		for scanner.Scan() {
+			if _, rest, ok := strings.Cut(scanner.Text(), "(dev): ingress "); ok {
+				url, _, _ := strings.Cut(rest, ",")
+				ingressURL <- url
 			}
 		}
-		time.Sleep(50 * time.Millisecond)
+		close(ingressURL)
+	}()
+	healthy := false
+	select {
+	case url := <-ingressURL:
+		for !healthy && time.Since(started) < 10*time.Second {
+			resp, err := http.Get(url + "/healthz")
+			if err == nil {
+				resp.Body.Close()
+				healthy = resp.StatusCode == http.StatusOK
+			}
+			if !healthy {
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+	case <-time.After(10 * time.Second):
 	}
 	if !healthy {
 		_ = cmd.Process.Kill()
