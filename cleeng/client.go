@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/cleeng-connector/connector/internal/failure"
+	"github.com/cleeng-connector/connector/internal/outbound"
 )
 
 // maxResponseBody bounds what the client reads from one answer.
@@ -30,8 +31,8 @@ type Config struct {
 	BaseURL string
 	// PublisherToken is sent as X-Publisher-Token. Required. Never logged.
 	PublisherToken string
-	// HTTPClient sends the requests. Default: a client of its own with a
-	// clone of http.DefaultTransport.
+	// HTTPClient sends the requests. Default: outbound.Client (a pool sized
+	// for many calls in flight; Timeout bounds each attempt).
 	HTTPClient *http.Client
 	// Timeout bounds each attempt. Default 10s.
 	Timeout time.Duration
@@ -49,7 +50,7 @@ type Config struct {
 
 func (c *Config) setDefaults() {
 	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		c.HTTPClient = outbound.Client(0)
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = 10 * time.Second

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/cleeng-connector/connector/internal/outbound"
 )
 
 // Config configures the Adyen gateway.
@@ -44,7 +46,7 @@ func (c *Config) setDefaults() {
 		c.Timeout = 30 * time.Second
 	}
 	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{Timeout: c.Timeout}
+		c.HTTPClient = outbound.Client(c.Timeout)
 	}
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = 4

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/cleeng-connector/connector/internal/outbound"
 )
 
 // Modes of configuration, mapped to Process Cart's ProcessCartMode.
@@ -53,7 +55,7 @@ func (c *Config) setDefaults() {
 		c.Timeout = 30 * time.Second
 	}
 	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{Timeout: c.Timeout}
+		c.HTTPClient = outbound.Client(c.Timeout)
 	}
 	c.BaseURL = strings.TrimSuffix(c.BaseURL, "/")
 }

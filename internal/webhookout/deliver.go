@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/cleeng-connector/connector/internal/outbound"
 )
 
 // Target is where a webhook goes.
@@ -63,7 +65,7 @@ type Policy struct {
 	MaxAttempts int
 }
 
-var defaultClient = &http.Client{Timeout: 10 * time.Second}
+var defaultClient = outbound.Client(10 * time.Second)
 
 // Exponential returns a Backoff that waits base, then twice as long each
 // round, at most max.
