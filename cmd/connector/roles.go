@@ -66,15 +66,24 @@ func runWorker(ctx context.Context, env *config.Env, args []string) error {
 		return err
 	}
 	log := newLogger(env)
-	settings := readWorkerSettings(env, log, newRegistry())
+	reg := newRegistry()
+	settings := readWorkerSettings(env, log, reg)
 	if *flowList != "" {
 		settings.Flows = strings.Split(*flowList, ",")
 	}
+	addr := env.String("WORKER_ADDR")
 	return runOnBroker(ctx, env, log, brokerOptions(env, "connector-worker"), func(b *broker.Broker) error {
 		rt, defs, err := stack.Worker(settings, b, log)
 		if err != nil {
 			return err
 		}
+		probeCtx, stopProbe := context.WithCancel(context.Background())
+		defer stopProbe()
+		go func() {
+			if err := serveHTTP(probeCtx, log, "worker probes", addr, stack.Probes(reg, b.Ready)); err != nil {
+				log.Error().Err(err).Msg("worker probes not served")
+			}
+		}()
 		log.Info().Int("flows", len(defs)).Msg("worker running")
 		return rt.Run(ctx, defs...)
 	})

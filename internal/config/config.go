@@ -81,6 +81,7 @@ var Vars = []Var{
 	{Name: "PAYMENT_METHODS", Help: "paymentMethodId=gateway pairs, e.g. 123876432=adyen,555001=cleverbridge", Roles: worker},
 	{Name: "DEACTIVATE_DELETE_DETAILS", Default: "false", Help: "on paymentDetailsDeactivated, also delete the old token at the gateway and the old Cleeng payment details", Roles: worker},
 	{Name: "ZERO_AUTH_CURRENCY", Default: "EUR", Help: "currency of the zero-amount authorisation that validates a new card", Roles: worker},
+	{Name: "WORKER_ADDR", Default: ":9090", Help: "where a worker serves /healthz, /readyz and /metrics", Roles: []string{RoleWorker}},
 	{Name: "WORKER_FLOWS", Help: "comma-separated flows this worker runs; empty runs all", Roles: worker},
 	{Name: "WORKER_CONCURRENCY", Default: "64", Help: "in-flight messages per flow (renewals/s at a gateway of latency L is about this / L)", Roles: worker},
 	{Name: "LOG_LEVEL", Default: "info", Help: "debug, info, warn, error", Roles: anyRole},

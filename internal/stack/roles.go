@@ -1,7 +1,10 @@
 package stack
 
 import (
+	"context"
 	"fmt"
+	"net/http"
+	"time"
 
 	"github.com/cleeng-connector/connector/cleeng"
 	"github.com/cleeng-connector/connector/flows"
@@ -12,6 +15,8 @@ import (
 	"github.com/cleeng-connector/connector/internal/broker"
 	"github.com/cleeng-connector/connector/internal/ops"
 	"github.com/cleeng-connector/connector/workers"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 )
 
@@ -98,4 +103,22 @@ func Worker(s WorkerSettings, b *broker.Broker, log zerolog.Logger) (*workers.Ru
 		return nil, nil, err
 	}
 	return rt, defs, nil
+}
+
+// Probes serves a worker's /healthz, /readyz (NATS reachable, streams
+// present) and /metrics.
+func Probes(reg *prometheus.Registry, ready func(context.Context) error) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := ready(ctx); err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	return mux
 }
