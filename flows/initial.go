@@ -110,8 +110,10 @@ func (f *Flows) InitialPayment(ctx context.Context, data []byte) error {
 	})
 }
 
-// PaymentDetails handles checkout.details: the shopper's 3-D Secure or
-// redirect result completes the parked initial purchase.
+// PaymentActionDetails handles checkout.details: the shopper's 3-D Secure
+// or redirect result completes the parked initial purchase. Details the
+// gateway rejects are dead-lettered and leave the purchase waiting for
+// valid ones.
 func (f *Flows) PaymentActionDetails(ctx context.Context, data []byte) error {
 	var cmd ingress.DetailsCommand
 	if err := json.Unmarshal(data, &cmd); err != nil {
