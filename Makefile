@@ -10,16 +10,16 @@ export TESTCONTAINERS_RYUK_DISABLED = true
 .PHONY: run test build lint bench demo image clean
 
 ## run: everything in one process (embedded NATS, ingress on :8080, workers, sandboxes on :8090)
-run:
-	$(GO) run ./cmd/connector dev
+run: build
+	$(BIN) dev
 
 ## test: every test, including the end-to-end and container tests (skipped without Docker)
 test:
 	$(GO) test -count=1 -timeout 45m ./...
 
 ## demo: a subscription through purchase, renewals, a refusal, a refund, a card update and termination
-demo:
-	$(GO) run ./cmd/connector demo
+demo: build
+	$(BIN) demo
 
 ## build: the static binary
 build:
