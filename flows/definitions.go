@@ -36,12 +36,18 @@ func (f *Flows) Definitions(names ...string) ([]workers.Flow, error) {
 				}
 				return f.InitialPayment(ctx, m.Data)
 			}},
-		flowAuthorise:     {Subjects: []string{webhookSubject(cleeng.TopicPaymentAuthorisation)}, Handler: data(f.Authorise)},
-		flowCapture:       {Subjects: []string{webhookSubject(cleeng.TopicPaymentCapture)}, Handler: data(f.Capture)},
-		flowTerminate:     {Subjects: []string{webhookSubject(cleeng.TopicTermination)}, Handler: data(f.Terminate)},
-		flowRefund:        {Subjects: []string{webhookSubject(cleeng.TopicRefundPayment)}, Handler: data(f.Refund)},
-		flowDeactivate:    {Subjects: []string{webhookSubject(cleeng.TopicPaymentDetailsDeactivated)}, Handler: data(f.DeactivateDetails)},
-		flowUpdateDetails: {Subjects: []string{ingress.SubjectCheckoutPaymentDetails}, Handler: data(f.UpdateDetails)},
+		flowAuthorise:  {Subjects: []string{webhookSubject(cleeng.TopicPaymentAuthorisation)}, Handler: data(f.Authorise)},
+		flowCapture:    {Subjects: []string{webhookSubject(cleeng.TopicPaymentCapture)}, Handler: data(f.Capture)},
+		flowTerminate:  {Subjects: []string{webhookSubject(cleeng.TopicTermination)}, Handler: data(f.Terminate)},
+		flowRefund:     {Subjects: []string{webhookSubject(cleeng.TopicRefundPayment)}, Handler: data(f.Refund)},
+		flowDeactivate: {Subjects: []string{webhookSubject(cleeng.TopicPaymentDetailsDeactivated)}, Handler: data(f.DeactivateDetails)},
+		flowUpdateDetails: {Subjects: []string{ingress.SubjectCheckoutPaymentDetails, ingress.SubjectCheckoutPaymentDetailsAction},
+			Handler: func(ctx context.Context, m workers.Message) error {
+				if m.Subject == ingress.SubjectCheckoutPaymentDetailsAction {
+					return f.UpdateDetailsAction(ctx, m.Data)
+				}
+				return f.UpdateDetails(ctx, m.Data)
+			}},
 		flowGatewayEvents: {Subjects: []string{broker.SubjectGateway + ".>"},
 			Handler: func(ctx context.Context, m workers.Message) error { return f.GatewayEvent(ctx, m.Subject, m.Data) }},
 	}

@@ -122,15 +122,21 @@ func (f *Flows) cancelAuthorised(ctx context.Context, g gateways.Gateway, rec *o
 
 // updateDetailsState is the record of one payment-details update.
 type updateDetailsState struct {
-	Gateway string                 `json:"gateway"`
-	Result  *gateways.Result       `json:"result,omitempty"`
-	Details *cleeng.PaymentDetails `json:"details,omitempty"`
-	Outcome *DetailsOutcome        `json:"outcome,omitempty"`
+	CustomerID      cleeng.ID              `json:"customerId"`
+	PaymentMethodID cleeng.ID              `json:"paymentMethodId"`
+	RequestID       string                 `json:"requestId"`
+	Gateway         string                 `json:"gateway"`
+	Result          *gateways.Result       `json:"result,omitempty"`
+	Details         *cleeng.PaymentDetails `json:"details,omitempty"`
+	Outcome         *DetailsOutcome        `json:"outcome,omitempty"`
 }
 
 // DetailsOutcome is the answer of POST /v1/payment-details.
 type DetailsOutcome struct {
-	Status                      string          `json:"status"` // active, rejected, action_required
+	Status string `json:"status"` // active, rejected, action_required
+	// RequestID identifies the update; POST /v1/payment-details/details
+	// sends it back with the shopper's action result.
+	RequestID                   string          `json:"requestId"`
 	PaymentDetailsID            cleeng.ID       `json:"paymentDetailsId,omitempty"`
 	PaymentMethodID             cleeng.ID       `json:"paymentMethodId,omitempty"`
 	PaymentMethodSpecificParams json.RawMessage `json:"paymentMethodSpecificParams,omitempty"`
@@ -141,18 +147,24 @@ type DetailsOutcome struct {
 // UpdateDetails handles checkout.payment-details (the "new connector" side):
 // validate the new card with a zero-amount authorisation that stores a
 // token, then create the Cleeng payment details with it. Cleeng then
-// deactivates the old details, which the DeactivateDetails flow handles.
+// deactivates the old details, which the DeactivateDetails flow handles. A
+// shopper action (3-D Secure) parks the update until
+// checkout.payment-details-action brings its result.
 func (f *Flows) UpdateDetails(ctx context.Context, data []byte) error {
 	var cmd ingress.PaymentDetailsCommand
 	if err := json.Unmarshal(data, &cmd); err != nil {
 		return failure.Permanent(fmt.Errorf("checkout.payment-details: %w", err))
 	}
-	customer := cleeng.ID(fmt.Sprint(cmd.CustomerID))
-	method := cleeng.ID(fmt.Sprint(cmd.PaymentMethodID))
 	key := ingress.PaymentDetailsKey(cmd.CustomerID, cmd.RequestID)
 	return operate(ctx, f.ops, key, flowUpdateDetails, func(rec *ops.Record[updateDetailsState]) error {
+		if rec.Step == stepAwaitingShopper {
+			return rec.Park(ctx, f.ops, stepAwaitingShopper) // a copy while the shopper acts
+		}
+		st := &rec.State
 		if rec.Step == "" {
-			g, err := f.router.ForMethod(method)
+			st.CustomerID, st.PaymentMethodID = cleeng.ID(fmt.Sprint(cmd.CustomerID)), cleeng.ID(fmt.Sprint(cmd.PaymentMethodID))
+			st.RequestID = cmd.RequestID
+			g, err := f.router.ForMethod(st.PaymentMethodID)
 			if err != nil {
 				return fail(ctx, f.ops, rec, err)
 			}
@@ -161,45 +173,89 @@ func (f *Flows) UpdateDetails(ctx context.Context, data []byte) error {
 				return fail(ctx, f.ops, rec, failure.Permanent(err))
 			}
 			res, err := f.storeToken(ctx, g, gateways.PayRequest{
-				IdempotencyKey: key, Reference: "details-" + customer.String() + "-" + cmd.RequestID, Amount: zero,
-				ShopperReference: customer.String(), PaymentMethod: cmd.PaymentMethod, StoreToken: true, ReturnURL: cmd.ReturnURL,
-				Metadata: map[string]string{"customerId": customer.String()},
+				IdempotencyKey: key, Reference: "details-" + st.CustomerID.String() + "-" + cmd.RequestID, Amount: zero,
+				ShopperReference: st.CustomerID.String(), PaymentMethod: cmd.PaymentMethod, StoreToken: true, ReturnURL: cmd.ReturnURL,
+				Metadata: map[string]string{"customerId": st.CustomerID.String()},
 			})
 			if err != nil {
 				return fail(ctx, f.ops, rec, err)
 			}
-			rec.State.Gateway, rec.State.Result = g.Name(), &res
+			st.Gateway, st.Result = g.Name(), &res
 			if err := rec.Save(ctx, f.ops, stepGateway); err != nil {
 				return err
 			}
 		}
-		res := rec.State.Result
-		if rec.Step == stepGateway {
-			switch {
-			case res.Outcome == gateways.Refused:
-				rec.State.Outcome = &DetailsOutcome{Status: "rejected", RejectedReason: res.RefusalReason}
-				return rec.Finish(ctx, f.ops, stepDone)
-			case res.Outcome == gateways.ActionRequired:
-				rec.State.Outcome = &DetailsOutcome{Status: "action_required", Action: res.Action}
-				return rec.Finish(ctx, f.ops, stepAwaitingShopper)
-			case res.Token == "":
-				return fail(ctx, f.ops, rec, failure.Permanentf("gateway %s authorised the new card but returned no recurring token", rec.State.Gateway))
-			}
-			details, err := f.cleeng.CreatePaymentDetails(ctx, cleeng.CreatePaymentDetailsRequest{
-				CustomerID: customer, Token: cleeng.Secret(res.Token), PaymentMethodID: method,
-				PaymentMethodSpecificParams: cardParams(res.Card),
-			})
-			if err != nil {
-				return fail(ctx, f.ops, rec, err)
-			}
-			rec.State.Details = &details
-			if err := rec.Save(ctx, f.ops, stepDetailsCreated); err != nil {
-				return err
-			}
-		}
-		d := rec.State.Details
-		rec.State.Outcome = &DetailsOutcome{Status: "active", PaymentDetailsID: d.ID, PaymentMethodID: d.PaymentMethodID,
-			PaymentMethodSpecificParams: d.PaymentMethodSpecificParams}
-		return rec.Finish(ctx, f.ops, stepDone)
+		return f.finishUpdateDetails(ctx, rec)
 	})
+}
+
+// UpdateDetailsAction handles checkout.payment-details-action: the
+// shopper's 3-D Secure result completes a parked payment-details update.
+func (f *Flows) UpdateDetailsAction(ctx context.Context, data []byte) error {
+	var cmd ingress.PaymentDetailsActionCommand
+	if err := json.Unmarshal(data, &cmd); err != nil {
+		return failure.Permanent(fmt.Errorf("checkout.payment-details-action: %w", err))
+	}
+	key := ingress.PaymentDetailsKey(cmd.CustomerID, cmd.RequestID)
+	return operate(ctx, f.ops, key, flowUpdateDetails, func(rec *ops.Record[updateDetailsState]) error {
+		switch rec.Step {
+		case stepGateway, stepDetailsCreated:
+			return f.finishUpdateDetails(ctx, rec) // a copy after the action completed
+		case stepAwaitingShopper:
+		default:
+			return failure.Permanentf("payment-details update %s: no shopper action is pending (step %q)", key, rec.Step)
+		}
+		g, err := f.router.ByName(rec.State.Gateway)
+		if err != nil {
+			return fail(ctx, f.ops, rec, err)
+		}
+		res, err := g.CompleteAction(ctx, gateways.ActionRequest{
+			IdempotencyKey: key + "-details-" + shortHash(cmd.Details),
+			Details:        cmd.Details,
+			PaymentData:    rec.State.Result.PaymentData,
+			AuthoriseOnly:  true, // a zero-amount authorisation
+		})
+		if err != nil {
+			return err
+		}
+		rec.State.Result = &res
+		if err := rec.Save(ctx, f.ops, stepGateway); err != nil {
+			return err
+		}
+		return f.finishUpdateDetails(ctx, rec)
+	})
+}
+
+// finishUpdateDetails turns the gateway's result into Cleeng payment
+// details and records the front-end's answer.
+func (f *Flows) finishUpdateDetails(ctx context.Context, rec *ops.Record[updateDetailsState]) error {
+	st := &rec.State
+	res := st.Result
+	if rec.Step == stepGateway {
+		switch {
+		case res.Outcome == gateways.Refused:
+			st.Outcome = &DetailsOutcome{Status: "rejected", RequestID: st.RequestID, RejectedReason: res.RefusalReason}
+			return rec.Finish(ctx, f.ops, stepDone)
+		case res.Outcome == gateways.ActionRequired:
+			st.Outcome = &DetailsOutcome{Status: "action_required", RequestID: st.RequestID, Action: res.Action}
+			return rec.Park(ctx, f.ops, stepAwaitingShopper)
+		case res.Token == "":
+			return fail(ctx, f.ops, rec, failure.Permanentf("gateway %s authorised the new card but returned no recurring token", st.Gateway))
+		}
+		details, err := f.cleeng.CreatePaymentDetails(ctx, cleeng.CreatePaymentDetailsRequest{
+			CustomerID: st.CustomerID, Token: cleeng.Secret(res.Token), PaymentMethodID: st.PaymentMethodID,
+			PaymentMethodSpecificParams: cardParams(res.Card),
+		})
+		if err != nil {
+			return fail(ctx, f.ops, rec, err)
+		}
+		st.Details = &details
+		if err := rec.Save(ctx, f.ops, stepDetailsCreated); err != nil {
+			return err
+		}
+	}
+	d := st.Details
+	st.Outcome = &DetailsOutcome{Status: "active", RequestID: st.RequestID, PaymentDetailsID: d.ID, PaymentMethodID: d.PaymentMethodID,
+		PaymentMethodSpecificParams: d.PaymentMethodSpecificParams}
+	return rec.Finish(ctx, f.ops, stepDone)
 }

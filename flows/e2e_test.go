@@ -317,6 +317,29 @@ func TestUpdatePaymentDetails_NewCardBecomesCleengPaymentDetails(t *testing.T) {
 	}
 }
 
+func TestUpdatePaymentDetails_ThreeDSecureCompletedThroughDetails(t *testing.T) {
+	e := newE2E(t)
+	sub := e.subscribe("DE")
+	code, out := e.post("/v1/payment-details", map[string]any{"customerId": json.Number(stack.DemoCustomer.ID),
+		"paymentMethodId": json.Number(stack.DevPaymentMethodAdyen), "requestId": "card-update-1",
+		"paymentMethod": adyensandbox.CardMethod(adyensandbox.CardVisa3DS, "Matthew Brown")})
+	if code != http.StatusOK || out.Status != "action_required" || len(out.Action) == 0 {
+		t.Fatalf("update: %d %+v, want action_required", code, out)
+	}
+	details, err := adyensandbox.ThreeDSResult(out.Action, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, done := e.post("/v1/payment-details/details", map[string]any{"customerId": json.Number(stack.DemoCustomer.ID),
+		"requestId": "card-update-1", "details": details})
+	if code != http.StatusOK || done.Status != "active" || done.PaymentDetailsID == "" {
+		t.Fatalf("details: %d %+v, want the new details active", code, done)
+	}
+	if s, _ := e.dev.Cleeng.State().Subscription(sub.SubscriptionID); s.PaymentDetailsID != done.PaymentDetailsID {
+		t.Errorf("subscription on details %s, want %s", s.PaymentDetailsID, done.PaymentDetailsID)
+	}
+}
+
 func TestDeactivateDetails_CancelsOpenAuthorisations(t *testing.T) {
 	e := newE2E(t)
 	sub := e.subscribe("DE")

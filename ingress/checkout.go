@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +19,8 @@ const (
 	SubjectCheckoutPayment        = "checkout.payment"
 	SubjectCheckoutDetails        = "checkout.details"
 	SubjectCheckoutPaymentDetails = "checkout.payment-details"
+	// SubjectCheckoutPaymentDetailsAction completes a card update's shopper action.
+	SubjectCheckoutPaymentDetailsAction = "checkout.payment-details-action"
 )
 
 // PaymentCommand is the body of POST /v1/checkout/payments, stored as is on
@@ -47,6 +50,15 @@ type PaymentDetailsCommand struct {
 	// RequestID, when the front-end sends one, identifies a retried call;
 	// otherwise the body's hash does.
 	RequestID string `json:"requestId,omitempty"`
+}
+
+// PaymentDetailsActionCommand is the body of POST /v1/payment-details/details:
+// the shopper's 3-D Secure result for the update the first call answered
+// with action_required (and its requestId).
+type PaymentDetailsActionCommand struct {
+	CustomerID int64           `json:"customerId"`
+	RequestID  string          `json:"requestId"`
+	Details    json.RawMessage `json:"details"`
 }
 
 // Outcomes lets the checkout endpoints answer with the flow's result.
@@ -83,6 +95,7 @@ func (s *Server) MountCheckout(cfg CheckoutConfig) {
 	s.Handle("POST /v1/checkout/payments/details", c.cors(http.HandlerFunc(c.details)))
 	s.Handle("GET /v1/checkout/payments/{orderId}", c.cors(http.HandlerFunc(c.status)))
 	s.Handle("POST /v1/payment-details", c.cors(http.HandlerFunc(c.paymentDetails)))
+	s.Handle("POST /v1/payment-details/details", c.cors(http.HandlerFunc(c.paymentDetailsAction)))
 	s.Handle("OPTIONS /v1/", c.cors(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	})))
@@ -125,7 +138,8 @@ func (c *checkout) paymentDetails(w http.ResponseWriter, r *http.Request) {
 	var cmd PaymentDetailsCommand
 	body, ok := decodeStrict(w, r, &cmd)
 	if !ok || !valid(w, positive("customerId", cmd.CustomerID), positive("paymentMethodId", cmd.PaymentMethodID),
-		object("paymentMethod", cmd.PaymentMethod, paymentMethodObject)) {
+		object("paymentMethod", cmd.PaymentMethod, paymentMethodObject),
+		rule{cmd.RequestID == "" || requestIDPattern.MatchString(cmd.RequestID), "requestId", requestIDRule}) {
 		return
 	}
 	if cmd.RequestID == "" {
@@ -140,6 +154,27 @@ func (c *checkout) paymentDetails(w http.ResponseWriter, r *http.Request) {
 	}
 	c.wait(w, r, key, nil, "")
 }
+
+func (c *checkout) paymentDetailsAction(w http.ResponseWriter, r *http.Request) {
+	var cmd PaymentDetailsActionCommand
+	body, ok := decodeStrict(w, r, &cmd)
+	if !ok || !valid(w, positive("customerId", cmd.CustomerID),
+		rule{requestIDPattern.MatchString(cmd.RequestID), "requestId", "required, the requestId the update answered with"},
+		object("details", cmd.Details, "the gateway's action result object")) {
+		return
+	}
+	key := PaymentDetailsKey(cmd.CustomerID, cmd.RequestID)
+	stale := c.current(r.Context(), key) // the action these details complete
+	if !c.s.publishOr503(w, r, SubjectCheckoutPaymentDetailsAction, key+".details."+digest(cmd.Details), body) {
+		return
+	}
+	c.wait(w, r, key, stale, "")
+}
+
+// requestIDPattern: a requestId becomes part of an operation key.
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+const requestIDRule = "1 to 64 letters, digits, '-' or '_'"
 
 func (c *checkout) status(w http.ResponseWriter, r *http.Request) {
 	orderID, err := strconv.ParseInt(r.PathValue("orderId"), 10, 64)
@@ -173,12 +208,12 @@ const paymentMethodObject = "the gateway's payment method object"
 
 // positive: field is a required positive integer.
 func positive(field string, n int64) rule {
-	return rule{n > 0, field, "a positive integer"}
+	return rule{n > 0, field, "required, a positive integer"}
 }
 
 // object: field is a required JSON object, described by what.
 func object(field string, raw json.RawMessage, what string) rule {
-	return rule{isObject(raw), field, what}
+	return rule{isObject(raw), field, "required, " + what}
 }
 
 // valid answers 400 naming the first field that breaks its rule, and
@@ -186,7 +221,7 @@ func object(field string, raw json.RawMessage, what string) rule {
 func valid(w http.ResponseWriter, rules ...rule) bool {
 	for _, rl := range rules {
 		if !rl.ok {
-			writeError(w, http.StatusBadRequest, rl.field+": required, "+rl.want, rl.field)
+			writeError(w, http.StatusBadRequest, rl.field+": "+rl.want, rl.field)
 			return false
 		}
 	}
