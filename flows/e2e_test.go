@@ -112,6 +112,32 @@ func TestInitialPurchase_ThreeDSecureCompletedThroughDetails(t *testing.T) {
 	}
 }
 
+func TestInitialPurchase_PendingSettledByTheAuthorisationNotification(t *testing.T) {
+	e := newE2E(t)
+	o := e.order("DE", stack.DemoOffer.ID)
+	code, out := e.post("/v1/checkout/payments", map[string]any{"orderId": json.Number(o.ID),
+		"paymentMethod": adyensandbox.CardMethod(adyensandbox.CardVisa, adyensandbox.HolderPending), "returnUrl": "https://shop.example/return"})
+	if code != http.StatusOK && code != http.StatusAccepted {
+		t.Fatalf("checkout: %d %+v", code, out)
+	}
+	var settled outcome
+	testkit.Eventually(t, 10*time.Second, "the purchase settled by AUTHORISATION", func() bool {
+		resp, err := http.Get(e.dev.IngressURL + "/v1/checkout/payments/" + o.ID.String())
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		return json.NewDecoder(resp.Body).Decode(&settled) == nil && settled.Status == "captured"
+	})
+	p, _ := e.dev.Cleeng.State().Payment(settled.PaymentID)
+	if p.Status != cleeng.StatusCaptured || p.PaymentDetailsID == "" || p.ExternalPaymentID == "" {
+		t.Errorf("Cleeng payment %+v, want captured with the token as payment details", p)
+	}
+	if n := len(e.dev.Adyen.PaymentsFor(o.ID.String())); n != 1 {
+		t.Errorf("%d Adyen payments, want 1", n)
+	}
+}
+
 func TestFreeTrial_ZeroAuthorisationStoresTokenAndRecordsZeroPayment(t *testing.T) {
 	e := newE2E(t)
 	trial := cleengsandbox.Offer{ID: "S000000001_DE", Title: "Trial", Prices: map[string]cleengsandbox.Price{

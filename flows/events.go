@@ -42,6 +42,8 @@ func (f *Flows) GatewayEvent(ctx context.Context, subject string, data []byte) e
 		return f.refundConfirmed(ctx, ev, ev.Kind == gateways.EventRefund && ev.Success)
 	case ev.Kind == gateways.EventPurchase:
 		return f.purchaseNotified(ctx, ev)
+	case ev.Kind == gateways.EventAuthorisation:
+		return f.initialNotified(ctx, ev)
 	}
 	return nil
 }

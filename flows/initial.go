@@ -84,9 +84,10 @@ func (f *Flows) InitialPayment(ctx context.Context, data []byte) error {
 	}
 	return operate(ctx, f.ops, ingress.InitialKey(cmd.OrderID), flowInitial, func(rec *ops.Record[initialState]) error {
 		switch rec.Step {
-		case stepAwaitingShopper:
-			// A copy of the command while the shopper acts: leave it parked.
-			return rec.Park(ctx, f.ops, stepAwaitingShopper)
+		case stepAwaitingShopper, stepAwaitingNotification:
+			// A copy of the command while the shopper acts or the gateway
+			// settles: leave it parked.
+			return rec.Park(ctx, f.ops, rec.Step)
 		case "":
 			if err := f.readOrder(ctx, rec, cleeng.ID(strconv.FormatInt(cmd.OrderID, 10))); err != nil {
 				return err
@@ -215,9 +216,14 @@ func (f *Flows) storeToken(ctx context.Context, g gateways.Gateway, req gateways
 func (f *Flows) finishInitial(ctx context.Context, rec *ops.Record[initialState]) error {
 	st := &rec.State
 	res := *st.Result
-	if res.Outcome == gateways.ActionRequired {
+	switch res.Outcome {
+	case gateways.ActionRequired:
 		st.Outcome = &CheckoutOutcome{Status: "action_required", OrderID: st.Order.ID, Action: res.Action}
 		return rec.Park(ctx, f.ops, stepAwaitingShopper)
+	case gateways.Pending, gateways.Received:
+		// The gateway settles it by notification (Adyen's AUTHORISATION);
+		// the front-end sees "pending" until then.
+		return rec.Park(ctx, f.ops, stepAwaitingNotification)
 	}
 	if rec.Step == stepGateway {
 		amount, err := st.Order.amount()
@@ -274,4 +280,35 @@ func cardParams(card *gateways.Card) json.RawMessage {
 	}
 	b, _ := json.Marshal(card) // a struct of strings always encodes
 	return b
+}
+
+// initialNotified settles an initial purchase the gateway answered pending,
+// from its authorisation notification (merchant reference: the order id).
+func (f *Flows) initialNotified(ctx context.Context, ev gateways.Event) error {
+	orderID, err := strconv.ParseInt(ev.MerchantReference, 10, 64)
+	if err != nil {
+		return nil // not an order id: not an initial purchase
+	}
+	key := ingress.InitialKey(orderID)
+	if rec, err := ops.Get[initialState](ctx, f.ops, key); err != nil || rec.Status != ops.StatusInProgress {
+		return ignoreNotFound(err) // a renewal's, or a purchase already settled
+	}
+	return operate(ctx, f.ops, key, flowInitial, func(rec *ops.Record[initialState]) error {
+		switch rec.Step {
+		case stepAwaitingNotification:
+		case "", stepOrder:
+			return failure.NotYet(0, fmt.Errorf("order %d: authorisation notified before the gateway's answer was recorded", orderID))
+		default:
+			return nil // the answer was final: the notification confirms it
+		}
+		res := gateways.Result{Outcome: gateways.Captured, PaymentReference: ev.PaymentReference, Token: ev.Token}
+		if !ev.Success {
+			res = gateways.Result{Outcome: gateways.Refused, PaymentReference: ev.PaymentReference, RefusalReason: orUnknown(ev.Reason)}
+		}
+		rec.State.Result = &res
+		if err := rec.Save(ctx, f.ops, stepGateway); err != nil {
+			return err
+		}
+		return f.finishInitial(ctx, rec)
+	})
 }

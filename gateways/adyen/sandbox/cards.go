@@ -28,6 +28,9 @@ const (
 	HolderError             = "ERROR"
 	HolderCaptureFailed     = "CAPTURE_FAILED" // sandbox only
 	HolderRefundFailed      = "REFUND_FAILED"  // sandbox only
+	// HolderPending (sandbox only) is answered resultCode Pending; the
+	// AUTHORISATION notification that follows says it was authorised.
+	HolderPending = "PENDING"
 )
 
 // Refusal is a holder name that refuses, with Adyen's refusalReason.
