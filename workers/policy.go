@@ -39,7 +39,8 @@ var outcomes = []string{outcomeAcked, outcomeRetried, outcomeNotYet, outcomeDead
 	outcomeAckFailed, outcomeDeadLetterFailed, outcomeDrained}
 
 // decide maps a handler's result on delivery number attempt (1 for the
-// first) to an action. It is the only place that does.
+// first) of a message stored age ago to an action. It is the only place
+// that does.
 //
 // Failure policy:
 //   - nil: the work is done; ack it (synchronously, so "acked" is known).
@@ -49,35 +50,45 @@ var outcomes = []string{outcomeAcked, outcomeRetried, outcomeNotYet, outcomeDead
 //   - Transient and UnknownOutcome: the next try may succeed (an unknown
 //     outcome is resolved by the flow retrying with the same idempotency
 //     key); redeliver after Schedule[attempt-1], or later if the error says
-//     when (Retry-After). On delivery MaxDeliver the failure dead-letters
+//     when (Retry-After). Once the message has had MaxDeliver deliveries and
+//     is as old as the schedule takes to give them, the failure dead-letters
 //     instead, so exhausting the attempts never drops a message silently.
+//     The age condition keeps deliveries spent on "not yet" (which
+//     JetStream counts too) from eating the transient budget.
 //     Unclassified errors are transient (failure.ClassOf).
 //   - NotYet: a precondition is still in flight; redeliver after the wait
 //     the error names, else on the schedule. JetStream counts every
 //     delivery, so "not yet" cannot be left uncounted; it gets the larger
-//     budget MaxDeliverNotYet before it dead-letters.
-func (c *Config) decide(err error, attempt uint64) decision {
+//     budget MaxDeliverNotYet, which also caps every other class.
+func (c *Config) decide(err error, attempt uint64, age time.Duration) decision {
 	if err == nil {
 		return decision{action: actAck, outcome: outcomeAcked}
 	}
-	switch failure.ClassOf(err) {
-	case failure.ClassPermanent:
+	class := failure.ClassOf(err)
+	if class == failure.ClassPermanent || attempt >= uint64(c.MaxDeliverNotYet) {
 		return decision{action: actDeadLetter, outcome: outcomeDeadLettered}
-	case failure.ClassNotYet:
-		if attempt >= uint64(c.MaxDeliverNotYet) {
-			return decision{action: actDeadLetter, outcome: outcomeDeadLettered}
-		}
+	}
+	if class == failure.ClassNotYet {
 		delay := failure.RetryAfter(err)
 		if delay <= 0 {
 			delay = c.retryDelay(attempt)
 		}
 		return decision{action: actRetry, delay: delay, outcome: outcomeNotYet}
-	default: // transient, unknown outcome
-		if attempt >= uint64(c.MaxDeliver) {
-			return decision{action: actDeadLetter, outcome: outcomeDeadLettered}
-		}
-		return decision{action: actRetry, delay: max(c.retryDelay(attempt), failure.RetryAfter(err)), outcome: outcomeRetried}
 	}
+	// transient, unknown outcome
+	if attempt >= uint64(c.MaxDeliver) && age >= c.transientBudget() {
+		return decision{action: actDeadLetter, outcome: outcomeDeadLettered}
+	}
+	return decision{action: actRetry, delay: max(c.retryDelay(attempt), failure.RetryAfter(err)), outcome: outcomeRetried}
+}
+
+// transientBudget is how long the schedule takes to give MaxDeliver deliveries.
+func (c *Config) transientBudget() time.Duration {
+	var total time.Duration
+	for attempt := uint64(1); attempt < uint64(c.MaxDeliver); attempt++ {
+		total += c.retryDelay(attempt)
+	}
+	return total
 }
 
 // retryDelay is the schedule's delay after delivery number attempt.

@@ -15,33 +15,37 @@ func TestDecide_ChoosesActionAndDelayPerAttempt(t *testing.T) {
 		t.Fatal(err)
 	}
 	boom := errors.New("boom")
+	old := 24 * time.Hour // older than the transient budget (1s+5s+30s)
 	cases := []struct {
 		name    string
 		err     error
 		attempt uint64
 		want    decision
+		age     time.Duration
 	}{
-		{"success acks", nil, 1, decision{action: actAck, outcome: outcomeAcked}},
-		{"success on the last delivery acks", nil, 6, decision{action: actAck, outcome: outcomeAcked}},
-		{"transient 1st", failure.Transient(boom), 1, decision{actRetry, time.Second, outcomeRetried}},
-		{"transient 2nd", failure.Transient(boom), 2, decision{actRetry, 5 * time.Second, outcomeRetried}},
-		{"transient 3rd", failure.Transient(boom), 3, decision{actRetry, 30 * time.Second, outcomeRetried}},
-		{"transient at MaxDeliver dead-letters", failure.Transient(boom), 4, decision{action: actDeadLetter, outcome: outcomeDeadLettered}},
-		{"unclassified is transient", boom, 2, decision{actRetry, 5 * time.Second, outcomeRetried}},
-		{"unknown outcome retries", failure.UnknownOutcome(boom), 3, decision{actRetry, 30 * time.Second, outcomeRetried}},
-		{"unknown outcome at MaxDeliver dead-letters", failure.UnknownOutcome(boom), 4, decision{action: actDeadLetter, outcome: outcomeDeadLettered}},
-		{"retry-after longer than schedule wins", &failure.Error{Class: failure.ClassTransient, After: time.Minute, Err: boom}, 1, decision{actRetry, time.Minute, outcomeRetried}},
-		{"retry-after shorter than schedule loses", &failure.Error{Class: failure.ClassTransient, After: time.Millisecond, Err: boom}, 2, decision{actRetry, 5 * time.Second, outcomeRetried}},
-		{"permanent dead-letters at once", failure.Permanent(boom), 1, decision{action: actDeadLetter, outcome: outcomeDeadLettered}},
-		{"not yet with a wait uses it", failure.NotYet(7*time.Second, boom), 1, decision{actRetry, 7 * time.Second, outcomeNotYet}},
-		{"not yet without a wait uses schedule", failure.NotYet(0, boom), 2, decision{actRetry, 5 * time.Second, outcomeNotYet}},
-		{"not yet outlasts MaxDeliver", failure.NotYet(0, boom), 5, decision{actRetry, 10 * time.Minute, outcomeNotYet}},
-		{"not yet at MaxDeliverNotYet dead-letters", failure.NotYet(0, boom), 6, decision{action: actDeadLetter, outcome: outcomeDeadLettered}},
+		{"success acks", nil, 1, decision{action: actAck, outcome: outcomeAcked}, old},
+		{"success on the last delivery acks", nil, 6, decision{action: actAck, outcome: outcomeAcked}, old},
+		{"transient 1st", failure.Transient(boom), 1, decision{actRetry, time.Second, outcomeRetried}, old},
+		{"transient 2nd", failure.Transient(boom), 2, decision{actRetry, 5 * time.Second, outcomeRetried}, old},
+		{"transient 3rd", failure.Transient(boom), 3, decision{actRetry, 30 * time.Second, outcomeRetried}, old},
+		{"transient at MaxDeliver dead-letters", failure.Transient(boom), 4, decision{action: actDeadLetter, outcome: outcomeDeadLettered}, old},
+		{"unclassified is transient", boom, 2, decision{actRetry, 5 * time.Second, outcomeRetried}, old},
+		{"unknown outcome retries", failure.UnknownOutcome(boom), 3, decision{actRetry, 30 * time.Second, outcomeRetried}, old},
+		{"unknown outcome at MaxDeliver dead-letters", failure.UnknownOutcome(boom), 4, decision{action: actDeadLetter, outcome: outcomeDeadLettered}, old},
+		{"retry-after longer than schedule wins", &failure.Error{Class: failure.ClassTransient, After: time.Minute, Err: boom}, 1, decision{actRetry, time.Minute, outcomeRetried}, old},
+		{"retry-after shorter than schedule loses", &failure.Error{Class: failure.ClassTransient, After: time.Millisecond, Err: boom}, 2, decision{actRetry, 5 * time.Second, outcomeRetried}, old},
+		{"permanent dead-letters at once", failure.Permanent(boom), 1, decision{action: actDeadLetter, outcome: outcomeDeadLettered}, old},
+		{"not yet with a wait uses it", failure.NotYet(7*time.Second, boom), 1, decision{actRetry, 7 * time.Second, outcomeNotYet}, old},
+		{"not yet without a wait uses schedule", failure.NotYet(0, boom), 2, decision{actRetry, 5 * time.Second, outcomeNotYet}, old},
+		{"not yet outlasts MaxDeliver", failure.NotYet(0, boom), 5, decision{actRetry, 10 * time.Minute, outcomeNotYet}, old},
+		{"not yet at MaxDeliverNotYet dead-letters", failure.NotYet(0, boom), 6, decision{action: actDeadLetter, outcome: outcomeDeadLettered}, old},
+		{"transient after not-yets, younger than the budget, retries", failure.Transient(boom), 5, decision{actRetry, 10 * time.Minute, outcomeRetried}, 10 * time.Second},
+		{"transient at MaxDeliverNotYet dead-letters whatever its age", failure.Transient(boom), 6, decision{action: actDeadLetter, outcome: outcomeDeadLettered}, time.Second},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := cfg.decide(tc.err, tc.attempt); got != tc.want {
-				t.Errorf("decide(%v, %d) = %+v, want %+v", tc.err, tc.attempt, got, tc.want)
+			if got := cfg.decide(tc.err, tc.attempt, tc.age); got != tc.want {
+				t.Errorf("decide(%v, %d, %v) = %+v, want %+v", tc.err, tc.attempt, tc.age, got, tc.want)
 			}
 		})
 	}

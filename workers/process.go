@@ -33,7 +33,7 @@ func (r *Runtime) process(workCtx context.Context, f *flowRun, jm jetstream.Msg)
 		r.handBack(f, jm)
 		return
 	}
-	d := r.cfg.decide(herr, msg.Attempt)
+	d := r.cfg.decide(herr, msg.Attempt, time.Since(msg.Received))
 	switch d.action {
 	case actAck:
 		ctx, cancel := context.WithTimeout(context.Background(), replyTimeout)
