@@ -105,3 +105,26 @@ func (f *Flows) purchaseNotified(ctx context.Context, ev gateways.Event) error {
 		return f.reportRenewal(ctx, rec)
 	})
 }
+
+// noChargeInDoubt holds a charge at a gateway without idempotency keys while
+// an earlier charge of the same subscription waits for its notification:
+// if that one went through, a second would charge the shopper twice.
+func (f *Flows) noChargeInDoubt(ctx context.Context, rec *ops.Record[renewalState]) error {
+	running, err := ops.InProgress(ctx, f.ops, opKey(rec.Flow, rec.State.Renewal.SubscriptionID.String()))
+	if err != nil {
+		return err
+	}
+	for _, key := range running {
+		if key == rec.Key {
+			continue
+		}
+		other, err := ops.Get[renewalState](ctx, f.ops, key)
+		if err != nil {
+			return ignoreNotFound(err)
+		}
+		if other.Step == stepAwaitingNotification {
+			return failure.NotYet(0, fmt.Errorf("renewal %s waits: the outcome of %s at %s is still unknown", rec.Key, key, other.State.Order.Gateway))
+		}
+	}
+	return nil
+}

@@ -11,6 +11,7 @@ import (
 	cleengsandbox "github.com/cleeng-connector/connector/cleeng/sandbox"
 	cbsandbox "github.com/cleeng-connector/connector/gateways/cleverbridge/sandbox"
 	"github.com/cleeng-connector/connector/internal/faultinject"
+	"github.com/cleeng-connector/connector/internal/ops"
 	"github.com/cleeng-connector/connector/internal/stack"
 	"github.com/cleeng-connector/connector/internal/testkit"
 )
@@ -143,5 +144,39 @@ func TestCleverbridge_RefundIsDeadLetteredWithWhereToRefund(t *testing.T) {
 	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicRefundPayment), PaymentID: p.ID})
 	if reason := e.waitDeadLetter("refund"); !strings.Contains(reason, "Commerce Assistant") {
 		t.Errorf("dead-letter reason %q does not say where to refund", reason)
+	}
+}
+
+// TestCleverbridge_NoSecondChargeWhileAnEarlierOneIsInDoubt: Process Cart
+// has no idempotency key, so while one renewal's outcome is unknown a later
+// dunning attempt of the same subscription must not charge.
+func TestCleverbridge_NoSecondChargeWhileAnEarlierOneIsInDoubt(t *testing.T) {
+	e := newE2E(t)
+	sub := e.cleverbridgeSubscription("S1000001")
+	e.dev.Cleverbridge.SetNotifyTarget("", "", "") // hold the purchase notification
+	e.dev.Cleverbridge.Faults().Add(faultinject.Fault{Method: http.MethodPost, PathPrefix: "/cart/processcart", DropResponse: true, Count: 1})
+	first, second := "2026-12-01T00:00:00Z", "2026-12-02T00:00:00Z"
+	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentCapture), SubscriptionID: sub.SubscriptionID, DunningAttemptDate: first})
+	testkit.Eventually(t, 10*time.Second, "the first renewal charged", func() bool { return len(e.processCartCalls("S1000001")) == 1 })
+
+	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentCapture), SubscriptionID: sub.SubscriptionID, DunningAttemptDate: second})
+	secondKey := ops.Key("charge", sub.SubscriptionID.String(), second)
+	store := ops.NewStore(e.dev.Broker.Ops)
+	testkit.Eventually(t, 10*time.Second, "the second renewal held before its charge", func() bool {
+		rec, err := ops.Get[struct{}](context.Background(), store, secondKey)
+		// Its attempt ended (claim released) at the order step: it did not charge.
+		return err == nil && rec.Step == "order" && rec.LeaseUntil.IsZero()
+	})
+	if n := len(e.processCartCalls("S1000001")); n != 1 {
+		t.Fatalf("%d Process Cart calls while the first outcome was unknown, want 1", n)
+	}
+
+	e.dev.Cleverbridge.SetNotifyTarget(e.dev.IngressURL+"/webhooks/cleverbridge", stack.DevCleverbridgeUser, stack.DevCleverbridgePassword)
+	testkit.Eventually(t, 15*time.Second, "both renewals captured once the first settled", func() bool {
+		p := e.payments(sub.SubscriptionID)
+		return len(p) == 2 && p[0].Status == cleeng.StatusCaptured && p[1].Status == cleeng.StatusCaptured
+	})
+	if n := len(e.processCartCalls("S1000001")); n != 2 {
+		t.Errorf("%d Process Cart calls, want 2: one per dunning attempt", n)
 	}
 }

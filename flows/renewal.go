@@ -126,6 +126,9 @@ func (f *Flows) charge(ctx context.Context, g gateways.Gateway, rec *ops.Record[
 	}
 	order := rec.State.Order
 	if !retryable {
+		if err := f.noChargeInDoubt(ctx, rec); err != nil {
+			return err
+		}
 		// Indexed before the call: its notification may overtake its answer.
 		if err := f.indexPending(ctx, pendingIndex{Gateway: g.Name(), OrderID: order.ID, OpKey: key, Flow: rec.Flow}); err != nil {
 			return err
