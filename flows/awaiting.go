@@ -90,6 +90,9 @@ func (f *Flows) purchaseNotified(ctx context.Context, ev gateways.Event) error {
 	if err != nil {
 		return ignoreNotFound(err) // a purchase the connector is not waiting for
 	}
+	if err := f.paidAfterRejection(ctx, idx.State, ev); err != nil {
+		return err
+	}
 	return operate(ctx, f.ops, idx.State.OpKey, idx.State.Flow, func(rec *ops.Record[renewalState]) error {
 		if rec.Step != stepAwaitingNotification {
 			return nil // the answer came after all; the notification confirms it
@@ -125,6 +128,27 @@ func (f *Flows) noChargeInDoubt(ctx context.Context, rec *ops.Record[renewalStat
 		if other.Step == stepAwaitingNotification {
 			return failure.NotYet(0, fmt.Errorf("renewal %s waits: the outcome of %s at %s is still unknown", rec.Key, key, other.State.Order.Gateway))
 		}
+	}
+	return nil
+}
+
+// paidAfterRejection catches a gateway that charged a renewal the connector
+// already reported rejected (the gateway's own retry, a settled offline
+// payment after the timeout): Cleeng and the gateway disagree about money,
+// which only an operator can reconcile, so the notification is
+// dead-lettered with what to do.
+func (f *Flows) paidAfterRejection(ctx context.Context, idx pendingIndex, ev gateways.Event) error {
+	if !ev.Success {
+		return nil
+	}
+	rec, err := ops.Get[renewalState](ctx, f.ops, idx.OpKey)
+	if err != nil {
+		return ignoreNotFound(err)
+	}
+	// Refused and past waiting: reported rejected to Cleeng, or about to be.
+	if res := rec.State.Result; res != nil && res.Outcome == gateways.Refused && rec.Step != stepAwaitingNotification {
+		return failure.Permanentf("%s reports purchase %s for order %s paid, but the renewal was reported rejected to Cleeng (%s): refund it at %s, or record the payment in Cleeng by hand",
+			ev.Gateway, ev.PaymentReference, idx.OrderID, res.RefusalReason, ev.Gateway)
 	}
 	return nil
 }

@@ -180,3 +180,23 @@ func TestCleverbridge_NoSecondChargeWhileAnEarlierOneIsInDoubt(t *testing.T) {
 		t.Errorf("%d Process Cart calls, want 2: one per dunning attempt", n)
 	}
 }
+
+// TestCleverbridge_PaidAfterReportedRejectedIsDeadLetteredForAnOperator: a
+// charge Cleverbridge retried on its own and then collected disagrees with
+// the rejection Cleeng holds; an operator must reconcile it.
+func TestCleverbridge_PaidAfterReportedRejectedIsDeadLetteredForAnOperator(t *testing.T) {
+	e := newE2E(t)
+	sub := e.cleverbridgeSubscription(cbsandbox.SubscriptionRetryScheduled)
+	e.captureOnly(sub.SubscriptionID)
+	p := e.payments(sub.SubscriptionID)
+	calls := e.processCartCalls(cbsandbox.SubscriptionRetryScheduled)
+	if len(p) != 1 || p[0].Status != cleeng.StatusRejected || len(calls) != 1 {
+		t.Fatalf("payments %+v, calls %d: want one rejected renewal", p, len(calls))
+	}
+	if _, err := e.dev.Cleverbridge.Settle(calls[0].PurchaseID, cbsandbox.Settlement{Paid: true}); err != nil {
+		t.Fatal(err)
+	}
+	if reason := e.waitDeadLetter("gateway-events"); !strings.Contains(reason, "reported rejected") {
+		t.Errorf("dead-letter reason %q does not say Cleeng holds a rejection", reason)
+	}
+}

@@ -73,7 +73,11 @@ func (f *Flows) captureFailed(ctx context.Context, ev gateways.Event) error {
 		if ev.Reason != "" {
 			reason += ": " + ev.Reason
 		}
-		if _, err := f.cleeng.UpdatePayment(ctx, idx.PaymentID, cleeng.UpdatePaymentRequest{Status: cleeng.StatusRejected, RejectedReason: reason}); err != nil {
+		paymentID, err := f.paymentOf(ctx, idx)
+		if err != nil {
+			return err
+		}
+		if _, err := f.cleeng.UpdatePayment(ctx, paymentID, cleeng.UpdatePaymentRequest{Status: cleeng.StatusRejected, RejectedReason: reason}); err != nil {
 			return fail(ctx, f.ops, rec, err)
 		}
 		return rec.Finish(ctx, f.ops, stepDone)
@@ -86,7 +90,11 @@ func (f *Flows) refundConfirmed(ctx context.Context, ev gateways.Event, refunded
 	if err != nil || !ok {
 		return err // a refund made outside the connector
 	}
-	key := refundKey(idx.PaymentID)
+	paymentID, err := f.paymentOf(ctx, idx)
+	if err != nil {
+		return err
+	}
+	key := refundKey(paymentID)
 	if _, err := ops.Get[refundState](ctx, f.ops, key); errors.Is(err, ops.ErrNotFound) {
 		return nil // refunded elsewhere (the gateway's console): nothing to complete
 	} else if err != nil {
@@ -98,7 +106,7 @@ func (f *Flows) refundConfirmed(ctx context.Context, ev gateways.Event, refunded
 		}
 		if !refunded {
 			return fail(ctx, f.ops, rec, failure.Permanentf("refund of Cleeng payment %s (%s) failed at %s: %s",
-				idx.PaymentID, ev.OriginalReference, ev.Gateway, orUnknown(ev.Reason)))
+				paymentID, ev.OriginalReference, ev.Gateway, orUnknown(ev.Reason)))
 		}
 		return f.completeRefund(ctx, rec)
 	})

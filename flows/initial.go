@@ -248,6 +248,10 @@ func (f *Flows) finishInitial(ctx context.Context, rec *ops.Record[initialState]
 		default:
 			return failure.NotYet(0, fmt.Errorf("order %s: gateway outcome %q is not final yet", st.Order.ID, res.Outcome))
 		}
+		if err := f.indexPayment(ctx, paymentIndex{Gateway: st.Order.Gateway, ExternalPaymentID: res.PaymentReference,
+			OpKey: rec.Key, OrderID: st.Order.ID, CustomerID: st.Order.CustomerID}); err != nil {
+			return err
+		}
 		payment, err := f.createPayment(ctx, req)
 		if err != nil {
 			return fail(ctx, f.ops, rec, err)
@@ -256,10 +260,6 @@ func (f *Flows) finishInitial(ctx context.Context, rec *ops.Record[initialState]
 		if err := rec.Save(ctx, f.ops, stepCleengPayment); err != nil {
 			return err
 		}
-	}
-	if err := f.indexPayment(ctx, paymentIndex{Gateway: st.Order.Gateway, ExternalPaymentID: st.Payment.ExternalPaymentID,
-		PaymentID: st.Payment.ID, OrderID: st.Order.ID, CustomerID: st.Order.CustomerID}); err != nil {
-		return err
 	}
 	st.Outcome = &CheckoutOutcome{Status: string(st.Payment.Status.Normalize()), OrderID: st.Order.ID,
 		PaymentID: st.Payment.ID, ExternalPaymentID: st.Payment.ExternalPaymentID, RejectedReason: res.RefusalReason}

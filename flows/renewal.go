@@ -183,6 +183,10 @@ func (f *Flows) reportRenewal(ctx context.Context, rec *ops.Record[renewalState]
 		default:
 			return failure.NotYet(0, fmt.Errorf("renewal %s: gateway outcome %q is not final yet", rec.Key, res.Outcome))
 		}
+		if err := f.indexPayment(ctx, paymentIndex{Gateway: rec.State.Order.Gateway, ExternalPaymentID: res.PaymentReference,
+			OpKey: rec.Key, OrderID: rec.State.Order.ID, CustomerID: r.CustomerID, SubscriptionID: r.SubscriptionID}); err != nil {
+			return err
+		}
 		payment, err := f.createPayment(ctx, req)
 		if err != nil {
 			return fail(ctx, f.ops, rec, err)
@@ -191,11 +195,6 @@ func (f *Flows) reportRenewal(ctx context.Context, rec *ops.Record[renewalState]
 		if err := rec.Save(ctx, f.ops, stepCleengPayment); err != nil {
 			return err
 		}
-	}
-	p := rec.State.Payment
-	if err := f.indexPayment(ctx, paymentIndex{Gateway: rec.State.Order.Gateway, ExternalPaymentID: p.ExternalPaymentID, PaymentID: p.ID,
-		OrderID: rec.State.Order.ID, CustomerID: r.CustomerID, SubscriptionID: r.SubscriptionID}); err != nil {
-		return err
 	}
 	return rec.Finish(ctx, f.ops, stepDone)
 }

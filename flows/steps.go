@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 
 	"github.com/cleeng-connector/connector/cleeng"
 	"github.com/cleeng-connector/connector/internal/failure"
@@ -48,11 +49,15 @@ func (f *Flows) createPayment(ctx context.Context, req cleeng.CreatePaymentReque
 }
 
 // paymentIndex finds the Cleeng payment behind a gateway reference, for
-// gateway notifications and refunds (key payment.<gateway>.<reference>).
+// gateway notifications and refunds (key payment.<gateway>.<reference>). It
+// is written before the Cleeng payment is created, so nothing about the
+// payment can arrive before it: PaymentID is then read from the operation
+// (OpKey) once the payment exists (paymentOf).
 type paymentIndex struct {
 	Gateway           string    `json:"gateway"`
 	ExternalPaymentID string    `json:"externalPaymentId"`
-	PaymentID         cleeng.ID `json:"paymentId"`
+	PaymentID         cleeng.ID `json:"paymentId,omitempty"`
+	OpKey             string    `json:"opKey,omitempty"`
 	OrderID           cleeng.ID `json:"orderId"`
 	CustomerID        cleeng.ID `json:"customerId,omitempty"`
 	SubscriptionID    cleeng.ID `json:"subscriptionId,omitempty"`
@@ -99,6 +104,25 @@ func (f *Flows) lookupPayment(ctx context.Context, gateway, externalPaymentID st
 		return paymentIndex{}, false, err
 	}
 	return rec.State, rec.Status == ops.StatusDone, nil
+}
+
+// paymentOf returns the Cleeng payment id behind an index entry: its own, or
+// the one its operation recorded. Before the operation created the payment
+// it is "not yet".
+func (f *Flows) paymentOf(ctx context.Context, idx paymentIndex) (cleeng.ID, error) {
+	if idx.PaymentID != "" {
+		return idx.PaymentID, nil
+	}
+	rec, err := ops.Get[struct {
+		Payment *cleeng.Payment `json:"payment"`
+	}](ctx, f.ops, idx.OpKey)
+	if err != nil {
+		return "", err
+	}
+	if rec.State.Payment == nil {
+		return "", failure.NotYet(0, fmt.Errorf("reference %s: its Cleeng payment is not created yet (%s)", idx.ExternalPaymentID, idx.OpKey))
+	}
+	return rec.State.Payment.ID, nil
 }
 
 // shortHash is a stable 16-hex-digit digest for idempotency keys.
