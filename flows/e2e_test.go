@@ -415,3 +415,23 @@ func TestRenewal_DuplicateWebhooksConcurrentlyChargeOnce(t *testing.T) {
 	}
 	e.assertOnePaymentPerExternalID()
 }
+
+// TestRefund_UnknownPaymentWithSeveralGatewaysIsDeadLettered: a payment
+// the connector has no index for (made before it ran) cannot be routed when
+// several gateways are configured; it is dead-lettered, never guessed.
+func TestRefund_UnknownPaymentWithSeveralGatewaysIsDeadLettered(t *testing.T) {
+	e := newE2E(t)
+	o := e.order("DE", stack.DemoOffer.ID)
+	p, err := e.cleeng.CreatePayment(context.Background(), cleeng.CreatePaymentRequest{OrderID: o.ID, Status: cleeng.StatusCaptured,
+		PaymentOperation: cleeng.OperationInitialPayment, ExternalPaymentID: "MADE-BEFORE-THE-CONNECTOR"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicRefundPayment), PaymentID: p.ID, Reason: "goodwill"})
+	if reason := e.waitDeadLetter("refund"); !strings.Contains(reason, "cannot tell which holds it") {
+		t.Errorf("dead-letter reason %q", reason)
+	}
+	if n := len(e.dev.Adyen.Payments()); n != 0 {
+		t.Errorf("%d Adyen calls for an unroutable refund, want 0", n)
+	}
+}

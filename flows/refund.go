@@ -55,6 +55,12 @@ func (f *Flows) Refund(ctx context.Context, data []byte) error {
 				return fail(ctx, f.ops, rec, failure.Permanentf("gateway %s cannot refund through its API: refund payment %s (%s) %s, then mark Cleeng payment %s refunded",
 					g.Name(), req.ExternalPaymentID, req.Amount.String()+" "+req.Currency, caps.RefundElsewhere, req.PaymentID))
 			}
+			// A payment made before the connector kept an index gets one
+			// now, so the gateway's confirmation finds this refund.
+			if err := f.indexPayment(ctx, paymentIndex{Gateway: g.Name(), ExternalPaymentID: req.ExternalPaymentID,
+				PaymentID: req.PaymentID, OrderID: req.OrderID, CustomerID: req.CustomerID}); err != nil {
+				return err
+			}
 			rec.State.Gateway = g.Name()
 			if err := rec.Save(ctx, f.ops, stepFound); err != nil {
 				return err
