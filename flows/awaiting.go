@@ -43,7 +43,7 @@ func pendingIndexKey(gateway string, orderID cleeng.ID) string {
 }
 
 func (f *Flows) indexPending(ctx context.Context, idx pendingIndex) error {
-	return putIndex(ctx, f.ops, pendingIndexKey(idx.Gateway, idx.OrderID), flowPendingIndex, idx)
+	return ops.PutOnce(ctx, f.ops, pendingIndexKey(idx.Gateway, idx.OrderID), flowPendingIndex, stepDone, idx)
 }
 
 // await parks the renewal until a notification or the timeout.

@@ -75,15 +75,7 @@ func (f *Flows) indexPayment(ctx context.Context, idx paymentIndex) error {
 	if idx.ExternalPaymentID == "" {
 		return nil // a refusal without a gateway reference: nothing will refer to it
 	}
-	return putIndex(ctx, f.ops, paymentIndexKey(idx.Gateway, idx.ExternalPaymentID), flowPaymentIndex, idx)
-}
-
-// putIndex writes an index record once; writing it again is a no-op.
-func putIndex[T any](ctx context.Context, store *ops.Store, key, flow string, value T) error {
-	return operate(ctx, store, key, flow, func(rec *ops.Record[T]) error {
-		rec.State = value
-		return rec.Finish(ctx, store, stepDone)
-	})
+	return ops.PutOnce(ctx, f.ops, paymentIndexKey(idx.Gateway, idx.ExternalPaymentID), flowPaymentIndex, stepDone, idx)
 }
 
 // ignoreNotFound turns ErrNotFound into nil.

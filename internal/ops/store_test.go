@@ -196,3 +196,17 @@ func TestGet_MissingKeyIsNotFound(t *testing.T) {
 		t.Fatalf("got %v, want ErrNotFound", err)
 	}
 }
+
+func TestPutOnce_FirstWriteStandsAndIsDone(t *testing.T) {
+	s := ops.NewStore(testkit.Broker(t).Ops)
+	if err := ops.PutOnce(t.Context(), s, "payment.adyen.P1", "payment-index", "done", authState{OrderID: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ops.PutOnce(t.Context(), s, "payment.adyen.P1", "payment-index", "done", authState{OrderID: 2}); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := ops.Get[authState](t.Context(), s, "payment.adyen.P1")
+	if err != nil || rec.Status != ops.StatusDone || rec.State.OrderID != 1 {
+		t.Fatalf("record %+v, %v; want the first write, done", rec, err)
+	}
+}
