@@ -205,16 +205,8 @@ func (f *Flows) UpdateDetailsAction(ctx context.Context, data []byte) error {
 		default:
 			return failure.Permanentf("payment-details update %s: no shopper action is pending (step %q)", key, rec.Step)
 		}
-		g, err := f.router.ByName(rec.State.Gateway)
-		if err != nil {
-			return fail(ctx, f.ops, rec, err)
-		}
-		res, err := g.CompleteAction(ctx, gateways.ActionRequest{
-			IdempotencyKey: key + "-details-" + shortHash(cmd.Details),
-			Details:        cmd.Details,
-			PaymentData:    rec.State.Result.PaymentData,
-			AuthoriseOnly:  true, // a zero-amount authorisation
-		})
+		// A zero-amount authorisation: authorise-only.
+		res, err := f.completeAction(ctx, rec.State.Gateway, key, cmd.Details, rec.State.Result, true)
 		if err != nil {
 			return err
 		}

@@ -127,15 +127,7 @@ func (f *Flows) PaymentActionDetails(ctx context.Context, data []byte) error {
 			}
 			return failure.Permanentf("order %d: payment details arrived but no shopper action is pending (step %q)", cmd.OrderID, rec.Step)
 		}
-		g, err := f.router.ByName(rec.State.Order.Gateway)
-		if err != nil {
-			return fail(ctx, f.ops, rec, err)
-		}
-		res, err := g.CompleteAction(ctx, gateways.ActionRequest{
-			IdempotencyKey: "initial-" + rec.State.Order.ID.String() + "-details-" + shortHash(cmd.Details),
-			Details:        cmd.Details,
-			PaymentData:    rec.State.Result.PaymentData,
-		})
+		res, err := f.completeAction(ctx, rec.State.Order.Gateway, "initial-"+rec.State.Order.ID.String(), cmd.Details, rec.State.Result, false)
 		if err != nil {
 			return err
 		}
@@ -144,6 +136,23 @@ func (f *Flows) PaymentActionDetails(ctx context.Context, data []byte) error {
 			return err
 		}
 		return f.finishInitial(ctx, rec)
+	})
+}
+
+// completeAction sends a shopper's action result (3-D Secure, redirect) to
+// the gateway that asked for it, with an idempotency key derived from the
+// operation and the result. Its errors leave the operation waiting for the
+// shopper: rejected details are dead-lettered, valid ones may follow.
+func (f *Flows) completeAction(ctx context.Context, gateway, key string, details json.RawMessage, asked *gateways.Result, authoriseOnly bool) (gateways.Result, error) {
+	g, err := f.router.ByName(gateway)
+	if err != nil {
+		return gateways.Result{}, err
+	}
+	return g.CompleteAction(ctx, gateways.ActionRequest{
+		IdempotencyKey: key + "-details-" + shortHash(details),
+		Details:        details,
+		PaymentData:    asked.PaymentData,
+		AuthoriseOnly:  authoriseOnly,
 	})
 }
 
