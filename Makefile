@@ -33,8 +33,9 @@ image:
 	docker build -q -f build/connector.Dockerfile -t $(IMAGE) bin/image/connector
 	docker build -q -f build/nats-server.Dockerfile -t $(NATS_IMAGE) bin/image/nats-server
 
-## lint: gofmt, go vet, staticcheck
+## lint: gofmt, go vet, staticcheck, and go.mod tidy
 lint:
+	$(GO) mod tidy -diff
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1)
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
