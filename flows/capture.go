@@ -136,5 +136,40 @@ func (f *Flows) findAuthorised(ctx context.Context, rec *ops.Record[captureState
 	if len(running) > 0 {
 		return failure.NotYet(0, fmt.Errorf("capture of subscription %s: its authorisation %s is still in progress", d.SubscriptionID, running[0]))
 	}
+	if err := f.noAuthorisationHeld(ctx, d); err != nil {
+		return err
+	}
 	return rec.Save(ctx, f.ops, stepCaptureOnly)
+}
+
+// noAuthorisationHeld refuses a direct charge of a dunning attempt whose
+// authorisation reached the gateway and may hold the shopper's money, even
+// though Cleeng holds no authorised payment for it (its report failed): a
+// charge on top would take the money twice. Only an operator can tell
+// whether to capture or cancel the authorisation, so the capture is
+// dead-lettered with what to do.
+func (f *Flows) noAuthorisationHeld(ctx context.Context, d *cleeng.DunningData) error {
+	key := opKey(flowAuthorise, d.SubscriptionID.String(), d.DunningAttemptDate)
+	auth, err := ops.Get[renewalState](ctx, f.ops, key)
+	if err != nil {
+		return ignoreNotFound(err)
+	}
+	res := auth.State.Result
+	if auth.Step != stepAwaitingNotification && (res == nil || res.Outcome == gateways.Refused || res.Outcome == gateways.ActionRequired) {
+		return nil // the authorisation holds no money: charging directly is the attempt's only charge
+	}
+	ref := "unknown reference"
+	if res != nil {
+		ref = res.PaymentReference
+	}
+	return failure.Permanentf("subscription %s, dunning attempt %s: its authorisation %s (%s) reached %s but Cleeng holds no authorised payment for it (operation %s is %s at step %s: %s); a direct charge would take the money twice: capture or cancel %s at %s and report it to Cleeng, or replay the authorisation's dead letter once its cause is fixed",
+		d.SubscriptionID, d.DunningAttemptDate, ref, resultOutcome(res), auth.State.Order.Gateway, key, auth.Status, auth.Step, orUnknown(auth.Error), ref, auth.State.Order.Gateway)
+}
+
+// resultOutcome names a possibly missing gateway result.
+func resultOutcome(res *gateways.Result) gateways.Outcome {
+	if res == nil {
+		return "outcome unknown"
+	}
+	return res.Outcome
 }
