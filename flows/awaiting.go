@@ -11,8 +11,21 @@ import (
 	"github.com/cleeng-connector/connector/internal/ops"
 )
 
-// stepAwaitingNotification: the gateway's outcome will come by notification.
-const stepAwaitingNotification = "awaiting-notification"
+const (
+	// stepGatewayCall: a gateway without idempotency keys is being called.
+	// Recorded before the call, so an attempt cut off after it (a drain, a
+	// crash, a lost answer) resumes knowing the call may have charged: it
+	// waits for the notification and never calls again.
+	stepGatewayCall = "gateway-call"
+	// stepAwaitingNotification: the gateway's outcome will come by notification.
+	stepAwaitingNotification = "awaiting-notification"
+)
+
+// chargeInDoubt reports whether a renewal at step may have charged without
+// its outcome being known.
+func chargeInDoubt(step string) bool {
+	return step == stepGatewayCall || step == stepAwaitingNotification
+}
 
 // Why a renewal waits for a notification.
 const (
@@ -94,7 +107,7 @@ func (f *Flows) purchaseNotified(ctx context.Context, ev gateways.Event) error {
 		return err
 	}
 	return operate(ctx, f.ops, idx.State.OpKey, idx.State.Flow, func(rec *ops.Record[renewalState]) error {
-		if rec.Step != stepAwaitingNotification {
+		if !chargeInDoubt(rec.Step) {
 			return nil // the answer came after all; the notification confirms it
 		}
 		res := gateways.Result{Outcome: gateways.Captured, PaymentReference: ev.PaymentReference}
@@ -125,7 +138,7 @@ func (f *Flows) noChargeInDoubt(ctx context.Context, rec *ops.Record[renewalStat
 		if err != nil {
 			return ignoreNotFound(err)
 		}
-		if other.Step == stepAwaitingNotification {
+		if chargeInDoubt(other.Step) {
 			return failure.NotYet(0, fmt.Errorf("renewal %s waits: the outcome of %s at %s is still unknown", rec.Key, key, other.State.Order.Gateway))
 		}
 	}

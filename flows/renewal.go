@@ -103,7 +103,7 @@ func (f *Flows) renew(ctx context.Context, key, flow string, d *cleeng.DunningDa
 				return err
 			}
 		}
-		if rec.Step == stepOrder || rec.Step == stepAwaitingNotification {
+		if rec.Step == stepOrder || chargeInDoubt(rec.Step) {
 			if err := f.charge(ctx, g, rec, key, d, authoriseOnly); err != nil {
 				return err
 			}
@@ -121,8 +121,11 @@ func (f *Flows) renew(ctx context.Context, key, flow string, d *cleeng.DunningDa
 // records the result or Options.NotificationTimeout runs out.
 func (f *Flows) charge(ctx context.Context, g gateways.Gateway, rec *ops.Record[renewalState], key string, d *cleeng.DunningData, authoriseOnly bool) error {
 	retryable := g.Capabilities().IdempotencyKeys
-	if rec.Step == stepAwaitingNotification {
+	switch rec.Step {
+	case stepAwaitingNotification:
 		return f.stillAwaiting(ctx, rec)
+	case stepGatewayCall:
+		return f.await(ctx, rec, awaitLostAnswer, "the attempt that called the gateway ended before recording its answer")
 	}
 	order := rec.State.Order
 	if !retryable {
@@ -131,6 +134,9 @@ func (f *Flows) charge(ctx context.Context, g gateways.Gateway, rec *ops.Record[
 		}
 		// Indexed before the call: its notification may overtake its answer.
 		if err := f.indexPending(ctx, pendingIndex{Gateway: g.Name(), OrderID: order.ID, OpKey: key, Flow: rec.Flow}); err != nil {
+			return err
+		}
+		if err := rec.Save(ctx, f.ops, stepGatewayCall); err != nil {
 			return err
 		}
 	}

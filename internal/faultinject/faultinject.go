@@ -6,8 +6,10 @@ package faultinject
 
 import (
 	"encoding/json"
+	"maps"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"time"
@@ -28,6 +30,10 @@ type Fault struct {
 	// DropResponse: the next Count matching requests are applied, then the
 	// connection is closed without an answer.
 	DropResponse bool `json:"dropResponse,omitempty"`
+	// HoldResponse: matching requests are applied, then their answer is held
+	// this long, or until the client gives up (a caller cut off mid-call
+	// after the effect happened). Zero holds nothing.
+	HoldResponse Duration `json:"holdResponse,omitempty"`
 	// Count limits how many requests the fault applies to; 0 means every one.
 	Count int `json:"count,omitempty"`
 }
@@ -131,6 +137,19 @@ func (in *Injector) Wrap(next http.Handler) http.Handler {
 		if f.DropResponse {
 			next.ServeHTTP(discard{header: http.Header{}}, r)
 			hijackAndClose(w)
+			return
+		}
+		if f.HoldResponse > 0 {
+			held := httptest.NewRecorder()
+			next.ServeHTTP(held, r)
+			select {
+			case <-time.After(time.Duration(f.HoldResponse)):
+			case <-r.Context().Done():
+				return
+			}
+			maps.Copy(w.Header(), held.Header())
+			w.WriteHeader(held.Code)
+			_, _ = w.Write(held.Body.Bytes())
 			return
 		}
 		next.ServeHTTP(w, r)
