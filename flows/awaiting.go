@@ -106,7 +106,14 @@ func (f *Flows) purchaseNotified(ctx context.Context, ev gateways.Event) error {
 	if err := f.paidAfterRejection(ctx, idx.State, ev); err != nil {
 		return err
 	}
-	return operate(ctx, f.ops, idx.State.OpKey, idx.State.Flow, func(rec *ops.Record[renewalState]) error {
+	gaveUp := func(rec *ops.Record[renewalState]) error {
+		if rec.Status == ops.StatusFailed && ev.Success {
+			return failure.Permanentf("%s reports purchase %s for order %s paid after the renewal %s gave up waiting for it (%s): the shopper was charged and Cleeng was never told: record the payment in Cleeng, or refund it at %s",
+				ev.Gateway, ev.PaymentReference, idx.State.OrderID, rec.Key, rec.Error, ev.Gateway)
+		}
+		return nil // reported already, or a refusal of a renewal that failed anyway
+	}
+	return settle(ctx, f.ops, idx.State.OpKey, idx.State.Flow, gaveUp, func(rec *ops.Record[renewalState]) error {
 		if !chargeInDoubt(rec.Step) {
 			return nil // the answer came after all; the notification confirms it
 		}

@@ -38,8 +38,8 @@ func (f *Flows) GatewayEvent(ctx context.Context, subject string, data []byte) e
 	switch {
 	case ev.Kind == gateways.EventCaptureFailed || (ev.Kind == gateways.EventCapture && !ev.Success):
 		return f.captureFailed(ctx, ev)
-	case ev.Kind == gateways.EventRefund || ev.Kind == gateways.EventRefundFailed:
-		return f.refundConfirmed(ctx, ev, ev.Kind == gateways.EventRefund && ev.Success)
+	case ev.Kind == gateways.EventRefund || ev.Kind == gateways.EventRefundFailed || ev.Kind == gateways.EventRefundReversed:
+		return f.refundConfirmed(ctx, ev)
 	case ev.Kind == gateways.EventPurchase:
 		return f.purchaseNotified(ctx, ev)
 	case ev.Kind == gateways.EventAuthorisation:
@@ -84,8 +84,14 @@ func (f *Flows) captureFailed(ctx context.Context, ev gateways.Event) error {
 	})
 }
 
-// refundConfirmed completes or fails the parked refund of the payment.
-func (f *Flows) refundConfirmed(ctx context.Context, ev gateways.Event, refunded bool) error {
+// refundConfirmed completes or fails the parked refund of the payment. An
+// event that contradicts a refund already finished (REFUND_FAILED or
+// REFUNDED_REVERSED after Cleeng was told "refunded", or REFUND after the
+// refund was recorded failed) is dead-lettered for an operator: Cleeng has
+// no status that undoes a refund, and only a person can settle it with the
+// shopper.
+func (f *Flows) refundConfirmed(ctx context.Context, ev gateways.Event) error {
+	refunded := ev.Kind == gateways.EventRefund && ev.Success
 	idx, ok, err := f.lookupPayment(ctx, ev.Gateway, ev.OriginalReference)
 	if err != nil || !ok {
 		return err // a refund made outside the connector
@@ -100,13 +106,24 @@ func (f *Flows) refundConfirmed(ctx context.Context, ev gateways.Event, refunded
 	} else if err != nil {
 		return err
 	}
-	return operate(ctx, f.ops, key, flowRefund, func(rec *ops.Record[refundState]) error {
+	late := func(rec *ops.Record[refundState]) error {
+		switch {
+		case rec.Status == ops.StatusDone && !refunded:
+			return failure.Permanentf("%s reports %s for the refund of Cleeng payment %s (%s) after Cleeng was told it was refunded: the shopper got no money back (%s); refund again at %s or settle it with the shopper, then correct Cleeng payment %s by hand",
+				ev.Gateway, ev.Kind, paymentID, ev.OriginalReference, orUnknown(ev.Reason), ev.Gateway, paymentID)
+		case rec.Status == ops.StatusFailed && refunded:
+			return failure.Permanentf("%s refunded Cleeng payment %s (%s) after the refund was recorded failed (%s): mark Cleeng payment %s refunded",
+				ev.Gateway, paymentID, ev.OriginalReference, rec.Error, paymentID)
+		}
+		return nil // the event repeats what the operation already recorded
+	}
+	return settle(ctx, f.ops, key, flowRefund, late, func(rec *ops.Record[refundState]) error {
 		if rec.Step != stepAwaitingConfirmation {
 			return failure.NotYet(0, fmt.Errorf("refund %s confirmed before its gateway answer was recorded (step %q)", key, rec.Step))
 		}
 		if !refunded {
-			return fail(ctx, f.ops, rec, failure.Permanentf("refund of Cleeng payment %s (%s) failed at %s: %s",
-				paymentID, ev.OriginalReference, ev.Gateway, orUnknown(ev.Reason)))
+			return fail(ctx, f.ops, rec, failure.Permanentf("refund of Cleeng payment %s (%s) failed at %s (%s): %s",
+				paymentID, ev.OriginalReference, ev.Gateway, ev.Kind, orUnknown(ev.Reason)))
 		}
 		return f.completeRefund(ctx, rec)
 	})

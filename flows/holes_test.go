@@ -3,6 +3,7 @@ package flows_test
 import (
 	"time"
 
+	"github.com/cleeng-connector/connector/internal/stack"
 	"github.com/cleeng-connector/connector/internal/testkit"
 	"net/http"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/cleeng-connector/connector/cleeng"
 	cleengsandbox "github.com/cleeng-connector/connector/cleeng/sandbox"
+	adyensandbox "github.com/cleeng-connector/connector/gateways/adyen/sandbox"
 	"github.com/cleeng-connector/connector/internal/faultinject"
 )
 
@@ -69,5 +71,52 @@ func TestCleverbridge_AttemptCutAfterProcessCartIsNeverRepeated(t *testing.T) {
 	}
 	if p := e.payments(sub.SubscriptionID); p[0].ExternalPaymentID != calls[0].PurchaseID {
 		t.Errorf("Cleeng payment %+v, want externalPaymentId %s", p[0], calls[0].PurchaseID)
+	}
+}
+
+// TestRefund_UndoneAfterCleengWasToldIsDeadLetteredForAnOperator: Adyen may
+// report a refund failed, or its funds returned, after it reported the
+// refund successful and Cleeng was told the payment is refunded. The
+// shopper got nothing back; the late event is never acknowledged unread.
+func TestRefund_UndoneAfterCleengWasToldIsDeadLetteredForAnOperator(t *testing.T) {
+	for _, event := range []string{adyensandbox.EventRefundFailed, adyensandbox.EventRefundedReversed} {
+		t.Run(event, func(t *testing.T) {
+			e := newE2E(t)
+			sub := e.subscribe("DE")
+			initial := e.payments(sub.SubscriptionID)[0]
+			e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicRefundPayment), PaymentID: initial.ID, Reason: "customer asked"})
+			testkit.Eventually(t, 10*time.Second, "Cleeng payment refunded", func() bool {
+				p, _ := e.dev.Cleeng.State().Payment(initial.ID)
+				return p.Status == cleeng.StatusRefunded
+			})
+			if !e.dev.Adyen.UndoRefund(initial.ExternalPaymentID, event) {
+				t.Fatal("the sandbox found no refund to undo")
+			}
+			reason := e.waitDeadLetter("gateway-events")
+			if !strings.Contains(reason, initial.ID.String()) || !strings.Contains(reason, "no money back") {
+				t.Errorf("dead-letter reason %q does not say the shopper of payment %s got no money back", reason, initial.ID)
+			}
+		})
+	}
+}
+
+// TestCleverbridge_PaidNotificationAfterTheLostAnswerTimeoutIsDeadLettered:
+// the renewal gave up waiting for the purchase notification (dead-lettered,
+// Cleeng not told). When the notification finally says "paid", the shopper
+// was charged and Cleeng must learn it: the notification is dead-lettered
+// with what to record, never acknowledged unread.
+func TestCleverbridge_PaidNotificationAfterTheLostAnswerTimeoutIsDeadLettered(t *testing.T) {
+	e := newE2E(t, func(o *stack.DevOptions) { o.Flows.NotificationTimeout = time.Second })
+	sub := e.cleverbridgeSubscription("S1000001")
+	e.dev.Cleverbridge.SetNotifyTarget("", "", "") // hold the purchase notification
+	e.dev.Cleverbridge.Faults().Add(faultinject.Fault{Method: http.MethodPost, PathPrefix: "/cart/processcart", DropResponse: true, Count: 1})
+	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentCapture), SubscriptionID: sub.SubscriptionID})
+	e.waitDeadLetter("capture")
+
+	e.dev.Cleverbridge.SetNotifyTarget(e.dev.IngressURL+"/webhooks/cleverbridge", stack.DevCleverbridgeUser, stack.DevCleverbridgePassword)
+	calls := e.processCartCalls("S1000001")
+	reason := e.waitDeadLetter("gateway-events")
+	if !strings.Contains(reason, calls[0].PurchaseID) || !strings.Contains(reason, "Cleeng was never told") {
+		t.Errorf("dead-letter reason %q does not say purchase %s was paid without Cleeng knowing", reason, calls[0].PurchaseID)
 	}
 }

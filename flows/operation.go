@@ -16,9 +16,21 @@ const releaseTimeout = 2 * time.Second
 // released at once, so the redelivery resumes from the recorded step
 // instead of waiting for the lease to run out.
 func operate[T any](ctx context.Context, store *ops.Store, key, flow string, body func(rec *ops.Record[T]) error) error {
+	return settle(ctx, store, key, flow, func(*ops.Record[T]) error { return nil }, body)
+}
+
+// settle is operate for an event that may arrive after its operation
+// finished (a gateway's late notification): finished then decides what the
+// event means for the finished operation — already reflected, or an error
+// that dead-letters it with what an operator must do — so a late event is
+// never acknowledged unread.
+func settle[T any](ctx context.Context, store *ops.Store, key, flow string, finished, body func(rec *ops.Record[T]) error) error {
 	rec, err := ops.Claim[T](ctx, store, key, flow)
-	if err != nil || rec.Status != ops.StatusInProgress {
+	if err != nil {
 		return err
+	}
+	if rec.Status != ops.StatusInProgress {
+		return finished(rec)
 	}
 	err = body(rec)
 	if err != nil && rec.Status == ops.StatusInProgress {

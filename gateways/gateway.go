@@ -153,6 +153,7 @@ const (
 	EventCaptureFailed     EventKind = "capture_failed"
 	EventRefund            EventKind = "refund"
 	EventRefundFailed      EventKind = "refund_failed"
+	EventRefundReversed    EventKind = "refund_reversed" // refunded funds came back to the merchant
 	EventCancellation      EventKind = "cancellation"
 	EventRecurringContract EventKind = "recurring_contract"
 	EventPurchase          EventKind = "purchase" // Cleverbridge purchase notification

@@ -131,14 +131,15 @@ func ItemSubject(item Item) string {
 
 // eventKinds maps Adyen's event codes to the normalised kinds.
 var eventKinds = map[string]gateways.EventKind{
-	webhook.EventCodeAuthorisation:  gateways.EventAuthorisation,
-	webhook.EventCodeCapture:        gateways.EventCapture,
-	webhook.EventCodeCaptureFailed:  gateways.EventCaptureFailed,
-	webhook.EventCodeRefund:         gateways.EventRefund,
-	webhook.EventCodeRefundFailed:   gateways.EventRefundFailed,
-	webhook.EventCodeCancellation:   gateways.EventCancellation,
-	"RECURRING_CONTRACT":            gateways.EventRecurringContract, // no constant in v9
-	webhook.EventCodeCancelOrRefund: gateways.EventOther,
+	webhook.EventCodeAuthorisation:    gateways.EventAuthorisation,
+	webhook.EventCodeCapture:          gateways.EventCapture,
+	webhook.EventCodeCaptureFailed:    gateways.EventCaptureFailed,
+	webhook.EventCodeRefund:           gateways.EventRefund,
+	webhook.EventCodeRefundFailed:     gateways.EventRefundFailed,
+	webhook.EventCodeRefundedReversed: gateways.EventRefundReversed,
+	webhook.EventCodeCancellation:     gateways.EventCancellation,
+	"RECURRING_CONTRACT":              gateways.EventRecurringContract, // no constant in v9
+	webhook.EventCodeCancelOrRefund:   gateways.EventOther,
 }
 
 // ToEvent maps an item to a gateways.Event.
