@@ -2,6 +2,7 @@ package flows
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -92,32 +93,48 @@ func (f *Flows) stillAwaiting(ctx context.Context, rec *ops.Record[renewalState]
 		order.ID, order.Gateway, w.Detail, timeout, order.ID, order.Gateway))
 }
 
-// purchaseNotified records a gateway's notification about a waiting
-// renewal and reports it to Cleeng; the renewal's next look finds it done.
-func (f *Flows) purchaseNotified(ctx context.Context, ev gateways.Event) error {
+// paymentNotified records the outcome a gateway notifies for an order: a
+// renewal waiting for it (found through its pending index) is reported to
+// Cleeng, and the renewal's next look finds it done; any other order is an
+// initial purchase's.
+func (f *Flows) paymentNotified(ctx context.Context, ev gateways.Event) error {
 	orderID := ev.MerchantReference
 	if orderID == "" {
 		orderID = ev.Metadata["orderId"]
 	}
 	idx, err := ops.Get[pendingIndex](ctx, f.ops, pendingIndexKey(ev.Gateway, cleeng.ID(orderID)))
+	if errors.Is(err, ops.ErrNotFound) && ev.Kind == gateways.EventAuthorisation {
+		return f.initialNotified(ctx, ev)
+	}
 	if err != nil {
 		return ignoreNotFound(err) // a purchase the connector is not waiting for
 	}
 	if err := f.paidAfterRejection(ctx, idx.State, ev); err != nil {
 		return err
 	}
+	// An authorisation notified for a renewal reserved or charged the
+	// amount as the renewal asked; a purchase notification is a charge.
+	paid := gateways.Captured
+	if ev.Kind == gateways.EventAuthorisation {
+		paid = gateways.Authorised
+	}
 	gaveUp := func(rec *ops.Record[renewalState]) error {
 		if rec.Status == ops.StatusFailed && ev.Success {
-			return failure.Permanentf("%s reports purchase %s for order %s paid after the renewal %s gave up waiting for it (%s): the shopper was charged and Cleeng was never told: record the payment in Cleeng, or refund it at %s",
+			return failure.Permanentf("%s reports payment %s for order %s paid, but renewal %s ended failed (%s): the shopper was charged and Cleeng was never told: record the payment in Cleeng, or refund it at %s",
 				ev.Gateway, ev.PaymentReference, idx.State.OrderID, rec.Key, rec.Error, ev.Gateway)
 		}
 		return nil // reported already, or a refusal of a renewal that failed anyway
 	}
 	return settle(ctx, f.ops, idx.State.OpKey, idx.State.Flow, gaveUp, func(rec *ops.Record[renewalState]) error {
-		if !chargeInDoubt(rec.Step) {
-			return nil // the answer came after all; the notification confirms it
+		switch {
+		case rec.Step == "" || rec.Step == stepOrder:
+			// Notified before the answer was recorded: the answer, or the
+			// attempt that resumes the call, records it first.
+			return failure.NotYet(0, fmt.Errorf("renewal %s: %s notified before its answer was recorded", rec.Key, ev.Gateway))
+		case !chargeInDoubt(rec.Step):
+			return nil // the answer came; the notification confirms it
 		}
-		res := gateways.Result{Outcome: gateways.Captured, PaymentReference: ev.PaymentReference}
+		res := gateways.Result{Outcome: paid, PaymentReference: ev.PaymentReference}
 		if !ev.Success {
 			res = gateways.Result{Outcome: gateways.Refused, PaymentReference: ev.PaymentReference, RefusalReason: orUnknown(ev.Reason)}
 		}

@@ -40,10 +40,8 @@ func (f *Flows) GatewayEvent(ctx context.Context, subject string, data []byte) e
 		return f.captureFailed(ctx, ev)
 	case ev.Kind == gateways.EventRefund || ev.Kind == gateways.EventRefundFailed || ev.Kind == gateways.EventRefundReversed:
 		return f.refundConfirmed(ctx, ev)
-	case ev.Kind == gateways.EventPurchase:
-		return f.purchaseNotified(ctx, ev)
-	case ev.Kind == gateways.EventAuthorisation:
-		return f.initialNotified(ctx, ev)
+	case ev.Kind == gateways.EventPurchase || ev.Kind == gateways.EventAuthorisation:
+		return f.paymentNotified(ctx, ev)
 	}
 	return nil
 }

@@ -1,6 +1,9 @@
 package flows_test
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/cleeng-connector/connector/internal/stack"
@@ -118,5 +121,40 @@ func TestCleverbridge_PaidNotificationAfterTheLostAnswerTimeoutIsDeadLettered(t 
 	reason := e.waitDeadLetter("gateway-events")
 	if !strings.Contains(reason, calls[0].PurchaseID) || !strings.Contains(reason, "Cleeng was never told") {
 		t.Errorf("dead-letter reason %q does not say purchase %s was paid without Cleeng knowing", reason, calls[0].PurchaseID)
+	}
+}
+
+// TestRenewal_PendingAtAdyenSettledByTheAuthorisationNotification: Adyen
+// may answer a renewal Pending; its AUTHORISATION notification carries the
+// outcome. The renewal waits for it and reports it to Cleeng, whichever of
+// the answer and the notification comes first.
+func TestRenewal_PendingAtAdyenSettledByTheAuthorisationNotification(t *testing.T) {
+	for _, authorizedFirst := range []bool{true, false} {
+		t.Run(fmt.Sprintf("authorizedFirst=%v", authorizedFirst), func(t *testing.T) {
+			e := newE2E(t)
+			o := e.order("DE", stack.DemoOffer.ID)
+			e.post("/v1/checkout/payments", map[string]any{"orderId": json.Number(o.ID),
+				"paymentMethod": adyensandbox.CardMethod(adyensandbox.CardVisa, adyensandbox.HolderPending), "returnUrl": "https://shop.example/return"})
+			var sub cleeng.ID
+			testkit.Eventually(t, 10*time.Second, "the pending purchase settled into a subscription", func() bool {
+				for _, p := range e.dev.Cleeng.State().Payments {
+					if p.OrderID == o.ID && p.Status == cleeng.StatusCaptured && p.SubscriptionID != "" {
+						sub = p.SubscriptionID
+						return true
+					}
+				}
+				return false
+			})
+			res, err := e.dev.Cleeng.RunDunning(context.Background(), sub, cleengsandbox.DunningOptions{AuthorizedFirst: authorizedFirst, Attempts: 1, NoTermination: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !res.Renewed {
+				t.Fatalf("dunning %+v, want renewed once the notification settled the pending renewal", res)
+			}
+			if n := len(e.renewalCharges()); n != 1 {
+				t.Errorf("%d renewal charges, want 1", n)
+			}
+		})
 	}
 }

@@ -116,9 +116,10 @@ func (f *Flows) renew(ctx context.Context, key, flow string, d *cleeng.DunningDa
 //
 // Failure policy: a gateway with idempotency keys is simply called again
 // after an unknown outcome. A gateway without them (Cleverbridge's Process
-// Cart) is never called twice: a lost answer, or a payment left pending
-// (offline payment), parks the attempt until the gateway's notification
-// records the result or Options.NotificationTimeout runs out.
+// Cart) is never called twice: a lost answer parks the attempt until the
+// gateway's notification records the result or Options.NotificationTimeout
+// runs out. A payment any gateway answers pending (an offline payment, an
+// Adyen Pending) waits the same way for its notification.
 func (f *Flows) charge(ctx context.Context, g gateways.Gateway, rec *ops.Record[renewalState], key string, d *cleeng.DunningData, authoriseOnly bool) error {
 	retryable := g.Capabilities().IdempotencyKeys
 	switch rec.Step {
@@ -132,10 +133,14 @@ func (f *Flows) charge(ctx context.Context, g gateways.Gateway, rec *ops.Record[
 		if err := f.noChargeInDoubt(ctx, rec); err != nil {
 			return err
 		}
-		// Indexed before the call: its notification may overtake its answer.
-		if err := f.indexPending(ctx, pendingIndex{Gateway: g.Name(), OrderID: order.ID, OpKey: key, Flow: rec.Flow}); err != nil {
-			return err
-		}
+	}
+	// Indexed before the call: an outcome known only by notification (a
+	// pending payment, a lost answer) may have its notification overtake
+	// the answer.
+	if err := f.indexPending(ctx, pendingIndex{Gateway: g.Name(), OrderID: order.ID, OpKey: key, Flow: rec.Flow}); err != nil {
+		return err
+	}
+	if !retryable {
 		if err := rec.Save(ctx, f.ops, stepGatewayCall); err != nil {
 			return err
 		}
@@ -156,7 +161,7 @@ func (f *Flows) charge(ctx context.Context, g gateways.Gateway, rec *ops.Record[
 		return f.await(ctx, rec, awaitLostAnswer, err.Error())
 	case err != nil:
 		return fail(ctx, f.ops, rec, err)
-	case !retryable && res.Outcome == gateways.Pending:
+	case res.Outcome == gateways.Pending:
 		return f.await(ctx, rec, awaitPendingPayment, "the gateway reported the payment pending")
 	}
 	rec.State.Result = &res

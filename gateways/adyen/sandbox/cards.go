@@ -28,8 +28,9 @@ const (
 	HolderError             = "ERROR"
 	HolderCaptureFailed     = "CAPTURE_FAILED" // sandbox only
 	HolderRefundFailed      = "REFUND_FAILED"  // sandbox only
-	// HolderPending (sandbox only) is answered resultCode Pending; the
-	// AUTHORISATION notification that follows says it was authorised.
+	// HolderPending (sandbox only) is answered resultCode Pending, the card
+	// and every later payment with its stored token; the AUTHORISATION
+	// notification that follows says it was authorised.
 	HolderPending = "PENDING"
 )
 

@@ -115,11 +115,11 @@ func (s *Sandbox) pay(body []byte) answer {
 		if v == authorised && testCards[c.Number].challenge {
 			return s.challenge(p)
 		}
-		if v == authorised && strings.EqualFold(c.HolderName, HolderPending) {
-			s.settle(p, v) // known only through the AUTHORISATION notification
-			return jsonAnswer(http.StatusOK, map[string]any{
-				"pspReference": p.PSPReference, "merchantReference": p.Reference, "resultCode": "Pending"})
-		}
+	}
+	if v == authorised && strings.EqualFold(p.Card.HolderName, HolderPending) {
+		s.settle(p, v) // known only through the AUTHORISATION notification
+		return jsonAnswer(http.StatusOK, map[string]any{
+			"pspReference": p.PSPReference, "merchantReference": p.Reference, "resultCode": "Pending"})
 	}
 	s.settle(p, v)
 	return jsonAnswer(http.StatusOK, s.paymentResponse(p))
