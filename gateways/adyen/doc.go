@@ -9,6 +9,9 @@
 // every other 4xx is permanent. What is left after the last attempt is
 // returned classified with internal/failure, for the worker runtime to act on.
 //
+// Amounts are in Adyen's own minor units (currency.go), which differ from
+// ISO 4217's for CLP, CVE, IDR and ISK, in requests and notifications alike.
+//
 // Secrets (API key, HMAC keys), card data and recurring tokens never appear
 // in an error string; the library's Debug mode, which logs request bodies,
 // is never enabled.

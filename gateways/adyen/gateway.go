@@ -14,7 +14,6 @@ import (
 
 	"github.com/cleeng-connector/connector/gateways"
 	"github.com/cleeng-connector/connector/internal/failure"
-	"github.com/cleeng-connector/connector/internal/money"
 )
 
 // Name is the gateway's name in configuration, events and subjects.
@@ -310,14 +309,6 @@ func (g *Gateway) DeleteToken(ctx context.Context, req gateways.TokenRequest) er
 		return nil
 	}
 	return err
-}
-
-func minorAmount(a money.Amount) (checkout.Amount, error) {
-	minor, err := a.Minor()
-	if err != nil {
-		return checkout.Amount{}, failure.Permanent(fmt.Errorf("adyen: %w", err))
-	}
-	return checkout.Amount{Currency: a.Currency, Value: minor}, nil
 }
 
 func optional(s string) *string {

@@ -285,47 +285,6 @@ func TestModifications_StateRulesFailByNotification(t *testing.T) {
 	}
 }
 
-func TestPay_AmountsInMinorUnitsByCurrency(t *testing.T) {
-	e := newEnv(t)
-	for _, c := range []struct {
-		value, currency string
-		minor           int64
-	}{
-		{"9.99", "EUR", 999},
-		{"1500", "JPY", 1500},
-		{"1.234", "KWD", 1234},
-	} {
-		t.Run(c.currency, func(t *testing.T) {
-			ref := "order-" + c.currency
-			req := firstPayment(t, ref, amount(t, c.value, c.currency), sandbox.CardMethod(sandbox.CardVisa, "Jane Smith"))
-			req.AuthoriseOnly = true
-			auth := pay(t, e.gw, req)
-			p, _ := e.sb.Payment(auth.PaymentReference)
-			if p.Amount != c.minor || p.Currency != c.currency {
-				t.Fatalf("sandbox holds %d %s, want %d", p.Amount, p.Currency, c.minor)
-			}
-			res, err := e.gw.Capture(context.Background(), gateways.ModifyRequest{IdempotencyKey: "capture." + ref,
-				PaymentReference: auth.PaymentReference, Amount: amount(t, c.value, c.currency)})
-			if err != nil || res.Outcome != gateways.Received {
-				t.Fatalf("capture = %+v, %v", res, err)
-			}
-			ev := e.events.Wait(t, 10*time.Second, "CAPTURE", func(ev gateways.Event) bool {
-				return ev.Kind == gateways.EventCapture && ev.OriginalReference == auth.PaymentReference
-			})
-			if !ev.Success || !ev.Amount.Value.Equal(amount(t, c.value, c.currency).Value) || ev.Amount.Currency != c.currency {
-				t.Fatalf("CAPTURE event amount = %s, want %s %s", ev.Amount, c.value, c.currency)
-			}
-		})
-	}
-	_, err := e.gw.Pay(context.Background(), firstPayment(t, "order-bad-kwd", amount(t, "1.2345", "KWD"), sandbox.CardMethod(sandbox.CardVisa, "Jane Smith")))
-	if !failure.Is(err, failure.ClassPermanent) {
-		t.Fatalf("1.2345 KWD: err = %v, want a permanent error", err)
-	}
-	if n := len(e.sb.PaymentsFor("order-bad-kwd")); n != 0 {
-		t.Fatalf("an unpayable amount reached the sandbox (%d payments)", n)
-	}
-}
-
 func TestPay_ConcurrentDuplicateKeyChargesOnce(t *testing.T) {
 	e := newEnv(t, func(o *sandbox.Options, c *adyen.Config) {
 		o.ProcessingDelay = 300 * time.Millisecond

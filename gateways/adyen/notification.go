@@ -150,8 +150,9 @@ func ToEvent(item Item) (gateways.Event, error) {
 	}
 	var amount money.Amount
 	if item.Amount.Currency != "" { // some events (reports, RECURRING_CONTRACT) carry no amount
+		// Adyen's minor units, as in its requests: one table both ways.
 		var err error
-		if amount, err = money.FromMinor(item.Amount.Value, item.Amount.Currency); err != nil {
+		if amount, err = currencyTable.FromMinor(item.Amount.Value, item.Amount.Currency); err != nil {
 			return gateways.Event{}, fmt.Errorf("adyen notification %s: %w", item.PspReference, err)
 		}
 	}

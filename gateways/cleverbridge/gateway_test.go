@@ -64,6 +64,9 @@ func TestPay_DynamicPriceUsesTheCurrencyDecimals(t *testing.T) {
 		{"1000", "JPY", "1000"},
 		{"12.345", "KWD", "12.345"},
 		{"0.01", "USD", "0.01"},
+		// Decimal text in ISO 4217's decimals: Adyen's own table (ISK 2, IDR 0) is not Cleverbridge's.
+		{"1990", "ISK", "1990"},
+		{"99000", "IDR", "99000.00"},
 	}
 	for i, tt := range tests {
 		req := renewal(t, sandbox.SubscriptionPaid, fmt.Sprintf("order-price-%d", i))

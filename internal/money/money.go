@@ -1,10 +1,13 @@
 // Package money converts between Cleeng's decimal major units and the integer
-// minor units gateways charge in, by ISO 4217 exponent, with decimal
-// arithmetic only (DESIGN section 5: never float * 100).
+// minor units gateways charge in, with decimal arithmetic only (DESIGN
+// section 5: never float * 100). Minor units are counted in a Table of
+// exponents: ISO 4217's, or a gateway's own where it differs from ISO
+// (Adyen's, in gateways/adyen).
 package money
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/shopspring/decimal"
@@ -16,9 +19,14 @@ type Amount struct {
 	Currency string
 }
 
-// exponents lists ISO 4217 currencies whose minor unit is not 2 digits.
-// Every other well-formed code has exponent 2.
-var exponents = map[string]int32{
+// Table gives each currency's minor-unit exponent as one party counts it.
+// A well-formed code it does not list has exponent 2.
+type Table struct {
+	exponents map[string]int32 // the currencies whose exponent is not 2
+}
+
+// ISO4217 is the standard's table: Cleeng's and the connector's own.
+var ISO4217 = Table{exponents: map[string]int32{
 	// 0 decimals
 	"BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0,
 	"PYG": 0, "RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
@@ -26,10 +34,20 @@ var exponents = map[string]int32{
 	"BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
 	// 4 decimals
 	"CLF": 4, "UYW": 4,
+}}
+
+// With returns a copy of t in which the given currencies have the given
+// exponents: a gateway whose table differs from ISO 4217 for a few
+// currencies declares just those.
+func (t Table) With(exponents map[string]int32) Table {
+	merged := make(map[string]int32, len(t.exponents)+len(exponents))
+	maps.Copy(merged, t.exponents)
+	maps.Copy(merged, exponents)
+	return Table{exponents: merged}
 }
 
-// Exponent returns the ISO 4217 minor-unit exponent of currency.
-func Exponent(currency string) (int32, error) {
+// Exponent returns the minor-unit exponent of currency in t.
+func (t Table) Exponent(currency string) (int32, error) {
 	if len(currency) != 3 || strings.ToUpper(currency) != currency {
 		return 0, fmt.Errorf("currency %q: not an ISO 4217 code", currency)
 	}
@@ -38,26 +56,17 @@ func Exponent(currency string) (int32, error) {
 			return 0, fmt.Errorf("currency %q: not an ISO 4217 code", currency)
 		}
 	}
-	if e, ok := exponents[currency]; ok {
+	if e, ok := t.exponents[currency]; ok {
 		return e, nil
 	}
 	return 2, nil
 }
 
-// New builds an Amount from a decimal string such as "9.99".
-func New(value, currency string) (Amount, error) {
-	d, err := decimal.NewFromString(value)
-	if err != nil {
-		return Amount{}, fmt.Errorf("amount %q: %w", value, err)
-	}
-	return Amount{Value: d, Currency: currency}, nil
-}
-
-// Minor returns the amount in integer minor units. An amount with more
-// decimals than its currency allows is an error, never silently rounded:
-// the charge must equal the order.
-func (a Amount) Minor() (int64, error) {
-	exp, err := Exponent(a.Currency)
+// Minor returns a in integer minor units of t. An amount with more
+// decimals than t allows for its currency is an error, never silently
+// rounded: the charge must equal the order.
+func (t Table) Minor(a Amount) (int64, error) {
+	exp, err := t.Exponent(a.Currency)
 	if err != nil {
 		return 0, err
 	}
@@ -74,22 +83,44 @@ func (a Amount) Minor() (int64, error) {
 	return scaled.IntPart(), nil
 }
 
-// FromMinor is the inverse of Minor.
-func FromMinor(minor int64, currency string) (Amount, error) {
-	exp, err := Exponent(currency)
+// FromMinor reads minor units of t: the inverse of Minor.
+func (t Table) FromMinor(minor int64, currency string) (Amount, error) {
+	exp, err := t.Exponent(currency)
 	if err != nil {
 		return Amount{}, err
 	}
 	return Amount{Value: decimal.New(minor, -exp), Currency: currency}, nil
 }
 
+// Exponent returns the ISO 4217 minor-unit exponent of currency.
+func Exponent(currency string) (int32, error) { return ISO4217.Exponent(currency) }
+
+// Minor returns the amount in ISO 4217 minor units (ISO4217.Minor).
+func (a Amount) Minor() (int64, error) { return ISO4217.Minor(a) }
+
+// FromMinor reads ISO 4217 minor units (ISO4217.FromMinor).
+func FromMinor(minor int64, currency string) (Amount, error) {
+	return ISO4217.FromMinor(minor, currency)
+}
+
+// New builds an Amount from a decimal string such as "9.99".
+func New(value, currency string) (Amount, error) {
+	d, err := decimal.NewFromString(value)
+	if err != nil {
+		return Amount{}, fmt.Errorf("amount %q: %w", value, err)
+	}
+	return Amount{Value: d, Currency: currency}, nil
+}
+
 // IsZero reports a zero amount (a free trial).
 func (a Amount) IsZero() bool { return a.Value.IsZero() }
 
-// String renders "9.99 EUR" with the currency's number of decimals.
+// String renders "9.99 EUR" with the currency's ISO 4217 number of
+// decimals, or more when the value has them (an amount read in a gateway's
+// finer unit): a rendered amount is never rounded.
 func (a Amount) String() string {
 	exp, err := Exponent(a.Currency)
-	if err != nil {
+	if err != nil || !a.Value.Equal(a.Value.Truncate(exp)) {
 		return a.Value.String() + " " + a.Currency
 	}
 	return a.Value.StringFixed(exp) + " " + a.Currency

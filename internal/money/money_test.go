@@ -50,3 +50,42 @@ func TestFromMinorRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestTableWith_OverridesOnlyItsCopy(t *testing.T) {
+	gateway := ISO4217.With(map[string]int32{"ISK": 2, "IDR": 0})
+	for _, c := range []struct {
+		table    Table
+		currency string
+		want     int32
+	}{
+		{gateway, "ISK", 2}, {gateway, "IDR", 0}, {gateway, "JPY", 0}, {gateway, "KWD", 3}, {gateway, "EUR", 2},
+		{ISO4217, "ISK", 0}, {ISO4217, "IDR", 2},
+	} {
+		if got, err := c.table.Exponent(c.currency); err != nil || got != c.want {
+			t.Errorf("%s exponent = %d, %v; want %d", c.currency, got, err, c.want)
+		}
+	}
+	a, _ := New("99000.5", "IDR")
+	if m, err := gateway.Minor(a); err == nil {
+		t.Errorf("99000.5 IDR in a table without IDR decimals = %d, want an error", m)
+	}
+	if _, err := gateway.Exponent("isk"); err == nil {
+		t.Error("a malformed code has an exponent in a derived table")
+	}
+}
+
+// An amount read in a gateway's finer unit (Adyen counts CLP in cents) is
+// shown with its decimals, not rounded to ISO's.
+func TestString_NeverRounds(t *testing.T) {
+	clp := ISO4217.With(map[string]int32{"CLP": 2})
+	a, err := clp.FromMinor(100050, "CLP")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := a.String(); got != "1000.5 CLP" {
+		t.Errorf("String() = %q, want 1000.5 CLP", got)
+	}
+	if b, _ := clp.FromMinor(100000, "CLP"); b.String() != "1000 CLP" {
+		t.Errorf("String() = %q, want 1000 CLP", b.String())
+	}
+}

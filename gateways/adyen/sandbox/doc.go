@@ -15,6 +15,12 @@
 // answer; while the first is in flight, 422 errorCode 704 with
 // Transient-Error: true. Every answer is application/json.
 //
+// Amounts are values in Adyen's minor units (its currency table, not ISO
+// 4217's: 1990 ISK is 199000, 99000 IDR is 99000), kept and echoed exactly
+// as received. The sandbox never converts them, so a test compares what it
+// holds with Adyen's documented values rather than with the gateway's own
+// conversion.
+//
 // Test data (Adyen's documented test cards and holder-name triggers):
 //
 //	4111111111111111 visa, 5555444433331111 mc (CVC 737); 370000000000002 amex (CVC 7373)
