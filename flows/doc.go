@@ -7,7 +7,9 @@
 // (initial.<orderId>, authorise.<subscriptionId>.<dunningAttemptDate>, ...),
 // records each step's result before the next step, and resumes from the
 // last recorded step on redelivery; gateway calls carry idempotency keys
-// derived from the same operation. Flows return classified errors
-// (internal/failure) and never ack, retry or dead-letter themselves: the
-// worker runtime does. Flows are the only place business decisions live.
+// derived from the same operation. An operator's replay of a dead letter
+// re-opens a failed operation as a new attempt (replay.go). Flows return
+// classified errors (internal/failure) and never ack, retry or dead-letter
+// themselves: the worker runtime does. Flows are the only place business
+// decisions live.
 package flows

@@ -121,6 +121,17 @@ func (e *e2e) pay(orderID cleeng.ID, method json.RawMessage) outcome {
 	return out
 }
 
+// checkoutStatus asks the ingress for an order's current checkout outcome
+// (GET /v1/checkout/payments/{orderId}); ok is false without an answer.
+func (e *e2e) checkoutStatus(orderID cleeng.ID) (out outcome, ok bool) {
+	resp, err := http.Get(e.dev.IngressURL + "/v1/checkout/payments/" + orderID.String())
+	if err != nil {
+		return out, false
+	}
+	defer resp.Body.Close()
+	return out, json.NewDecoder(resp.Body).Decode(&out) == nil
+}
+
 // subscribe buys the demo offer in country with a good card and returns
 // the subscription it created.
 func (e *e2e) subscribe(country string) cleengsandbox.Subscription {

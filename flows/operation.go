@@ -11,7 +11,9 @@ import (
 const releaseTimeout = 2 * time.Second
 
 // operate runs body on the operation record key of flow: claimed, or
-// returned untouched when the operation already finished (a duplicate).
+// returned untouched when the operation already finished (a duplicate),
+// unless it failed and the message is an operator's replay: then it is
+// re-opened as a new attempt (reopenOnReplay).
 // When body fails with the operation still in progress, the claim is
 // released at once, so the redelivery resumes from the recorded step
 // instead of waiting for the lease to run out.
@@ -26,6 +28,9 @@ func operate[T any](ctx context.Context, store *ops.Store, key, flow string, bod
 // never acknowledged unread.
 func settle[T any](ctx context.Context, store *ops.Store, key, flow string, finished, body func(rec *ops.Record[T]) error) error {
 	rec, err := ops.Claim[T](ctx, store, key, flow)
+	if err == nil {
+		err = reopenOnReplay(ctx, store, rec)
+	}
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,10 @@ import (
 	"github.com/cleeng-connector/connector/internal/ops"
 )
 
+// stepStart is the step a failed record names when its attempt failed
+// before recording any step.
+const stepStart = "start"
+
 // fail ends the operation for good when err is permanent, recording where
 // it stopped and why, and returns err so the runtime dead-letters the
 // message. Any other error is returned as is: the message is redelivered and
@@ -22,7 +26,7 @@ func fail[T any](ctx context.Context, store *ops.Store, rec *ops.Record[T], err 
 	}
 	step := rec.Step
 	if step == "" {
-		step = "start"
+		step = stepStart
 	}
 	if ferr := rec.Fail(ctx, store, step, err.Error()); ferr != nil {
 		return errors.Join(err, ferr)

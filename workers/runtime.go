@@ -54,6 +54,13 @@ const (
 	HeaderOriginalMsgID   = "Connector-Original-Msg-Id"
 )
 
+// HeaderReplay marks an inbox message that an operator replayed from the
+// dead-letter stream (package deadletter); its value names the letter.
+// Only a replay sets it: the ingress builds its messages' headers itself
+// and copies none from the request. A flow may re-open a failed operation
+// for a message that carries it (DESIGN section 3).
+const HeaderReplay = "Connector-Replay"
+
 const (
 	// replyTimeout bounds an ack or a dead-letter publish.
 	replyTimeout = 5 * time.Second

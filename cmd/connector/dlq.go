@@ -122,7 +122,7 @@ func formatTime(t time.Time) string {
 var dlqCommands = map[string]subcommand{
 	"list":   {"[--flow f]", "one line per dead letter: sequence, flow, original subject, attempts, time, error", runDLQList},
 	"show":   {"<seq> [--payload]", "the headers of one dead letter; --payload also prints its payload, which may hold card data or tokens", runDLQShow},
-	"replay": {"<seq> | --all [--flow f]", "publish dead letters again on their inbox subject (once each), then delete them", runDLQReplay},
+	"replay": {"<seq> | --all [--flow f]", "publish dead letters again on their inbox subject (once each), then delete them: a failed operation is re-opened as a new attempt (connector ops show lists the earlier ones), a done one is left as it is", runDLQReplay},
 }
 
 func runDLQList(ctx context.Context, env *config.Env, args []string, out io.Writer) error {

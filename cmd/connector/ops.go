@@ -40,8 +40,8 @@ func runOpsShow(ctx context.Context, env *config.Env, args []string, out io.Writ
 		}
 		tw := tabwriter.NewWriter(out, 2, 4, 1, ' ', 0)
 		for _, f := range [][2]string{
-			{"key", rec.Key}, {"flow", rec.Flow}, {"status", string(rec.Status)}, {"step", rec.Step},
-			{"error", rec.Error}, {"owner", rec.Owner}, {"lease until", formatTime(rec.LeaseUntil)},
+			{"key", rec.Key}, {"flow", rec.Flow}, {"status", string(rec.Status)}, {"attempt", fmt.Sprint(rec.Attempt())},
+			{"step", rec.Step}, {"error", rec.Error}, {"owner", rec.Owner}, {"lease until", formatTime(rec.LeaseUntil)},
 			{"created", formatTime(rec.Created)}, {"updated", formatTime(rec.Updated)},
 			{"revision", fmt.Sprint(rec.Revision())},
 		} {
@@ -50,9 +50,23 @@ func runOpsShow(ctx context.Context, env *config.Env, args []string, out io.Writ
 		if err := tw.Flush(); err != nil {
 			return err
 		}
+		printHistory(out, rec.History)
 		_, err = fmt.Fprintf(out, "state:\n%s\n", state)
 		return err
 	})
+}
+
+// printHistory prints the earlier attempts of an operation that a dead
+// letter's replay re-opened, or nothing when there were none.
+func printHistory(out io.Writer, history []ops.PastAttempt) {
+	if len(history) == 0 {
+		return
+	}
+	fmt.Fprintln(out, "earlier attempts:")
+	for i, p := range history {
+		fmt.Fprintf(out, "  %d: failed %s at step %s: %s\n     re-opened %s by the replay of %s\n",
+			i+1, formatTime(p.Failed), p.Step, oneLine(p.Error, 1024), formatTime(p.Reopened), oneLine(p.ReopenedBy, 200))
+	}
 }
 
 func runOpsList(ctx context.Context, env *config.Env, args []string, out io.Writer) error {

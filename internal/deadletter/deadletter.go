@@ -170,21 +170,30 @@ func ReplayAll(ctx context.Context, js jetstream.JetStream, flow string) ([]Repl
 	return done, nil
 }
 
+// ReplayMarker names the letter l in its replay: the value of the replayed
+// message's workers.HeaderReplay, and what a re-opened operation records as
+// having re-opened it. The same on every replay of l; the store time keeps it
+// distinct from a letter with the same sequence in a recreated stream.
+func ReplayMarker(l Letter) string {
+	return fmt.Sprintf("dead letter %d of %s", l.Seq, l.Time.UTC().Format(time.RFC3339Nano))
+}
+
 // replayMsgID names the replay of l in the inbox. A replay needs an id of
 // its own (the original's is still in the inbox's duplicate window when the
 // flow gave up quickly), and the same one on every replay of l, so a replay
-// repeated after a failed delete is dropped as a duplicate. The store time
-// keeps it distinct from a letter with the same sequence in a recreated stream.
+// repeated after a failed delete is dropped as a duplicate.
 func replayMsgID(l Letter) string {
-	return fmt.Sprintf("replay-%d-%d", l.Seq, l.Time.UnixNano())
+	return "replay: " + ReplayMarker(l)
 }
 
-// republish publishes l's payload and original headers to its inbox subject.
+// republish publishes l's payload and original headers to its inbox
+// subject, marked as a replay of l.
 func republish(ctx context.Context, js jetstream.JetStream, l Letter) (Replayed, error) {
 	if !isInboxSubject(l.OriginalSubject) {
 		return Replayed{}, fmt.Errorf("dead letter %d: original subject %q is not an inbox subject", l.Seq, l.OriginalSubject)
 	}
 	msg := &nats.Msg{Subject: l.OriginalSubject, Data: l.Data, Header: originalHeaders(l.Header)}
+	msg.Header.Set(workers.HeaderReplay, ReplayMarker(l))
 	ack, err := js.PublishMsg(ctx, msg,
 		jetstream.WithMsgID(replayMsgID(l)),
 		jetstream.WithExpectStream(broker.InboxStream))

@@ -11,6 +11,10 @@
 // expired (its worker died) is taken over and resumed from the last saved
 // step.
 //
+// A failed operation stays failed unless Reopen starts a new attempt at it
+// (an operator's replay of its dead letter): the failed attempt's step and
+// error go to the record's History, and the state is kept.
+//
 // Records expire with the bucket's TTL (35 days after their last write, set
 // by internal/broker), longer than Adyen's 30 days of webhook retries, so a
 // late duplicate still finds the outcome.

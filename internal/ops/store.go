@@ -60,7 +60,10 @@ type Record[T any] struct {
 	LeaseUntil time.Time `json:"leaseUntil,omitzero"`
 	Created    time.Time `json:"created"`
 	Updated    time.Time `json:"updated"`
-	State      T         `json:"state"`
+	// History holds the earlier attempts, oldest first: each failed and was
+	// re-opened by Reopen. The current attempt is number len(History)+1.
+	History []PastAttempt `json:"history,omitempty"`
+	State   T             `json:"state"`
 
 	rev uint64
 }

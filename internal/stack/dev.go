@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"sync"
@@ -196,6 +197,21 @@ func (d *Dev) StopWorkers() {
 		cancel()
 	}
 	d.workers.Wait()
+}
+
+// RestartWorkers drains every worker runtime, lets change alter their
+// settings (as an operator fixes the configuration, e.g. adds a
+// PAYMENT_METHODS pair) and starts n runtimes with the new settings.
+// change gets its own copy of Methods to modify.
+func (d *Dev) RestartWorkers(n int, change func(*WorkerSettings)) error {
+	d.StopWorkers()
+	d.mu.Lock()
+	s := d.worker
+	s.Methods = maps.Clone(s.Methods)
+	change(&s)
+	d.worker = s
+	d.mu.Unlock()
+	return d.StartWorkers(n)
 }
 
 func (d *Dev) serve(ln net.Listener, h http.Handler) {
