@@ -118,8 +118,12 @@ func (f *Flows) paymentNotified(ctx context.Context, ev gateways.Event) error {
 	if ev.Kind == gateways.EventAuthorisation {
 		paid = gateways.Authorised
 	}
+	// A renewal that failed knowing this payment has its own dead letter;
+	// one that failed without knowing it (it gave up waiting) must not
+	// let the charge go unreported.
 	gaveUp := func(rec *ops.Record[renewalState]) error {
-		if rec.Status == ops.StatusFailed && ev.Success {
+		known := rec.State.Result != nil && rec.State.Result.PaymentReference == ev.PaymentReference
+		if rec.Status == ops.StatusFailed && ev.Success && !known {
 			return failure.Permanentf("%s reports payment %s for order %s paid, but renewal %s ended failed (%s): the shopper was charged and Cleeng was never told: record the payment in Cleeng, or refund it at %s",
 				ev.Gateway, ev.PaymentReference, idx.State.OrderID, rec.Key, rec.Error, ev.Gateway)
 		}
