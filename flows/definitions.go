@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"github.com/cleeng-connector/connector/cleeng"
-	"github.com/cleeng-connector/connector/ingress"
 	"github.com/cleeng-connector/connector/internal/broker"
+	"github.com/cleeng-connector/connector/internal/messages"
 	"github.com/cleeng-connector/connector/workers"
 )
 
@@ -29,9 +29,9 @@ func (f *Flows) Definitions(names ...string) ([]workers.Flow, error) {
 		return func(ctx context.Context, m workers.Message) error { return h(ctx, m.Data) }
 	}
 	all := map[string]workers.Flow{
-		flowInitial: {Subjects: []string{ingress.SubjectCheckoutPayment, ingress.SubjectCheckoutDetails},
+		flowInitial: {Subjects: []string{messages.SubjectCheckoutPayment, messages.SubjectCheckoutDetails},
 			Handler: func(ctx context.Context, m workers.Message) error {
-				if m.Subject == ingress.SubjectCheckoutDetails {
+				if m.Subject == messages.SubjectCheckoutDetails {
 					return f.PaymentActionDetails(ctx, m.Data)
 				}
 				return f.InitialPayment(ctx, m.Data)
@@ -41,9 +41,9 @@ func (f *Flows) Definitions(names ...string) ([]workers.Flow, error) {
 		flowTerminate:  {Subjects: []string{webhookSubject(cleeng.TopicTermination)}, Handler: data(f.Terminate)},
 		flowRefund:     {Subjects: []string{webhookSubject(cleeng.TopicRefundPayment)}, Handler: data(f.Refund)},
 		flowDeactivate: {Subjects: []string{webhookSubject(cleeng.TopicPaymentDetailsDeactivated)}, Handler: data(f.DeactivateDetails)},
-		flowUpdateDetails: {Subjects: []string{ingress.SubjectCheckoutPaymentDetails, ingress.SubjectCheckoutPaymentDetailsAction},
+		flowUpdateDetails: {Subjects: []string{messages.SubjectCheckoutPaymentDetails, messages.SubjectCheckoutPaymentDetailsAction},
 			Handler: func(ctx context.Context, m workers.Message) error {
-				if m.Subject == ingress.SubjectCheckoutPaymentDetailsAction {
+				if m.Subject == messages.SubjectCheckoutPaymentDetailsAction {
 					return f.UpdateDetailsAction(ctx, m.Data)
 				}
 				return f.UpdateDetails(ctx, m.Data)

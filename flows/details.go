@@ -8,8 +8,8 @@ import (
 
 	"github.com/cleeng-connector/connector/cleeng"
 	"github.com/cleeng-connector/connector/gateways"
-	"github.com/cleeng-connector/connector/ingress"
 	"github.com/cleeng-connector/connector/internal/failure"
+	"github.com/cleeng-connector/connector/internal/messages"
 	"github.com/cleeng-connector/connector/internal/money"
 	"github.com/cleeng-connector/connector/internal/ops"
 )
@@ -122,26 +122,13 @@ func (f *Flows) cancelAuthorised(ctx context.Context, g gateways.Gateway, rec *o
 
 // updateDetailsState is the record of one payment-details update.
 type updateDetailsState struct {
-	CustomerID      cleeng.ID              `json:"customerId"`
-	PaymentMethodID cleeng.ID              `json:"paymentMethodId"`
-	RequestID       string                 `json:"requestId"`
-	Gateway         string                 `json:"gateway"`
-	Result          *gateways.Result       `json:"result,omitempty"`
-	Details         *cleeng.PaymentDetails `json:"details,omitempty"`
-	Outcome         *DetailsOutcome        `json:"outcome,omitempty"`
-}
-
-// DetailsOutcome is the answer of POST /v1/payment-details.
-type DetailsOutcome struct {
-	Status string `json:"status"` // active, rejected, action_required
-	// RequestID identifies the update; POST /v1/payment-details/details
-	// sends it back with the shopper's action result.
-	RequestID                   string          `json:"requestId"`
-	PaymentDetailsID            cleeng.ID       `json:"paymentDetailsId,omitempty"`
-	PaymentMethodID             cleeng.ID       `json:"paymentMethodId,omitempty"`
-	PaymentMethodSpecificParams json.RawMessage `json:"paymentMethodSpecificParams,omitempty"`
-	RejectedReason              string          `json:"rejectedReason,omitempty"`
-	Action                      json.RawMessage `json:"action,omitempty"`
+	CustomerID      cleeng.ID                `json:"customerId"`
+	PaymentMethodID cleeng.ID                `json:"paymentMethodId"`
+	RequestID       string                   `json:"requestId"`
+	Gateway         string                   `json:"gateway"`
+	Result          *gateways.Result         `json:"result,omitempty"`
+	Details         *cleeng.PaymentDetails   `json:"details,omitempty"`
+	Outcome         *messages.DetailsOutcome `json:"outcome,omitempty"`
 }
 
 // UpdateDetails handles checkout.payment-details (the "new connector" side):
@@ -151,11 +138,11 @@ type DetailsOutcome struct {
 // shopper action (3-D Secure) parks the update until
 // checkout.payment-details-action brings its result.
 func (f *Flows) UpdateDetails(ctx context.Context, data []byte) error {
-	var cmd ingress.PaymentDetailsCommand
+	var cmd messages.PaymentDetailsCommand
 	if err := json.Unmarshal(data, &cmd); err != nil {
 		return failure.Permanent(fmt.Errorf("checkout.payment-details: %w", err))
 	}
-	key := ingress.PaymentDetailsKey(cmd.CustomerID, cmd.RequestID)
+	key := messages.PaymentDetailsKey(cmd.CustomerID, cmd.RequestID)
 	return operate(ctx, f.ops, key, flowUpdateDetails, func(rec *ops.Record[updateDetailsState]) error {
 		if rec.Step == stepAwaitingShopper {
 			return rec.Park(ctx, f.ops, stepAwaitingShopper) // a copy while the shopper acts
@@ -192,11 +179,11 @@ func (f *Flows) UpdateDetails(ctx context.Context, data []byte) error {
 // UpdateDetailsAction handles checkout.payment-details-action: the
 // shopper's 3-D Secure result completes a parked payment-details update.
 func (f *Flows) UpdateDetailsAction(ctx context.Context, data []byte) error {
-	var cmd ingress.PaymentDetailsActionCommand
+	var cmd messages.PaymentDetailsActionCommand
 	if err := json.Unmarshal(data, &cmd); err != nil {
 		return failure.Permanent(fmt.Errorf("checkout.payment-details-action: %w", err))
 	}
-	key := ingress.PaymentDetailsKey(cmd.CustomerID, cmd.RequestID)
+	key := messages.PaymentDetailsKey(cmd.CustomerID, cmd.RequestID)
 	return operate(ctx, f.ops, key, flowUpdateDetails, func(rec *ops.Record[updateDetailsState]) error {
 		switch rec.Step {
 		case stepGateway, stepDetailsCreated:
@@ -226,10 +213,10 @@ func (f *Flows) finishUpdateDetails(ctx context.Context, rec *ops.Record[updateD
 	if rec.Step == stepGateway {
 		switch {
 		case res.Outcome == gateways.Refused:
-			st.Outcome = &DetailsOutcome{Status: "rejected", RequestID: st.RequestID, RejectedReason: res.RefusalReason}
+			st.Outcome = &messages.DetailsOutcome{Status: "rejected", RequestID: st.RequestID, RejectedReason: res.RefusalReason}
 			return rec.Finish(ctx, f.ops, stepDone)
 		case res.Outcome == gateways.ActionRequired:
-			st.Outcome = &DetailsOutcome{Status: "action_required", RequestID: st.RequestID, Action: res.Action}
+			st.Outcome = &messages.DetailsOutcome{Status: "action_required", RequestID: st.RequestID, Action: res.Action}
 			return rec.Park(ctx, f.ops, stepAwaitingShopper)
 		case res.Token == "":
 			return fail(ctx, f.ops, rec, failure.Permanentf("gateway %s authorised the new card but returned no recurring token", st.Gateway))
@@ -247,7 +234,7 @@ func (f *Flows) finishUpdateDetails(ctx context.Context, rec *ops.Record[updateD
 		}
 	}
 	d := st.Details
-	st.Outcome = &DetailsOutcome{Status: "active", RequestID: st.RequestID, PaymentDetailsID: d.ID, PaymentMethodID: d.PaymentMethodID,
+	st.Outcome = &messages.DetailsOutcome{Status: "active", RequestID: st.RequestID, PaymentDetailsID: d.ID, PaymentMethodID: d.PaymentMethodID,
 		PaymentMethodSpecificParams: d.PaymentMethodSpecificParams}
 	return rec.Finish(ctx, f.ops, stepDone)
 }

@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cleeng-connector/connector/internal/stack"
-	"github.com/cleeng-connector/connector/internal/testkit"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/cleeng-connector/connector/internal/stack"
+	"github.com/cleeng-connector/connector/internal/testkit"
 
 	"github.com/cleeng-connector/connector/cleeng"
 	cleengsandbox "github.com/cleeng-connector/connector/cleeng/sandbox"

@@ -8,8 +8,8 @@ import (
 
 	"github.com/cleeng-connector/connector/cleeng"
 	"github.com/cleeng-connector/connector/gateways"
-	"github.com/cleeng-connector/connector/ingress"
 	"github.com/cleeng-connector/connector/internal/failure"
+	"github.com/cleeng-connector/connector/internal/messages"
 	"github.com/cleeng-connector/connector/internal/money"
 	"github.com/cleeng-connector/connector/internal/ops"
 )
@@ -29,7 +29,7 @@ type initialState struct {
 	Result  *gateways.Result `json:"result,omitempty"`
 	Payment *cleeng.Payment  `json:"payment,omitempty"`
 	// Outcome is what the front-end is answered (ingress reads it).
-	Outcome *CheckoutOutcome `json:"outcome,omitempty"`
+	Outcome *messages.CheckoutOutcome `json:"outcome,omitempty"`
 }
 
 // orderFacts are what a flow needs of a Cleeng order.
@@ -58,16 +58,6 @@ func (o orderFacts) amount() (money.Amount, error) {
 	return a, nil
 }
 
-// CheckoutOutcome is the answer of the checkout endpoints (DESIGN section 6).
-type CheckoutOutcome struct {
-	Status            string          `json:"status"` // captured, rejected, action_required
-	OrderID           cleeng.ID       `json:"orderId"`
-	PaymentID         cleeng.ID       `json:"paymentId,omitempty"`
-	ExternalPaymentID string          `json:"externalPaymentId,omitempty"`
-	RejectedReason    string          `json:"rejectedReason,omitempty"`
-	Action            json.RawMessage `json:"action,omitempty"`
-}
-
 const flowInitial = "initial-purchase"
 
 // InitialPayment handles checkout.payment: charge the order, store the
@@ -78,11 +68,11 @@ const flowInitial = "initial-purchase"
 // an idempotency key derived from the order). A refusal is an outcome, not an
 // error. A shopper action parks the operation until checkout.details.
 func (f *Flows) InitialPayment(ctx context.Context, data []byte) error {
-	var cmd ingress.PaymentCommand
+	var cmd messages.PaymentCommand
 	if err := json.Unmarshal(data, &cmd); err != nil {
 		return failure.Permanent(fmt.Errorf("checkout.payment: %w", err))
 	}
-	return operate(ctx, f.ops, ingress.InitialKey(cmd.OrderID), flowInitial, func(rec *ops.Record[initialState]) error {
+	return operate(ctx, f.ops, messages.InitialKey(cmd.OrderID), flowInitial, func(rec *ops.Record[initialState]) error {
 		switch rec.Step {
 		case stepAwaitingShopper, stepAwaitingNotification:
 			// A copy of the command while the shopper acts or the gateway
@@ -116,11 +106,11 @@ func (f *Flows) InitialPayment(ctx context.Context, data []byte) error {
 // gateway rejects are dead-lettered and leave the purchase waiting for
 // valid ones.
 func (f *Flows) PaymentActionDetails(ctx context.Context, data []byte) error {
-	var cmd ingress.DetailsCommand
+	var cmd messages.DetailsCommand
 	if err := json.Unmarshal(data, &cmd); err != nil {
 		return failure.Permanent(fmt.Errorf("checkout.details: %w", err))
 	}
-	return operate(ctx, f.ops, ingress.InitialKey(cmd.OrderID), flowInitial, func(rec *ops.Record[initialState]) error {
+	return operate(ctx, f.ops, messages.InitialKey(cmd.OrderID), flowInitial, func(rec *ops.Record[initialState]) error {
 		if rec.Step != stepAwaitingShopper {
 			if rec.Step == stepGateway || rec.Step == stepCleengPayment {
 				return f.finishInitial(ctx, rec) // a copy after the action completed
@@ -173,7 +163,7 @@ func (f *Flows) readOrder(ctx context.Context, rec *ops.Record[initialState], or
 }
 
 // payInitial charges the order and stores a token.
-func (f *Flows) payInitial(ctx context.Context, g gateways.Gateway, order orderFacts, cmd ingress.PaymentCommand) (gateways.Result, error) {
+func (f *Flows) payInitial(ctx context.Context, g gateways.Gateway, order orderFacts, cmd messages.PaymentCommand) (gateways.Result, error) {
 	amount, err := order.amount()
 	if err != nil {
 		return gateways.Result{}, err
@@ -227,7 +217,7 @@ func (f *Flows) finishInitial(ctx context.Context, rec *ops.Record[initialState]
 	res := *st.Result
 	switch res.Outcome {
 	case gateways.ActionRequired:
-		st.Outcome = &CheckoutOutcome{Status: "action_required", OrderID: st.Order.ID, Action: res.Action}
+		st.Outcome = &messages.CheckoutOutcome{Status: "action_required", OrderID: st.Order.ID, Action: res.Action}
 		return rec.Park(ctx, f.ops, stepAwaitingShopper)
 	case gateways.Pending, gateways.Received:
 		// The gateway settles it by notification (Adyen's AUTHORISATION);
@@ -270,7 +260,7 @@ func (f *Flows) finishInitial(ctx context.Context, rec *ops.Record[initialState]
 			return err
 		}
 	}
-	st.Outcome = &CheckoutOutcome{Status: string(st.Payment.Status.Normalize()), OrderID: st.Order.ID,
+	st.Outcome = &messages.CheckoutOutcome{Status: string(st.Payment.Status.Normalize()), OrderID: st.Order.ID,
 		PaymentID: st.Payment.ID, ExternalPaymentID: st.Payment.ExternalPaymentID, RejectedReason: res.RefusalReason}
 	return rec.Finish(ctx, f.ops, stepDone)
 }
@@ -298,7 +288,7 @@ func (f *Flows) initialNotified(ctx context.Context, ev gateways.Event) error {
 	if err != nil {
 		return nil // not an order id: not an initial purchase
 	}
-	key := ingress.InitialKey(orderID)
+	key := messages.InitialKey(orderID)
 	if rec, err := ops.Get[initialState](ctx, f.ops, key); err != nil || rec.Status != ops.StatusInProgress {
 		return ignoreNotFound(err) // a renewal's, or a purchase already settled
 	}

@@ -12,54 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cleeng-connector/connector/internal/messages"
 )
-
-// Subjects of front-end commands.
-const (
-	SubjectCheckoutPayment        = "checkout.payment"
-	SubjectCheckoutDetails        = "checkout.details"
-	SubjectCheckoutPaymentDetails = "checkout.payment-details"
-	// SubjectCheckoutPaymentDetailsAction completes a card update's shopper action.
-	SubjectCheckoutPaymentDetailsAction = "checkout.payment-details-action"
-)
-
-// PaymentCommand is the body of POST /v1/checkout/payments, stored as is on
-// checkout.payment. PaymentMethod is the gateway's front-end data (Adyen
-// Drop-in state.data.paymentMethod): it is never logged.
-type PaymentCommand struct {
-	OrderID       int64           `json:"orderId"`
-	PaymentMethod json.RawMessage `json:"paymentMethod"`
-	ReturnURL     string          `json:"returnUrl,omitempty"`
-	BrowserInfo   json.RawMessage `json:"browserInfo,omitempty"`
-	ShopperIP     string          `json:"shopperIP,omitempty"`
-	Origin        string          `json:"origin,omitempty"`
-}
-
-// DetailsCommand is the body of POST /v1/checkout/payments/details.
-type DetailsCommand struct {
-	OrderID int64           `json:"orderId"`
-	Details json.RawMessage `json:"details"`
-}
-
-// PaymentDetailsCommand is the body of POST /v1/payment-details.
-type PaymentDetailsCommand struct {
-	CustomerID      int64           `json:"customerId"`
-	PaymentMethodID int64           `json:"paymentMethodId"`
-	PaymentMethod   json.RawMessage `json:"paymentMethod"`
-	ReturnURL       string          `json:"returnUrl,omitempty"`
-	// RequestID, when the front-end sends one, identifies a retried call;
-	// otherwise the body's hash does.
-	RequestID string `json:"requestId,omitempty"`
-}
-
-// PaymentDetailsActionCommand is the body of POST /v1/payment-details/details:
-// the shopper's 3-D Secure result for the update the first call answered
-// with action_required (and its requestId).
-type PaymentDetailsActionCommand struct {
-	CustomerID int64           `json:"customerId"`
-	RequestID  string          `json:"requestId"`
-	Details    json.RawMessage `json:"details"`
-}
 
 // Outcomes lets the checkout endpoints answer with the flow's result.
 // Wait returns the outcome of operation key as soon as it is known (final,
@@ -78,14 +33,6 @@ type CheckoutConfig struct {
 	CORSOrigins []string
 	// Outcomes reads flow results; nil answers 202 at once.
 	Outcomes Outcomes
-}
-
-// Operation keys shared with the flows that produce the outcomes.
-func InitialKey(orderID int64) string { return "initial." + strconv.FormatInt(orderID, 10) }
-
-// PaymentDetailsKey is the operation key of one payment-details update.
-func PaymentDetailsKey(customerID int64, requestID string) string {
-	return "update-details." + strconv.FormatInt(customerID, 10) + "." + requestID
 }
 
 // MountCheckout registers the front-end endpoints.
@@ -107,35 +54,35 @@ type checkout struct {
 }
 
 func (c *checkout) payment(w http.ResponseWriter, r *http.Request) {
-	var cmd PaymentCommand
+	var cmd messages.PaymentCommand
 	body, ok := decodeStrict(w, r, &cmd)
 	if !ok || !valid(w, positive("orderId", cmd.OrderID), object("paymentMethod", cmd.PaymentMethod, paymentMethodObject)) {
 		return
 	}
 	// One message per order: the same order again is the same operation.
-	key := InitialKey(cmd.OrderID)
-	if !c.s.publishOr503(w, r, SubjectCheckoutPayment, key, body) {
+	key := messages.InitialKey(cmd.OrderID)
+	if !c.s.publishOr503(w, r, messages.SubjectCheckoutPayment, key, body) {
 		return
 	}
 	c.wait(w, r, key, nil, statusURL(cmd.OrderID))
 }
 
 func (c *checkout) details(w http.ResponseWriter, r *http.Request) {
-	var cmd DetailsCommand
+	var cmd messages.DetailsCommand
 	body, ok := decodeStrict(w, r, &cmd)
 	if !ok || !valid(w, positive("orderId", cmd.OrderID), object("details", cmd.Details, "the gateway's action result object")) {
 		return
 	}
-	key := InitialKey(cmd.OrderID)
+	key := messages.InitialKey(cmd.OrderID)
 	stale := c.current(r.Context(), key) // the action these details complete
-	if !c.s.publishOr503(w, r, SubjectCheckoutDetails, key+".details."+digest(cmd.Details), body) {
+	if !c.s.publishOr503(w, r, messages.SubjectCheckoutDetails, key+".details."+digest(cmd.Details), body) {
 		return
 	}
 	c.wait(w, r, key, stale, statusURL(cmd.OrderID))
 }
 
 func (c *checkout) paymentDetails(w http.ResponseWriter, r *http.Request) {
-	var cmd PaymentDetailsCommand
+	var cmd messages.PaymentDetailsCommand
 	body, ok := decodeStrict(w, r, &cmd)
 	if !ok || !valid(w, positive("customerId", cmd.CustomerID), positive("paymentMethodId", cmd.PaymentMethodID),
 		object("paymentMethod", cmd.PaymentMethod, paymentMethodObject),
@@ -148,24 +95,24 @@ func (c *checkout) paymentDetails(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	key := PaymentDetailsKey(cmd.CustomerID, cmd.RequestID)
-	if !c.s.publishOr503(w, r, SubjectCheckoutPaymentDetails, key, body) {
+	key := messages.PaymentDetailsKey(cmd.CustomerID, cmd.RequestID)
+	if !c.s.publishOr503(w, r, messages.SubjectCheckoutPaymentDetails, key, body) {
 		return
 	}
 	c.wait(w, r, key, nil, "")
 }
 
 func (c *checkout) paymentDetailsAction(w http.ResponseWriter, r *http.Request) {
-	var cmd PaymentDetailsActionCommand
+	var cmd messages.PaymentDetailsActionCommand
 	body, ok := decodeStrict(w, r, &cmd)
 	if !ok || !valid(w, positive("customerId", cmd.CustomerID),
 		rule{requestIDPattern.MatchString(cmd.RequestID), "requestId", "required, the requestId the update answered with"},
 		object("details", cmd.Details, "the gateway's action result object")) {
 		return
 	}
-	key := PaymentDetailsKey(cmd.CustomerID, cmd.RequestID)
+	key := messages.PaymentDetailsKey(cmd.CustomerID, cmd.RequestID)
 	stale := c.current(r.Context(), key) // the action these details complete
-	if !c.s.publishOr503(w, r, SubjectCheckoutPaymentDetailsAction, key+".details."+digest(cmd.Details), body) {
+	if !c.s.publishOr503(w, r, messages.SubjectCheckoutPaymentDetailsAction, key+".details."+digest(cmd.Details), body) {
 		return
 	}
 	c.wait(w, r, key, stale, "")
@@ -186,7 +133,7 @@ func (c *checkout) status(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no outcomes are kept by this ingress", "")
 		return
 	}
-	out, ok, err := c.cfg.Outcomes.Get(r.Context(), InitialKey(orderID))
+	out, ok, err := c.cfg.Outcomes.Get(r.Context(), messages.InitialKey(orderID))
 	switch {
 	case err != nil:
 		writeError(w, http.StatusServiceUnavailable, "reading the outcome: "+err.Error(), "")

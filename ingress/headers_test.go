@@ -7,6 +7,7 @@ import (
 
 	"github.com/cleeng-connector/connector/ingress"
 	"github.com/cleeng-connector/connector/internal/broker"
+	"github.com/cleeng-connector/connector/internal/messages"
 	"github.com/cleeng-connector/connector/workers"
 )
 
@@ -38,7 +39,7 @@ func TestIngress_ClientHeadersNeverBecomeMessageHeaders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := inbox.GetLastMsgForSubject(t.Context(), ingress.SubjectCheckoutPayment)
+	m, err := inbox.GetLastMsgForSubject(t.Context(), messages.SubjectCheckoutPayment)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,87 @@
+package messages
+
+import (
+	"encoding/json"
+	"strconv"
+
+	"github.com/cleeng-connector/connector/cleeng"
+	"github.com/cleeng-connector/connector/internal/ops"
+)
+
+// Subjects of front-end commands.
+const (
+	SubjectCheckoutPayment        = "checkout.payment"
+	SubjectCheckoutDetails        = "checkout.details"
+	SubjectCheckoutPaymentDetails = "checkout.payment-details"
+	// SubjectCheckoutPaymentDetailsAction completes a card update's shopper action.
+	SubjectCheckoutPaymentDetailsAction = "checkout.payment-details-action"
+)
+
+// PaymentCommand is the body of POST /v1/checkout/payments, stored as is on
+// checkout.payment. PaymentMethod is the gateway's front-end data (Adyen
+// Drop-in state.data.paymentMethod): it is never logged.
+type PaymentCommand struct {
+	OrderID       int64           `json:"orderId"`
+	PaymentMethod json.RawMessage `json:"paymentMethod"`
+	ReturnURL     string          `json:"returnUrl,omitempty"`
+	BrowserInfo   json.RawMessage `json:"browserInfo,omitempty"`
+	ShopperIP     string          `json:"shopperIP,omitempty"`
+	Origin        string          `json:"origin,omitempty"`
+}
+
+// DetailsCommand is the body of POST /v1/checkout/payments/details.
+type DetailsCommand struct {
+	OrderID int64           `json:"orderId"`
+	Details json.RawMessage `json:"details"`
+}
+
+// PaymentDetailsCommand is the body of POST /v1/payment-details.
+type PaymentDetailsCommand struct {
+	CustomerID      int64           `json:"customerId"`
+	PaymentMethodID int64           `json:"paymentMethodId"`
+	PaymentMethod   json.RawMessage `json:"paymentMethod"`
+	ReturnURL       string          `json:"returnUrl,omitempty"`
+	// RequestID, when the front-end sends one, identifies a retried call;
+	// otherwise the body's hash does.
+	RequestID string `json:"requestId,omitempty"`
+}
+
+// PaymentDetailsActionCommand is the body of POST /v1/payment-details/details:
+// the shopper's 3-D Secure result for the update the first call answered
+// with action_required (and its requestId).
+type PaymentDetailsActionCommand struct {
+	CustomerID int64           `json:"customerId"`
+	RequestID  string          `json:"requestId"`
+	Details    json.RawMessage `json:"details"`
+}
+
+// CheckoutOutcome is the answer of the checkout endpoints (DESIGN section 6).
+type CheckoutOutcome struct {
+	Status            string          `json:"status"` // captured, rejected, action_required
+	OrderID           cleeng.ID       `json:"orderId"`
+	PaymentID         cleeng.ID       `json:"paymentId,omitempty"`
+	ExternalPaymentID string          `json:"externalPaymentId,omitempty"`
+	RejectedReason    string          `json:"rejectedReason,omitempty"`
+	Action            json.RawMessage `json:"action,omitempty"`
+}
+
+// DetailsOutcome is the answer of POST /v1/payment-details.
+type DetailsOutcome struct {
+	Status string `json:"status"` // active, rejected, action_required
+	// RequestID identifies the update; POST /v1/payment-details/details
+	// sends it back with the shopper's action result.
+	RequestID                   string          `json:"requestId"`
+	PaymentDetailsID            cleeng.ID       `json:"paymentDetailsId,omitempty"`
+	PaymentMethodID             cleeng.ID       `json:"paymentMethodId,omitempty"`
+	PaymentMethodSpecificParams json.RawMessage `json:"paymentMethodSpecificParams,omitempty"`
+	RejectedReason              string          `json:"rejectedReason,omitempty"`
+	Action                      json.RawMessage `json:"action,omitempty"`
+}
+
+// InitialKey is the operation key of an order's initial purchase.
+func InitialKey(orderID int64) string { return ops.Key("initial", strconv.FormatInt(orderID, 10)) }
+
+// PaymentDetailsKey is the operation key of one payment-details update.
+func PaymentDetailsKey(customerID int64, requestID string) string {
+	return ops.Key("update-details", strconv.FormatInt(customerID, 10), requestID)
+}
