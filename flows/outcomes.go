@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sync"
 
+	"github.com/cleeng-connector/connector/internal/messages"
 	"github.com/cleeng-connector/connector/internal/ops"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -13,14 +15,22 @@ import (
 // Outcomes reads the front-end answer of checkout operations from their
 // records, for the ingress (ingress.Outcomes). It reads only the record's
 // outcome: the rest of the state (tokens) never leaves the store.
+//
+// Waiting calls share one KV watcher per process, on every key with a
+// front-end outcome: a call costs a map entry and a channel, not a watcher
+// (a consumer on the server and goroutines here) of its own.
 type Outcomes struct {
 	store *ops.Store
 	kv    jetstream.KeyValue
+
+	mu       sync.Mutex
+	watching bool
+	waiters  map[string]map[chan struct{}]struct{}
 }
 
 // NewOutcomes reads outcomes from the operation records in kv.
 func NewOutcomes(store *ops.Store, kv jetstream.KeyValue) *Outcomes {
-	return &Outcomes{store: store, kv: kv}
+	return &Outcomes{store: store, kv: kv, waiters: map[string]map[chan struct{}]struct{}{}}
 }
 
 // outcomeOnly decodes just the outcome of any checkout record.
@@ -58,37 +68,78 @@ func outcomeOf(rec *ops.Record[outcomeOnly]) (json.RawMessage, bool, error) {
 	return nil, false, nil
 }
 
-// Wait watches key until it has an outcome other than stale, or ctx ends
-// (ok false). stale is the outcome the caller already had (a shopper action
-// that a details call is completing), or nil.
+// Wait returns the outcome of key once it is known and differs from stale
+// (the outcome the caller already had: a shopper action that a details
+// call is completing), or ok false when ctx ends first.
 func (o *Outcomes) Wait(ctx context.Context, key string, stale json.RawMessage) (json.RawMessage, bool, error) {
-	w, err := o.kv.Watch(ctx, key)
+	changed, err := o.subscribe(key)
 	if err != nil {
 		return nil, false, err
 	}
-	defer func() { _ = w.Stop() }()
+	defer o.unsubscribe(key, changed)
 	for {
+		// Read after subscribing: a change between the two is not missed.
+		out, ok, err := o.Get(ctx, key)
+		if err != nil || (ok && !bytes.Equal(out, stale)) {
+			return out, ok && err == nil, err
+		}
 		select {
 		case <-ctx.Done():
 			return nil, false, nil
-		case entry := <-w.Updates():
-			if entry == nil { // initial values delivered; keep watching
-				continue
-			}
-			if entry.Operation() != jetstream.KeyValuePut {
-				continue
-			}
-			var rec ops.Record[outcomeOnly]
-			if err := json.Unmarshal(entry.Value(), &rec); err != nil {
-				return nil, false, err
-			}
-			out, ok, err := outcomeOf(&rec)
-			if err != nil {
-				return nil, false, err
-			}
-			if ok && !bytes.Equal(out, stale) {
-				return out, true, nil
+		case <-changed:
+		}
+	}
+}
+
+// subscribe registers a waiter on key, starting the shared watcher if it
+// is not running.
+func (o *Outcomes) subscribe(key string) (chan struct{}, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if !o.watching {
+		w, err := o.kv.WatchFiltered(context.Background(), messages.OutcomeKeys(), jetstream.UpdatesOnly())
+		if err != nil {
+			return nil, err
+		}
+		o.watching = true
+		go o.dispatch(w)
+	}
+	changed := make(chan struct{}, 1)
+	if o.waiters[key] == nil {
+		o.waiters[key] = map[chan struct{}]struct{}{}
+	}
+	o.waiters[key][changed] = struct{}{}
+	return changed, nil
+}
+
+func (o *Outcomes) unsubscribe(key string, changed chan struct{}) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	delete(o.waiters[key], changed)
+	if len(o.waiters[key]) == 0 {
+		delete(o.waiters, key)
+	}
+}
+
+// dispatch tells the waiters of each changed key to look again, until the
+// watcher ends (its connection closed); the next Wait starts another.
+func (o *Outcomes) dispatch(w jetstream.KeyWatcher) {
+	defer func() {
+		o.mu.Lock()
+		o.watching = false
+		o.mu.Unlock()
+	}()
+	for entry := range w.Updates() {
+		if entry == nil {
+			continue
+		}
+		o.mu.Lock()
+		for changed := range o.waiters[entry.Key()] {
+			select {
+			case changed <- struct{}{}:
+			default: // already told
 			}
 		}
+		o.mu.Unlock()
 	}
 }

@@ -33,11 +33,21 @@ type CheckoutConfig struct {
 	CORSOrigins []string
 	// Outcomes reads flow results; nil answers 202 at once.
 	Outcomes Outcomes
+	// MaxWaits caps the calls waiting for their outcome at once; past it a
+	// call is answered 429 with Retry-After, and nothing is stored.
+	// Default 1000.
+	MaxWaits int
 }
+
+// DefaultMaxWaits is CheckoutConfig.MaxWaits's default.
+const DefaultMaxWaits = 1000
 
 // MountCheckout registers the front-end endpoints.
 func (s *Server) MountCheckout(cfg CheckoutConfig) {
-	c := &checkout{s: s, cfg: cfg}
+	if cfg.MaxWaits <= 0 {
+		cfg.MaxWaits = DefaultMaxWaits
+	}
+	c := &checkout{s: s, cfg: cfg, waits: make(chan struct{}, cfg.MaxWaits)}
 	s.Handle("POST /v1/checkout/payments", c.cors(http.HandlerFunc(c.payment)))
 	s.Handle("POST /v1/checkout/payments/details", c.cors(http.HandlerFunc(c.details)))
 	s.Handle("GET /v1/checkout/payments/{orderId}", c.cors(http.HandlerFunc(c.status)))
@@ -51,6 +61,21 @@ func (s *Server) MountCheckout(cfg CheckoutConfig) {
 type checkout struct {
 	s   *Server
 	cfg CheckoutConfig
+	// waits holds a token per call between its publish and its answer.
+	waits chan struct{}
+}
+
+// admit takes a waiting slot before anything is stored; a call it refuses
+// is answered 429 and publishes nothing. The caller must release it.
+func (c *checkout) admit(w http.ResponseWriter) (release func(), ok bool) {
+	select {
+	case c.waits <- struct{}{}:
+		return func() { <-c.waits }, true
+	default:
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusTooManyRequests, "too many checkout calls in progress: send again in a second", "")
+		return nil, false
+	}
 }
 
 func (c *checkout) payment(w http.ResponseWriter, r *http.Request) {
@@ -61,6 +86,11 @@ func (c *checkout) payment(w http.ResponseWriter, r *http.Request) {
 	}
 	// One message per order: the same order again is the same operation.
 	key := messages.InitialKey(cmd.OrderID)
+	release, ok := c.admit(w)
+	if !ok {
+		return
+	}
+	defer release()
 	if !c.s.publishOr503(w, r, messages.SubjectCheckoutPayment, key, body) {
 		return
 	}
@@ -75,6 +105,11 @@ func (c *checkout) details(w http.ResponseWriter, r *http.Request) {
 	}
 	key := messages.InitialKey(cmd.OrderID)
 	stale := c.current(r.Context(), key) // the action these details complete
+	release, ok := c.admit(w)
+	if !ok {
+		return
+	}
+	defer release()
 	if !c.s.publishOr503(w, r, messages.SubjectCheckoutDetails, key+".details."+digest(cmd.Details), body) {
 		return
 	}
@@ -96,6 +131,11 @@ func (c *checkout) paymentDetails(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	key := messages.PaymentDetailsKey(cmd.CustomerID, cmd.RequestID)
+	release, ok := c.admit(w)
+	if !ok {
+		return
+	}
+	defer release()
 	if !c.s.publishOr503(w, r, messages.SubjectCheckoutPaymentDetails, key, body) {
 		return
 	}
@@ -112,6 +152,11 @@ func (c *checkout) paymentDetailsAction(w http.ResponseWriter, r *http.Request) 
 	}
 	key := messages.PaymentDetailsKey(cmd.CustomerID, cmd.RequestID)
 	stale := c.current(r.Context(), key) // the action these details complete
+	release, ok := c.admit(w)
+	if !ok {
+		return
+	}
+	defer release()
 	if !c.s.publishOr503(w, r, messages.SubjectCheckoutPaymentDetailsAction, key+".details."+digest(cmd.Details), body) {
 		return
 	}

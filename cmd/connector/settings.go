@@ -36,6 +36,7 @@ func readIngressSettings(env *config.Env, log zerolog.Logger, reg *prometheus.Re
 		},
 		Checkout: ingress.CheckoutConfig{
 			SyncWait:    env.Duration("INGRESS_SYNC_WAIT"),
+			MaxWaits:    env.Int("INGRESS_MAX_WAITS"),
 			CORSOrigins: env.List("CORS_ORIGINS"),
 		},
 		Cleeng: ingress.CleengWebhookConfig{

@@ -56,6 +56,7 @@ var Vars = []Var{
 	{Name: "NATS_DUPLICATE_WINDOW", Default: "1h", Help: "inbox de-duplication window", Roles: natsRoles},
 	{Name: "INGRESS_ADDR", Default: ":8080", Help: "ingress listen address", Roles: ingress},
 	{Name: "INGRESS_MAX_BODY_BYTES", Default: "65536", Help: "largest request body accepted", Roles: ingress},
+	{Name: "INGRESS_MAX_WAITS", Default: "1000", Help: "checkout calls waiting for their outcome at once; past it a call is answered 429 and nothing is stored", Roles: ingress},
 	{Name: "INGRESS_SYNC_WAIT", Default: "5s", Help: "how long a checkout call waits for its outcome before answering 202", Roles: ingress},
 	{Name: "CORS_ORIGINS", Help: "comma-separated origins allowed to call the checkout endpoints", Roles: ingress},
 	{Name: "CLEENG_API_URL", Default: "https://api.sandbox.cleeng.com/3.1", Help: "Cleeng Payment API base URL", Roles: cleengAPI},

@@ -78,6 +78,11 @@ type DetailsOutcome struct {
 	Action                      json.RawMessage `json:"action,omitempty"`
 }
 
+// OutcomeKeys match the operation keys that hold a front-end outcome. A
+// new slice each time: nats.go's KeyValue.WatchFiltered rewrites the one
+// it is given.
+func OutcomeKeys() []string { return []string{"initial.>", "update-details.>"} }
+
 // InitialKey is the operation key of an order's initial purchase.
 func InitialKey(orderID int64) string { return ops.Key("initial", strconv.FormatInt(orderID, 10)) }
 
