@@ -5,9 +5,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
-	"net/http/httptest"
 	"testing"
 	"time"
 

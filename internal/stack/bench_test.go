@@ -321,4 +321,3 @@ func measure() usage {
 	runtime.ReadMemStats(&m)
 	return usage{bytes: int64(m.HeapAlloc + m.StackInuse), goroutines: runtime.NumGoroutine()}
 }
-

@@ -162,7 +162,7 @@ func TestSandbox_NotificationWaitsForTargetAndStopsOnClose(t *testing.T) {
 	accepting.Store(false)
 	post(t, srv.URL+"/v71/payments", sb.APIKey(), validPayment(sb, "order-6"))
 	testkit.Eventually(t, time.Minute, "the second notification refused and re-sent", func() bool { return refused.Load() >= 2 })
-	sb.Close() // returns once every delivery has ended
+	sb.Close()            // returns once every delivery has ended
 	accepting.Store(true) // nothing is sent any more to be accepted
 	post(t, srv.URL+"/v71/payments", sb.APIKey(), validPayment(sb, "order-7"))
 	sent := sb.Notifications()
