@@ -32,6 +32,20 @@ func (r *fatalRecorder) Fatal(args ...any) {
 	panic(r)
 }
 
+// failure runs helper with a fatalRecorder and returns what it failed the
+// test with ("" when it did not).
+func failure(t *testing.T, helper func(tb testing.TB)) (msg string) {
+	r := &fatalRecorder{TB: t}
+	defer func() {
+		if p := recover(); p != nil && p != r {
+			panic(p)
+		}
+		msg = r.msg
+	}()
+	helper(r)
+	return ""
+}
+
 func TestEventually_ReturnsOnceTheConditionHolds(t *testing.T) {
 	t.Parallel()
 	var polls atomic.Int32
@@ -43,17 +57,11 @@ func TestEventually_ReturnsOnceTheConditionHolds(t *testing.T) {
 
 func TestEventually_FailsTheTestAfterTheDeadline(t *testing.T) {
 	t.Parallel()
-	r := &fatalRecorder{TB: t}
-	func() {
-		defer func() {
-			if p := recover(); p != nil && p != r {
-				panic(p)
-			}
-		}()
-		testkit.Eventually(r, 20*time.Millisecond, "never", func() bool { return false })
-	}()
-	if r.msg != "not within 20ms: never" {
-		t.Fatalf("failure %q, want %q", r.msg, "not within 20ms: never")
+	msg := failure(t, func(tb testing.TB) {
+		testkit.Eventually(tb, 20*time.Millisecond, "never", func() bool { return false })
+	})
+	if msg != "not within 20ms: never" {
+		t.Fatalf("failure %q, want %q", msg, "not within 20ms: never")
 	}
 }
 
@@ -94,22 +102,16 @@ func TestFanOut_RunsEveryIndexOnce(t *testing.T) {
 
 func TestFanOut_FailsTheTestWithTheError(t *testing.T) {
 	t.Parallel()
-	r := &fatalRecorder{TB: t}
-	func() {
-		defer func() {
-			if p := recover(); p != nil && p != r {
-				panic(p)
-			}
-		}()
-		testkit.FanOut(r, 4, 10, func(i int) error {
+	msg := failure(t, func(tb testing.TB) {
+		testkit.FanOut(tb, 4, 10, func(i int) error {
 			if i == 5 {
 				return errors.New("index 5 refused")
 			}
 			return nil
 		})
-	}()
-	if r.msg != "index 5 refused" {
-		t.Fatalf("failure %q, want the error", r.msg)
+	})
+	if msg != "index 5 refused" {
+		t.Fatalf("failure %q, want the error", msg)
 	}
 }
 
