@@ -432,14 +432,17 @@ func TestRuntime_DrainTimeoutLeavesCutOffWorkUnacked(t *testing.T) {
 func TestRuntime_HeartbeatKeepsLongHandlerExclusive(t *testing.T) {
 	t.Parallel()
 	b := openBroker(t)
-	const ackWait = 300 * time.Millisecond
+	// Heartbeats go out every AckWait/3: a busy machine may delay one by
+	// much of that and still not let AckWait pass without one.
+	const ackWait = time.Second
 	var calls atomic.Int32
 	cfg := workers.Config{AckWait: ackWait}
 	handler := func(ctx context.Context, _ workers.Message) error {
 		calls.Add(1)
-		select { // a gateway call four times longer than AckWait
-		case <-time.After(4 * ackWait):
+		select { // a gateway call three times longer than AckWait
+		case <-time.After(3 * ackWait):
 		case <-ctx.Done():
+			return ctx.Err()
 		}
 		return nil
 	}
