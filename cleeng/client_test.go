@@ -114,6 +114,7 @@ func wantClass(t *testing.T, err error, class failure.Class) {
 }
 
 func TestClient_InitialPurchaseCreatesPaymentAndSubscription(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	o := e.order(t, "DE", "EUR")
 	if o.TotalPrice.String() != "11.9" || o.Currency != "EUR" || o.PriceBreakdown.TaxValue.String() != "1.9" || !o.RequiredPaymentDetails {
@@ -142,6 +143,7 @@ func TestClient_InitialPurchaseCreatesPaymentAndSubscription(t *testing.T) {
 }
 
 func TestClient_RenewalAuthoriseCaptureRefund(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	sub := e.subscription(t)
 	p := e.authorisedRenewal(t, sub, "AUTH-1")
@@ -166,6 +168,7 @@ func TestClient_RenewalAuthoriseCaptureRefund(t *testing.T) {
 }
 
 func TestClient_CancelNewDetailsDeleteTerminate(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	sub := e.subscription(t)
 	p := e.authorisedRenewal(t, sub, "AUTH-2")
@@ -194,6 +197,7 @@ func TestClient_CancelNewDetailsDeleteTerminate(t *testing.T) {
 }
 
 func TestClient_WebhookSubscriptionsGetAndPut(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	put, err := e.client.PutWebhookSubscription(ctx(t), "refundPayment", []cleeng.WebhookEndpoint{{URL: "https://a.example/hook",
 		Verification: json.RawMessage(`{"type":"hmac"}`)}})
@@ -207,6 +211,7 @@ func TestClient_WebhookSubscriptionsGetAndPut(t *testing.T) {
 }
 
 func TestClient_ConflictReturnsExistingPayment(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	sub := e.subscription(t)
 	first := e.authorisedRenewal(t, sub, "PSP-DUP")
@@ -221,6 +226,7 @@ func TestClient_ConflictReturnsExistingPayment(t *testing.T) {
 }
 
 func TestClient_4xxIsPermanentWithCleengMessage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	_, err := e.client.CreateOrder(ctx(t), cleeng.CreateOrderRequest{CustomerID: "927751142", OfferID: "S619117184_US",
 		Currency: "USD", Country: "FR", PaymentMethodID: "1"})
@@ -236,6 +242,7 @@ func TestClient_4xxIsPermanentWithCleengMessage(t *testing.T) {
 }
 
 func TestClient_BadTokenIsPermanent401(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *cleeng.Config) { c.PublisherToken = "wrong-token" })
 	_, err := e.client.GetOrder(ctx(t), "1")
 	wantClass(t, err, failure.ClassPermanent)
@@ -246,6 +253,7 @@ func TestClient_BadTokenIsPermanent401(t *testing.T) {
 }
 
 func TestClient_RateLimitedThenSucceeds(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	o := e.order(t, "US", "USD")
 	e.sb.Faults().Add(faultinject.Fault{Method: http.MethodGet, PathPrefix: "/3.1/orders", ErrorRate: 1, ErrorStatus: 429, Count: 2})
@@ -266,6 +274,7 @@ func TestClient_RateLimitedThenSucceeds(t *testing.T) {
 }
 
 func TestClient_ServerErrors(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.sb.Faults().Add(faultinject.Fault{Method: http.MethodGet, ErrorRate: 1, ErrorStatus: 502})
 	_, err := e.client.GetOrder(ctx(t), "1")
@@ -286,6 +295,7 @@ func TestClient_ServerErrors(t *testing.T) {
 }
 
 func TestClient_DroppedResponse_CreatePaymentIsUnknownOutcome(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	o := e.order(t, "US", "USD")
 	e.sb.Faults().Add(faultinject.Fault{Method: http.MethodPost, PathPrefix: "/3.1/payments", DropResponse: true, Count: 1})
@@ -305,6 +315,7 @@ func TestClient_DroppedResponse_CreatePaymentIsUnknownOutcome(t *testing.T) {
 }
 
 func TestClient_DroppedResponse_PatchIsRetriedSafely(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	sub := e.subscription(t)
 	p := e.authorisedRenewal(t, sub, "AUTH-DROP")
@@ -323,6 +334,7 @@ func TestClient_DroppedResponse_PatchIsRetriedSafely(t *testing.T) {
 }
 
 func TestClient_TimeoutIsUnknownOutcomeForPostTransientForGet(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *cleeng.Config) { c.Timeout = 100 * time.Millisecond; c.MaxRetries = -1 })
 	e.sb.Faults().Add(faultinject.Fault{Latency: faultinject.Duration(time.Second)})
 	_, err := e.client.CreateOrder(ctx(t), cleeng.CreateOrderRequest{CustomerID: "927751142", OfferID: "S619117184_US", Currency: "USD", Country: "US", PaymentMethodID: "1"})
@@ -335,6 +347,7 @@ func TestClient_TimeoutIsUnknownOutcomeForPostTransientForGet(t *testing.T) {
 }
 
 func TestClient_ConnectionRefusedIsTransientEvenForPost(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close()
@@ -349,6 +362,7 @@ func TestClient_ConnectionRefusedIsTransientEvenForPost(t *testing.T) {
 // TestClient_TokenNeverInErrorsOrLogs runs every error class against a
 // server that echoes the token back, and checks no error or log line has it.
 func TestClient_TokenNeverInErrorsOrLogs(t *testing.T) {
+	t.Parallel()
 	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok := r.Header.Get(cleeng.HeaderPublisherToken)
 		switch r.URL.Path {
@@ -394,6 +408,7 @@ func TestClient_TokenNeverInErrorsOrLogs(t *testing.T) {
 }
 
 func TestClient_AuthorisedPaymentsAcceptsBareArray(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(`[{"id": 7, "orderId": "8", "status": "authorised", "amount": "1.50"}]`))
 	}))
@@ -409,6 +424,7 @@ func TestClient_AuthorisedPaymentsAcceptsBareArray(t *testing.T) {
 }
 
 func TestNewClient_ValidatesConfig(t *testing.T) {
+	t.Parallel()
 	for _, cfg := range []cleeng.Config{
 		{BaseURL: "https://api.cleeng.com/3.1"},
 		{BaseURL: "api.cleeng.com", PublisherToken: testToken},

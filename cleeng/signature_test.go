@@ -11,6 +11,7 @@ import (
 )
 
 func TestVerifySignature(t *testing.T) {
+	t.Parallel()
 	secret := []byte("0123456789abcdef0123")
 	body := []byte(exampleRefund)
 	mac := hmac.New(sha256.New, secret)
@@ -44,6 +45,7 @@ func TestVerifySignature(t *testing.T) {
 }
 
 func TestCheckWebhookSecret(t *testing.T) {
+	t.Parallel()
 	for n, want := range map[int]bool{15: false, 16: true, 64: true, 65: false} {
 		secret := []byte(strings.Repeat("s", n))
 		err := cleeng.CheckWebhookSecret(secret)

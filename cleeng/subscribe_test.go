@@ -7,6 +7,7 @@ import (
 )
 
 func TestSubscribe_TwiceLeavesOneEndpointPerTopicAndKeepsForeign(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	foreign := cleeng.WebhookEndpoint{URL: "https://other-system.example/cleeng"}
 	if _, err := e.client.PutWebhookSubscription(ctx(t), string(cleeng.TopicRefundPayment), []cleeng.WebhookEndpoint{foreign}); err != nil {

@@ -11,6 +11,7 @@ import (
 func sprintf(format string, v any) string { return fmt.Sprintf(format, v) }
 
 func TestID_ReadsNumbersAndStrings(t *testing.T) {
+	t.Parallel()
 	var v struct {
 		A, B, C, D cleeng.ID
 	}
@@ -33,6 +34,7 @@ func TestID_ReadsNumbersAndStrings(t *testing.T) {
 }
 
 func TestDecimal_ExactWithoutFloat(t *testing.T) {
+	t.Parallel()
 	var o cleeng.Order
 	if err := json.Unmarshal([]byte(`{"totalPrice": 0.1, "currency": "EUR", "taxRate": "0.21"}`), &o); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,10 @@
 package cleeng_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -35,6 +38,7 @@ var (
 )
 
 func TestDecodeWebhook_EveryTopic(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		body  string
@@ -95,6 +99,7 @@ func TestDecodeWebhook_EveryTopic(t *testing.T) {
 }
 
 func TestDecodeWebhook_MissingOrMalformedFieldIsNamed(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, body, field string
 	}{
@@ -130,6 +135,7 @@ func TestDecodeWebhook_MissingOrMalformedFieldIsNamed(t *testing.T) {
 }
 
 func TestDecodeWebhook_UnknownTopicIsDistinguishable(t *testing.T) {
+	t.Parallel()
 	w, err := cleeng.DecodeWebhook([]byte(`{"broadcasterId":1,"topic":"somethingNew","data":{}}`))
 	if !errors.Is(err, cleeng.ErrUnknownTopic) || w.Topic != "somethingNew" {
 		t.Fatalf("err %v topic %q, want ErrUnknownTopic and the topic", err, w.Topic)
@@ -141,6 +147,7 @@ func TestDecodeWebhook_UnknownTopicIsDistinguishable(t *testing.T) {
 }
 
 func TestWebhookDedupID_SameEventSameIDNextAttemptNewID(t *testing.T) {
+	t.Parallel()
 	id := func(body string) string {
 		t.Helper()
 		w, err := cleeng.DecodeWebhook([]byte(body))
@@ -177,6 +184,7 @@ func TestWebhookDedupID_SameEventSameIDNextAttemptNewID(t *testing.T) {
 }
 
 func TestWebhook_CheckBroadcaster(t *testing.T) {
+	t.Parallel()
 	w, err := cleeng.DecodeWebhook([]byte(exampleTermination))
 	if err != nil {
 		t.Fatal(err)
@@ -193,6 +201,7 @@ func TestWebhook_CheckBroadcaster(t *testing.T) {
 }
 
 func TestFlowMapping(t *testing.T) {
+	t.Parallel()
 	if got := cleeng.TopicsOf(cleeng.FlowCapture); len(got) != 1 || got[0] != cleeng.TopicPaymentCapture {
 		t.Fatalf("TopicsOf(capture) = %v", got)
 	}
@@ -211,6 +220,7 @@ func TestFlowMapping(t *testing.T) {
 }
 
 func TestSecret_HiddenFromFmt(t *testing.T) {
+	t.Parallel()
 	w, err := cleeng.DecodeWebhook([]byte(exampleAuthorisation))
 	if err != nil {
 		t.Fatal(err)
@@ -236,8 +246,16 @@ func FuzzDecodeWebhook(f *testing.F) {
 			}
 			return
 		}
-		if w.DedupID() == "" {
-			t.Fatal("decoded webhook without dedup id")
+		// Cleeng's re-sent copy need not be formatted as the first was: the
+		// dedup id must not change with whitespace or the envelope's order.
+		if resent, ok := reformatted(body); ok {
+			again, err := cleeng.DecodeWebhook(resent)
+			if err != nil {
+				t.Fatalf("the same webhook, reformatted, does not decode: %v\n%s", err, resent)
+			}
+			if again.DedupID() != w.DedupID() {
+				t.Fatalf("reformatting changed the dedup id:\n%s\n%s", body, resent)
+			}
 		}
 		set := 0
 		for _, ok := range []bool{w.Dunning != nil, w.Termination != nil, w.Refund != nil, w.Deactivation != nil, w.Unparsed != nil} {
@@ -249,4 +267,55 @@ func FuzzDecodeWebhook(f *testing.F) {
 			t.Fatalf("%d data fields set for topic %s", set, w.Topic)
 		}
 	})
+}
+
+// reformatted returns body with its top-level members in reverse order and
+// indented: the same JSON object, other bytes. ok is false when body is not
+// an object whose member names differ even in case (encoding/json matches
+// names without case, so their order would decide which one counts).
+func reformatted(body []byte) ([]byte, bool) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, false
+	}
+	type member struct {
+		name  string
+		value json.RawMessage
+	}
+	var members []member
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, false
+		}
+		name, _ := tok.(string)
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
+			return nil, false
+		}
+		for _, m := range members {
+			if strings.EqualFold(m.name, name) {
+				return nil, false
+			}
+		}
+		members = append(members, member{name, value})
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') || dec.More() {
+		return nil, false
+	}
+	var out bytes.Buffer
+	out.WriteString("{")
+	for i := len(members) - 1; i >= 0; i-- {
+		name, _ := json.Marshal(members[i].name)
+		fmt.Fprintf(&out, "\n  %s: %s", name, members[i].value)
+		if i > 0 {
+			out.WriteString(",")
+		}
+	}
+	out.WriteString("\n}")
+	var indented bytes.Buffer
+	if err := json.Indent(&indented, out.Bytes(), "", "\t"); err != nil {
+		return nil, false
+	}
+	return indented.Bytes(), true
 }

@@ -50,6 +50,7 @@ func (e *e2e) processCartCalls(token string) []cbsandbox.Call {
 }
 
 func TestCleverbridge_RenewalCapturedWithThePurchaseID(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	sub := e.cleverbridgeSubscription("S1000001")
 	if res := e.captureOnly(sub.SubscriptionID); !res.Renewed {
@@ -66,6 +67,7 @@ func TestCleverbridge_RenewalCapturedWithThePurchaseID(t *testing.T) {
 }
 
 func TestCleverbridge_EachPaymentErrorCodeEndsRejectedWithItsReason(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	for _, r := range cbsandbox.Refusals {
 		sub := e.cleverbridgeSubscription(r.SubscriptionID)
@@ -78,10 +80,11 @@ func TestCleverbridge_EachPaymentErrorCodeEndsRejectedWithItsReason(t *testing.T
 }
 
 func TestCleverbridge_SameCaptureWebhookThreeTimesCallsProcessCartOnce(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	sub := e.cleverbridgeSubscription("S1000001")
 	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentCapture), SubscriptionID: sub.SubscriptionID, Copies: 3})
-	testkit.Eventually(t, 10*time.Second, "renewal captured", func() bool {
+	testkit.Eventually(t, time.Minute, "renewal captured", func() bool {
 		p := e.payments(sub.SubscriptionID)
 		return len(p) == 1 && p[0].Status == cleeng.StatusCaptured
 	})
@@ -91,6 +94,7 @@ func TestCleverbridge_SameCaptureWebhookThreeTimesCallsProcessCartOnce(t *testin
 }
 
 func TestCleverbridge_DroppedAnswerIsNotRepeatedAndCompletesFromTheNotification(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	sub := e.cleverbridgeSubscription("S1000001")
 	e.dev.Cleverbridge.Faults().Add(faultinject.Fault{Method: http.MethodPost, PathPrefix: "/cart/processcart", DropResponse: true, Count: 1})
@@ -107,6 +111,7 @@ func TestCleverbridge_DroppedAnswerIsNotRepeatedAndCompletesFromTheNotification(
 }
 
 func TestCleverbridge_LostAnswerWithoutNotificationIsDeadLetteredAfterTheTimeout(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t, func(o *stack.DevOptions) { o.Flows.NotificationTimeout = time.Second })
 	sub := e.cleverbridgeSubscription("S1000001")
 	e.dev.Cleverbridge.SetNotifyTarget("http://127.0.0.1:1/nowhere", "", "")
@@ -125,6 +130,7 @@ func TestCleverbridge_LostAnswerWithoutNotificationIsDeadLetteredAfterTheTimeout
 }
 
 func TestCleverbridge_AuthorisationWebhookIsDeadLetteredWithAdvice(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	sub := e.cleverbridgeSubscription("S1000001")
 	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentAuthorisation), SubscriptionID: sub.SubscriptionID})
@@ -137,6 +143,7 @@ func TestCleverbridge_AuthorisationWebhookIsDeadLetteredWithAdvice(t *testing.T)
 }
 
 func TestCleverbridge_RefundIsDeadLetteredWithWhereToRefund(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	sub := e.cleverbridgeSubscription("S1000001")
 	e.captureOnly(sub.SubscriptionID)
@@ -151,18 +158,19 @@ func TestCleverbridge_RefundIsDeadLetteredWithWhereToRefund(t *testing.T) {
 // has no idempotency key, so while one renewal's outcome is unknown a later
 // dunning attempt of the same subscription must not charge.
 func TestCleverbridge_NoSecondChargeWhileAnEarlierOneIsInDoubt(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	sub := e.cleverbridgeSubscription("S1000001")
 	e.dev.Cleverbridge.SetNotifyTarget("", "", "") // hold the purchase notification
 	e.dev.Cleverbridge.Faults().Add(faultinject.Fault{Method: http.MethodPost, PathPrefix: "/cart/processcart", DropResponse: true, Count: 1})
 	first, second := "2026-12-01T00:00:00Z", "2026-12-02T00:00:00Z"
 	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentCapture), SubscriptionID: sub.SubscriptionID, DunningAttemptDate: first})
-	testkit.Eventually(t, 10*time.Second, "the first renewal charged", func() bool { return len(e.processCartCalls("S1000001")) == 1 })
+	testkit.Eventually(t, time.Minute, "the first renewal charged", func() bool { return len(e.processCartCalls("S1000001")) == 1 })
 
 	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentCapture), SubscriptionID: sub.SubscriptionID, DunningAttemptDate: second})
 	secondKey := ops.Key("charge", sub.SubscriptionID.String(), second)
 	store := ops.NewStore(e.dev.Broker.Ops)
-	testkit.Eventually(t, 10*time.Second, "the second renewal held before its charge", func() bool {
+	testkit.Eventually(t, time.Minute, "the second renewal held before its charge", func() bool {
 		rec, err := ops.Get[struct{}](context.Background(), store, secondKey)
 		// Its attempt ended (claim released) at the order step: it did not charge.
 		return err == nil && rec.Step == "order" && rec.LeaseUntil.IsZero()
@@ -172,7 +180,7 @@ func TestCleverbridge_NoSecondChargeWhileAnEarlierOneIsInDoubt(t *testing.T) {
 	}
 
 	e.dev.Cleverbridge.SetNotifyTarget(e.dev.IngressURL+"/webhooks/cleverbridge", stack.DevCleverbridgeUser, stack.DevCleverbridgePassword)
-	testkit.Eventually(t, 15*time.Second, "both renewals captured once the first settled", func() bool {
+	testkit.Eventually(t, time.Minute, "both renewals captured once the first settled", func() bool {
 		p := e.payments(sub.SubscriptionID)
 		return len(p) == 2 && p[0].Status == cleeng.StatusCaptured && p[1].Status == cleeng.StatusCaptured
 	})
@@ -185,6 +193,7 @@ func TestCleverbridge_NoSecondChargeWhileAnEarlierOneIsInDoubt(t *testing.T) {
 // charge Cleverbridge retried on its own and then collected disagrees with
 // the rejection Cleeng holds; an operator must reconcile it.
 func TestCleverbridge_PaidAfterReportedRejectedIsDeadLetteredForAnOperator(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	sub := e.cleverbridgeSubscription(cbsandbox.SubscriptionRetryScheduled)
 	e.captureOnly(sub.SubscriptionID)

@@ -17,6 +17,7 @@ import (
 )
 
 func TestInitialPurchase_CapturesAndStoresTheCardInCleeng(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	o := e.order("DE", stack.DemoOffer.ID)
 	out := e.pay(o.ID, adyensandbox.EncryptedCardMethod(adyensandbox.CardVisa, "Matthew Brown"))
@@ -52,6 +53,7 @@ func TestInitialPurchase_CapturesAndStoresTheCardInCleeng(t *testing.T) {
 }
 
 func TestInitialPurchase_SameOrderTwiceChargesOnce(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	o := e.order("DE", stack.DemoOffer.ID)
 	method := adyensandbox.CardMethod(adyensandbox.CardVisa, "Matthew Brown")
@@ -66,6 +68,7 @@ func TestInitialPurchase_SameOrderTwiceChargesOnce(t *testing.T) {
 }
 
 func TestInitialPurchase_RefusedCardRecordsRejectedPayment(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	o := e.order("DE", stack.DemoOffer.ID)
 	out := e.pay(o.ID, adyensandbox.CardMethod(adyensandbox.CardVisa, adyensandbox.HolderNotEnoughBalance))
@@ -79,6 +82,7 @@ func TestInitialPurchase_RefusedCardRecordsRejectedPayment(t *testing.T) {
 }
 
 func TestInitialPurchase_ThreeDSecureCompletedThroughDetails(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	o := e.order("DE", stack.DemoOffer.ID)
 	out := e.pay(o.ID, adyensandbox.CardMethod(adyensandbox.CardVisa3DS, "Matthew Brown"))
@@ -113,6 +117,7 @@ func TestInitialPurchase_ThreeDSecureCompletedThroughDetails(t *testing.T) {
 }
 
 func TestInitialPurchase_PendingSettledByTheAuthorisationNotification(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	o := e.order("DE", stack.DemoOffer.ID)
 	code, out := e.post("/v1/checkout/payments", map[string]any{"orderId": json.Number(o.ID),
@@ -120,15 +125,10 @@ func TestInitialPurchase_PendingSettledByTheAuthorisationNotification(t *testing
 	if code != http.StatusOK && code != http.StatusAccepted {
 		t.Fatalf("checkout: %d %+v", code, out)
 	}
-	var settled outcome
-	testkit.Eventually(t, 10*time.Second, "the purchase settled by AUTHORISATION", func() bool {
-		resp, err := http.Get(e.dev.IngressURL + "/v1/checkout/payments/" + o.ID.String())
-		if err != nil {
-			return false
-		}
-		defer resp.Body.Close()
-		return json.NewDecoder(resp.Body).Decode(&settled) == nil && settled.Status == "captured"
-	})
+	settled := e.settled(o.ID)
+	if settled.Status != "captured" {
+		t.Fatalf("settled %+v, want captured", settled)
+	}
 	p, _ := e.dev.Cleeng.State().Payment(settled.PaymentID)
 	if p.Status != cleeng.StatusCaptured || p.PaymentDetailsID == "" || p.ExternalPaymentID == "" {
 		t.Errorf("Cleeng payment %+v, want captured with the token as payment details", p)
@@ -139,6 +139,7 @@ func TestInitialPurchase_PendingSettledByTheAuthorisationNotification(t *testing
 }
 
 func TestFreeTrial_ZeroAuthorisationStoresTokenAndRecordsZeroPayment(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	trial := cleengsandbox.Offer{ID: "S000000001_DE", Title: "Trial", Prices: map[string]cleengsandbox.Price{
 		"DE": {Amount: cleeng.MustDecimal("0"), Currency: "EUR", TaxRate: cleeng.MustDecimal("0")}}}
@@ -161,6 +162,7 @@ func TestFreeTrial_ZeroAuthorisationStoresTokenAndRecordsZeroPayment(t *testing.
 }
 
 func TestRenewal_AuthoriseThenCaptureRenewsTheSubscription(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	sub := e.subscribe("DE")
 	res, err := e.dev.Cleeng.RunDunning(context.Background(), sub.SubscriptionID, cleengsandbox.DunningOptions{AuthorizedFirst: true, Attempts: 1})
@@ -181,6 +183,7 @@ func TestRenewal_AuthoriseThenCaptureRenewsTheSubscription(t *testing.T) {
 }
 
 func TestRenewal_CaptureOnlyChargesTheStoredToken(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	sub := e.subscribe("DE")
 	res, err := e.dev.Cleeng.RunDunning(context.Background(), sub.SubscriptionID, cleengsandbox.DunningOptions{Attempts: 1})
@@ -200,6 +203,7 @@ func TestRenewal_CaptureOnlyChargesTheStoredToken(t *testing.T) {
 }
 
 func TestRenewal_AmountsInMinorUnitsForEURJPYKWD(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	want := map[string]struct {
 		currency string
@@ -222,6 +226,7 @@ func TestRenewal_AmountsInMinorUnitsForEURJPYKWD(t *testing.T) {
 }
 
 func TestRenewal_RefusedEveryAttemptThenTerminated(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	sub := e.subscribe("DE")
 	details := e.detailsOf(sub)
@@ -260,35 +265,47 @@ func (e *e2e) detailsOf(sub cleengsandbox.Subscription) cleengsandbox.PaymentDet
 }
 
 func TestTermination_TerminatesTheSubscription(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	sub := e.subscribe("DE")
 	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicTermination), SubscriptionID: sub.SubscriptionID, Copies: 3})
-	testkit.Eventually(t, 10*time.Second, "subscription terminated", func() bool {
+	testkit.Eventually(t, time.Minute, "subscription terminated", func() bool {
 		s, _ := e.dev.Cleeng.State().Subscription(sub.SubscriptionID)
 		return s.Status == cleeng.SubscriptionTerminated
 	})
 }
 
 func TestRefund_RefundedAtAdyenThenInCleengOnConfirmation(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	sub := e.subscribe("DE")
 	initial := e.payments(sub.SubscriptionID)[0]
+	release := e.holdAdyenNotifications()
 	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicRefundPayment), PaymentID: initial.ID, Reason: "customer asked", Copies: 3})
-	testkit.Eventually(t, 10*time.Second, "Cleeng payment refunded", func() bool {
+	testkit.Eventually(t, time.Minute, "the refund sent to Adyen and its webhook handled", func() bool {
+		return len(e.adyenNotifications("REFUND", initial.ExternalPaymentID)) == 1 && e.inboxEmpty()
+	})
+	if charge, _ := e.dev.Adyen.Payment(initial.ExternalPaymentID); charge.Refunded != 999 {
+		t.Fatalf("Adyen refunded %d before its confirmation, want 999", charge.Refunded)
+	}
+	if p, _ := e.dev.Cleeng.State().Payment(initial.ID); p.Status != cleeng.StatusCaptured {
+		t.Fatalf("Cleeng payment %s before Adyen confirmed the refund, want still captured", p.Status)
+	}
+	release()
+	testkit.Eventually(t, time.Minute, "Cleeng payment refunded on Adyen's REFUND notification", func() bool {
 		p, _ := e.dev.Cleeng.State().Payment(initial.ID)
 		return p.Status == cleeng.StatusRefunded
 	})
-	charge, _ := e.dev.Adyen.Payment(initial.ExternalPaymentID)
-	if charge.Refunded != 999 {
-		t.Errorf("Adyen refunded %d, want 999 once", charge.Refunded)
+	if p, _ := e.dev.Cleeng.State().Payment(initial.ID); p.RefundedAmount == nil || p.RefundedAmount.String() != "9.99" {
+		t.Errorf("Cleeng refund %+v, want 9.99", p)
 	}
-	p, _ := e.dev.Cleeng.State().Payment(initial.ID)
-	if p.RefundedAmount == nil || p.RefundedAmount.String() != "9.99" {
-		t.Errorf("Cleeng refund %+v", p)
+	if n := len(e.adyenNotifications("REFUND", initial.ExternalPaymentID)); n != 1 {
+		t.Errorf("%d refunds made at Adyen, want 1", n)
 	}
 }
 
 func TestRefund_FailedAtGatewayIsDeadLetteredWithReason(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	o := e.order("DE", stack.DemoOffer.ID)
 	out := e.pay(o.ID, adyensandbox.CardMethod(adyensandbox.CardVisa, adyensandbox.HolderRefundFailed))
@@ -302,25 +319,39 @@ func TestRefund_FailedAtGatewayIsDeadLetteredWithReason(t *testing.T) {
 	}
 }
 
+// TestCapture_FailedCaptureTurnsCleengPaymentRejected: Adyen accepts the
+// capture ("received"), so Cleeng is told captured at once; the
+// CAPTURE_FAILED notification then turns the payment rejected.
 func TestCapture_FailedCaptureTurnsCleengPaymentRejected(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	o := e.order("DE", stack.DemoOffer.ID)
 	out := e.pay(o.ID, adyensandbox.CardMethod(adyensandbox.CardVisa, adyensandbox.HolderCaptureFailed))
 	p, _ := e.dev.Cleeng.State().Payment(out.PaymentID)
+	release := e.holdAdyenNotifications()
 	res, err := e.dev.Cleeng.RunDunning(context.Background(), p.SubscriptionID, cleengsandbox.DunningOptions{AuthorizedFirst: true, Attempts: 1, NoTermination: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Attempts) == 0 {
-		t.Fatalf("dunning %+v", res)
+	renewals := e.payments(p.SubscriptionID)[1:]
+	if !res.Renewed || len(renewals) != 1 || renewals[0].Status != cleeng.StatusCaptured {
+		t.Fatalf("dunning %+v, renewals %+v: want the renewal captured before Adyen's notification", res, renewals)
 	}
-	testkit.Eventually(t, 10*time.Second, "renewal turned rejected by CAPTURE_FAILED", func() bool {
-		ps := e.payments(p.SubscriptionID)
-		return len(ps) == 2 && ps[1].Status == cleeng.StatusRejected
+	if n := len(e.adyenNotifications("CAPTURE_FAILED", renewals[0].ExternalPaymentID)); n != 1 {
+		t.Fatalf("%d CAPTURE_FAILED notifications waiting, want 1", n)
+	}
+	release()
+	testkit.Eventually(t, time.Minute, "renewal turned rejected by CAPTURE_FAILED", func() bool {
+		p, _ := e.dev.Cleeng.State().Payment(renewals[0].ID)
+		return p.Status == cleeng.StatusRejected
 	})
+	if p, _ := e.dev.Cleeng.State().Payment(renewals[0].ID); !strings.Contains(p.RejectedReason, "capture failed at the gateway") {
+		t.Errorf("rejected reason %q does not say the capture failed", p.RejectedReason)
+	}
 }
 
 func TestUpdatePaymentDetails_NewCardBecomesCleengPaymentDetails(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	sub := e.subscribe("DE")
 	old := e.detailsOf(sub)
@@ -344,6 +375,7 @@ func TestUpdatePaymentDetails_NewCardBecomesCleengPaymentDetails(t *testing.T) {
 }
 
 func TestUpdatePaymentDetails_ThreeDSecureCompletedThroughDetails(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	sub := e.subscribe("DE")
 	code, out := e.post("/v1/payment-details", map[string]any{"customerId": json.Number(stack.DemoCustomer.ID),
@@ -367,13 +399,14 @@ func TestUpdatePaymentDetails_ThreeDSecureCompletedThroughDetails(t *testing.T) 
 }
 
 func TestDeactivateDetails_CancelsOpenAuthorisations(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	sub := e.subscribe("DE")
 	details := e.detailsOf(sub)
 	// An authorisation that will never be captured: the card is replaced first.
 	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentAuthorisation), SubscriptionID: sub.SubscriptionID})
 	var authorised cleeng.Payment
-	testkit.Eventually(t, 10*time.Second, "renewal authorised", func() bool {
+	testkit.Eventually(t, time.Minute, "renewal authorised", func() bool {
 		ps := e.payments(sub.SubscriptionID)
 		if len(ps) == 2 && ps[1].Status == cleeng.StatusAuthorized {
 			authorised = ps[1]
@@ -382,44 +415,56 @@ func TestDeactivateDetails_CancelsOpenAuthorisations(t *testing.T) {
 		return false
 	})
 	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentDetailsDeactivated), PaymentDetailsID: details.ID, Copies: 2})
-	testkit.Eventually(t, 10*time.Second, "authorisation cancelled in Cleeng", func() bool {
+	testkit.Eventually(t, time.Minute, "authorisation cancelled in Cleeng", func() bool {
 		p, _ := e.dev.Cleeng.State().Payment(authorised.ID)
 		return p.Status == cleeng.StatusCancelled
 	})
-	testkit.Eventually(t, 10*time.Second, "authorisation cancelled at Adyen", func() bool {
+	testkit.Eventually(t, time.Minute, "authorisation cancelled at Adyen", func() bool {
 		c, _ := e.dev.Adyen.Payment(authorised.ExternalPaymentID)
 		return c.Status == adyensandbox.StatusCancelled
 	})
 }
 
+// TestRenewal_DuplicateWebhooksConcurrentlyChargeOnce sends each dunning
+// webhook three times at once through the ingress (one is stored, the
+// duplicate window drops the others) and twice more as copies re-sent past
+// that window, to two worker replicas: the operation records alone keep
+// the renewal to one charge and one Cleeng payment.
 func TestRenewal_DuplicateWebhooksConcurrentlyChargeOnce(t *testing.T) {
-	e := newE2E(t)
+	t.Parallel()
+	e := newE2E(t, func(o *stack.DevOptions) { o.Workers = 2 })
 	sub := e.subscribe("DE")
-	var wg sync.WaitGroup
-	for _, topic := range []cleeng.Topic{cleeng.TopicPaymentAuthorisation, cleeng.TopicPaymentAuthorisation, cleeng.TopicPaymentAuthorisation} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			e.emit(cleengsandbox.EmitRequest{Topic: string(topic), SubscriptionID: sub.SubscriptionID, DunningAttemptDate: "2026-12-01T00:00:00Z"})
-		}()
+	sendCopies := func(topic cleeng.Topic, date string) {
+		var wg sync.WaitGroup
+		for range 3 {
+			wg.Go(func() {
+				e.emit(cleengsandbox.EmitRequest{Topic: string(topic), SubscriptionID: sub.SubscriptionID, DunningAttemptDate: date})
+			})
+		}
+		wg.Wait()
+		e.resendPastDuplicateWindow(topic, 2)
 	}
-	wg.Wait()
-	testkit.Eventually(t, 10*time.Second, "renewal authorised", func() bool { return len(e.payments(sub.SubscriptionID)) == 2 })
-	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentCapture), SubscriptionID: sub.SubscriptionID, DunningAttemptDate: "2026-12-04T00:00:00Z", Copies: 3})
-	testkit.Eventually(t, 10*time.Second, "renewal captured", func() bool {
+	sendCopies(cleeng.TopicPaymentAuthorisation, "2026-12-01T00:00:00Z")
+	testkit.Eventually(t, time.Minute, "renewal authorised and every copy handled", func() bool {
 		ps := e.payments(sub.SubscriptionID)
-		return len(ps) == 2 && ps[1].Status == cleeng.StatusCaptured
+		return len(ps) == 2 && ps[1].Status == cleeng.StatusAuthorized && e.inboxEmpty()
+	})
+	sendCopies(cleeng.TopicPaymentCapture, "2026-12-04T00:00:00Z")
+	testkit.Eventually(t, time.Minute, "renewal captured and every copy handled", func() bool {
+		ps := e.payments(sub.SubscriptionID)
+		return len(ps) == 2 && ps[1].Status == cleeng.StatusCaptured && e.inboxEmpty()
 	})
 	if n := len(e.renewalCharges()); n != 1 {
 		t.Errorf("%d renewal charges, want 1", n)
 	}
-	e.assertOnePaymentPerExternalID()
+	e.assertOnePaymentPerExternalID(0)
 }
 
 // TestRefund_UnknownPaymentWithSeveralGatewaysIsDeadLettered: a payment
 // the connector has no index for (made before it ran) cannot be routed when
 // several gateways are configured; it is dead-lettered, never guessed.
 func TestRefund_UnknownPaymentWithSeveralGatewaysIsDeadLettered(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	o := e.order("DE", stack.DemoOffer.ID)
 	p, err := e.cleeng.CreatePayment(context.Background(), cleeng.CreatePaymentRequest{OrderID: o.ID, Status: cleeng.StatusCaptured,

@@ -18,6 +18,7 @@ import (
 // of DESIGN section 4 must hold: one gateway charge per dunning attempt and
 // one Cleeng payment per externalPaymentId.
 func TestRenewal_LostResponsesChargeOnce(t *testing.T) {
+	t.Parallel()
 	type target struct {
 		sandbox string // "cleeng" or "adyen"
 		method  string
@@ -40,6 +41,7 @@ func TestRenewal_LostResponsesChargeOnce(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			e := newE2E(t)
 			sub := e.subscribe("DE")
 			fault := faultinject.Fault{Method: tt.drop.method, PathPrefix: tt.drop.path, DropResponse: true, Count: 1}
@@ -66,7 +68,12 @@ func TestRenewal_LostResponsesChargeOnce(t *testing.T) {
 			if len(renewals) != 1 || renewals[0].Status != cleeng.StatusCaptured {
 				t.Errorf("Cleeng renewal payments %+v, want one captured", renewals)
 			}
-			e.assertOnePaymentPerExternalID()
+			testkit.Eventually(t, time.Minute, "every message handled", e.inboxEmpty)
+			lostPaymentAnswers := 0
+			if tt.drop == (target{"cleeng", http.MethodPost, "/3.1/payments"}) {
+				lostPaymentAnswers = 1
+			}
+			e.assertOnePaymentPerExternalID(lostPaymentAnswers)
 		})
 	}
 }
@@ -76,13 +83,18 @@ func TestRenewal_LostResponsesChargeOnce(t *testing.T) {
 // reported to Cleeng; the redelivered webhook finishes the operation on a
 // fresh worker without a second charge.
 func TestRenewal_WorkerStoppedBetweenGatewayAndCleengResumesWithoutCharging(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	sub := e.subscribe("DE")
-	// Cleeng hangs on the payment report: the worker is caught after the charge.
-	e.dev.Cleeng.Faults().Add(faultinject.Fault{Method: http.MethodPost, PathPrefix: "/3.1/payments",
-		Latency: faultinject.Duration(time.Minute), Count: 1})
+	// Cleeng holds the payment report: the worker is caught after the charge.
+	report := faultinject.NewGate()
+	t.Cleanup(report.Open)
+	e.dev.Cleeng.Faults().Add(faultinject.Fault{Method: http.MethodPost, PathPrefix: "/3.1/payments", Hold: report, Count: 1})
 	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentAuthorisation), SubscriptionID: sub.SubscriptionID})
-	testkit.Eventually(t, 10*time.Second, "renewal charged at Adyen", func() bool { return len(e.renewalCharges()) == 1 })
+	testkit.Eventually(t, time.Minute, "the worker reporting the renewal to Cleeng", func() bool { return report.Arrived() == 1 })
+	if n := len(e.renewalCharges()); n != 1 {
+		t.Fatalf("%d renewal charges at Adyen before the report, want 1", n)
+	}
 	e.dev.StopWorkers()
 	if n := len(e.payments(sub.SubscriptionID)); n != 1 {
 		t.Fatalf("%d Cleeng payments while the worker was stopped, want only the initial one", n)
@@ -90,18 +102,20 @@ func TestRenewal_WorkerStoppedBetweenGatewayAndCleengResumesWithoutCharging(t *t
 	if err := e.dev.StartWorkers(1); err != nil {
 		t.Fatal(err)
 	}
-	testkit.Eventually(t, 15*time.Second, "renewal reported to Cleeng by the new worker", func() bool {
+	testkit.Eventually(t, time.Minute, "renewal reported to Cleeng by the new worker", func() bool {
 		ps := e.payments(sub.SubscriptionID)
-		return len(ps) == 2 && ps[1].Status == cleeng.StatusAuthorized
+		return len(ps) == 2 && ps[1].Status == cleeng.StatusAuthorized && e.inboxEmpty()
 	})
 	if n := len(e.renewalCharges()); n != 1 {
 		t.Errorf("%d renewal charges at Adyen, want 1", n)
 	}
-	e.assertOnePaymentPerExternalID()
+	// The held report was given up with the stopped worker, never applied.
+	e.assertOnePaymentPerExternalID(0)
 }
 
 // TestRouting_UnknownPaymentMethodIsDeadLetteredWithWhatToConfigure.
 func TestRouting_UnknownPaymentMethodIsDeadLetteredWithWhatToConfigure(t *testing.T) {
+	t.Parallel()
 	e := newE2E(t)
 	sub := e.subscribe("DE")
 	data := []byte(`{"subscriptionId": ` + sub.SubscriptionID.String() + `, "offerId": "S619117184_US", "customerId": 927751142,

@@ -194,7 +194,7 @@ func TestReplay_FailedRenewalResumesAsASecondAttemptAndChargesOnce(t *testing.T)
 				t.Errorf("%d renewal charges at Adyen, want 1", n)
 			}
 			e.assertNoDeadLetters()
-			e.assertOnePaymentPerExternalID()
+			e.assertOnePaymentPerExternalID(0)
 		})
 	}
 }

@@ -10,8 +10,6 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,6 +18,7 @@ import (
 	"github.com/cleeng-connector/connector/cleeng"
 	"github.com/cleeng-connector/connector/ingress"
 	"github.com/cleeng-connector/connector/internal/broker"
+	"github.com/cleeng-connector/connector/internal/testkit"
 )
 
 // benchClients is the number of concurrent senders in every ingress
@@ -48,17 +47,6 @@ func captureWebhook(i int) (body []byte, signature string) {
 		Token: "bench-token", PaymentGateway: "adyen",
 	}})
 	return body, cleeng.Sign(benchSecret, body)
-}
-
-// openBenchBroker starts an embedded JetStream with the connector's topology.
-func openBenchBroker(b *testing.B) *broker.Broker {
-	b.Helper()
-	br, err := broker.Open(context.Background(), broker.Options{StoreDir: b.TempDir()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(br.Close)
-	return br
 }
 
 // postWebhooks serves h on loopback and POSTs b.N capture webhooks to it
@@ -99,31 +87,14 @@ func postWebhooks(b *testing.B, h http.Handler) {
 func runLoad(b *testing.B, do func(i int) error) {
 	b.Helper()
 	latency := make([]time.Duration, b.N)
-	var next atomic.Int64
-	var failed atomic.Pointer[error]
-	var wg sync.WaitGroup
 	b.ResetTimer()
-	for range benchClients {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= b.N || failed.Load() != nil {
-					return
-				}
-				start := time.Now()
-				if err := do(i); err != nil {
-					failed.Store(&err)
-					return
-				}
-				latency[i] = time.Since(start)
-			}
-		})
-	}
-	wg.Wait()
+	testkit.FanOut(b, benchClients, b.N, func(i int) error {
+		start := time.Now()
+		err := do(i)
+		latency[i] = time.Since(start)
+		return err
+	})
 	b.StopTimer()
-	if err := failed.Load(); err != nil {
-		b.Fatal(*err)
-	}
 	slices.Sort(latency)
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "webhooks/s")
 	b.ReportMetric(percentile(latency, 50), "p50-µs")
@@ -139,18 +110,8 @@ func percentile(sorted []time.Duration, p int) float64 {
 // was de-duplicated or lost.
 func assertStored(b *testing.B, br *broker.Broker, want int) {
 	b.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	s, err := br.JS.Stream(ctx, broker.InboxStream)
-	if err != nil {
-		b.Fatal(err)
-	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if info.State.Msgs != uint64(want) {
-		b.Fatalf("inbox holds %d messages, want %d", info.State.Msgs, want)
+	if n := testkit.StreamMsgs(b, br.JS, broker.InboxStream); n != uint64(want) {
+		b.Fatalf("inbox holds %d messages, want %d", n, want)
 	}
 }
 
@@ -158,7 +119,7 @@ func assertStored(b *testing.B, br *broker.Broker, want int) {
 // ingress: body limit, HMAC check, decoding and validation, and a
 // synchronous JetStream publish with its de-duplication id.
 func BenchmarkIngress_CleengWebhook(b *testing.B) {
-	br := openBenchBroker(b)
+	br := testkit.Broker(b)
 	ing := ingress.New(ingress.Config{}, br.JS, br.Ready)
 	ing.MountCleeng(ingress.CleengWebhookConfig{Secret: benchSecret, PublisherID: benchPublisherID})
 	postWebhooks(b, ing.Handler())
@@ -177,7 +138,7 @@ func BenchmarkIngress_BareNetHTTP(b *testing.B) {
 // BenchmarkIngress_JetStreamPublishSync is the storage floor: the same
 // bodies published synchronously with a de-duplication id, without HTTP.
 func BenchmarkIngress_JetStreamPublishSync(b *testing.B) {
-	br := openBenchBroker(b)
+	br := testkit.Broker(b)
 	runLoad(b, func(i int) error {
 		body, _ := captureWebhook(i)
 		_, err := br.JS.Publish(context.Background(), captureSubject, body, jetstream.WithMsgID(strconv.Itoa(i)))

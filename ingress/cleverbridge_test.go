@@ -61,6 +61,7 @@ func storedOn(t *testing.T, e *env, subject string) []byte {
 }
 
 func TestCleverbridgeWebhook_SameNotificationThreeTimesStoredOnceRawAndAnswered200(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.ing.MountCleverbridge(ingress.CleverbridgeWebhookConfig{Username: cbUser, Password: cbPass})
 	var wg sync.WaitGroup
@@ -88,6 +89,7 @@ func TestCleverbridgeWebhook_SameNotificationThreeTimesStoredOnceRawAndAnswered2
 }
 
 func TestCleverbridgeWebhook_BadCredentialsAnswer401AndStoreNothing(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.ing.MountCleverbridge(ingress.CleverbridgeWebhookConfig{Username: cbUser, Password: cbPass})
 	for _, c := range []struct{ name, user, pass string }{
@@ -103,6 +105,7 @@ func TestCleverbridgeWebhook_BadCredentialsAnswer401AndStoreNothing(t *testing.T
 }
 
 func TestCleverbridgeWebhook_WithoutConfiguredCredentialsEverythingIsRefused(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.ing.MountCleverbridge(ingress.CleverbridgeWebhookConfig{})
 	for _, user := range []string{"", "any"} {
@@ -116,6 +119,7 @@ func TestCleverbridgeWebhook_WithoutConfiguredCredentialsEverythingIsRefused(t *
 }
 
 func TestCleverbridgeWebhook_BadInputAnswers400NamingTheFieldAndStoresNothing(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.ing.MountCleverbridge(ingress.CleverbridgeWebhookConfig{Username: cbUser, Password: cbPass})
 	tests := []struct {
@@ -155,6 +159,7 @@ func TestCleverbridgeWebhook_BadInputAnswers400NamingTheFieldAndStoresNothing(t 
 // gateway reports an unknown outcome after one call, and the sandbox's
 // notification reaches the ingress with the x-parameters that match it.
 func TestCleverbridgeWebhook_DroppedProcessCartAnswerStillStoresThePurchaseNotification(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.ing.MountCleverbridge(ingress.CleverbridgeWebhookConfig{Username: cbUser, Password: cbPass})
 	sb := sandbox.New(sandbox.Options{NotifyURL: e.srv.URL + "/webhooks/cleverbridge", NotifyUsername: cbUser, NotifyPassword: cbPass,

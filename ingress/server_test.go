@@ -60,24 +60,16 @@ func (e *env) post(path, body string) *http.Response {
 	return resp
 }
 
+// stored is how many messages the inbox holds.
 func (e *env) stored() uint64 {
 	e.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	s, err := e.broker.JS.Stream(ctx, broker.InboxStream)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return info.State.Msgs
+	return testkit.StreamMsgs(e.t, e.broker.JS, broker.InboxStream)
 }
 
 const validPayment = `{"orderId": 42, "paymentMethod": {"type": "scheme", "encryptedCardNumber": "test_4111111111111111"}}`
 
 func TestIngress_HealthAndReady(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
 		resp, err := http.Get(e.srv.URL + path)
@@ -91,6 +83,8 @@ func TestIngress_HealthAndReady(t *testing.T) {
 	}
 }
 
+// Not parallel: NATS restarts on the port it had, which a server of a
+// parallel test could take in between.
 func TestIngress_StoreUnavailableAnswers503ThenRecovers(t *testing.T) {
 	e := newEnv(t)
 	if got := e.post("/v1/checkout/payments", validPayment).StatusCode; got != http.StatusAccepted {
@@ -127,6 +121,7 @@ func TestIngress_StoreUnavailableAnswers503ThenRecovers(t *testing.T) {
 }
 
 func TestIngress_RejectedRequestsPublishNothing(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tests := []struct {
 		name, body string
@@ -160,6 +155,7 @@ func TestIngress_RejectedRequestsPublishNothing(t *testing.T) {
 }
 
 func TestCheckout_InvalidFieldAnswers400NamingIt(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tests := []struct {
 		path, body, field, msg string
@@ -194,6 +190,7 @@ func TestCheckout_InvalidFieldAnswers400NamingIt(t *testing.T) {
 }
 
 func TestIngress_SameOrderStoredOnce(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for range 3 {
 		if got := e.post("/v1/checkout/payments", validPayment).StatusCode; got != http.StatusAccepted {

@@ -40,6 +40,7 @@ func postSigned(t *testing.T, e *env, body, sig string) (int, string) {
 }
 
 func TestCleengWebhook_StoredOnceEvenWhenSentThreeTimesConcurrently(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	mountWebhooks(t, e)
 	sig := cleeng.Sign(webhookSecret, []byte(authorisationWebhook))
@@ -63,6 +64,7 @@ func TestCleengWebhook_StoredOnceEvenWhenSentThreeTimesConcurrently(t *testing.T
 }
 
 func TestCleengWebhook_RejectedRequestsStoreNothing(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	mountWebhooks(t, e)
 	missingField := strings.Replace(authorisationWebhook, `"subscriptionId": 555, `, "", 1)
@@ -97,6 +99,7 @@ func TestCleengWebhook_RejectedRequestsStoreNothing(t *testing.T) {
 }
 
 func TestCleengWebhook_UnknownTopicIsIgnored(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	mountWebhooks(t, e)
 	for _, body := range []string{
@@ -139,6 +142,7 @@ func postAdyen(t *testing.T, e *env, body string) (int, string) {
 }
 
 func TestAdyenWebhook_PublishedVector(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	mountWebhooks(t, e)
 	const genuine = "coqCmt/IZ4E3CzPvMY8zTjQVL5hYJUiBRg8UU+iCWo0="

@@ -2,9 +2,11 @@ package workers_test
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -18,16 +20,11 @@ const benchSubject = "checkout.bench"
 func fillInbox(b *testing.B, js jetstream.JetStream, n int) {
 	b.Helper()
 	payload := make([]byte, 128)
-	for range n {
-		if _, err := js.PublishAsync(benchSubject, payload); err != nil {
-			b.Fatal(err)
-		}
+	msgs := make([]*nats.Msg, n)
+	for i := range msgs {
+		msgs[i] = &nats.Msg{Subject: benchSubject, Data: payload, Header: header(jetstream.MsgIDHeader, strconv.Itoa(i))}
 	}
-	select {
-	case <-js.PublishAsyncComplete():
-	case <-time.After(time.Minute):
-		b.Fatal("publishing did not complete")
-	}
+	publishAll(b, js, msgs)
 	b.ResetTimer()
 }
 

@@ -15,11 +15,12 @@ import (
 	"github.com/cleeng-connector/connector/workers"
 )
 
-// openBroker and eventually are the testkit helpers, under the names this
-// package's tests and benchmarks use.
+// openBroker, eventually and streamMsgs are the testkit helpers, under the
+// names this package's tests and benchmarks use.
 var (
 	openBroker = testkit.Broker
 	eventually = testkit.Eventually
+	streamMsgs = testkit.StreamMsgs
 )
 
 // connect opens a connection of its own, as another replica would.
@@ -83,17 +84,38 @@ func publish(tb testing.TB, js jetstream.JetStream, subject string, data []byte,
 	}
 }
 
-func streamMsgs(tb testing.TB, js jetstream.JetStream, name string) uint64 {
+// publishWindow is how many asynchronous publishes publishAll leaves
+// outstanding: well below the client's limit, so it never stalls.
+const publishWindow = 1000
+
+// publishAll stores msgs, each carrying a Nats-Msg-Id header, asynchronously
+// a window at a time; a publish whose ack failed is sent again, which the
+// stream de-duplicates if the first had been stored after all.
+func publishAll(tb testing.TB, js jetstream.JetStream, msgs []*nats.Msg) {
 	tb.Helper()
-	s, err := js.Stream(context.Background(), name)
-	if err != nil {
-		tb.Fatal(err)
+	for len(msgs) > 0 {
+		window := msgs[:min(publishWindow, len(msgs))]
+		msgs = msgs[len(window):]
+		acks := make([]jetstream.PubAckFuture, len(window))
+		for i, m := range window {
+			var err error
+			if acks[i], err = js.PublishMsgAsync(m); err != nil {
+				tb.Fatalf("publish %s: %v", m.Subject, err)
+			}
+		}
+		select {
+		case <-js.PublishAsyncComplete():
+		case <-time.After(5 * time.Minute):
+			tb.Fatalf("%d publishes still unacknowledged", js.PublishAsyncPending())
+		}
+		for i, f := range acks {
+			select {
+			case <-f.Ok():
+			case <-f.Err():
+				publish(tb, js, window[i].Subject, window[i].Data, window[i].Header)
+			}
+		}
 	}
-	info, err := s.Info(context.Background())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return info.State.Msgs
 }
 
 // deadLetters returns every message in the DLQ stream.

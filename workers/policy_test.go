@@ -9,6 +9,7 @@ import (
 )
 
 func TestDecide_ChoosesActionAndDelayPerAttempt(t *testing.T) {
+	t.Parallel()
 	cfg := Config{MaxDeliver: 4, MaxDeliverNotYet: 6}
 	cfg.setDefaults()
 	if err := cfg.validate(); err != nil {
@@ -52,6 +53,7 @@ func TestDecide_ChoosesActionAndDelayPerAttempt(t *testing.T) {
 }
 
 func TestRetryDelay_LastEntryRepeats(t *testing.T) {
+	t.Parallel()
 	cfg := Config{}
 	cfg.setDefaults()
 	want := []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute,
@@ -67,6 +69,7 @@ func TestRetryDelay_LastEntryRepeats(t *testing.T) {
 }
 
 func TestConfig_RejectsInconsistentSettings(t *testing.T) {
+	t.Parallel()
 	for _, cfg := range []Config{
 		{Concurrency: -1},
 		{Schedule: []time.Duration{time.Second, 0}},
@@ -81,6 +84,7 @@ func TestConfig_RejectsInconsistentSettings(t *testing.T) {
 }
 
 func TestHeaderValue_OneLineBounded(t *testing.T) {
+	t.Parallel()
 	got := headerValue("line one\r\nline two\x00")
 	if got != "line one  line two " {
 		t.Errorf("got %q", got)

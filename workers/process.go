@@ -63,6 +63,9 @@ func (r *Runtime) process(workCtx context.Context, f *flowRun, jm jetstream.Msg)
 		}
 		log(f.log.Warn()).Err(herr).Msg("dead-lettered")
 	}
+	// Counted once the server has the verdict, so a reader may see the
+	// inbox empty a moment before the count; when Run returns, every
+	// message it took has been counted.
 	f.metrics.outcome[d.outcome].Inc()
 }
 

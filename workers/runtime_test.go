@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -82,49 +83,98 @@ func (l *ledger) handler(tb testing.TB, flow string) workers.Handler {
 	}
 }
 
+// holdingHandlers hold every message their handlers get until release:
+// a replica caught with work in flight. They record the ids they held.
+type holdingHandlers struct {
+	tb       testing.TB
+	mu       sync.Mutex
+	held     []int
+	released chan struct{}
+}
+
+func newHoldingHandlers(tb testing.TB) *holdingHandlers {
+	return &holdingHandlers{tb: tb, released: make(chan struct{})}
+}
+
+func (h *holdingHandlers) wrap(next workers.Handler) workers.Handler {
+	return func(ctx context.Context, m workers.Message) error {
+		id := atoi(h.tb, m.Header.Get("Test-Id"))
+		h.mu.Lock()
+		h.held = append(h.held, id)
+		h.mu.Unlock()
+		<-h.released
+		return next(ctx, m)
+	}
+}
+
+func (h *holdingHandlers) release() { close(h.released) }
+
+func (h *holdingHandlers) heldIDs() []int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.held)
+}
+
+// TestRuntime_TenThousandMessagesAckedOnceAcrossReplicasAndSigterm runs
+// three replicas over 10k messages of three flows and SIGTERMs one of them
+// while it holds messages in its handlers and the others still have work:
+// the held messages are finished by its drain (acked once, not redelivered),
+// what it had buffered goes to the other replicas, and every message is
+// handled once.
 func TestRuntime_TenThousandMessagesAckedOnceAcrossReplicasAndSigterm(t *testing.T) {
+	t.Parallel()
 	const total = 10_000
 	b := openBroker(t)
-	reg := prometheus.NewRegistry()
 	led := newLedger()
 	cfg := workers.Config{
 		Concurrency:  8,
 		Schedule:     []time.Duration{10 * time.Millisecond},
 		MaxDeliver:   5,
-		AckWait:      5 * time.Second,
-		DrainTimeout: 10 * time.Second,
-		Metrics:      reg,
+		AckWait:      30 * time.Second,
+		DrainTimeout: time.Minute,
 	}
-	flows := []workers.Flow{
-		{Name: "alpha", Subjects: []string{"cleeng.webhook.alpha"}, Handler: led.handler(t, "alpha")},
-		{Name: "beta", Subjects: []string{"checkout.beta"}, Handler: led.handler(t, "beta"), Concurrency: 4},
-		{Name: "gamma", Subjects: []string{"gateway.test.gamma", "gateway.test.gamma2"}, Handler: led.handler(t, "gamma")},
+	flows := func(wrap func(workers.Handler) workers.Handler) []workers.Flow {
+		return []workers.Flow{
+			{Name: "alpha", Subjects: []string{"cleeng.webhook.alpha"}, Handler: wrap(led.handler(t, "alpha"))},
+			{Name: "beta", Subjects: []string{"checkout.beta"}, Handler: wrap(led.handler(t, "beta")), Concurrency: 4},
+			{Name: "gamma", Subjects: []string{"gateway.test.gamma", "gateway.test.gamma2"}, Handler: wrap(led.handler(t, "gamma"))},
+		}
 	}
+	const heldByStopped = 8 + 4 + 8 // every handler slot of the replica that is stopped
+	stopped := newHoldingHandlers(t)
 	var replicas []*instance
-	for range 3 {
-		replicas = append(replicas, start(t, connect(t, b), cfg, flows...))
+	var registries []*prometheus.Registry
+	for i := range 3 {
+		reg := prometheus.NewRegistry()
+		registries = append(registries, reg)
+		replicaCfg := cfg
+		replicaCfg.Metrics = reg
+		wrap := func(h workers.Handler) workers.Handler { return h }
+		if i == 1 {
+			wrap = stopped.wrap
+		}
+		replicas = append(replicas, start(t, connect(t, b), replicaCfg, flows(wrap)...))
 	}
 
 	pub := connect(t, b)
+	msgs := make([]*nats.Msg, total)
 	for id := range total {
 		_, subject := tenKSubject(id)
-		msg := &nats.Msg{Subject: subject, Data: tenKPayload(id), Header: header("Test-Id", fmt.Sprint(id))}
-		if _, err := pub.PublishMsgAsync(msg, jetstream.WithMsgID(fmt.Sprintf("m-%d", id))); err != nil {
-			t.Fatal(err)
-		}
+		msgs[id] = &nats.Msg{Subject: subject, Data: tenKPayload(id),
+			Header: header("Test-Id", fmt.Sprint(id), jetstream.MsgIDHeader, fmt.Sprintf("m-%d", id))}
 	}
-	select {
-	case <-pub.PublishAsyncComplete():
-	case <-time.After(30 * time.Second):
-		t.Fatal("publishing did not complete")
-	}
+	publishAll(t, pub, msgs)
 
-	// SIGTERM one replica while work is flowing.
-	eventually(t, 30*time.Second, "3000 messages handled", func() bool { return led.successes.Load() >= 3000 })
-	replicas[1].stopAndWait(t, 15*time.Second)
-	if led.successes.Load() >= total-total/100 {
-		t.Log("the cancelled replica stopped after all work was done; the drain was not exercised mid-run")
+	// SIGTERM replica 1 once every one of its handlers holds a message, while
+	// the inbox still holds work beyond those.
+	eventually(t, 2*time.Minute, "replica 1 holding a message in every handler", func() bool { return len(stopped.heldIDs()) == heldByStopped })
+	if left := streamMsgs(t, pub, broker.InboxStream); left <= heldByStopped {
+		t.Fatalf("only %d messages left when replica 1 was stopped: the drain would not be mid-run", left)
 	}
+	replicas[1].stop()
+	stopped.release()
+	replicas[1].stopAndWait(t, 2*time.Minute)
+	held := stopped.heldIDs()
 
 	wantDLQ := 0
 	for id := range total {
@@ -132,11 +182,17 @@ func TestRuntime_TenThousandMessagesAckedOnceAcrossReplicasAndSigterm(t *testing
 			wantDLQ++
 		}
 	}
-	eventually(t, 60*time.Second, "every message acked or dead-lettered", func() bool {
+	eventually(t, 5*time.Minute, "every message acked or dead-lettered", func() bool {
 		return led.successes.Load() == int64(total-wantDLQ) &&
 			streamMsgs(t, pub, broker.DLQStream) == uint64(wantDLQ) &&
 			streamMsgs(t, pub, broker.InboxStream) == 0
 	})
+	// Outcomes are counted once the server confirmed the ack, after the
+	// inbox already shows it: read them once every Run has returned, which
+	// is once every handler's outcome is counted.
+	for _, r := range replicas {
+		r.stopAndWait(t, 2*time.Minute)
+	}
 
 	led.mu.Lock()
 	for id := range total {
@@ -149,14 +205,30 @@ func TestRuntime_TenThousandMessagesAckedOnceAcrossReplicasAndSigterm(t *testing
 			t.Errorf("message %d: failed transiently but handled %d times", id, led.calls[id])
 		}
 	}
+	for _, id := range held {
+		// A message the drain finished was acked (or retried, or
+		// dead-lettered) by replica 1: it never reached another replica.
+		if want := map[bool]int{true: 2, false: 1}[failsOnce(id)]; led.calls[id] != want {
+			t.Errorf("message %d, held by replica 1 when it was stopped: handled %d times, want %d", id, led.calls[id], want)
+		}
+	}
 	led.mu.Unlock()
 
-	got := outcomes(t, reg)
+	stoppedOutcomes := outcomes(t, registries[1])
+	if finished := stoppedOutcomes["acked"] + stoppedOutcomes["retried"] + stoppedOutcomes["dead_lettered"]; finished < heldByStopped {
+		t.Errorf("replica 1 finished %d messages in its drain, want the %d it held: %v", finished, heldByStopped, stoppedOutcomes)
+	}
+	got := map[string]int{}
+	for _, reg := range registries {
+		for outcome, n := range outcomes(t, reg) {
+			got[outcome] += n
+		}
+	}
 	if got["acked"] != total-wantDLQ || got["dead_lettered"] != wantDLQ || got["retried"] != total/20 ||
 		got["ack_failed"] != 0 || got["dead_letter_failed"] != 0 {
 		t.Errorf("outcomes %v, want %d acked, %d dead-lettered, %d retried, no failures", got, total-wantDLQ, wantDLQ, total/20)
 	}
-	t.Logf("outcomes %v", got)
+	t.Logf("outcomes %v; replica 1, stopped holding %d messages: %v", got, len(held), stoppedOutcomes)
 
 	seen := map[int]bool{}
 	for _, m := range deadLetters(t, pub) {
@@ -183,6 +255,7 @@ func TestRuntime_TenThousandMessagesAckedOnceAcrossReplicasAndSigterm(t *testing
 }
 
 func TestRuntime_RedeliversAfterScheduledDelays(t *testing.T) {
+	t.Parallel()
 	b := openBroker(t)
 	schedule := []time.Duration{40 * time.Millisecond, 80 * time.Millisecond, 160 * time.Millisecond}
 	var mu sync.Mutex
@@ -201,7 +274,7 @@ func TestRuntime_RedeliversAfterScheduledDelays(t *testing.T) {
 	js := connect(t, b)
 	start(t, js, workers.Config{Schedule: schedule}, workers.Flow{Name: "sched", Subjects: []string{"checkout.sched"}, Handler: handler})
 	publish(t, js, "checkout.sched", []byte("x"), nil)
-	eventually(t, 10*time.Second, "message acked", func() bool { return streamMsgs(t, js, broker.InboxStream) == 0 })
+	eventually(t, time.Minute, "message acked", func() bool { return streamMsgs(t, js, broker.InboxStream) == 0 })
 
 	mu.Lock()
 	defer mu.Unlock()
@@ -216,6 +289,7 @@ func TestRuntime_RedeliversAfterScheduledDelays(t *testing.T) {
 }
 
 func TestRuntime_MaxDeliverExhaustionDeadLetters(t *testing.T) {
+	t.Parallel()
 	b := openBroker(t)
 	var calls atomic.Int32
 	js := connect(t, b)
@@ -225,8 +299,8 @@ func TestRuntime_MaxDeliverExhaustionDeadLetters(t *testing.T) {
 			return errors.New("gateway down") // unclassified: transient
 		}})
 	publish(t, js, "checkout.exhaust", []byte("payload"), header("Trace", "t-1"))
-	eventually(t, 10*time.Second, "message dead-lettered", func() bool { return streamMsgs(t, js, broker.DLQStream) == 1 })
-	eventually(t, 5*time.Second, "inbox emptied", func() bool { return streamMsgs(t, js, broker.InboxStream) == 0 })
+	eventually(t, time.Minute, "message dead-lettered", func() bool { return streamMsgs(t, js, broker.DLQStream) == 1 })
+	eventually(t, time.Minute, "inbox emptied", func() bool { return streamMsgs(t, js, broker.InboxStream) == 0 })
 
 	m := deadLetters(t, js)[0]
 	if got := m.Header.Get(workers.HeaderAttempts); got != "3" || calls.Load() != 3 {
@@ -238,11 +312,12 @@ func TestRuntime_MaxDeliverExhaustionDeadLetters(t *testing.T) {
 }
 
 func TestRuntime_NotYetOutlastsMaxDeliver(t *testing.T) {
+	t.Parallel()
 	b := openBroker(t)
 	var last atomic.Uint64
 	js := connect(t, b)
 	reg := prometheus.NewRegistry()
-	start(t, js, workers.Config{Schedule: []time.Duration{time.Hour}, MaxDeliver: 2, MaxDeliverNotYet: 6, Metrics: reg},
+	in := start(t, js, workers.Config{Schedule: []time.Duration{time.Hour}, MaxDeliver: 2, MaxDeliverNotYet: 6, Metrics: reg},
 		workers.Flow{Name: "notyet", Subjects: []string{"checkout.notyet"}, Handler: func(_ context.Context, m workers.Message) error {
 			last.Store(m.Attempt)
 			if m.Attempt < 4 {
@@ -252,16 +327,18 @@ func TestRuntime_NotYetOutlastsMaxDeliver(t *testing.T) {
 			return nil
 		}})
 	publish(t, js, "checkout.notyet", []byte("capture"), nil)
-	eventually(t, 10*time.Second, "message acked", func() bool { return streamMsgs(t, js, broker.InboxStream) == 0 })
+	eventually(t, time.Minute, "message acked", func() bool { return streamMsgs(t, js, broker.InboxStream) == 0 })
 	if last.Load() != 4 || streamMsgs(t, js, broker.DLQStream) != 0 {
 		t.Errorf("last attempt %d, dead letters %d; want success on attempt 4 and none", last.Load(), streamMsgs(t, js, broker.DLQStream))
 	}
+	in.stopAndWait(t, time.Minute) // every outcome is counted once Run returned
 	if got := outcomes(t, reg); got["not_yet"] != 3 || got["acked"] != 1 {
 		t.Errorf("outcomes %v, want 3 not_yet and 1 acked", got)
 	}
 }
 
 func TestRuntime_DeadLetterPublishFailureKeepsMessage(t *testing.T) {
+	t.Parallel()
 	b := openBroker(t)
 	js := connect(t, b)
 	if err := js.DeleteStream(context.Background(), broker.DLQStream); err != nil {
@@ -273,14 +350,14 @@ func TestRuntime_DeadLetterPublishFailureKeepsMessage(t *testing.T) {
 			return failure.Permanentf("unknown paymentMethodId")
 		}})
 	publish(t, js, "checkout.dlqdown", []byte("keep me"), nil)
-	eventually(t, 10*time.Second, "a failed dead-letter", func() bool { return outcomes(t, reg)["dead_letter_failed"] >= 1 })
+	eventually(t, time.Minute, "a failed dead-letter", func() bool { return outcomes(t, reg)["dead_letter_failed"] >= 1 })
 	if n := streamMsgs(t, js, broker.InboxStream); n != 1 {
 		t.Fatalf("inbox holds %d messages after a failed dead-letter, want 1", n)
 	}
 	if _, err := js.CreateStream(context.Background(), broker.DLQConfig(broker.Options{})); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "message dead-lettered", func() bool {
+	eventually(t, time.Minute, "message dead-lettered", func() bool {
 		return streamMsgs(t, js, broker.DLQStream) == 1 && streamMsgs(t, js, broker.InboxStream) == 0
 	})
 	if m := deadLetters(t, js)[0]; string(m.Data) != "keep me" || atoi(t, m.Header.Get(workers.HeaderAttempts)) < 2 {
@@ -289,6 +366,7 @@ func TestRuntime_DeadLetterPublishFailureKeepsMessage(t *testing.T) {
 }
 
 func TestRuntime_DrainAcksInFlightHandlerAfterCancel(t *testing.T) {
+	t.Parallel()
 	b := openBroker(t)
 	js := connect(t, b)
 	started, release := make(chan struct{}), make(chan struct{})
@@ -305,7 +383,7 @@ func TestRuntime_DrainAcksInFlightHandlerAfterCancel(t *testing.T) {
 	<-started
 	in.stop()
 	close(release)
-	in.stopAndWait(t, 10*time.Second)
+	in.stopAndWait(t, time.Minute)
 	if !returned.Load() {
 		t.Fatal("Run returned before its in-flight handler")
 	}
@@ -318,6 +396,7 @@ func TestRuntime_DrainAcksInFlightHandlerAfterCancel(t *testing.T) {
 }
 
 func TestRuntime_DrainTimeoutLeavesCutOffWorkUnacked(t *testing.T) {
+	t.Parallel()
 	b := openBroker(t)
 	js := connect(t, b)
 	started := make(chan struct{})
@@ -330,7 +409,7 @@ func TestRuntime_DrainTimeoutLeavesCutOffWorkUnacked(t *testing.T) {
 		}})
 	publish(t, js, "checkout.cutoff", []byte("unfinished"), nil)
 	<-started
-	in.stopAndWait(t, 10*time.Second)
+	in.stopAndWait(t, time.Minute)
 	if got := outcomes(t, reg); got["acked"] != 0 || got["drained"] != 1 || got["retried"] != 0 {
 		t.Errorf("outcomes %v, want the cut-off message handed back, not acked or counted as a failure", got)
 	}
@@ -344,22 +423,26 @@ func TestRuntime_DrainTimeoutLeavesCutOffWorkUnacked(t *testing.T) {
 			}
 			return nil
 		}})
-	eventually(t, 5*time.Second, "redelivered and acked", func() bool { return streamMsgs(t, js, broker.InboxStream) == 0 })
+	eventually(t, time.Minute, "redelivered and acked", func() bool { return streamMsgs(t, js, broker.InboxStream) == 0 })
 	if attempt.Load() != 2 {
 		t.Errorf("redelivered as attempt %d, want 2", attempt.Load())
 	}
 }
 
 func TestRuntime_HeartbeatKeepsLongHandlerExclusive(t *testing.T) {
+	t.Parallel()
 	b := openBroker(t)
-	const ackWait = 300 * time.Millisecond
+	// Heartbeats go out every AckWait/3: a busy machine may delay one by
+	// much of that and still not let AckWait pass without one.
+	const ackWait = time.Second
 	var calls atomic.Int32
 	cfg := workers.Config{AckWait: ackWait}
 	handler := func(ctx context.Context, _ workers.Message) error {
 		calls.Add(1)
-		select { // a gateway call four times longer than AckWait
-		case <-time.After(4 * ackWait):
+		select { // a gateway call three times longer than AckWait
+		case <-time.After(3 * ackWait):
 		case <-ctx.Done():
+			return ctx.Err()
 		}
 		return nil
 	}
@@ -368,13 +451,14 @@ func TestRuntime_HeartbeatKeepsLongHandlerExclusive(t *testing.T) {
 	start(t, js, cfg, flow)
 	start(t, connect(t, b), cfg, flow) // a second replica that would get a redelivery
 	publish(t, js, "checkout.slow", []byte("long"), nil)
-	eventually(t, 10*time.Second, "message acked", func() bool { return streamMsgs(t, js, broker.InboxStream) == 0 })
+	eventually(t, time.Minute, "message acked", func() bool { return streamMsgs(t, js, broker.InboxStream) == 0 })
 	if calls.Load() != 1 {
 		t.Errorf("handler called %d times, want once: heartbeats must prevent redelivery", calls.Load())
 	}
 }
 
 func TestRuntime_PanicIsRetriedNotFatal(t *testing.T) {
+	t.Parallel()
 	b := openBroker(t)
 	js := connect(t, b)
 	var calls atomic.Int32
@@ -386,13 +470,14 @@ func TestRuntime_PanicIsRetriedNotFatal(t *testing.T) {
 			return nil
 		}})
 	publish(t, js, "checkout.panicky", []byte("x"), nil)
-	eventually(t, 5*time.Second, "message acked", func() bool { return streamMsgs(t, js, broker.InboxStream) == 0 })
+	eventually(t, time.Minute, "message acked", func() bool { return streamMsgs(t, js, broker.InboxStream) == 0 })
 	if calls.Load() != 2 {
 		t.Errorf("handler called %d times, want 2", calls.Load())
 	}
 }
 
 func TestRuntime_RejectsInvalidFlows(t *testing.T) {
+	t.Parallel()
 	b := openBroker(t)
 	rt, err := workers.New(connect(t, b), workers.Config{})
 	if err != nil {

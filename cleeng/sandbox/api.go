@@ -135,7 +135,16 @@ func (s *Sandbox) handleGetOrder(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sandbox) handleCreatePayment(w http.ResponseWriter, r *http.Request) {
-	serve(s, w, r, true, s.createPayment)
+	serve(s, w, r, true, func(req cleeng.CreatePaymentRequest) (cleeng.Payment, int, error) {
+		p, status, err := s.createPayment(req)
+		answer := status
+		if e, ok := err.(*Error); ok {
+			answer = e.Status
+		}
+		s.paymentRequests = append(s.paymentRequests, PaymentRequest{
+			OrderID: req.OrderID, ExternalPaymentID: req.ExternalPaymentID, Status: req.Status.Normalize(), Answer: answer})
+		return p, status, err
+	})
 }
 
 // createPayment applies POST /payments. A second payment for an

@@ -12,7 +12,7 @@
 //	  POST /sandbox/offers, /sandbox/customers, /sandbox/subscriptions   seed data (JSON)
 //	  POST /sandbox/subscriptions/{id}/dunning                          run a dunning cycle
 //	  POST /sandbox/webhooks                                            send one webhook (EmitRequest)
-//	  GET  /sandbox/state                                               the whole state
+//	  GET  /sandbox/state[?after=N]                                     the whole state (once past version N)
 //	  GET|POST|DELETE /sandbox/faults                                   fault injection on /3.1 routes
 //
 // It enforces the rules a real account enforces: order prices come from

@@ -95,8 +95,23 @@ type Delivery struct {
 	At       time.Time       `json:"at"`
 }
 
+// PaymentRequest is one POST /payments the sandbox answered, refused ones
+// included: Cleeng keeps one payment per externalPaymentId, so only the
+// requests show whether a connector tried to record a payment twice.
+type PaymentRequest struct {
+	OrderID           cleeng.ID            `json:"orderId"`
+	ExternalPaymentID string               `json:"externalPaymentId,omitempty"`
+	Status            cleeng.PaymentStatus `json:"status"`
+	// Answer is the HTTP status answered: 200 created, 409 a payment with
+	// the externalPaymentId exists already, 4xx refused.
+	Answer int `json:"answer"`
+}
+
 // State is a snapshot of everything the sandbox holds, ordered by id.
 type State struct {
+	// Version counts the changes so far: GET /sandbox/state?after=N
+	// answers once the state is past version N.
+	Version              uint64                      `json:"version"`
 	Offers               []Offer                     `json:"offers"`
 	Customers            []Customer                  `json:"customers"`
 	Orders               []Order                     `json:"orders"`
@@ -105,6 +120,8 @@ type State struct {
 	Subscriptions        []Subscription              `json:"subscriptions"`
 	WebhookSubscriptions cleeng.WebhookSubscriptions `json:"webhookSubscriptions"`
 	Webhooks             []Delivery                  `json:"webhooks"`
+	// PaymentRequests are every POST /payments answered, in order.
+	PaymentRequests []PaymentRequest `json:"paymentRequests"`
 }
 
 // Payment returns the payment with id.

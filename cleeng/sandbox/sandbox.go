@@ -96,6 +96,9 @@ type Sandbox struct {
 	subs       map[cleeng.ID]*Subscription
 	hooks      cleeng.WebhookSubscriptions
 	deliveries []Delivery
+	// paymentRequests are every POST /payments answered, refused ones included.
+	paymentRequests []PaymentRequest
+	version         uint64 // changes so far
 
 	background sync.WaitGroup // webhooks sent after an API call
 	ctx        context.Context
@@ -157,9 +160,7 @@ func (s *Sandbox) Handler() http.Handler {
 	mux.HandleFunc("POST /sandbox/webhooks", func(w http.ResponseWriter, r *http.Request) {
 		controlResult(func(req EmitRequest) ([]Delivery, error) { return s.Emit(r.Context(), req) })(w, r)
 	})
-	mux.HandleFunc("GET /sandbox/state", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, s.State())
-	})
+	mux.HandleFunc("GET /sandbox/state", s.handleState)
 	return mux
 }
 
@@ -179,7 +180,8 @@ func (s *Sandbox) requireToken(next http.Handler) http.Handler {
 func (s *Sandbox) State() State {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := State{WebhookSubscriptions: cleeng.WebhookSubscriptions{}, Webhooks: slices.Clone(s.deliveries)}
+	st := State{Version: s.version, WebhookSubscriptions: cleeng.WebhookSubscriptions{}, Webhooks: slices.Clone(s.deliveries),
+		PaymentRequests: slices.Clone(s.paymentRequests)}
 	for _, k := range slices.Sorted(maps.Keys(s.offers)) {
 		st.Offers = append(st.Offers, s.offers[k])
 	}
@@ -202,6 +204,24 @@ func (s *Sandbox) State() State {
 		st.WebhookSubscriptions[topic] = slices.Clone(list)
 	}
 	return st
+}
+
+// stateWait bounds how long GET /sandbox/state?after=N holds the request
+// before it answers the unchanged state (the caller asks again).
+const stateWait = 20 * time.Second
+
+// handleState answers the state; with ?after=N, once it is past version N,
+// so a client waits for a change without polling.
+func (s *Sandbox) handleState(w http.ResponseWriter, r *http.Request) {
+	if after := r.URL.Query().Get("after"); after != "" {
+		version, err := strconv.ParseUint(after, 10, 64)
+		if err != nil {
+			writeErr(w, badRequest("after: %q is not a version", after))
+			return
+		}
+		s.waitFor(r.Context(), stateWait, func() bool { return s.version > version })
+	}
+	writeJSON(w, http.StatusOK, s.State())
 }
 
 // sortedIDs orders numeric ids numerically, others after them by text.
@@ -228,6 +248,7 @@ func (s *Sandbox) newID() cleeng.ID {
 
 // changedLocked wakes everyone waiting for a change. Callers hold mu.
 func (s *Sandbox) changedLocked() {
+	s.version++
 	close(s.changed)
 	s.changed = make(chan struct{})
 }

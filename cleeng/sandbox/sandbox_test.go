@@ -5,11 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -107,6 +110,7 @@ func raw(t *testing.T, method, url, tok, body string) (int, string) {
 }
 
 func TestSandbox_PublisherTokenRequired(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, tok := range []string{"", "wrong"} {
 		status, body := raw(t, http.MethodGet, e.srv.URL+"/3.1/webhook_subscriptions", tok, "")
@@ -117,6 +121,7 @@ func TestSandbox_PublisherTokenRequired(t *testing.T) {
 }
 
 func TestSandbox_OrderPriceFromOfferAndCountry(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	o := e.renewalOrder(t)
 	if o.TotalPrice.String() != "9.99" || o.Currency != "USD" || o.RequiredPaymentDetails {
@@ -142,6 +147,7 @@ func TestSandbox_OrderPriceFromOfferAndCountry(t *testing.T) {
 }
 
 func TestSandbox_OrderExpires(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	o := e.renewalOrder(t)
 	e.clock.Advance(2 * time.Hour)
@@ -151,6 +157,7 @@ func TestSandbox_OrderExpires(t *testing.T) {
 }
 
 func TestSandbox_OrderPaidOnce(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	o := e.renewalOrder(t)
 	req := cleeng.CreatePaymentRequest{OrderID: o.ID, Status: cleeng.StatusRejected, PaymentOperation: cleeng.OperationRecurringPayment, RejectedReason: "Refused"}
@@ -167,6 +174,7 @@ func TestSandbox_OrderPaidOnce(t *testing.T) {
 }
 
 func TestSandbox_OnePaymentPerExternalID_409WithExisting(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	p := e.payment(t, cleeng.StatusAuthorized, "PSP-1")
 	body, _ := json.Marshal(cleeng.CreatePaymentRequest{OrderID: e.renewalOrder(t).ID, Status: cleeng.StatusCaptured,
@@ -180,9 +188,60 @@ func TestSandbox_OnePaymentPerExternalID_409WithExisting(t *testing.T) {
 	other := e.payment(t, cleeng.StatusAuthorized, "PSP-2")
 	_, err := e.client.UpdatePayment(bg(t), other.ID, cleeng.UpdatePaymentRequest{Status: cleeng.StatusCaptured, ExternalPaymentID: "PSP-1"})
 	refused(t, err, http.StatusConflict, "external_payment_id_taken")
+
+	// Cleeng holds one payment per id; the requests show the second try.
+	var psp1 []sandbox.PaymentRequest
+	for _, r := range e.sb.State().PaymentRequests {
+		if r.ExternalPaymentID == "PSP-1" {
+			psp1 = append(psp1, r)
+		}
+	}
+	if len(psp1) != 2 || psp1[0].Answer != http.StatusOK || psp1[1].Answer != http.StatusConflict || psp1[1].Status != cleeng.StatusCaptured {
+		t.Fatalf("POST /payments requests for PSP-1: %+v, want one created and one answered 409", psp1)
+	}
+}
+
+func TestSandbox_StateAfterVersionAnswersOnceChanged(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	var active atomic.Int32
+	srv := httptest.NewUnstartedServer(e.sb.Handler())
+	srv.Config.ConnState = func(_ net.Conn, state http.ConnState) {
+		if state == http.StateActive {
+			active.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+
+	current := e.sb.State().Version
+	answered := make(chan sandbox.State, 1)
+	go func() {
+		status, body := raw(t, http.MethodGet, fmt.Sprintf("%s/sandbox/state?after=%d", srv.URL, current), "", "")
+		var st sandbox.State
+		if status != http.StatusOK || json.Unmarshal([]byte(body), &st) != nil {
+			t.Errorf("state after %d: %d %.200s", current, status, body)
+		}
+		answered <- st
+	}()
+	testkit.Eventually(t, time.Minute, "the request for the next version being served", func() bool { return active.Load() == 1 })
+	must(t, e.sb.SeedCustomer(sandbox.Customer{ID: "3003", Country: "US"}))
+	if st := <-answered; st.Version <= current || len(st.Customers) != 2 {
+		t.Fatalf("state version %d with %d customers, want past %d with the new customer", st.Version, len(st.Customers), current)
+	}
+	// A version already passed is answered at once.
+	status, body := raw(t, http.MethodGet, fmt.Sprintf("%s/sandbox/state?after=%d", srv.URL, current), "", "")
+	var passed sandbox.State
+	if status != http.StatusOK || json.Unmarshal([]byte(body), &passed) != nil || passed.Version <= current {
+		t.Fatalf("state after a passed version: %d %.200s", status, body)
+	}
+	if status, body := raw(t, http.MethodGet, srv.URL+"/sandbox/state?after=soon", "", ""); status != http.StatusBadRequest {
+		t.Fatalf("after=soon: %d %s", status, body)
+	}
 }
 
 func TestSandbox_PaymentTransitions(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	amount := func(s string) *cleeng.Decimal { d := cleeng.MustDecimal(s); return &d }
 	capture := cleeng.UpdatePaymentRequest{Status: cleeng.StatusCaptured}
@@ -258,6 +317,7 @@ func TestSandbox_PaymentTransitions(t *testing.T) {
 }
 
 func TestSandbox_SubscriptionRules(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	id := e.sub.SubscriptionID
 	_, err := e.client.UpdateSubscription(bg(t), id, cleeng.UpdateSubscriptionRequest{PaymentDetailsID: "12345"})
@@ -280,6 +340,7 @@ func TestSandbox_SubscriptionRules(t *testing.T) {
 }
 
 func TestSandbox_WebhookSubscriptionsPutReplaces(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	put := func(topic string, urls ...string) error {
 		var eps []cleeng.WebhookEndpoint
@@ -299,6 +360,7 @@ func TestSandbox_WebhookSubscriptionsPutReplaces(t *testing.T) {
 }
 
 func TestSandbox_UnknownFieldsRefused(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	status, body := raw(t, http.MethodPost, e.srv.URL+"/3.1/orders", token, `{"customer_id":"1001"}`)
 	if status != http.StatusBadRequest || !strings.Contains(body, "customer_id") {
@@ -396,6 +458,7 @@ func withConnector(t *testing.T, e *env, refuse bool) *connector {
 }
 
 func TestSandbox_DunningAuthorisedFirstRenews(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := withConnector(t, e, false)
 	res, err := e.sb.RunDunning(bg(t), e.sub.SubscriptionID, sandbox.DunningOptions{AuthorizedFirst: true})
@@ -413,6 +476,7 @@ func TestSandbox_DunningAuthorisedFirstRenews(t *testing.T) {
 }
 
 func TestSandbox_DunningCaptureOnlyRenews(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := withConnector(t, e, false)
 	res, err := e.sb.RunDunning(bg(t), e.sub.SubscriptionID, sandbox.DunningOptions{Attempts: 1})
@@ -427,6 +491,7 @@ func TestSandbox_DunningCaptureOnlyRenews(t *testing.T) {
 }
 
 func TestSandbox_DunningAllAttemptsFailThenTermination(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := withConnector(t, e, true)
 	res, err := e.sb.RunDunning(bg(t), e.sub.SubscriptionID, sandbox.DunningOptions{AuthorizedFirst: true, Copies: 2})
@@ -444,6 +509,7 @@ func TestSandbox_DunningAllAttemptsFailThenTermination(t *testing.T) {
 }
 
 func TestSandbox_NewPaymentDetailsDeactivateOldAndNotify(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := withConnector(t, e, false)
 	d, err := e.client.CreatePaymentDetails(bg(t), cleeng.CreatePaymentDetailsRequest{CustomerID: "1001", Token: "tok-new", PaymentMethodID: "56"})
@@ -457,10 +523,7 @@ func TestSandbox_NewPaymentDetailsDeactivateOldAndNotify(t *testing.T) {
 			t.Fatalf("details %s active=%v", pd.ID, pd.Active)
 		}
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for len(c.topics()) == 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond) // poll for the background webhook, with a deadline
-	}
+	testkit.Eventually(t, time.Minute, "the deactivation webhook sent in the background", func() bool { return len(c.topics()) > 0 })
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.got) != 1 || c.got[0].Deactivation == nil || c.got[0].Deactivation.PaymentDetailsID != e.sub.PaymentDetailsID ||
@@ -470,6 +533,7 @@ func TestSandbox_NewPaymentDetailsDeactivateOldAndNotify(t *testing.T) {
 }
 
 func TestSandbox_ControlsOverHTTP(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := withConnector(t, e, false)
 	post := func(path, body string) (int, string) { return raw(t, http.MethodPost, e.srv.URL+path, "", body) }

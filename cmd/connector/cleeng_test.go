@@ -11,6 +11,7 @@ import (
 )
 
 func TestCleengSubscribe_RegistersEveryTopicThenHasNothingToChange(t *testing.T) {
+	t.Parallel()
 	const token = "publisher-token-for-the-test"
 	sb := sandbox.New(sandbox.Options{PublisherToken: token})
 	srv := httptest.NewServer(sb.Handler())
@@ -45,6 +46,7 @@ func TestCleengSubscribe_RegistersEveryTopicThenHasNothingToChange(t *testing.T)
 }
 
 func TestCleengCommand_UsageAndMissingSettings(t *testing.T) {
+	t.Parallel()
 	out, err := cli(t, nil, "cleeng", cleengCommands)
 	if err != nil || !strings.Contains(out, "subscribe --url <public ingress URL>/webhooks/cleeng") {
 		t.Errorf("connector cleeng: %v\n%s", err, out)

@@ -55,6 +55,7 @@ func mustContain(t *testing.T, what, got string, want ...string) {
 // operator would on a stopped single-process deployment: NATS_URL empty,
 // the store in NATS_STORE_DIR.
 func TestDLQCommand_ListShowReplayOnTheEmbeddedStore(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	b, err := broker.Open(t.Context(), broker.Options{StoreDir: dir})
 	if err != nil {
@@ -124,6 +125,7 @@ func TestDLQCommand_ListShowReplayOnTheEmbeddedStore(t *testing.T) {
 }
 
 func TestDLQCommand_BadArgumentsAreUsageErrors(t *testing.T) {
+	t.Parallel()
 	// No NATS configured: each must fail before connecting.
 	env := map[string]string{"NATS_URL": "nats://127.0.0.1:1"}
 	for _, args := range [][]string{
@@ -145,6 +147,7 @@ func TestDLQCommand_BadArgumentsAreUsageErrors(t *testing.T) {
 }
 
 func TestDLQCommand_AloneSaysPayloadNeedsTheFlag(t *testing.T) {
+	t.Parallel()
 	out, err := cli(t, nil, "dlq", dlqCommands)
 	if err != nil {
 		t.Fatal(err)

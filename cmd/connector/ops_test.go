@@ -10,6 +10,7 @@ import (
 )
 
 func TestRedactJSON_ReplacesSecretFieldsAtAnyDepth(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, in, want string
 	}{
@@ -55,6 +56,7 @@ type secretState struct {
 }
 
 func TestOpsCommand_ShowRedactsAndListFilters(t *testing.T) {
+	t.Parallel()
 	b := testkit.Broker(t)
 	store := ops.NewStore(b.Ops)
 	key := ops.Key("initial", "O-7")

@@ -12,6 +12,7 @@ import (
 
 // TestEveryPackageHasADocComment: a package says what it provides.
 func TestEveryPackageHasADocComment(t *testing.T) {
+	t.Parallel()
 	root := "../.."
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || !d.IsDir() {

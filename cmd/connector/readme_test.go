@@ -17,6 +17,7 @@ const (
 // TestREADME_ConfigTableIsCurrent keeps the README's configuration table
 // equal to the variables the code reads. UPDATE_README=1 rewrites it.
 func TestREADME_ConfigTableIsCurrent(t *testing.T) {
+	t.Parallel()
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)

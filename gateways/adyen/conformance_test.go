@@ -8,6 +8,7 @@ import (
 )
 
 func TestAdyen_Conformance(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	h := gatewaytest.Harness{
 		Gateway:           e.gw,

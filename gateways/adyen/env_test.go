@@ -1,9 +1,13 @@
 package adyen_test
 
 import (
+	"bufio"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,6 +31,70 @@ type env struct {
 	cfg    adyen.Config
 	events *gatewaytest.Recorder
 	url    string // the sandbox's checkout URL
+	calls  *calls // every request the sandbox answered
+}
+
+// call is one request to the sandbox and the status it was answered (0:
+// the connection was closed without an answer).
+type call struct {
+	method, path, idempotencyKey string
+	status                       int
+}
+
+// calls records the requests a handler answered. Safe for concurrent use.
+type calls struct {
+	mu   sync.Mutex
+	list []call
+}
+
+func (c *calls) record(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			c.list = append(c.list, call{r.Method, r.URL.Path, r.Header.Get("Idempotency-Key"), rw.status})
+		}()
+		next.ServeHTTP(rw, r)
+	})
+}
+
+// to returns the calls to paths ending in suffix.
+func (c *calls) to(suffix string) []call {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []call
+	for _, cl := range c.list {
+		if strings.HasSuffix(cl.path, suffix) {
+			out = append(out, cl)
+		}
+	}
+	return out
+}
+
+// statusWriter keeps the status written; it can be hijacked, as the
+// sandbox's lost-response fault does.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return http.NewResponseController(w.ResponseWriter).Hijack()
 }
 
 func newEnv(t *testing.T, tune ...func(*sandbox.Options, *adyen.Config)) *env {
@@ -35,7 +103,7 @@ func newEnv(t *testing.T, tune ...func(*sandbox.Options, *adyen.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{events: &gatewaytest.Recorder{}}
+	e := &env{events: &gatewaytest.Recorder{}, calls: &calls{}}
 	opts := sandbox.Options{Contract: contract, NotifyUsername: hookUser, NotifyPassword: hookPass, NotifyRetryBase: 10 * time.Millisecond}
 	cfg := adyen.Config{ReturnURL: "https://shop.example/return", Timeout: 5 * time.Second, RetryBase: 10 * time.Millisecond}
 	for _, f := range tune {
@@ -70,7 +138,7 @@ func newEnv(t *testing.T, tune ...func(*sandbox.Options, *adyen.Config)) *env {
 	opts.NotifyURL = hook.URL
 	e.sb = sandbox.New(opts)
 	mux := http.NewServeMux()
-	mux.Handle("/adyen/", http.StripPrefix("/adyen", e.sb))
+	mux.Handle("/adyen/", e.calls.record(http.StripPrefix("/adyen", e.sb)))
 	srv := httptest.NewServer(mux)
 	e.url = srv.URL + "/adyen/v71"
 

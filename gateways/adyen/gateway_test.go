@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/cleeng-connector/connector/internal/failure"
 	"github.com/cleeng-connector/connector/internal/faultinject"
 	"github.com/cleeng-connector/connector/internal/money"
+	"github.com/cleeng-connector/connector/internal/testkit"
 )
 
 func amount(t *testing.T, value, currency string) money.Amount {
@@ -43,6 +43,7 @@ func pay(t *testing.T, g gateways.Gateway, req gateways.PayRequest) gateways.Res
 }
 
 func TestPay_LostResponseRetriedWithSameKeyChargesOnce(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.sb.Faults().Add(faultinject.Fault{Method: http.MethodPost, PathPrefix: "/v71/payments", DropResponse: true, Count: 1})
 	res := pay(t, e.gw, firstPayment(t, "order-lost", amount(t, "9.99", "EUR"), sandbox.CardMethod(sandbox.CardVisa, "Jane Smith")))
@@ -58,6 +59,7 @@ func TestPay_LostResponseRetriedWithSameKeyChargesOnce(t *testing.T) {
 }
 
 func TestPay_ZeroAmountTrialAuthorisesAndStoresToken(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	res := pay(t, e.gw, firstPayment(t, "order-trial", amount(t, "0", "EUR"), sandbox.EncryptedCardMethod(sandbox.CardMastercard, "Jane Smith")))
 	if res.Outcome != gateways.Authorised || res.Token == "" {
@@ -85,6 +87,7 @@ func TestPay_ZeroAmountTrialAuthorisesAndStoresToken(t *testing.T) {
 }
 
 func TestPay_ThreeDSChallengeCompletedThroughDetails(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, c := range []struct {
 		name          string
@@ -124,6 +127,7 @@ func TestPay_ThreeDSChallengeCompletedThroughDetails(t *testing.T) {
 }
 
 func TestPay_RenewalWithChallengeCardIsNotChallenged(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	first := pay(t, e.gw, firstPayment(t, "order-3ds-first", amount(t, "0", "EUR"), sandbox.CardMethod(sandbox.CardMC3DS, "Jane Smith")))
 	details, err := sandbox.ThreeDSResult(first.Action, true)
@@ -142,6 +146,7 @@ func TestPay_RenewalWithChallengeCardIsNotChallenged(t *testing.T) {
 }
 
 func TestPay_RefusalReasonsAreAdyens(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	past, _ := json.Marshal(map[string]string{"type": "scheme", "number": sandbox.CardVisa, "expiryMonth": "03", "expiryYear": "2020", "cvc": "737", "holderName": "Jane Smith"})
 	wrongCVC, _ := json.Marshal(map[string]string{"type": "scheme", "number": sandbox.CardVisa, "expiryMonth": "03", "expiryYear": "2030", "cvc": "123", "holderName": "Jane Smith"})
@@ -176,6 +181,7 @@ func TestPay_RefusalReasonsAreAdyens(t *testing.T) {
 }
 
 func TestPay_RefusedRenewalOfTokenCarriesReason(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	first := pay(t, e.gw, firstPayment(t, "order-first", amount(t, "10.00", "EUR"), sandbox.CardMethod(sandbox.CardVisa, "Jane Smith")))
 	if !e.sb.RefuseToken(first.Token, sandbox.HolderNotEnoughBalance) {
@@ -189,6 +195,7 @@ func TestPay_RefusedRenewalOfTokenCarriesReason(t *testing.T) {
 }
 
 func TestCapture_ConfirmedByNotification(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	req := firstPayment(t, "order-cap", amount(t, "30.00", "EUR"), sandbox.CardMethod(sandbox.CardVisa, "Jane Smith"))
 	req.AuthoriseOnly = true
@@ -213,6 +220,7 @@ func TestCapture_ConfirmedByNotification(t *testing.T) {
 }
 
 func TestCapture_FailureReportedByNotification(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	req := firstPayment(t, "order-capfail", amount(t, "30.00", "EUR"), sandbox.CardMethod(sandbox.CardVisa, sandbox.HolderCaptureFailed))
 	req.AuthoriseOnly = true
@@ -228,12 +236,10 @@ func TestCapture_FailureReportedByNotification(t *testing.T) {
 	if ev.PaymentReference != res.PaymentReference || ev.Reason == "" {
 		t.Fatalf("CAPTURE_FAILED event = %+v", ev)
 	}
-	if p, _ := e.sb.Payment(auth.PaymentReference); p.Captured != 0 {
-		t.Fatalf("failed capture changed the payment: %+v", p)
-	}
 }
 
 func TestModifications_StateRulesFailByNotification(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	eur := func(v string) money.Amount { return amount(t, v, "EUR") }
@@ -285,30 +291,49 @@ func TestModifications_StateRulesFailByNotification(t *testing.T) {
 	}
 }
 
+// TestPay_ConcurrentDuplicateKeyChargesOnce: a second call with a key
+// whose first call is still in flight is answered 704; the gateway retries
+// it with the same key and gets the first call's payment.
 func TestPay_ConcurrentDuplicateKeyChargesOnce(t *testing.T) {
-	e := newEnv(t, func(o *sandbox.Options, c *adyen.Config) {
-		o.ProcessingDelay = 300 * time.Millisecond
-		c.RetryBase = 150 * time.Millisecond
-	})
+	t.Parallel()
+	inFlight, retry := faultinject.NewGate(), faultinject.NewGate()
+	e := newEnv(t, func(o *sandbox.Options, _ *adyen.Config) { o.Hold = inFlight })
+	t.Cleanup(retry.Open)
+	t.Cleanup(inFlight.Open)
+	// The first two POST /payments pass; the third, the second call's
+	// retry, waits until the first call has finished.
+	e.sb.Faults().Add(faultinject.Fault{Method: http.MethodPost, PathPrefix: "/v71/payments", Count: 2})
+	e.sb.Faults().Add(faultinject.Fault{Method: http.MethodPost, PathPrefix: "/v71/payments", Hold: retry, Count: 1})
 	req := firstPayment(t, "order-dup", amount(t, "10.00", "EUR"), sandbox.CardMethod(sandbox.CardVisa, "Jane Smith"))
-	var wg sync.WaitGroup
-	results := make([]gateways.Result, 2)
-	errs := make([]error, 2)
-	for i := range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i], errs[i] = e.gw.Pay(context.Background(), req)
-		}()
+	type outcome struct {
+		res gateways.Result
+		err error
 	}
-	wg.Wait()
-	for i := range 2 {
-		if errs[i] != nil {
-			t.Fatalf("call %d: %v", i, errs[i])
+	first, second := make(chan outcome, 1), make(chan outcome, 1)
+	go func() { res, err := e.gw.Pay(context.Background(), req); first <- outcome{res, err} }()
+	testkit.Eventually(t, time.Minute, "the first call in flight", func() bool { return inFlight.Arrived() == 1 })
+	go func() { res, err := e.gw.Pay(context.Background(), req); second <- outcome{res, err} }()
+	testkit.Eventually(t, time.Minute, "the second call answered 704 and retrying", func() bool { return retry.Arrived() == 1 })
+	inFlight.Open()
+	a := <-first
+	retry.Open()
+	b := <-second
+	if a.err != nil || b.err != nil {
+		t.Fatalf("first %v, second %v", a.err, b.err)
+	}
+	if a.res.PaymentReference == "" || a.res.PaymentReference != b.res.PaymentReference {
+		t.Fatalf("references %q and %q, want the first call's for both", a.res.PaymentReference, b.res.PaymentReference)
+	}
+	calls := e.calls.to("/payments")
+	statuses := map[int]int{}
+	for _, c := range calls {
+		statuses[c.status]++
+		if c.idempotencyKey == "" || c.idempotencyKey != calls[0].idempotencyKey {
+			t.Errorf("calls %+v, want one Idempotency-Key on all", calls)
 		}
 	}
-	if results[0].PaymentReference != results[1].PaymentReference {
-		t.Fatalf("two references for one key: %+v", results)
+	if statuses[http.StatusOK] != 2 || statuses[http.StatusUnprocessableEntity] != 1 || len(calls) != 3 {
+		t.Errorf("calls %+v, want the first answered 200, the second 704, its retry 200", calls)
 	}
 	if n := len(e.sb.PaymentsFor("order-dup")); n != 1 {
 		t.Fatalf("sandbox holds %d payments, want 1", n)
@@ -316,54 +341,49 @@ func TestPay_ConcurrentDuplicateKeyChargesOnce(t *testing.T) {
 }
 
 func TestSandbox_InFlightKeyAnswers704Transient(t *testing.T) {
-	e := newEnv(t, func(o *sandbox.Options, _ *adyen.Config) { o.ProcessingDelay = 300 * time.Millisecond })
+	t.Parallel()
+	inFlight := faultinject.NewGate()
+	e := newEnv(t, func(o *sandbox.Options, _ *adyen.Config) { o.Hold = inFlight })
+	t.Cleanup(inFlight.Open)
 	body, _ := json.Marshal(map[string]any{
 		"amount": map[string]any{"currency": "EUR", "value": 100}, "merchantAccount": e.sb.MerchantAccount(),
 		"reference": "order-raw", "returnUrl": "https://shop.example/return",
 		"paymentMethod": json.RawMessage(sandbox.CardMethod(sandbox.CardVisa, "Jane Smith")),
 	})
 	type answer struct {
-		status    int
-		transient string
-		code      string
+		status       int
+		transient    string
+		code         string
+		pspReference string
 	}
-	answers := make([]answer, 2)
-	var wg sync.WaitGroup
-	for i := range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r, _ := http.NewRequest(http.MethodPost, e.url+"/payments", bytes.NewReader(body))
-			r.Header.Set("Content-Type", "application/json")
-			r.Header.Set("X-API-Key", e.sb.APIKey())
-			r.Header.Set("Idempotency-Key", "raw-key")
-			resp, err := http.DefaultClient.Do(r)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			defer resp.Body.Close()
-			var b struct{ ErrorCode string }
-			_ = json.NewDecoder(resp.Body).Decode(&b)
-			answers[i] = answer{resp.StatusCode, resp.Header.Get("Transient-Error"), b.ErrorCode}
-		}()
+	send := func() answer {
+		r, _ := http.NewRequest(http.MethodPost, e.url+"/payments", bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("X-API-Key", e.sb.APIKey())
+		r.Header.Set("Idempotency-Key", "raw-key")
+		resp, b := testkit.Do(t, r)
+		var decoded struct{ ErrorCode, PspReference string }
+		_ = json.Unmarshal(b, &decoded)
+		return answer{resp.StatusCode, resp.Header.Get("Transient-Error"), decoded.ErrorCode, decoded.PspReference}
 	}
-	wg.Wait()
-	ok, inFlight := 0, 0
-	for _, a := range answers {
-		switch {
-		case a.status == 200:
-			ok++
-		case a.status == 422 && a.code == "704" && a.transient == "true":
-			inFlight++
-		}
+	first := make(chan answer, 1)
+	go func() { first <- send() }()
+	testkit.Eventually(t, time.Minute, "the first call in flight", func() bool { return inFlight.Arrived() == 1 })
+	if a := send(); a.status != http.StatusUnprocessableEntity || a.code != "704" || a.transient != "true" {
+		t.Fatalf("call while the key is in flight: %+v, want 422 errorCode 704 with Transient-Error", a)
 	}
-	if ok != 1 || inFlight != 1 {
-		t.Fatalf("answers = %+v, want one 200 and one 422/704 with Transient-Error", answers)
+	inFlight.Open()
+	a := <-first
+	if a.status != http.StatusOK || a.pspReference == "" {
+		t.Fatalf("first call: %+v, want 200 with a pspReference", a)
+	}
+	if replay := send(); replay.status != http.StatusOK || replay.pspReference != a.pspReference {
+		t.Fatalf("call after the first finished: %+v, want its answer again (%s)", replay, a.pspReference)
 	}
 }
 
 func TestGateway_FailuresAreClassified(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	payReq := func(ref string) gateways.PayRequest {
 		return firstPayment(t, ref, amount(t, "10.00", "EUR"), sandbox.CardMethod(sandbox.CardVisa, "Jane Smith"))
@@ -432,6 +452,7 @@ func TestGateway_FailuresAreClassified(t *testing.T) {
 }
 
 func TestPay_LongIdempotencyKeyIsHashedAndStable(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	req := firstPayment(t, "order-longkey", amount(t, "10.00", "EUR"), sandbox.CardMethod(sandbox.CardVisa, "Jane Smith"))
 	req.IdempotencyKey = "authorise." + string(bytes.Repeat([]byte("s"), 80)) + ".2026-01-01"
@@ -443,6 +464,7 @@ func TestPay_LongIdempotencyKeyIsHashedAndStable(t *testing.T) {
 }
 
 func TestNew_ValidatesConfig(t *testing.T) {
+	t.Parallel()
 	for name, cfg := range map[string]adyen.Config{
 		"no key":          {MerchantAccount: "M", ReturnURL: "https://x"},
 		"no merchant":     {APIKey: "k", ReturnURL: "https://x"},

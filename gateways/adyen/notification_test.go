@@ -38,6 +38,7 @@ func vectorBody(psp, signature string) []byte {
 }
 
 func TestVerifier_PublishedVectorAccepted(t *testing.T) {
+	t.Parallel()
 	v, err := NewVerifier(vectorKey)
 	if err != nil {
 		t.Fatal(err)
@@ -52,6 +53,7 @@ func TestVerifier_PublishedVectorAccepted(t *testing.T) {
 }
 
 func TestVerifier_OneCharacterChangedRefused(t *testing.T) {
+	t.Parallel()
 	v, _ := NewVerifier(vectorKey)
 	if _, err := v.Decode(vectorBody("7914073381342285", vectorSignature)); !errors.Is(err, ErrInvalidSignature) {
 		t.Fatalf("changed pspReference: err = %v, want ErrInvalidSignature", err)
@@ -63,6 +65,7 @@ func TestVerifier_OneCharacterChangedRefused(t *testing.T) {
 }
 
 func TestVerifier_NoAdditionalDataRefusedWithoutPanic(t *testing.T) {
+	t.Parallel()
 	v, _ := NewVerifier(vectorKey)
 	if _, err := v.Decode(vectorBody("7914073381342284", "")); !errors.Is(err, ErrInvalidSignature) {
 		t.Fatalf("err = %v, want ErrInvalidSignature", err)
@@ -74,6 +77,7 @@ func TestVerifier_NoAdditionalDataRefusedWithoutPanic(t *testing.T) {
 }
 
 func TestVerifier_RotationAcceptsOldAndNewKey(t *testing.T) {
+	t.Parallel()
 	v, err := NewVerifier(otherKey, vectorKey)
 	if err != nil {
 		t.Fatal(err)
@@ -88,6 +92,7 @@ func TestVerifier_RotationAcceptsOldAndNewKey(t *testing.T) {
 }
 
 func TestSign_PublishedStringVector(t *testing.T) {
+	t.Parallel()
 	got, err := hmacvalidator.CalculateHmac("pspReference:originalReference:merchantAccount:reference:1000:EUR:EVENT:true", otherKey)
 	if err != nil || got != "ipnxGCaUZ4l8TUW75a71/ghd2Fe5ffvX0pV4TLTntIc=" {
 		t.Fatalf("got %q, %v", got, err)
@@ -100,6 +105,7 @@ func TestSign_PublishedStringVector(t *testing.T) {
 }
 
 func TestNewVerifier_RejectsMissingAndMalformedKeys(t *testing.T) {
+	t.Parallel()
 	if _, err := NewVerifier("", " "); err == nil {
 		t.Fatal("no key accepted")
 	}
@@ -109,6 +115,7 @@ func TestNewVerifier_RejectsMissingAndMalformedKeys(t *testing.T) {
 }
 
 func TestParseNotification_ReadsEveryItemByIndex(t *testing.T) {
+	t.Parallel()
 	body := []byte(`{"live":"false","notificationItems":[
 		{"NotificationRequestItem":{"pspReference":"A","eventCode":"CAPTURE","success":"true","amount":{"value":1,"currency":"EUR"}}},
 		{"NotificationRequestItem":{"pspReference":"B","eventCode":"REFUND","success":"false","amount":{"value":2,"currency":"EUR"}}}]}`)
@@ -128,6 +135,7 @@ func TestParseNotification_ReadsEveryItemByIndex(t *testing.T) {
 }
 
 func TestToEvent_MapsEventCodes(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		code string
 		kind gateways.EventKind
@@ -158,6 +166,7 @@ func TestToEvent_MapsEventCodes(t *testing.T) {
 }
 
 func TestToEvent_EventWithoutAmountDecodes(t *testing.T) {
+	t.Parallel()
 	ev, err := ToEvent(Item{PspReference: "P2", EventCode: "REPORT_AVAILABLE", Success: "true"})
 	if err != nil || ev.Kind != gateways.EventOther || !ev.Amount.Value.IsZero() {
 		t.Fatalf("event = %+v, %v; want an amountless other event", ev, err)
@@ -165,6 +174,7 @@ func TestToEvent_EventWithoutAmountDecodes(t *testing.T) {
 }
 
 func TestDedupIDAndSubject(t *testing.T) {
+	t.Parallel()
 	a := Item{PspReference: "P", EventCode: "CAPTURE", Success: "true"}
 	b := a
 	b.Success = "false"
@@ -180,6 +190,7 @@ func TestDedupIDAndSubject(t *testing.T) {
 }
 
 func TestDecodeEvent_ReadsAStoredItem(t *testing.T) {
+	t.Parallel()
 	items, err := ParseNotification(vectorBody("7914073381342284", vectorSignature))
 	if err != nil {
 		t.Fatal(err)

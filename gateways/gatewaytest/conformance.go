@@ -27,7 +27,8 @@ type Harness struct {
 	// Refusals: payment data (or tokens) that refuse, with the reason expected.
 	Refusals []Refusal
 	// Events receives the events of the sandbox's notifications. Nil: the
-	// gateway confirms modifications synchronously (Outcome Captured).
+	// gateway confirms captures synchronously (Outcome Captured) and has no
+	// refunds or cancels.
 	Events *Recorder
 	// Payments counts the payments the sandbox holds for a merchant reference.
 	Payments func(reference string) int
@@ -241,15 +242,19 @@ func (h *Harness) modify(t *testing.T, paymentRef string) gateways.ModifyRequest
 }
 
 // confirmed checks a modification's outcome: accepted now and confirmed by
-// a successful event, or captured synchronously.
+// a successful event of its kind. Only a capture may instead be confirmed in
+// its answer (Captured, with the capture's reference): a refund or a cancel
+// has no synchronous outcome that says it happened.
 func (h *Harness) confirmed(t *testing.T, res gateways.Result, kind gateways.EventKind, paymentRef string) {
 	t.Helper()
-	switch res.Outcome {
-	case gateways.Captured:
+	switch {
+	case res.Outcome == gateways.Captured && kind == gateways.EventCapture:
+		if res.PaymentReference == "" {
+			t.Fatal("captured without a reference")
+		}
 		return
-	case gateways.Received:
-	default:
-		t.Fatalf("outcome = %s, want received or captured", res.Outcome)
+	case res.Outcome != gateways.Received:
+		t.Fatalf("%s answered %s, want received (confirmed by an event)", kind, res.Outcome)
 	}
 	if res.PaymentReference == "" {
 		t.Fatal("received without the modification's reference")

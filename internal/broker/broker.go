@@ -210,25 +210,46 @@ const (
 	// declareTimeout bounds the whole declaration: a cluster electing its
 	// first JetStream leader takes some seconds.
 	declareTimeout = time.Minute
-	// attemptTimeout bounds one attempt, so a request sent before the
-	// leader existed does not hold the declaration up.
-	attemptTimeout = 3 * time.Second
+	// firstAttemptTimeout bounds the first attempt, so a request sent before
+	// the leader existed does not hold the declaration up; an attempt that
+	// runs out doubles the next one's, up to maxAttemptTimeout, so a slow
+	// machine makes the start longer, never failed.
+	firstAttemptTimeout = 3 * time.Second
+	maxAttemptTimeout   = 20 * time.Second
+	// firstPause and maxPause space the attempts while JetStream is not
+	// ready: there is no event to wait for, so it is asked again, less
+	// often the longer it takes.
+	firstPause = 20 * time.Millisecond
+	maxPause   = time.Second
 )
 
-// retry calls f with a per-attempt deadline until it succeeds or ctx ends.
+// retry calls f until it succeeds or ctx ends. A declaration that lost a
+// race with another process's ("already in use") is tried again at once:
+// the other has finished, and the next attempt updates what it created.
 func retry(ctx context.Context, f func(context.Context) error) error {
+	attemptTimeout, pause := firstAttemptTimeout, firstPause
 	for {
 		attemptCtx, cancel := context.WithTimeout(ctx, attemptTimeout)
 		err := f(attemptCtx)
 		cancel()
-		if err == nil {
+		switch {
+		case err == nil:
 			return nil
+		case ctx.Err() != nil:
+			return err
+		case errors.Is(err, jetstream.ErrStreamNameAlreadyInUse):
+			continue
+		case errors.Is(err, context.DeadlineExceeded):
+			attemptTimeout = min(2*attemptTimeout, maxAttemptTimeout)
 		}
+		t := time.NewTimer(pause)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return err
-		case <-time.After(100 * time.Millisecond):
+		case <-t.C:
 		}
+		pause = min(2*pause, maxPause)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 // TestOpen_SeveralProcessesDeclareTheTopologyAtOnce: every role declares
 // the streams and the bucket at start; doing so concurrently must converge.
 func TestOpen_SeveralProcessesDeclareTheTopologyAtOnce(t *testing.T) {
+	t.Parallel()
 	srv, err := broker.StartEmbedded(t.TempDir(), -1)
 	if err != nil {
 		t.Fatal(err)
@@ -41,6 +42,7 @@ func TestOpen_SeveralProcessesDeclareTheTopologyAtOnce(t *testing.T) {
 }
 
 func TestOpen_ExistingBindsWithoutDeclaring(t *testing.T) {
+	t.Parallel()
 	srv, err := broker.StartEmbedded(t.TempDir(), -1)
 	if err != nil {
 		t.Fatal(err)

@@ -63,15 +63,7 @@ func deadLetter(t *testing.T, b *broker.Broker, flow, subject string, msgs ...in
 
 func dlqCount(t *testing.T, b *broker.Broker) uint64 {
 	t.Helper()
-	s, err := b.JS.Stream(t.Context(), broker.DLQStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := s.Info(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return info.State.Msgs
+	return testkit.StreamMsgs(t, b.JS, broker.DLQStream)
 }
 
 // inboxMsgs returns the inbox messages on subject.
@@ -106,6 +98,7 @@ func onlyLetter(t *testing.T, b *broker.Broker) deadletter.Letter {
 }
 
 func TestList_ShowsEachLettersFlowReasonAndOrigin(t *testing.T) {
+	t.Parallel()
 	b := testkit.Broker(t)
 	deadLetter(t, b, "checkout", "checkout.>", inboxMsg{"checkout.payment", cardPayload})
 	deadLetter(t, b, "renewal", "cleeng.webhook.>",
@@ -146,6 +139,7 @@ func TestList_ShowsEachLettersFlowReasonAndOrigin(t *testing.T) {
 }
 
 func TestReplay_RepublishesOriginalBytesAndHeadersThenDeletesTheLetter(t *testing.T) {
+	t.Parallel()
 	b := testkit.Broker(t)
 	deadLetter(t, b, "checkout", "checkout.>", inboxMsg{"checkout.payment", cardPayload})
 	l := onlyLetter(t, b)
@@ -190,6 +184,7 @@ func TestReplay_RepublishesOriginalBytesAndHeadersThenDeletesTheLetter(t *testin
 }
 
 func TestReplay_ConcurrentReplaysOfOneLetterStoreItOnce(t *testing.T) {
+	t.Parallel()
 	b := testkit.Broker(t)
 	deadLetter(t, b, "renewal", "cleeng.webhook.>", inboxMsg{"cleeng.webhook.paymentAuthorisation", []byte(`{"x":1}`)})
 	l := onlyLetter(t, b)
@@ -220,6 +215,7 @@ func TestReplay_ConcurrentReplaysOfOneLetterStoreItOnce(t *testing.T) {
 }
 
 func TestReplay_UnknownSequenceIsNotFound(t *testing.T) {
+	t.Parallel()
 	b := testkit.Broker(t)
 	_, err := deadletter.Replay(t.Context(), b.JS, 42)
 	if !errors.Is(err, deadletter.ErrNotFound) || !strings.Contains(err.Error(), "42") {
@@ -228,6 +224,7 @@ func TestReplay_UnknownSequenceIsNotFound(t *testing.T) {
 }
 
 func TestReplayAll_ReplaysOnlyTheFlowAsked(t *testing.T) {
+	t.Parallel()
 	b := testkit.Broker(t)
 	deadLetter(t, b, "checkout", "checkout.>", inboxMsg{"checkout.payment", cardPayload}, inboxMsg{"checkout.details", []byte(`{}`)})
 	deadLetter(t, b, "renewal", "cleeng.webhook.>", inboxMsg{"cleeng.webhook.paymentAuthorisation", []byte(`{}`)})

@@ -14,6 +14,7 @@ import (
 // not happen (the process died after the inbox's ack) is replayed again by
 // the operator; the inbox drops the repeat by its msg id.
 func TestReplay_AfterInterruptedReplayStoresOnce(t *testing.T) {
+	t.Parallel()
 	b := testkit.Broker(t)
 	letter := &nats.Msg{Subject: "dlq.refund", Data: []byte(`{"refund":1}`), Header: nats.Header{}}
 	letter.Header.Set(workers.HeaderFlow, "refund")
@@ -37,16 +38,8 @@ func TestReplay_AfterInterruptedReplayStoresOnce(t *testing.T) {
 	if !again.Duplicate || again.InboxSeq != first.InboxSeq {
 		t.Errorf("second replay = %+v, want a duplicate of inbox seq %d", again, first.InboxSeq)
 	}
-	inbox, err := b.JS.Stream(t.Context(), broker.InboxStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := inbox.Info(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if info.State.Msgs != 1 {
-		t.Errorf("inbox holds %d messages, want 1", info.State.Msgs)
+	if n := testkit.StreamMsgs(t, b.JS, broker.InboxStream); n != 1 {
+		t.Errorf("inbox holds %d messages, want 1", n)
 	}
 	if _, err := Show(t.Context(), b.JS, ack.Sequence); err == nil {
 		t.Error("the letter is still in the dead-letter stream")

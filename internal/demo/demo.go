@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -221,6 +222,14 @@ func (d *driver) cleengState(ctx context.Context) (cleengsandbox.State, error) {
 	return s, err
 }
 
+// cleengStateAfter returns the Cleeng sandbox's state once it is past
+// version (or unchanged, after the sandbox's longest wait).
+func (d *driver) cleengStateAfter(ctx context.Context, version uint64) (cleengsandbox.State, error) {
+	var s cleengsandbox.State
+	err := d.call(ctx, http.MethodGet, d.t.SandboxURL+"/cleeng/sandbox/state?after="+strconv.FormatUint(version, 10), nil, &s)
+	return s, err
+}
+
 func (d *driver) detailsOf(ctx context.Context, sub cleeng.ID) (cleengsandbox.PaymentDetails, error) {
 	s, err := d.cleengState(ctx)
 	if err != nil {
@@ -235,26 +244,17 @@ func (d *driver) detailsOf(ctx context.Context, sub cleeng.ID) (cleengsandbox.Pa
 	return cleengsandbox.PaymentDetails{}, fmt.Errorf("subscription %s has no payment details", sub)
 }
 
-// until polls the Cleeng sandbox's state until cond holds (30 s at most).
+// until waits for cond to hold on the Cleeng sandbox's state, asking for
+// each next version of it (the sandbox answers when the state changes), as
+// long as ctx allows.
 func (d *driver) until(ctx context.Context, what string, cond func(cleengsandbox.State) bool) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		s, err := d.cleengState(ctx)
-		if err != nil {
-			return err
-		}
+	s, err := d.cleengState(ctx)
+	for ; err == nil; s, err = d.cleengStateAfter(ctx, s.Version) {
 		if cond(s) {
 			return nil
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("waited 30s for %s", what)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
 	}
+	return fmt.Errorf("waiting for %s: %w", what, err)
 }
 
 // call sends a JSON request and decodes a 2xx answer into out (may be nil).

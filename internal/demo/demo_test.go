@@ -17,6 +17,7 @@ import (
 // TestDemo_WalksASubscriptionThroughEveryFunction is `make demo`'s scenario
 // against an in-process dev stack.
 func TestDemo_WalksASubscriptionThroughEveryFunction(t *testing.T) {
+	t.Parallel()
 	dev, err := stack.StartDev(context.Background(), stack.DevOptions{
 		Broker:      broker.Options{StoreDir: t.TempDir()},
 		IngressAddr: "127.0.0.1:0", SandboxAddr: "127.0.0.1:0",

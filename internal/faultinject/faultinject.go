@@ -1,11 +1,14 @@
 // Package faultinject wraps a sandbox's HTTP handler with per-route faults:
-// added latency, an error rate, and "apply the change, then drop the
-// response" (the lost-response case every idempotency rule exists for).
-// Sandboxes expose it under /sandbox/faults.
+// added latency, an error rate, "apply the change, then drop the response"
+// (the lost-response case every idempotency rule exists for), and a Gate
+// that holds requests until a test lets them through. Sandboxes expose it
+// under /sandbox/faults.
 package faultinject
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
 	"maps"
 	"math/rand/v2"
 	"net/http"
@@ -36,6 +39,9 @@ type Fault struct {
 	HoldResponse Duration `json:"holdResponse,omitempty"`
 	// Count limits how many requests the fault applies to; 0 means every one.
 	Count int `json:"count,omitempty"`
+	// Hold, set by a test in-process, holds matching requests at the gate
+	// until it opens (or the client gives up), before anything else.
+	Hold *Gate `json:"-"`
 }
 
 // Duration is a time.Duration that reads and writes as "300ms" in JSON.
@@ -109,12 +115,28 @@ func (in *Injector) match(r *http.Request) (Fault, bool) {
 	return Fault{}, false
 }
 
+// maxHeldBody bounds the body a held or delayed request keeps in memory:
+// the sandboxes' own limit, so a longer body still reaches them too long.
+const maxHeldBody = 1 << 20
+
 // Wrap applies matching faults around next.
 func (in *Injector) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f, ok := in.match(r)
 		if !ok {
 			next.ServeHTTP(w, r)
+			return
+		}
+		if f.Hold != nil || f.Latency > 0 {
+			// Read the body first: net/http notices a client that gives up
+			// (cancelling r's context) only once the body was read.
+			body, err := io.ReadAll(io.LimitReader(r.Body, maxHeldBody+1))
+			if err != nil {
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		if f.Hold != nil && f.Hold.Wait(r.Context()) != nil {
 			return
 		}
 		if f.Latency > 0 {

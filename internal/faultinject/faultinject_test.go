@@ -1,6 +1,7 @@
 package faultinject_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cleeng-connector/connector/internal/faultinject"
+	"github.com/cleeng-connector/connector/internal/testkit"
 )
 
 // server counts the requests its handler applied.
@@ -29,6 +31,7 @@ func server(t *testing.T) (*faultinject.Injector, *httptest.Server, *atomic.Int6
 }
 
 func TestDropResponse_AppliesThenClosesWithoutAnswer(t *testing.T) {
+	t.Parallel()
 	in, srv, applied := server(t)
 	in.Add(faultinject.Fault{Method: http.MethodPost, PathPrefix: "/payments", DropResponse: true, Count: 1})
 	if _, err := http.Post(srv.URL+"/payments", "application/json", strings.NewReader("{}")); err == nil {
@@ -48,6 +51,7 @@ func TestDropResponse_AppliesThenClosesWithoutAnswer(t *testing.T) {
 }
 
 func TestErrorRate_AnswersTheStatusWithoutApplying(t *testing.T) {
+	t.Parallel()
 	in, srv, applied := server(t)
 	in.Add(faultinject.Fault{PathPrefix: "/orders", ErrorRate: 1, ErrorStatus: http.StatusTooManyRequests})
 	resp, err := http.Get(srv.URL + "/orders")
@@ -69,6 +73,7 @@ func TestErrorRate_AnswersTheStatusWithoutApplying(t *testing.T) {
 }
 
 func TestLatency_HoldsTheRequestBeforeApplyingIt(t *testing.T) {
+	t.Parallel()
 	in, srv, applied := server(t)
 	in.Add(faultinject.Fault{Latency: faultinject.Duration(time.Hour)})
 	client := http.Client{Timeout: 50 * time.Millisecond}
@@ -81,6 +86,7 @@ func TestLatency_HoldsTheRequestBeforeApplyingIt(t *testing.T) {
 }
 
 func TestHandler_AddsListsAndClearsFaultsOverHTTP(t *testing.T) {
+	t.Parallel()
 	in, srv, _ := server(t)
 	resp, err := http.Post(srv.URL+"/sandbox/faults", "application/json",
 		strings.NewReader(`{"method":"POST","pathPrefix":"/payments","latency":"300ms","count":2}`))
@@ -107,5 +113,62 @@ func TestHandler_AddsListsAndClearsFaultsOverHTTP(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("a malformed fault answered %d, want 400", resp.StatusCode)
+	}
+}
+
+func TestHold_HoldsMatchingRequestsUntilTheGateOpens(t *testing.T) {
+	t.Parallel()
+	in, srv, applied := server(t)
+	gate := faultinject.NewGate()
+	in.Add(faultinject.Fault{PathPrefix: "/payments", Hold: gate})
+	answered := make(chan int, 1)
+	go func() {
+		resp, err := http.Post(srv.URL+"/payments", "application/json", strings.NewReader("{}"))
+		if err != nil {
+			t.Error(err)
+			answered <- 0
+			return
+		}
+		resp.Body.Close()
+		answered <- resp.StatusCode
+	}()
+	testkit.Eventually(t, time.Minute, "the request held at the gate", func() bool { return gate.Arrived() == 1 })
+	resp, err := http.Get(srv.URL + "/orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if applied.Load() != 1 {
+		t.Fatalf("applied %d requests while one was held, want only the unmatched one", applied.Load())
+	}
+	gate.Open()
+	if status := <-answered; status != http.StatusOK || applied.Load() != 2 {
+		t.Fatalf("after the gate opened: status %d, applied %d; want 200 and both applied", status, applied.Load())
+	}
+}
+
+func TestHold_RequestGivenUpAtTheGateIsNotApplied(t *testing.T) {
+	t.Parallel()
+	in, srv, applied := server(t)
+	gate := faultinject.NewGate()
+	in.Add(faultinject.Fault{Hold: gate})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/payments", strings.NewReader("{}"))
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	testkit.Eventually(t, time.Minute, "the request held at the gate", func() bool { return gate.Arrived() == 1 })
+	cancel()
+	if err := <-done; err == nil {
+		t.Fatal("a cancelled request got an answer")
+	}
+	srv.Close() // waits for the handler of the given-up request to return
+	if applied.Load() != 0 {
+		t.Fatalf("applied %d, want the given-up request never applied", applied.Load())
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/cleeng-connector/connector/internal/broker"
 	"github.com/cleeng-connector/connector/internal/faultinject"
 	"github.com/cleeng-connector/connector/internal/stack"
+	"github.com/cleeng-connector/connector/internal/testkit"
 	"github.com/cleeng-connector/connector/workers"
 )
 
@@ -56,10 +57,10 @@ func newRenewals(b *testing.B, n, concurrency int, gatewayLatency time.Duration)
 		b.Fatal(err)
 	}
 	r := &renewals{b: b, dev: dev, subs: make([]cleeng.ID, n)}
-	fanOut(b, n, r.seed)
+	testkit.FanOut(b, senders, n, r.seed)
 	// The token-storing authorisations notify the ingress; let the workers
 	// finish with them before anything is measured.
-	eventually(b, time.Minute, 10*time.Millisecond, "seeding notifications delivered and processed", func() bool {
+	testkit.EventuallyEvery(b, time.Minute, 10*time.Millisecond, "seeding notifications delivered and processed", func() bool {
 		st := dev.Adyen.State()
 		return st.NotificationsDelivered == st.Notifications && r.inboxEmpty()
 	})
@@ -125,7 +126,7 @@ func (r *renewals) storeCard(customer cleeng.ID) (string, error) {
 // from the Cleeng sandbox to the ingress.
 func (r *renewals) sendCaptures(subs []cleeng.ID) {
 	r.b.Helper()
-	fanOut(r.b, len(subs), func(i int) error {
+	testkit.FanOut(r.b, senders, len(subs), func(i int) error {
 		deliveries, err := r.dev.Cleeng.Emit(context.Background(), cleengsandbox.EmitRequest{
 			Topic: string(cleeng.TopicPaymentCapture), SubscriptionID: subs[i]})
 		if err != nil {
@@ -162,7 +163,7 @@ func (r *renewals) count() (orders, captured int) {
 // often would take a noticeable share of the CPU from the stack measured.
 func (r *renewals) waitCaptured(want int) {
 	r.b.Helper()
-	eventually(r.b, 3*time.Minute, 50*time.Millisecond, fmt.Sprintf("%d renewals captured in Cleeng", want), func() bool {
+	testkit.EventuallyEvery(r.b, 3*time.Minute, 50*time.Millisecond, fmt.Sprintf("%d renewals captured in Cleeng", want), func() bool {
 		_, captured := r.count()
 		return captured >= want
 	})
@@ -184,17 +185,7 @@ func (r *renewals) assertChargedOnce(want int) {
 }
 
 func (r *renewals) inboxEmpty() bool {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	s, err := r.dev.Broker.JS.Stream(ctx, broker.InboxStream)
-	if err != nil {
-		r.b.Fatal(err)
-	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		r.b.Fatal(err)
-	}
-	return info.State.Msgs == 0
+	return testkit.StreamMsgs(r.b, r.dev.Broker.JS, broker.InboxStream) == 0
 }
 
 // benchRenewals times b.N capture-only renewals, from the first webhook
@@ -256,7 +247,7 @@ func BenchmarkRenewals_MemoryPerInFlight(b *testing.B) {
 		batch := r.subs[n*inFlight : (n+1)*inFlight]
 		before := measure()
 		r.sendCaptures(batch)
-		eventually(b, time.Minute, 10*time.Millisecond, "every renewal of the batch waiting at Adyen", func() bool {
+		testkit.EventuallyEvery(b, time.Minute, 10*time.Millisecond, "every renewal of the batch waiting at Adyen", func() bool {
 			orders, _ := r.count()
 			return orders == (n+1)*inFlight
 		})
@@ -306,7 +297,7 @@ func BenchmarkHeldHTTPRequest_MemoryPerInFlight(b *testing.B) {
 				}
 			})
 		}
-		eventually(b, time.Minute, 10*time.Millisecond, "every request held", func() bool { return arrived.Load() == inFlight })
+		testkit.EventuallyEvery(b, time.Minute, 10*time.Millisecond, "every request held", func() bool { return arrived.Load() == inFlight })
 		during := measure()
 		close(release)
 		wg.Wait()
@@ -329,37 +320,4 @@ func measure() usage {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return usage{bytes: int64(m.HeapAlloc + m.StackInuse), goroutines: runtime.NumGoroutine()}
-}
-
-// fanOut runs do(0) ... do(n-1) from senders goroutines.
-func fanOut(b *testing.B, n int, do func(i int) error) {
-	b.Helper()
-	var next atomic.Int64
-	var failed atomic.Pointer[error]
-	var wg sync.WaitGroup
-	for range senders {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < n && failed.Load() == nil; i = int(next.Add(1) - 1) {
-				if err := do(i); err != nil {
-					failed.Store(&err)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if err := failed.Load(); err != nil {
-		b.Fatal(*err)
-	}
-}
-
-// eventually polls cond every interval until it holds, failing after within.
-func eventually(b *testing.B, within, every time.Duration, what string, cond func() bool) {
-	b.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			b.Fatalf("not within %s: %s", within, what)
-		}
-		time.Sleep(every)
-	}
 }

@@ -1,7 +1,9 @@
 // Package testkit is what the connector's tests share: waiting for a
 // condition with a deadline (Eventually), an embedded JetStream broker in a
-// temporary directory (Broker), a settable clock (Clock), one HTTP
-// exchange with the answer read (Do), and a logger's lines to look for (Logs).
+// temporary directory (Broker) and how many messages a stream holds
+// (StreamMsgs), a settable clock (Clock), one HTTP exchange with the answer
+// read (Do), work spread over goroutines (FanOut), and a logger's lines to
+// look for (Logs).
 //
 // It is for tests only: its functions take a testing.TB and fail the test
 // that calls them.

@@ -33,9 +33,10 @@ type Options struct {
 	// NotifyRetryBase is the first wait between delivery attempts; waits
 	// double up to 2s. Default 50ms.
 	NotifyRetryBase time.Duration
-	// ProcessingDelay is added inside each Checkout call, after its
-	// idempotency key is claimed (to make "in flight" observable).
-	ProcessingDelay time.Duration
+	// Hold, when set, holds each Checkout call after its idempotency key is
+	// claimed until the gate opens, so a test sees a call "in flight" for
+	// certain.
+	Hold *faultinject.Gate
 	// Contract, when set, validates every request and notification (strict mode).
 	Contract *Contract
 	// Now is the clock for card expiry and event dates. Default time.Now.
@@ -197,13 +198,10 @@ func (s *Sandbox) serveCheckout(w http.ResponseWriter, r *http.Request) {
 	write(w, s.idempotent(key, func() answer { return route(body) }))
 }
 
-// process runs a call after the configured processing delay.
+// process runs a call, once Options.Hold lets it (or Close).
 func (s *Sandbox) process(call func() answer) answer {
-	if d := s.opts.ProcessingDelay; d > 0 {
-		select {
-		case <-time.After(d):
-		case <-s.ctx.Done():
-		}
+	if g := s.opts.Hold; g != nil {
+		_ = g.Wait(s.ctx) // closing: the call runs, answering a client that is going away
 	}
 	return call()
 }

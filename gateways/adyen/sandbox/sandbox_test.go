@@ -52,6 +52,7 @@ func validPayment(sb *Sandbox, ref string) map[string]any {
 }
 
 func TestSandbox_RequiresAPIKeyAndAnswersJSON(t *testing.T) {
+	t.Parallel()
 	sb, srv := newServer(t, Options{})
 	for _, key := range []string{"", "wrong"} {
 		resp, _ := post(t, srv.URL+"/v71/payments", key, validPayment(sb, "order-1"))
@@ -69,6 +70,7 @@ func TestSandbox_RequiresAPIKeyAndAnswersJSON(t *testing.T) {
 }
 
 func TestSandbox_StrictModeRejectsContractViolations(t *testing.T) {
+	t.Parallel()
 	sb, srv := newServer(t, Options{})
 	noReturnURL := validPayment(sb, "order-2")
 	delete(noReturnURL, "returnUrl")
@@ -89,6 +91,7 @@ func TestSandbox_StrictModeRejectsContractViolations(t *testing.T) {
 }
 
 func TestContract_NotificationChecks(t *testing.T) {
+	t.Parallel()
 	c, err := LoadContract()
 	if err != nil {
 		t.Fatal(err)
@@ -108,6 +111,7 @@ func TestContract_NotificationChecks(t *testing.T) {
 }
 
 func TestSandbox_NotificationRetriedUntilAccepted(t *testing.T) {
+	t.Parallel()
 	var calls atomic.Int32
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, p, ok := r.BasicAuth()
@@ -134,32 +138,41 @@ func TestSandbox_NotificationRetriedUntilAccepted(t *testing.T) {
 }
 
 func TestSandbox_NotificationWaitsForTargetAndStopsOnClose(t *testing.T) {
+	t.Parallel()
 	sb, srv := newServer(t, Options{})
 	post(t, srv.URL+"/v71/payments", sb.APIKey(), validPayment(sb, "order-5"))
-	accepted := make(chan struct{}, 1)
+	var accepting atomic.Bool
+	accepting.Store(true)
+	var refused atomic.Int32
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !accepting.Load() {
+			refused.Add(1)
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
 		_, _ = io.WriteString(w, "[accepted]")
-		accepted <- struct{}{}
 	}))
 	defer hook.Close()
 	sb.SetNotifyTarget(hook.URL, "", "")
-	select {
-	case <-accepted:
-	case <-time.After(10 * time.Second):
-		t.Fatal("pending notification not delivered after SetNotifyTarget")
-	}
-	sb.SetNotifyTarget("http://127.0.0.1:1/unreachable", "", "")
+	testkit.Eventually(t, time.Minute, "the notification waiting for a target delivered once it had one", func() bool {
+		return sb.State().NotificationsDelivered == 1
+	})
+
+	// A notification the receiver keeps refusing is re-sent until Close.
+	accepting.Store(false)
 	post(t, srv.URL+"/v71/payments", sb.APIKey(), validPayment(sb, "order-6"))
-	done := make(chan struct{})
-	go func() { sb.Close(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("Close did not stop a retrying delivery")
+	testkit.Eventually(t, time.Minute, "the second notification refused and re-sent", func() bool { return refused.Load() >= 2 })
+	sb.Close()            // returns once every delivery has ended
+	accepting.Store(true) // nothing is sent any more to be accepted
+	post(t, srv.URL+"/v71/payments", sb.APIKey(), validPayment(sb, "order-7"))
+	sent := sb.Notifications()
+	if len(sent) != 3 || sent[1].Delivered || sent[1].Attempts < 2 || sent[2].Attempts != 0 {
+		t.Fatalf("notifications after Close %+v: want the refused one given up after its attempts and the new one never sent", sent)
 	}
 }
 
 func TestSandbox_StateEndpoint(t *testing.T) {
+	t.Parallel()
 	sb, srv := newServer(t, Options{})
 	post(t, srv.URL+"/v71/payments", sb.APIKey(), validPayment(sb, "order-7"))
 	resp, err := http.Get(srv.URL + "/sandbox/state")
