@@ -93,7 +93,7 @@ func (f *Flows) purchaseNotified(ctx context.Context, ev gateways.Event) error {
 	if err := f.paidAfterRejection(ctx, idx.State, ev); err != nil {
 		return err
 	}
-	return operate(ctx, f.ops, idx.State.OpKey, idx.State.Flow, func(rec *ops.Record[renewalState]) error {
+	return operate(ctx, f.ops, idx.State.OpKey, idx.State.Flow, func(ctx context.Context, rec *ops.Record[renewalState]) error {
 		if rec.Step != stepAwaitingNotification {
 			return nil // the answer came after all; the notification confirms it
 		}
