@@ -54,11 +54,12 @@ type boundary struct {
 }
 
 var (
-	atAdyenPayment  = boundary{"adyen", http.MethodPost, "/v71/payments"}
-	atAdyenCapture  = boundary{"adyen", http.MethodPost, "/v71/payments/"}
-	atCleengOrder   = boundary{"cleeng", http.MethodPost, "/3.1/orders"}
-	atCleengPayment = boundary{"cleeng", http.MethodPost, "/3.1/payments"}
-	atCleengUpdate  = boundary{"cleeng", http.MethodPatch, "/3.1/payments/"}
+	atAdyenPayment = boundary{"adyen", http.MethodPost, "/v71/payments"}
+	// captures and refunds: /payments/{pspReference}/captures|refunds
+	atAdyenModification = boundary{"adyen", http.MethodPost, "/v71/payments/"}
+	atCleengOrder       = boundary{"cleeng", http.MethodPost, "/3.1/orders"}
+	atCleengPayment     = boundary{"cleeng", http.MethodPost, "/3.1/payments"}
+	atCleengUpdate      = boundary{"cleeng", http.MethodPatch, "/3.1/payments/"}
 )
 
 // crashOperation is one business operation the harness interrupts.
@@ -156,6 +157,31 @@ var (
 	}}
 )
 
+var crashRefund = crashFlow{"refund", func(e *e2e) crashOperation {
+	initial := e.payments(e.subscribe("DE").SubscriptionID)[0]
+	return crashOperation{
+		start: func() {
+			e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicRefundPayment), PaymentID: initial.ID, Reason: "customer asked"})
+		},
+		records: []string{ops.Key("refund", initial.ID.String())},
+		reported: func() bool {
+			p, _ := e.dev.Cleeng.State().Payment(initial.ID)
+			return p.Status == cleeng.StatusRefunded
+		},
+		oneEffect: func(t *testing.T) {
+			refunds := 0
+			for _, n := range e.dev.Adyen.Notifications() {
+				if n.Item.EventCode == "REFUND" && n.Item.OriginalReference == initial.ExternalPaymentID {
+					refunds++
+				}
+			}
+			if charge, _ := e.dev.Adyen.Payment(initial.ExternalPaymentID); refunds != 1 || charge.Refunded != charge.Amount {
+				t.Errorf("%d refunds of %s, %d of %d refunded; want one refund of the whole amount", refunds, initial.ExternalPaymentID, charge.Refunded, charge.Amount)
+			}
+		},
+	}
+}}
+
 // TestCrash_KilledWorkerResumesOnAFreshOne runs each flow on a worker OS
 // process, holds the answer of one of its calls after the sandbox applied
 // it, SIGKILLs every worker, and starts a fresh one. DESIGN section 4's
@@ -175,10 +201,12 @@ func TestCrash_KilledWorkerResumesOnAFreshOne(t *testing.T) {
 		{crashAuthorise, atCleengPayment},
 		{crashCaptureOnly, atAdyenPayment},
 		{crashCaptureOnly, atCleengPayment},
-		{crashCapture, atAdyenCapture},
+		{crashCapture, atAdyenModification},
 		{crashCapture, atCleengUpdate},
 		{crashInitial, atAdyenPayment},
 		{crashInitial, atCleengPayment},
+		{crashRefund, atAdyenModification},
+		{crashRefund, atCleengUpdate},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s at %s %s %s", tt.flow.name, tt.at.sandbox, tt.at.method, tt.at.path), func(t *testing.T) {

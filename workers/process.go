@@ -106,7 +106,7 @@ type heartbeat struct {
 type heartbeatKey struct{}
 
 func startHeartbeat(m jetstream.Msg, every time.Duration) *heartbeat {
-	h := &heartbeat{msg: m, every: every, renew: map[int]func(context.Context){}}
+	h := &heartbeat{msg: m, every: every}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.timer = time.AfterFunc(every, h.beat)
@@ -157,6 +157,9 @@ func OnHeartbeat(ctx context.Context, renew func(context.Context)) (stop func())
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.renew == nil {
+		h.renew = map[int]func(context.Context){}
+	}
 	id := h.nextID
 	h.nextID++
 	h.renew[id] = renew

@@ -6,6 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cleeng-connector/connector/internal/broker"
 	"github.com/cleeng-connector/connector/internal/failure"
 	"github.com/cleeng-connector/connector/internal/ops"
 	"github.com/cleeng-connector/connector/internal/testkit"
@@ -82,6 +86,42 @@ func TestLease_RenewalKeepsALongRunningHolderBeyondItsFirstLease(t *testing.T) {
 	}
 	if err := holder.Save(t.Context(), s, "cleeng-payment"); !errors.Is(err, ops.ErrConflict) {
 		t.Errorf("the old holder's save after a takeover: %v, want ErrConflict", err)
+	}
+}
+
+func TestLease_UnwritableRenewalLosesTheClaimOnceTheLeaseRanOut(t *testing.T) {
+	b := testkit.Broker(t)
+	nc, err := nats.Connect(b.Server.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv, err := js.KeyValue(t.Context(), broker.OpsBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := testkit.NewClock(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
+	s := ops.NewStore(kv, ops.WithClock(clk.Now), ops.WithLease(30*time.Second))
+	holder, err := ops.Claim[authState](t.Context(), s, ops.Key("authorise", "S5", "2026-03-04"), "authorise")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lease := holder.Lease(s)
+	nc.Close() // the worker cut off from NATS
+
+	clk.Advance(10 * time.Second)
+	if err := lease.Renew(t.Context()); err == nil || errors.Is(err, ops.ErrLost) || !failure.Is(err, failure.ClassTransient) {
+		t.Fatalf("unwritable renewal within the lease: %v, want a transient error: the next one may succeed", err)
+	}
+	clk.Advance(20 * time.Second)
+	if err := lease.Renew(t.Context()); !errors.Is(err, ops.ErrLost) {
+		t.Fatalf("unwritable renewal after the lease ran out: %v, want ErrLost: another worker may have taken over", err)
+	}
+	if holder.Held() {
+		t.Error("the holder still believes it holds the claim")
 	}
 }
 
