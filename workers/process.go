@@ -113,9 +113,9 @@ func startHeartbeat(m jetstream.Msg, every time.Duration) *heartbeat {
 	return h
 }
 
-// beat reports the message in progress, then runs the renewals, each bounded
-// by one interval: the next beat follows at most two intervals after this
-// one, inside AckWait's three.
+// beat reports the message in progress, then runs the renewals, together
+// bounded by one interval: the next beat follows at most two intervals after
+// this one, inside AckWait's three.
 func (h *heartbeat) beat() {
 	h.mu.Lock()
 	if h.stopped {
@@ -125,11 +125,11 @@ func (h *heartbeat) beat() {
 	renewals := slices.Collect(maps.Values(h.renew))
 	h.mu.Unlock()
 	_ = h.msg.InProgress() // a lost heartbeat at worst lets AckWait redeliver
+	ctx, cancel := context.WithTimeout(context.Background(), h.every)
 	for _, renew := range renewals {
-		ctx, cancel := context.WithTimeout(context.Background(), h.every)
 		renew(ctx)
-		cancel()
 	}
+	cancel()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !h.stopped {
@@ -148,8 +148,9 @@ func (h *heartbeat) stop() {
 // ctx belongs to, until the returned stop is called; a beat already under
 // way may still run it once after stop. A handler's operation claims are
 // renewed this way, so they last exactly as long as the runtime keeps the
-// message. renew's context ends before the next beat is due. Outside a
-// handler the runtime called, OnHeartbeat does nothing.
+// message. The renewals of one beat share a context that ends before the
+// next beat is due. Outside a handler the runtime called, OnHeartbeat does
+// nothing.
 func OnHeartbeat(ctx context.Context, renew func(context.Context)) (stop func()) {
 	h, ok := ctx.Value(heartbeatKey{}).(*heartbeat)
 	if !ok {
