@@ -129,7 +129,7 @@ func (f *Flows) paymentNotified(ctx context.Context, ev gateways.Event) error {
 		}
 		return nil // reported already, or a refusal of a renewal that failed anyway
 	}
-	return settle(ctx, f.ops, idx.State.OpKey, idx.State.Flow, gaveUp, func(rec *ops.Record[renewalState]) error {
+	return settle(ctx, f.ops, idx.State.OpKey, idx.State.Flow, gaveUp, func(ctx context.Context, rec *ops.Record[renewalState]) error {
 		switch {
 		case rec.Step == "" || rec.Step == stepOrder:
 			// Notified before the answer was recorded: the answer, or the

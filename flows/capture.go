@@ -41,7 +41,7 @@ func (f *Flows) Capture(ctx context.Context, data []byte) error {
 		return err
 	}
 	key := opKey(flowCapture, d.SubscriptionID.String(), d.DunningAttemptDate)
-	return operate(ctx, f.ops, key, flowCapture, func(rec *ops.Record[captureState]) error {
+	return operate(ctx, f.ops, key, flowCapture, func(ctx context.Context, rec *ops.Record[captureState]) error {
 		if rec.Step == "" {
 			if err := f.findAuthorised(ctx, rec, d); err != nil {
 				return fail(ctx, f.ops, rec, err)

@@ -33,7 +33,7 @@ func (f *Flows) Terminate(ctx context.Context, data []byte) error {
 	if w.Termination == nil {
 		return failure.Permanentf("cleeng webhook: topic %s where subscriptionReadyForTermination was expected", w.Topic)
 	}
-	return operate(ctx, f.ops, opKey(flowTerminate, w.Termination.SubscriptionID.String()), flowTerminate, func(rec *ops.Record[struct{}]) error {
+	return operate(ctx, f.ops, opKey(flowTerminate, w.Termination.SubscriptionID.String()), flowTerminate, func(ctx context.Context, rec *ops.Record[struct{}]) error {
 		if _, err := f.cleeng.TerminateSubscription(ctx, w.Termination.SubscriptionID); err != nil {
 			return fail(ctx, f.ops, rec, err)
 		}
@@ -60,7 +60,7 @@ func (f *Flows) DeactivateDetails(ctx context.Context, data []byte) error {
 	if d == nil {
 		return failure.Permanentf("cleeng webhook: topic %s where paymentDetailsDeactivated was expected", w.Topic)
 	}
-	return operate(ctx, f.ops, opKey(flowDeactivate, d.PaymentDetailsID.String()), flowDeactivate, func(rec *ops.Record[deactivateState]) error {
+	return operate(ctx, f.ops, opKey(flowDeactivate, d.PaymentDetailsID.String()), flowDeactivate, func(ctx context.Context, rec *ops.Record[deactivateState]) error {
 		g, err := f.router.ForMethod(d.PaymentMethodID)
 		if err != nil {
 			return fail(ctx, f.ops, rec, err)
@@ -143,7 +143,7 @@ func (f *Flows) UpdateDetails(ctx context.Context, data []byte) error {
 		return failure.Permanent(fmt.Errorf("checkout.payment-details: %w", err))
 	}
 	key := messages.PaymentDetailsKey(cmd.CustomerID, cmd.RequestID)
-	return operate(ctx, f.ops, key, flowUpdateDetails, func(rec *ops.Record[updateDetailsState]) error {
+	return operate(ctx, f.ops, key, flowUpdateDetails, func(ctx context.Context, rec *ops.Record[updateDetailsState]) error {
 		if rec.Step == stepAwaitingShopper {
 			return rec.Park(ctx, f.ops, stepAwaitingShopper) // a copy while the shopper acts
 		}
@@ -184,7 +184,7 @@ func (f *Flows) UpdateDetailsAction(ctx context.Context, data []byte) error {
 		return failure.Permanent(fmt.Errorf("checkout.payment-details-action: %w", err))
 	}
 	key := messages.PaymentDetailsKey(cmd.CustomerID, cmd.RequestID)
-	return operate(ctx, f.ops, key, flowUpdateDetails, func(rec *ops.Record[updateDetailsState]) error {
+	return operate(ctx, f.ops, key, flowUpdateDetails, func(ctx context.Context, rec *ops.Record[updateDetailsState]) error {
 		switch rec.Step {
 		case stepGateway, stepDetailsCreated:
 			return f.finishUpdateDetails(ctx, rec) // a copy after the action completed

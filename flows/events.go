@@ -66,7 +66,7 @@ func (f *Flows) captureFailed(ctx context.Context, ev gateways.Event) error {
 			return failure.NotYet(0, fmt.Errorf("capture failed for %s while capture %s is still in progress", ev.OriginalReference, running[0]))
 		}
 	}
-	return operate(ctx, f.ops, opKey(flowCaptureFailed, ev.Gateway, ev.OriginalReference), flowCaptureFailed, func(rec *ops.Record[struct{}]) error {
+	return operate(ctx, f.ops, opKey(flowCaptureFailed, ev.Gateway, ev.OriginalReference), flowCaptureFailed, func(ctx context.Context, rec *ops.Record[struct{}]) error {
 		reason := "capture failed at the gateway"
 		if ev.Reason != "" {
 			reason += ": " + ev.Reason
@@ -115,7 +115,7 @@ func (f *Flows) refundConfirmed(ctx context.Context, ev gateways.Event) error {
 		}
 		return nil // the event repeats what the operation already recorded
 	}
-	return settle(ctx, f.ops, key, flowRefund, late, func(rec *ops.Record[refundState]) error {
+	return settle(ctx, f.ops, key, flowRefund, late, func(ctx context.Context, rec *ops.Record[refundState]) error {
 		if rec.Step != stepAwaitingConfirmation {
 			return failure.NotYet(0, fmt.Errorf("refund %s confirmed before its gateway answer was recorded (step %q)", key, rec.Step))
 		}

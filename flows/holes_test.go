@@ -58,7 +58,7 @@ func TestCleverbridge_AttemptCutAfterProcessCartIsNeverRepeated(t *testing.T) {
 	e := newE2E(t)
 	sub := e.cleverbridgeSubscription("S1000001")
 	e.dev.Cleverbridge.Faults().Add(faultinject.Fault{Method: http.MethodPost, PathPrefix: "/cart/processcart",
-		HoldResponse: faultinject.Duration(time.Hour), Count: 1})
+		HoldResponse: true, Count: 1})
 	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentCapture), SubscriptionID: sub.SubscriptionID})
 	testkit.Eventually(t, 10*time.Second, "Process Cart applied", func() bool { return len(e.processCartCalls("S1000001")) == 1 })
 	e.dev.StopWorkers() // the drain times out while the answer is held

@@ -72,7 +72,7 @@ func (f *Flows) InitialPayment(ctx context.Context, data []byte) error {
 	if err := json.Unmarshal(data, &cmd); err != nil {
 		return failure.Permanent(fmt.Errorf("checkout.payment: %w", err))
 	}
-	return operate(ctx, f.ops, messages.InitialKey(cmd.OrderID), flowInitial, func(rec *ops.Record[initialState]) error {
+	return operate(ctx, f.ops, messages.InitialKey(cmd.OrderID), flowInitial, func(ctx context.Context, rec *ops.Record[initialState]) error {
 		switch rec.Step {
 		case stepAwaitingShopper, stepAwaitingNotification:
 			// A copy of the command while the shopper acts or the gateway
@@ -110,7 +110,7 @@ func (f *Flows) PaymentActionDetails(ctx context.Context, data []byte) error {
 	if err := json.Unmarshal(data, &cmd); err != nil {
 		return failure.Permanent(fmt.Errorf("checkout.details: %w", err))
 	}
-	return operate(ctx, f.ops, messages.InitialKey(cmd.OrderID), flowInitial, func(rec *ops.Record[initialState]) error {
+	return operate(ctx, f.ops, messages.InitialKey(cmd.OrderID), flowInitial, func(ctx context.Context, rec *ops.Record[initialState]) error {
 		if rec.Step != stepAwaitingShopper {
 			if rec.Step == stepGateway || rec.Step == stepCleengPayment {
 				return f.finishInitial(ctx, rec) // a copy after the action completed
@@ -292,7 +292,7 @@ func (f *Flows) initialNotified(ctx context.Context, ev gateways.Event) error {
 	if rec, err := ops.Get[initialState](ctx, f.ops, key); err != nil || rec.Status != ops.StatusInProgress {
 		return ignoreNotFound(err) // a renewal's, or a purchase already settled
 	}
-	return operate(ctx, f.ops, key, flowInitial, func(rec *ops.Record[initialState]) error {
+	return operate(ctx, f.ops, key, flowInitial, func(ctx context.Context, rec *ops.Record[initialState]) error {
 		switch rec.Step {
 		case stepAwaitingNotification:
 		case "", stepOrder:

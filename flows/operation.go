@@ -2,9 +2,11 @@ package flows
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/cleeng-connector/connector/internal/ops"
+	"github.com/cleeng-connector/connector/workers"
 )
 
 // releaseTimeout bounds the write that frees a claim after a failed attempt.
@@ -14,10 +16,17 @@ const releaseTimeout = 2 * time.Second
 // returned untouched when the operation already finished (a duplicate),
 // unless it failed and the message is an operator's replay: then it is
 // re-opened as a new attempt (reopenOnReplay).
-// When body fails with the operation still in progress, the claim is
-// released at once, so the redelivery resumes from the recorded step
-// instead of waiting for the lease to run out.
-func operate[T any](ctx context.Context, store *ops.Store, key, flow string, body func(rec *ops.Record[T]) error) error {
+//
+// The claim is renewed with the message's heartbeat while body runs, so it
+// outlasts the longest call, and runs out about when the server redelivers
+// the message of a worker that died. A holder whose claim was lost (taken
+// over, or run out unrenewed) has body's context cancelled and gets the
+// loss back, a "not yet": the redelivery sees the new holder's state.
+// When body returns with the operation still in progress and claimed (it
+// failed, or it had nothing to do), the claim is released at once, so the
+// next message about the operation resumes from the recorded step instead
+// of waiting for the lease to run out.
+func operate[T any](ctx context.Context, store *ops.Store, key, flow string, body func(ctx context.Context, rec *ops.Record[T]) error) error {
 	return settle(ctx, store, key, flow, func(*ops.Record[T]) error { return nil }, body)
 }
 
@@ -26,7 +35,7 @@ func operate[T any](ctx context.Context, store *ops.Store, key, flow string, bod
 // event means for the finished operation — already reflected, or an error
 // that dead-letters it with what an operator must do — so a late event is
 // never acknowledged unread.
-func settle[T any](ctx context.Context, store *ops.Store, key, flow string, finished, body func(rec *ops.Record[T]) error) error {
+func settle[T any](ctx context.Context, store *ops.Store, key, flow string, finished func(rec *ops.Record[T]) error, body func(ctx context.Context, rec *ops.Record[T]) error) error {
 	rec, err := ops.Claim[T](ctx, store, key, flow)
 	if err == nil {
 		err = reopenOnReplay(ctx, store, rec)
@@ -37,8 +46,20 @@ func settle[T any](ctx context.Context, store *ops.Store, key, flow string, fini
 	if rec.Status != ops.StatusInProgress {
 		return finished(rec)
 	}
-	err = body(rec)
-	if err != nil && rec.Status == ops.StatusInProgress {
+	held, lose := context.WithCancelCause(ctx)
+	defer lose(nil)
+	lease := rec.Lease(store)
+	stopRenewing := workers.OnHeartbeat(ctx, func(beat context.Context) {
+		if err := lease.Renew(beat); errors.Is(err, ops.ErrLost) {
+			lose(err)
+		}
+	})
+	err = body(held, rec)
+	stopRenewing()
+	if lost := context.Cause(held); err != nil && errors.Is(lost, ops.ErrLost) {
+		return lost
+	}
+	if rec.Held() {
 		// A fresh context: ctx may be what ended the attempt.
 		releaseCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
 		defer cancel()

@@ -41,7 +41,7 @@ func (f *Flows) Refund(ctx context.Context, data []byte) error {
 		return failure.Permanentf("cleeng webhook: topic %s where refundPayment was expected", w.Topic)
 	}
 	req := *w.Refund
-	return operate(ctx, f.ops, refundKey(req.PaymentID), flowRefund, func(rec *ops.Record[refundState]) error {
+	return operate(ctx, f.ops, refundKey(req.PaymentID), flowRefund, func(ctx context.Context, rec *ops.Record[refundState]) error {
 		if rec.Step == stepAwaitingConfirmation {
 			return rec.Park(ctx, f.ops, stepAwaitingConfirmation) // a re-sent webhook
 		}

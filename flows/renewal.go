@@ -74,7 +74,7 @@ func (f *Flows) Authorise(ctx context.Context, data []byte) error {
 // authoriseOnly reserves the funds (the authorisation webhook); otherwise the
 // order is charged directly (capture-only).
 func (f *Flows) renew(ctx context.Context, key, flow string, d *cleeng.DunningData, authoriseOnly bool) error {
-	return operate(ctx, f.ops, key, flow, func(rec *ops.Record[renewalState]) error {
+	return operate(ctx, f.ops, key, flow, func(ctx context.Context, rec *ops.Record[renewalState]) error {
 		g, err := f.router.ForMethod(d.PaymentMethodID)
 		if err != nil {
 			return fail(ctx, f.ops, rec, err)

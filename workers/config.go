@@ -44,10 +44,14 @@ type Config struct {
 	// MaxDeliverNotYet is the number of deliveries tolerated while the
 	// handler answers "not yet" (JetStream's delivery count does not know
 	// why a delivery failed, so "not yet" gets this larger budget instead of
-	// not being counted). At least MaxDeliver. Default 50.
+	// not being counted). At least MaxDeliver, and at least twice the
+	// deliveries a message can spend waiting behind a live claim
+	// (claimedDeliveries). Default 50, or that minimum when it is more.
 	MaxDeliverNotYet int
 	// AckWait: a message not acked nor heartbeated within it is redelivered
-	// (the process died). Heartbeats go out every AckWait/3. Default 30s.
+	// (the process died). Heartbeats go out every AckWait/3. It is also the
+	// lease of the operation claims a handler takes (Runtime.ClaimLease),
+	// renewed with every heartbeat. Default 30s.
 	AckWait time.Duration
 	// HandlerTimeout bounds one handler call; its context is cancelled
 	// after it and the error counts as a failed attempt. Default 5m.
@@ -79,14 +83,14 @@ func (c *Config) setDefaults() {
 	if c.MaxDeliver == 0 {
 		c.MaxDeliver = DefaultMaxDeliver
 	}
-	if c.MaxDeliverNotYet == 0 {
-		c.MaxDeliverNotYet = max(DefaultMaxDeliverNotYet, c.MaxDeliver)
-	}
 	if c.AckWait == 0 {
 		c.AckWait = DefaultAckWait
 	}
 	if c.HandlerTimeout == 0 {
 		c.HandlerTimeout = DefaultHandlerTimeout
+	}
+	if c.MaxDeliverNotYet == 0 {
+		c.MaxDeliverNotYet = max(DefaultMaxDeliverNotYet, c.MaxDeliver, 2*c.claimedDeliveries())
 	}
 	if c.DrainTimeout == 0 {
 		c.DrainTimeout = DefaultDrainTimeout
@@ -94,6 +98,27 @@ func (c *Config) setDefaults() {
 	if c.MaxAckPending == 0 {
 		c.MaxAckPending = DefaultMaxAckPending
 	}
+}
+
+// minAckWait leaves each third of AckWait (the heartbeat) a millisecond.
+const minAckWait = 3 * time.Millisecond
+
+// heartbeatEvery is how often a running handler's message is reported in
+// progress and its operation claims renewed: three chances per AckWait.
+func (c *Config) heartbeatEvery() time.Duration { return c.AckWait / 3 }
+
+// claimedDeliveries bounds the deliveries a message spends waiting while
+// another handler holds the operation it needs (ops.ErrClaimed). The holder
+// renews its claim's lease (ClaimLease: AckWait) at every heartbeat, so each
+// "claimed" answer waits for the time left on the lease, at least AckWait
+// minus one heartbeat; the holder runs at most HandlerTimeout. With the
+// defaults: ceil(5 min / 20 s) + 1 = 16 deliveries, a third of the budget.
+func (c *Config) claimedDeliveries() int {
+	leastWait := c.AckWait - c.heartbeatEvery()
+	if leastWait <= 0 || c.HandlerTimeout <= 0 {
+		return 0 // invalid settings, which validate reports
+	}
+	return int((c.HandlerTimeout+leastWait-1)/leastWait) + 1
 }
 
 func (c *Config) validate() error {
@@ -112,11 +137,15 @@ func (c *Config) validate() error {
 	if c.MaxDeliverNotYet < c.MaxDeliver {
 		errs = append(errs, fmt.Errorf("max deliver not-yet %d: must be at least max deliver %d", c.MaxDeliverNotYet, c.MaxDeliver))
 	}
-	if c.AckWait < 3*time.Millisecond {
-		errs = append(errs, fmt.Errorf("ack wait %v: must be at least 3ms (heartbeats go out every third)", c.AckWait))
+	if c.AckWait < minAckWait {
+		errs = append(errs, fmt.Errorf("ack wait %v: must be at least %v (heartbeats go out every third)", c.AckWait, minAckWait))
 	}
 	if c.HandlerTimeout <= 0 || c.DrainTimeout <= 0 {
 		errs = append(errs, errors.New("handler timeout and drain timeout must be positive"))
+	}
+	if c.MaxDeliverNotYet < 2*c.claimedDeliveries() {
+		errs = append(errs, fmt.Errorf("max deliver not-yet %d: a message waiting behind a live claim may take %d deliveries (handler timeout %v, ack wait %v); the budget must be at least twice that",
+			c.MaxDeliverNotYet, c.claimedDeliveries(), c.HandlerTimeout, c.AckWait))
 	}
 	if c.MaxAckPending < c.Concurrency {
 		errs = append(errs, fmt.Errorf("max ack pending %d: must be at least concurrency %d", c.MaxAckPending, c.Concurrency))

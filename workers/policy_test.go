@@ -10,7 +10,7 @@ import (
 
 func TestDecide_ChoosesActionAndDelayPerAttempt(t *testing.T) {
 	t.Parallel()
-	cfg := Config{MaxDeliver: 4, MaxDeliverNotYet: 6}
+	cfg := Config{MaxDeliver: 4, MaxDeliverNotYet: 6, HandlerTimeout: 40 * time.Second}
 	cfg.setDefaults()
 	if err := cfg.validate(); err != nil {
 		t.Fatal(err)
@@ -37,6 +37,7 @@ func TestDecide_ChoosesActionAndDelayPerAttempt(t *testing.T) {
 		{"retry-after shorter than schedule loses", &failure.Error{Class: failure.ClassTransient, After: time.Millisecond, Err: boom}, 2, decision{actRetry, 5 * time.Second, outcomeRetried}, old},
 		{"permanent dead-letters at once", failure.Permanent(boom), 1, decision{action: actDeadLetter, outcome: outcomeDeadLettered}, old},
 		{"not yet with a wait uses it", failure.NotYet(7*time.Second, boom), 1, decision{actRetry, 7 * time.Second, outcomeNotYet}, old},
+		{"a claim's lease left is waited in full", failure.NotYet(29*time.Second, boom), 2, decision{actRetry, 29 * time.Second, outcomeNotYet}, old},
 		{"not yet without a wait uses schedule", failure.NotYet(0, boom), 2, decision{actRetry, 5 * time.Second, outcomeNotYet}, old},
 		{"not yet outlasts MaxDeliver", failure.NotYet(0, boom), 5, decision{actRetry, 10 * time.Minute, outcomeNotYet}, old},
 		{"not yet at MaxDeliverNotYet dead-letters", failure.NotYet(0, boom), 6, decision{action: actDeadLetter, outcome: outcomeDeadLettered}, old},
@@ -75,11 +76,61 @@ func TestConfig_RejectsInconsistentSettings(t *testing.T) {
 		{Schedule: []time.Duration{time.Second, 0}},
 		{MaxDeliver: 10, MaxDeliverNotYet: 5},
 		{Concurrency: 100, MaxAckPending: 10},
+		// 16 deliveries behind a live claim need a budget of 32.
+		{MaxDeliverNotYet: 31},
+		{AckWait: 3 * time.Second, MaxDeliverNotYet: 50},
 	} {
 		cfg.setDefaults()
 		if err := cfg.validate(); err == nil {
 			t.Errorf("%+v: accepted", cfg)
 		}
+	}
+}
+
+// TestConfig_LiveClaimNeverExhaustsTheNotYetBudget checks the arithmetic of
+// claimedDeliveries: a message waiting behind a live claim, answered "not
+// yet" with the time left on the holder's lease (at least AckWait minus one
+// heartbeat, since the holder renews it at every heartbeat), for as long as
+// the holder may run, uses at most half of its not-yet budget.
+func TestConfig_LiveClaimNeverExhaustsTheNotYetBudget(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		cfg        Config
+		deliveries int
+		budget     int
+	}{
+		{"defaults", Config{}, 16, 50},
+		// A short AckWait (tests, or an operator's choice) makes each wait
+		// shorter: the default budget grows to cover it.
+		{"ack wait 3s", Config{AckWait: 3 * time.Second}, 151, 302},
+		{"ack wait 3s, handler timeout 30s", Config{AckWait: 3 * time.Second, HandlerTimeout: 30 * time.Second}, 16, 50},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tc.cfg
+			cfg.setDefaults()
+			if err := cfg.validate(); err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.claimedDeliveries(); got != tc.deliveries {
+				t.Errorf("claimed deliveries %d, want %d", got, tc.deliveries)
+			}
+			if cfg.MaxDeliverNotYet != tc.budget {
+				t.Errorf("not-yet budget %d, want %d", cfg.MaxDeliverNotYet, tc.budget)
+			}
+			// Walk the worst case: the holder renews at every heartbeat;
+			// every answer waits the least time left on its lease.
+			leastWait := cfg.AckWait - cfg.heartbeatEvery()
+			deliveries := 0
+			for waited := time.Duration(0); waited <= cfg.HandlerTimeout; waited += leastWait {
+				if d := cfg.decide(failure.NotYet(leastWait, errors.New("claimed")), uint64(deliveries+1), waited); d.action != actRetry {
+					t.Fatalf("delivery %d behind a live claim: %+v, want a retry", deliveries+1, d)
+				}
+				deliveries++
+			}
+			if 2*deliveries > cfg.MaxDeliverNotYet {
+				t.Errorf("%d deliveries behind a live claim use more than half of the budget %d", deliveries, cfg.MaxDeliverNotYet)
+			}
+		})
 	}
 }
 

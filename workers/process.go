@@ -3,6 +3,8 @@ package workers
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -74,7 +76,9 @@ func (r *Runtime) process(workCtx context.Context, f *flowRun, jm jetstream.Msg)
 func (r *Runtime) call(workCtx context.Context, f *flowRun, jm jetstream.Msg, msg Message) (err error) {
 	ctx, cancel := context.WithTimeout(workCtx, r.cfg.HandlerTimeout)
 	defer cancel()
-	defer heartbeat(jm, r.cfg.AckWait/3)()
+	beat := startHeartbeat(jm, r.cfg.heartbeatEvery())
+	defer beat.stop()
+	ctx = context.WithValue(ctx, heartbeatKey{}, beat)
 	f.metrics.inFlight.Inc()
 	start := time.Now()
 	defer func() {
@@ -87,27 +91,86 @@ func (r *Runtime) call(workCtx context.Context, f *flowRun, jm jetstream.Msg, ms
 	return f.Handler(ctx, msg)
 }
 
-// heartbeat tells the server every interval that m is still being worked on,
-// so AckWait only catches dead workers; the returned func stops it.
-func heartbeat(m jetstream.Msg, every time.Duration) (stop func()) {
-	var mu sync.Mutex
-	stopped := false
-	mu.Lock()
-	defer mu.Unlock()
-	var t *time.Timer
-	t = time.AfterFunc(every, func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if !stopped {
-			_ = m.InProgress() // a lost heartbeat at worst lets AckWait redeliver
-			t.Reset(every)
-		}
-	})
+// heartbeat tells the server every interval that a message is still being
+// worked on, so AckWait only catches dead workers, and renews what the
+// handler registered with OnHeartbeat (its operation claims), so those too
+// outlive a long call and run out when the worker dies.
+type heartbeat struct {
+	msg   jetstream.Msg
+	every time.Duration
+
+	mu      sync.Mutex
+	stopped bool
+	timer   *time.Timer
+	renew   map[int]func(context.Context)
+	nextID  int
+}
+
+type heartbeatKey struct{}
+
+func startHeartbeat(m jetstream.Msg, every time.Duration) *heartbeat {
+	h := &heartbeat{msg: m, every: every}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.timer = time.AfterFunc(every, h.beat)
+	return h
+}
+
+// beat reports the message in progress, then runs the renewals, together
+// bounded by one interval: the next beat follows at most two intervals after
+// this one, inside AckWait's three.
+func (h *heartbeat) beat() {
+	h.mu.Lock()
+	if h.stopped {
+		h.mu.Unlock()
+		return
+	}
+	renewals := slices.Collect(maps.Values(h.renew))
+	h.mu.Unlock()
+	_ = h.msg.InProgress() // a lost heartbeat at worst lets AckWait redeliver
+	ctx, cancel := context.WithTimeout(context.Background(), h.every)
+	for _, renew := range renewals {
+		renew(ctx)
+	}
+	cancel()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.stopped {
+		h.timer.Reset(h.every)
+	}
+}
+
+func (h *heartbeat) stop() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.stopped = true
+	h.timer.Stop()
+}
+
+// OnHeartbeat runs renew with every heartbeat of the message whose handler
+// ctx belongs to, until the returned stop is called; a beat already under
+// way may still run it once after stop. A handler's operation claims are
+// renewed this way, so they last exactly as long as the runtime keeps the
+// message. The renewals of one beat share a context that ends before the
+// next beat is due. Outside a handler the runtime called, OnHeartbeat does
+// nothing.
+func OnHeartbeat(ctx context.Context, renew func(context.Context)) (stop func()) {
+	h, ok := ctx.Value(heartbeatKey{}).(*heartbeat)
+	if !ok {
+		return func() {}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.renew == nil {
+		h.renew = map[int]func(context.Context){}
+	}
+	id := h.nextID
+	h.nextID++
+	h.renew[id] = renew
 	return func() {
-		mu.Lock()
-		defer mu.Unlock()
-		stopped = true
-		t.Stop()
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		delete(h.renew, id)
 	}
 }
 

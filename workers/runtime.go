@@ -96,6 +96,13 @@ func New(js jetstream.JetStream, cfg Config) (*Runtime, error) {
 	return &Runtime{js: js, cfg: cfg, metrics: m, log: cfg.Logger}, nil
 }
 
+// ClaimLease is the lease of the operation claims this runtime's handlers
+// take (ops.WithLease): AckWait. A handler renews its claims with its
+// message's heartbeat (OnHeartbeat), so a claim lives as long as its holder;
+// when the worker dies, the claim runs out about when the server redelivers
+// the message, and the operation resumes within AckWait of the crash.
+func (r *Runtime) ClaimLease() time.Duration { return r.cfg.AckWait }
+
 // flowRun is a flow being consumed.
 type flowRun struct {
 	Flow

@@ -317,7 +317,9 @@ func TestRuntime_NotYetOutlastsMaxDeliver(t *testing.T) {
 	var last atomic.Uint64
 	js := connect(t, b)
 	reg := prometheus.NewRegistry()
-	in := start(t, js, workers.Config{Schedule: []time.Duration{time.Hour}, MaxDeliver: 2, MaxDeliverNotYet: 6, Metrics: reg},
+	// A handler timeout of 40 s lets a budget of 6 cover the deliveries spent
+	// behind a live claim (ceil(40 s / 20 s) + 1 = 3, twice over).
+	in := start(t, js, workers.Config{Schedule: []time.Duration{time.Hour}, MaxDeliver: 2, MaxDeliverNotYet: 6, HandlerTimeout: 40 * time.Second, Metrics: reg},
 		workers.Flow{Name: "notyet", Subjects: []string{"checkout.notyet"}, Handler: func(_ context.Context, m workers.Message) error {
 			last.Store(m.Attempt)
 			if m.Attempt < 4 {
@@ -454,6 +456,40 @@ func TestRuntime_HeartbeatKeepsLongHandlerExclusive(t *testing.T) {
 	eventually(t, time.Minute, "message acked", func() bool { return streamMsgs(t, js, broker.InboxStream) == 0 })
 	if calls.Load() != 1 {
 		t.Errorf("handler called %d times, want once: heartbeats must prevent redelivery", calls.Load())
+	}
+}
+
+// TestRuntime_HeartbeatRenewsWhatTheHandlerRegistered: a handler's claims
+// are renewed with its message's heartbeat, each renewal bounded by a
+// deadline, for as long as the handler runs.
+func TestRuntime_HeartbeatRenewsWhatTheHandlerRegistered(t *testing.T) {
+	b := openBroker(t)
+	var renewals atomic.Int32
+	thirdRenewal := make(chan struct{})
+	handler := func(ctx context.Context, _ workers.Message) error {
+		stop := workers.OnHeartbeat(ctx, func(beat context.Context) {
+			if _, bounded := beat.Deadline(); !bounded {
+				return
+			}
+			if renewals.Add(1) == 3 {
+				close(thirdRenewal)
+			}
+		})
+		defer stop()
+		select { // a call outlasting three heartbeats
+		case <-thirdRenewal:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	js := connect(t, b)
+	start(t, js, workers.Config{AckWait: 300 * time.Millisecond},
+		workers.Flow{Name: "renewing", Subjects: []string{"checkout.renewing"}, Handler: handler})
+	publish(t, js, "checkout.renewing", []byte("long call"), nil)
+	eventually(t, 10*time.Second, "message acked", func() bool { return streamMsgs(t, js, broker.InboxStream) == 0 })
+	if n := renewals.Load(); n < 3 {
+		t.Errorf("%d bounded renewals, want at least 3", n)
 	}
 }
 

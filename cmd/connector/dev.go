@@ -26,7 +26,7 @@ func runDev(ctx context.Context, env *config.Env, args []string) error {
 		IngressAddr: env.String("INGRESS_ADDR"),
 		SandboxAddr: env.String("CONNECTOR_DEV_SANDBOX_ADDR"),
 		SyncWait:    env.Duration("INGRESS_SYNC_WAIT"),
-		Runtime:     workers.Config{Concurrency: env.Int("WORKER_CONCURRENCY")},
+		Runtime:     workers.Config{Concurrency: env.Int("WORKER_CONCURRENCY"), AckWait: env.Duration("WORKER_ACK_WAIT")},
 		Registry:    newRegistry(),
 		Logger:      log,
 	}

@@ -67,7 +67,7 @@ func readIngressSettings(env *config.Env, log zerolog.Logger, reg *prometheus.Re
 func readWorkerSettings(env *config.Env, log zerolog.Logger, reg prometheus.Registerer) stack.WorkerSettings {
 	s := stack.WorkerSettings{
 		Flows:   env.List("WORKER_FLOWS"),
-		Runtime: workers.Config{Concurrency: env.Int("WORKER_CONCURRENCY"), Logger: log, Metrics: reg},
+		Runtime: workers.Config{Concurrency: env.Int("WORKER_CONCURRENCY"), AckWait: env.Duration("WORKER_ACK_WAIT"), Logger: log, Metrics: reg},
 		Cleeng: cleeng.Config{
 			BaseURL:        env.URL("CLEENG_API_URL"),
 			PublisherToken: env.Required("CLEENG_PUBLISHER_TOKEN"),

@@ -84,6 +84,7 @@ var Vars = []Var{
 	{Name: "ZERO_AUTH_CURRENCY", Default: "EUR", Help: "currency of the zero-amount authorisation that validates a new card", Roles: worker},
 	{Name: "WORKER_ADDR", Default: ":9090", Help: "where a worker serves /healthz, /readyz and /metrics", Roles: []string{RoleWorker}},
 	{Name: "WORKER_FLOWS", Help: "comma-separated flows this worker runs; empty runs all", Roles: worker},
+	{Name: "WORKER_ACK_WAIT", Default: "30s", Help: "a message whose worker stops reporting progress (it reports every third of this) is redelivered after this; also the lease of its operation claims, so a killed worker's operations resume within about this", Roles: worker},
 	{Name: "WORKER_CONCURRENCY", Default: "64", Help: "in-flight messages per flow (renewals/s at a gateway of latency L is about this / L)", Roles: worker},
 	{Name: "LOG_LEVEL", Default: "info", Help: "debug, info, warn, error", Roles: anyRole},
 	{Name: "LOG_FORMAT", Default: "console", Help: "json or console", Roles: anyRole},

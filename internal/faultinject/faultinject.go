@@ -1,8 +1,9 @@
 // Package faultinject wraps a sandbox's HTTP handler with per-route faults:
 // added latency, an error rate, "apply the change, then drop the response"
-// (the lost-response case every idempotency rule exists for), and a Gate
-// that holds requests until a test lets them through. Sandboxes expose it
-// under /sandbox/faults.
+// (the lost-response case every idempotency rule exists for), and "apply
+// the change, then hold the answer" (a caller caught after the money moved:
+// crash tests kill the worker while it waits). Sandboxes expose it under
+// /sandbox/faults.
 package faultinject
 
 import (
@@ -12,7 +13,6 @@ import (
 	"maps"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"time"
@@ -33,10 +33,9 @@ type Fault struct {
 	// DropResponse: the next Count matching requests are applied, then the
 	// connection is closed without an answer.
 	DropResponse bool `json:"dropResponse,omitempty"`
-	// HoldResponse: matching requests are applied, then their answer is held
-	// this long, or until the client gives up (a caller cut off mid-call
-	// after the effect happened). Zero holds nothing.
-	HoldResponse Duration `json:"holdResponse,omitempty"`
+	// HoldResponse: the next Count matching requests are applied, then
+	// their answers held until Release, or until the client goes away.
+	HoldResponse bool `json:"holdResponse,omitempty"`
 	// Count limits how many requests the fault applies to; 0 means every one.
 	Count int `json:"count,omitempty"`
 	// Hold, set by a test in-process, holds matching requests at the gate
@@ -65,6 +64,9 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 type Injector struct {
 	mu     sync.Mutex
 	faults []*Fault
+	// held counts the answers being held; release is closed to send them.
+	held    int
+	release chan struct{}
 }
 
 // Add installs a fault.
@@ -74,11 +76,50 @@ func (in *Injector) Add(f Fault) {
 	in.faults = append(in.faults, &f)
 }
 
-// Reset removes every fault.
+// Reset removes every fault and sends every held answer.
 func (in *Injector) Reset() {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	in.faults = nil
+	in.releaseLocked()
+}
+
+// Held is the number of requests applied whose answers are being held.
+func (in *Injector) Held() int {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.held
+}
+
+// Release sends every answer held so far.
+func (in *Injector) Release() {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.releaseLocked()
+}
+
+func (in *Injector) releaseLocked() {
+	if in.release != nil {
+		close(in.release)
+		in.release = nil
+	}
+}
+
+// hold counts one more held answer and returns the channel that releases it.
+func (in *Injector) hold() <-chan struct{} {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.release == nil {
+		in.release = make(chan struct{})
+	}
+	in.held++
+	return in.release
+}
+
+func (in *Injector) unhold() {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.held--
 }
 
 // List returns a copy of the active faults.
@@ -157,28 +198,31 @@ func (in *Injector) Wrap(next http.Handler) http.Handler {
 			return
 		}
 		if f.DropResponse {
-			next.ServeHTTP(discard{header: http.Header{}}, r)
+			next.ServeHTTP(&recorded{header: http.Header{}}, r)
 			hijackAndClose(w)
 			return
 		}
-		if f.HoldResponse > 0 {
-			held := httptest.NewRecorder()
-			next.ServeHTTP(held, r)
+		if f.HoldResponse {
+			answer := &recorded{header: http.Header{}}
+			next.ServeHTTP(answer, r)
+			// The server notices a caller going away only once the body
+			// is read to its end.
+			_, _ = io.Copy(io.Discard, r.Body)
+			release := in.hold()
+			defer in.unhold()
 			select {
-			case <-time.After(time.Duration(f.HoldResponse)):
-			case <-r.Context().Done():
-				return
+			case <-release:
+				answer.sendTo(w)
+			case <-r.Context().Done(): // the caller is gone: nobody to answer
 			}
-			maps.Copy(w.Header(), held.Header())
-			w.WriteHeader(held.Code)
-			_, _ = w.Write(held.Body.Bytes())
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-// Handler serves the fault list: GET lists, POST adds one, DELETE clears.
+// Handler serves the fault list: GET lists, POST adds one, DELETE clears
+// (and sends the held answers).
 func (in *Injector) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
@@ -214,9 +258,27 @@ func hijackAndClose(w http.ResponseWriter) {
 	_ = conn.Close()
 }
 
-// discard is a ResponseWriter that swallows the applied request's answer.
-type discard struct{ header http.Header }
+// recorded is a ResponseWriter that keeps the applied request's answer, to
+// drop it or to send it later.
+type recorded struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
 
-func (d discard) Header() http.Header         { return d.header }
-func (d discard) Write(b []byte) (int, error) { return len(b), nil }
-func (d discard) WriteHeader(int)             {}
+func (a *recorded) Header() http.Header         { return a.header }
+func (a *recorded) Write(b []byte) (int, error) { return a.body.Write(b) }
+func (a *recorded) WriteHeader(status int) {
+	if a.status == 0 {
+		a.status = status
+	}
+}
+
+// sendTo writes the kept answer to w.
+func (a *recorded) sendTo(w http.ResponseWriter) {
+	maps.Copy(w.Header(), a.header)
+	if a.status != 0 {
+		w.WriteHeader(a.status)
+	}
+	_, _ = w.Write(a.body.Bytes())
+}

@@ -172,3 +172,61 @@ func TestHold_RequestGivenUpAtTheGateIsNotApplied(t *testing.T) {
 		t.Fatalf("applied %d, want the given-up request never applied", applied.Load())
 	}
 }
+
+func TestHoldResponse_AppliesThenAnswersOnlyOnceReleased(t *testing.T) {
+	in, srv, applied := server(t)
+	in.Add(faultinject.Fault{Method: http.MethodPost, PathPrefix: "/payments", HoldResponse: true, Count: 1})
+	type answer struct {
+		status int
+		body   string
+		err    error
+	}
+	answered := make(chan answer, 1)
+	go func() {
+		resp, err := http.Post(srv.URL+"/payments", "application/json", strings.NewReader("{}"))
+		if err != nil {
+			answered <- answer{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		answered <- answer{resp.StatusCode, string(body), err}
+	}()
+	testkit.Eventually(t, 10*time.Second, "the request applied and its answer held", func() bool { return in.Held() == 1 })
+	if applied.Load() != 1 {
+		t.Fatalf("applied %d times, want 1 before the answer is sent", applied.Load())
+	}
+	select {
+	case a := <-answered:
+		t.Fatalf("answered %+v while held", a)
+	default:
+	}
+	in.Release()
+	if a := <-answered; a.err != nil || a.status != http.StatusOK || a.body != "ok" {
+		t.Fatalf("released answer %+v, want 200 ok", a)
+	}
+	if in.Held() != 0 {
+		t.Fatalf("%d answers still held after release", in.Held())
+	}
+}
+
+func TestHoldResponse_CallerGoneFreesTheHold(t *testing.T) {
+	in, srv, applied := server(t)
+	in.Add(faultinject.Fault{HoldResponse: true, Count: 1})
+	ctx, cancel := context.WithCancel(t.Context())
+	failed := make(chan error, 1)
+	go func() {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/payments", strings.NewReader("{}"))
+		_, err := http.DefaultClient.Do(req)
+		failed <- err
+	}()
+	testkit.Eventually(t, 10*time.Second, "the answer held", func() bool { return in.Held() == 1 })
+	cancel() // the caller dies while it waits
+	if err := <-failed; err == nil {
+		t.Fatal("the cancelled caller got an answer")
+	}
+	testkit.Eventually(t, 10*time.Second, "the hold freed once the caller is gone", func() bool { return in.Held() == 0 })
+	if applied.Load() != 1 {
+		t.Fatalf("applied %d times, want 1", applied.Load())
+	}
+}

@@ -7,7 +7,9 @@
 // or Fail. Every write is a compare-and-set on the record's revision, so two
 // workers can never both believe they own an operation: a live claim held by
 // another worker, or a lost compare-and-set, is a failure.NotYet error and the
-// worker runtime redelivers the message later. A claim whose lease has
+// worker runtime redelivers the message later, once the lease can have run
+// out. The holder renews its lease (Lease.Renew) with its message's
+// heartbeat, so a claim lives as long as its holder; a claim whose lease has
 // expired (its worker died) is taken over and resumed from the last saved
 // step.
 //

@@ -31,18 +31,28 @@ var (
 	// failure.NotYet, with the time left on its lease as the retry hint.
 	ErrClaimed = errors.New("operation claimed by another worker")
 	// ErrConflict: the record changed since it was read (another worker took
-	// it over). Returned classified failure.NotYet: the caller must stop and
-	// let the redelivery see the new state.
+	// it over). Returned classified failure.NotYet, to look again at once:
+	// the caller must stop, and the redelivery sees the new holder's claim
+	// and how long it lasts.
 	ErrConflict = errors.New("operation record changed by another worker")
 	// ErrFinished: a write to a record that is already done or failed.
 	ErrFinished = errors.New("operation record is finished")
+	// ErrLost: the claim passed to another worker, or ran out while it could
+	// not be renewed, while its holder still worked. Returned classified
+	// failure.NotYet by Lease.Renew: the holder must stop, since another
+	// worker may now resume the operation.
+	ErrLost = errors.New("operation claim lost")
 )
 
-// DefaultLease is how long a claim stays exclusive without a Save.
-const DefaultLease = 2 * time.Minute
+// DefaultLease is how long a claim stays exclusive without a renewal: the
+// worker runtime's default AckWait. Workers use their runtime's
+// (workers.Runtime.ClaimLease) and renew it with every heartbeat.
+const DefaultLease = 30 * time.Second
 
-// claimedRetry caps the retry hint of ErrClaimed.
-const claimedRetry = time.Second
+// claimSlack is added to the time left on a live claim's lease in the retry
+// hint of ErrClaimed, so the next look comes after the lease can have run
+// out rather than just before.
+const claimSlack = 250 * time.Millisecond
 
 // Record is one business operation. State holds the flow's step results
 // (Cleeng order id, gateway reference, ...), saved before the next step runs.
@@ -65,11 +75,20 @@ type Record[T any] struct {
 	History []PastAttempt `json:"history,omitempty"`
 	State   T             `json:"state"`
 
-	rev uint64
+	// claim is shared with the Lease that renews it from another goroutine.
+	claim *claim
 }
 
-// Revision is the KV revision the record was read or written at.
-func (r *Record[T]) Revision() uint64 { return r.rev }
+// Held reports whether r holds its operation's claim: claimed or taken over
+// here, and neither released (Park, Finish, Fail) nor lost since.
+func (r *Record[T]) Held() bool {
+	r.claim.mu.Lock()
+	defer r.claim.mu.Unlock()
+	return r.claim.held
+}
+
+// Revision is the KV revision the record was read, written or renewed at.
+func (r *Record[T]) Revision() uint64 { return r.claim.revision() }
 
 // Store reads and writes records in a KV bucket (broker.Broker.Ops).
 type Store struct {
@@ -82,8 +101,8 @@ type Store struct {
 // Option configures a Store.
 type Option func(*Store)
 
-// WithLease sets how long a claim or a Save keeps the record exclusive.
-// It must exceed the longest pause between two Saves of a flow.
+// WithLease sets how long a claim, a Save or a renewal keeps the record
+// exclusive. It must exceed the longest pause between two renewals.
 func WithLease(d time.Duration) Option { return func(s *Store) { s.lease = d } }
 
 // WithClock replaces time.Now (tests of leases do not sleep).
@@ -111,10 +130,14 @@ func (s *Store) newOwner() string {
 //   - absent: creates it in progress, owned by a fresh owner id;
 //   - done or failed: returns it as stored, and the caller answers with the
 //     stored outcome instead of repeating the operation;
-//   - in progress under a live lease: a failure.NotYet ErrClaimed;
-//   - in progress with an expired lease (its worker died): takes it over with
-//     a compare-and-set, keeping Step and State so the flow resumes; losing
-//     that race is a failure.NotYet ErrConflict.
+//   - in progress under a live lease: a failure.NotYet ErrClaimed whose
+//     retry hint is the time left on the lease (plus claimSlack): the holder
+//     renews it while it lives, so the next look either finds the operation
+//     released or finished, or finds a dead holder's lease run out;
+//   - in progress with an expired lease (its worker died) or none (parked):
+//     takes it over with a compare-and-set, keeping Step and State so the
+//     flow resumes; a worker losing that race looks again and finds the
+//     winner's live claim.
 func Claim[T any](ctx context.Context, s *Store, key, flow string) (*Record[T], error) {
 	owner := s.newOwner()
 	// A record can vanish between the failed create and the read (expiry,
@@ -129,7 +152,7 @@ func Claim[T any](ctx context.Context, s *Store, key, flow string) (*Record[T], 
 		}
 		rev, err := s.kv.Create(ctx, key, data)
 		if err == nil {
-			rec.rev = rev
+			rec.claim = &claim{rev: rev, stored: data, until: rec.LeaseUntil, held: true}
 			return rec, nil
 		}
 		if !errors.Is(err, jetstream.ErrKeyExists) {
@@ -150,16 +173,21 @@ func Claim[T any](ctx context.Context, s *Store, key, flow string) (*Record[T], 
 		}
 		now = s.now() // the record may have been written after the first reading
 		if left := cur.LeaseUntil.Sub(now); left > 0 {
-			// The holder usually finishes in moments; the lease only bounds
-			// how long a crashed holder blocks. Look again soon.
-			return nil, failure.NotYet(min(left, claimedRetry), fmt.Errorf("operation %s: %w", key, ErrClaimed))
+			return nil, failure.NotYet(left+claimSlack, fmt.Errorf("operation %s: %w", key, ErrClaimed))
 		}
-		return cur, cur.write(ctx, s, func(r *Record[T]) {
+		err = cur.write(ctx, s, func(r *Record[T]) {
 			r.Owner = owner
 			r.LeaseUntil = now.Add(s.lease)
 		})
+		if errors.Is(err, ErrConflict) {
+			continue // another worker took it over first: look at its claim
+		}
+		if err != nil {
+			return nil, err
+		}
+		return cur, nil
 	}
-	return nil, failure.Transient(fmt.Errorf("claim operation %s: created and removed concurrently", key))
+	return nil, failure.NotYet(claimSlack, fmt.Errorf("claim operation %s: it kept changing: %w", key, ErrConflict))
 }
 
 // Get reads the record under key, or ErrNotFound.
@@ -175,7 +203,7 @@ func Get[T any](ctx context.Context, s *Store, key string) (*Record[T], error) {
 	if err := json.Unmarshal(entry.Value(), rec); err != nil {
 		return nil, failure.Permanent(fmt.Errorf("decode operation %s: %w", key, err))
 	}
-	rec.rev = entry.Revision()
+	rec.claim = &claim{rev: entry.Revision(), stored: entry.Value(), until: rec.LeaseUntil}
 	return rec, nil
 }
 
@@ -208,7 +236,9 @@ func (r *Record[T]) Fail(ctx context.Context, s *Store, step, reason string) err
 }
 
 // write applies change to a copy and stores it if the record is still at the
-// revision it was read at. r is updated only when the write succeeded.
+// revision it was read (or last renewed) at. r is updated only when the
+// write succeeded. A write that leaves no lease releases the claim: renewals
+// stop.
 func (r *Record[T]) write(ctx context.Context, s *Store, change func(*Record[T])) error {
 	if r.Status != StatusInProgress {
 		return fmt.Errorf("operation %s is %s: %w", r.Key, r.Status, ErrFinished)
@@ -220,14 +250,19 @@ func (r *Record[T]) write(ctx context.Context, s *Store, change func(*Record[T])
 	if err != nil {
 		return failure.Permanent(fmt.Errorf("encode operation %s: %w", r.Key, err))
 	}
-	rev, err := s.kv.Update(ctx, r.Key, data, r.rev)
+	c := r.claim
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	rev, err := s.kv.Update(ctx, r.Key, data, c.rev)
 	if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
-		return failure.NotYet(0, fmt.Errorf("operation %s: %w", r.Key, ErrConflict))
+		c.held = false
+		return failure.NotYet(claimSlack, fmt.Errorf("operation %s: %w", r.Key, ErrConflict))
 	}
 	if err != nil {
 		return failure.Transient(fmt.Errorf("write operation %s: %w", r.Key, err))
 	}
-	next.rev = rev
+	c.rev, c.stored, c.until = rev, data, next.LeaseUntil
+	c.held = next.Status == StatusInProgress && !next.LeaseUntil.IsZero()
 	*r = next
 	return nil
 }

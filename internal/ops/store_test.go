@@ -47,8 +47,8 @@ func TestClaim_ConcurrentClaimsHaveExactlyOneOwner(t *testing.T) {
 		if !errors.Is(err, ops.ErrClaimed) || !failure.Is(err, failure.ClassNotYet) {
 			t.Errorf("losing claim: %v, want a NotYet ErrClaimed", err)
 		}
-		if after := failure.RetryAfter(err); after <= 0 || after > time.Second {
-			t.Errorf("retry hint %v, want (0, 1s]", after)
+		if after := failure.RetryAfter(err); after <= 0 || after > ops.DefaultLease+time.Second {
+			t.Errorf("retry hint %v, want the time left on the winner's lease", after)
 		}
 	}
 	stored, err := ops.Get[authState](t.Context(), s, key)
@@ -111,8 +111,8 @@ func TestClaim_ExpiredLeaseIsTakenOverAndOldOwnerLoses(t *testing.T) {
 	clk.Advance(59 * time.Second)
 	if _, err := ops.Claim[authState](t.Context(), s, key, "authorise"); !errors.Is(err, ops.ErrClaimed) {
 		t.Fatalf("claim within the lease: %v, want ErrClaimed", err)
-	} else if after := failure.RetryAfter(err); after != time.Second {
-		t.Errorf("retry hint %v, want the 1s left on the lease", after)
+	} else if after := failure.RetryAfter(err); after < time.Second || after > 2*time.Second {
+		t.Errorf("retry hint %v, want the 1s left on the lease and a little", after)
 	}
 
 	clk.Advance(2 * time.Second)

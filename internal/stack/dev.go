@@ -60,6 +60,9 @@ type DevOptions struct {
 	Flows flows.Options
 	// Workers is the number of worker runtimes sharing the durables. Default 1.
 	Workers int
+	// NoWorkers starts no worker runtime: the workers run elsewhere (crash
+	// tests start them as OS processes on this broker and these sandboxes).
+	NoWorkers bool
 	// Sandboxes adjusts the sandboxes' settings (tests turn on Adyen's contract checks).
 	Sandboxes func(*SandboxSettings)
 	// Registry receives metrics; nil: a private registry.
@@ -158,6 +161,9 @@ func StartDev(ctx context.Context, opts DevOptions) (dev *Dev, err error) {
 		Options: opts.Flows,
 	}
 	d.log = opts.Logger
+	if opts.NoWorkers {
+		return d, nil
+	}
 	if err := d.StartWorkers(opts.Workers); err != nil {
 		return nil, err
 	}

@@ -91,14 +91,17 @@ func Worker(s WorkerSettings, b *broker.Broker, log zerolog.Logger) (*workers.Ru
 	if err != nil {
 		return nil, nil, err
 	}
-	opts := s.Options
-	opts.EventDecoders = decoders
-	f := flows.New(client, router, ops.NewStore(b.Ops), log, opts)
-	defs, err := f.Definitions(s.Flows...)
+	rt, err := workers.New(b.JS, s.Runtime)
 	if err != nil {
 		return nil, nil, err
 	}
-	rt, err := workers.New(b.JS, s.Runtime)
+	opts := s.Options
+	opts.EventDecoders = decoders
+	// Claims last as long as the runtime keeps their message: renewed with
+	// its heartbeat, run out when the worker dies and the message returns.
+	store := ops.NewStore(b.Ops, ops.WithLease(rt.ClaimLease()))
+	f := flows.New(client, router, store, log, opts)
+	defs, err := f.Definitions(s.Flows...)
 	if err != nil {
 		return nil, nil, err
 	}
