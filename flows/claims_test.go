@@ -59,7 +59,7 @@ func TestRenewal_SlowGatewayCallKeepsItsClaimBeyondTheLease(t *testing.T) {
 		return e.renewalReported(sub, cleeng.StatusAuthorized) && e.finished(key)
 	})
 	e.assertOneRenewalCharge(t)
-	e.assertOnePaymentPerExternalID()
+	e.assertOnePaymentPerExternalID(0)
 	if n := e.deadLetters(); n != 0 {
 		t.Errorf("%d messages dead-lettered, want none", n)
 	}
