@@ -13,7 +13,8 @@
 // "received" and then fail by notification, success "false", as Adyen does).
 // Idempotency follows Adyen: the same Idempotency-Key returns the first
 // answer; while the first is in flight, 422 errorCode 704 with
-// Transient-Error: true. Every answer is application/json.
+// Transient-Error: true (Options.Hold keeps calls in flight until a test
+// opens the gate). Every answer is application/json.
 //
 // Test data (Adyen's documented test cards and holder-name triggers):
 //
