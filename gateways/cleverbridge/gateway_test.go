@@ -18,6 +18,7 @@ import (
 )
 
 func TestPay_SendsRenewalCartAndPurchaseNotificationMatchesIt(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	req := renewal(t, "S9073119", "order-1")
 	res, err := e.gw.Pay(ctx(t), req)
@@ -58,6 +59,7 @@ func TestPay_SendsRenewalCartAndPurchaseNotificationMatchesIt(t *testing.T) {
 }
 
 func TestPay_DynamicPriceUsesTheCurrencyDecimals(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tests := []struct{ value, currency, want string }{
 		{"9.9", "EUR", "9.90"},
@@ -89,6 +91,7 @@ func mustDecimal(t *testing.T, v, currency string) money.Amount {
 }
 
 func TestPay_EveryStatusAndErrorCodeMapped(t *testing.T) {
+	t.Parallel()
 	type want struct {
 		outcome   gateways.Outcome
 		reason    string
@@ -149,6 +152,7 @@ func TestPay_EveryStatusAndErrorCodeMapped(t *testing.T) {
 }
 
 func TestPay_DroppedResponseIsUnknownOutcomeNeverRepeated(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.sb.Faults().Add(faultinject.Fault{PathPrefix: cleverbridge.ProcessCartPath, DropResponse: true, Count: 1})
 	_, err := e.gw.Pay(ctx(t), renewal(t, sandbox.SubscriptionPaid, "order-dropped"))
@@ -170,6 +174,7 @@ func TestPay_DroppedResponseIsUnknownOutcomeNeverRepeated(t *testing.T) {
 }
 
 func TestPay_TimeoutAfterSendingIsUnknownOutcome(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(_ *sandbox.Options, c *cleverbridge.Config) { c.Timeout = 100 * time.Millisecond })
 	e.sb.Faults().Add(faultinject.Fault{PathPrefix: cleverbridge.ProcessCartPath, Latency: faultinject.Duration(400 * time.Millisecond), Count: 1})
 	_, err := e.gw.Pay(ctx(t), renewal(t, sandbox.SubscriptionPaid, "order-slow"))
@@ -179,6 +184,7 @@ func TestPay_TimeoutAfterSendingIsUnknownOutcome(t *testing.T) {
 }
 
 func TestPay_NotSentIsTransient(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close() // nothing listens: the request cannot be sent
@@ -193,6 +199,7 @@ func TestPay_NotSentIsTransient(t *testing.T) {
 }
 
 func TestPay_InjectedHTTPErrorsClassified(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		status int
 		class  failure.Class
@@ -217,6 +224,7 @@ func TestPay_InjectedHTTPErrorsClassified(t *testing.T) {
 }
 
 func TestPay_WrongCredentialsArePermanentAndNotInTheError(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	cfg := e.cfg
 	cfg.Password = "wrong-password-xyz"
@@ -257,6 +265,7 @@ func answering(t *testing.T, status int, body string) *cleverbridge.Gateway {
 }
 
 func TestPay_AnswersReadInEveryAcceptedShape(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, body string
 		outcome    gateways.Outcome
@@ -283,6 +292,7 @@ func TestPay_AnswersReadInEveryAcceptedShape(t *testing.T) {
 }
 
 func TestPay_UnreadableOrIncompleteSuccessIsUnknownOutcome(t *testing.T) {
+	t.Parallel()
 	for _, body := range []string{`not json`, `{"status":"Paid"}`, `{"status":"SomethingNew","purchaseId":"P1"}`} {
 		_, err := answering(t, http.StatusOK, body).Pay(ctx(t), renewal(t, "S1", "o"))
 		if !failure.Is(err, failure.ClassUnknownOutcome) {
@@ -292,6 +302,7 @@ func TestPay_UnreadableOrIncompleteSuccessIsUnknownOutcome(t *testing.T) {
 }
 
 func TestPay_ErrorsCarryNoSecrets(t *testing.T) {
+	t.Parallel()
 	// A 400 whose message echoes the subscription id (the stored token).
 	gw := answering(t, http.StatusBadRequest, `{"status":"InvalidRequest","resultMessage":"subscription S-SECRET-77 is not handled by client"}`)
 	_, err := gw.Pay(ctx(t), renewal(t, "S-SECRET-77", "o"))
@@ -309,6 +320,7 @@ func TestPay_ErrorsCarryNoSecrets(t *testing.T) {
 }
 
 func TestGateway_UnsupportedRequestsArePermanentWithReasonAndSendNothing(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	authOnly := renewal(t, sandbox.SubscriptionPaid, "o1")
 	authOnly.AuthoriseOnly = true
@@ -348,6 +360,7 @@ func TestGateway_UnsupportedRequestsArePermanentWithReasonAndSendNothing(t *test
 }
 
 func TestGateway_CapabilitiesAreHonest(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	caps := e.gw.Capabilities()
 	if caps.SeparateCapture || caps.ZeroAmountAuth || caps.Refund || caps.Cancel || caps.DeleteToken || caps.ShopperActions || caps.IdempotencyKeys {
@@ -362,6 +375,7 @@ func TestGateway_CapabilitiesAreHonest(t *testing.T) {
 }
 
 func TestNew_ValidatesConfigWithoutLeakingThePassword(t *testing.T) {
+	t.Parallel()
 	good := cleverbridge.Config{BaseURL: "https://rest.cleverbridge.com", Username: "u", Password: "pw-never-shown", ProductID: productID}
 	if _, err := cleverbridge.New(good); err != nil {
 		t.Fatalf("good config: %v", err)
