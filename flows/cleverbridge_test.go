@@ -165,11 +165,15 @@ func TestCleverbridge_NoSecondChargeWhileAnEarlierOneIsInDoubt(t *testing.T) {
 	e.dev.Cleverbridge.Faults().Add(faultinject.Fault{Method: http.MethodPost, PathPrefix: "/cart/processcart", DropResponse: true, Count: 1})
 	first, second := "2026-12-01T00:00:00Z", "2026-12-02T00:00:00Z"
 	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentCapture), SubscriptionID: sub.SubscriptionID, DunningAttemptDate: first})
-	testkit.Eventually(t, time.Minute, "the first renewal charged", func() bool { return len(e.processCartCalls("S1000001")) == 1 })
+	store := ops.NewStore(e.dev.Broker.Ops)
+	// In doubt: charged, its answer lost, the renewal waits for the notification.
+	testkit.Eventually(t, time.Minute, "the first renewal charged and waiting for its notification", func() bool {
+		rec, err := ops.Get[struct{}](context.Background(), store, ops.Key("charge", sub.SubscriptionID.String(), first))
+		return err == nil && rec.Step == "awaiting-notification" && len(e.processCartCalls("S1000001")) == 1
+	})
 
 	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentCapture), SubscriptionID: sub.SubscriptionID, DunningAttemptDate: second})
 	secondKey := ops.Key("charge", sub.SubscriptionID.String(), second)
-	store := ops.NewStore(e.dev.Broker.Ops)
 	testkit.Eventually(t, time.Minute, "the second renewal held before its charge", func() bool {
 		rec, err := ops.Get[struct{}](context.Background(), store, secondKey)
 		// Its attempt ended (claim released) at the order step: it did not charge.

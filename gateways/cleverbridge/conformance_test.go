@@ -8,6 +8,7 @@ import (
 )
 
 func TestCleverbridge_Conformance(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	h := gatewaytest.Harness{
 		Gateway:          e.gw,

@@ -18,6 +18,7 @@ import (
 )
 
 func TestPay_SendsRenewalCartAndPurchaseNotificationMatchesIt(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	req := renewal(t, "S9073119", "order-1")
 	res, err := e.gw.Pay(ctx(t), req)
@@ -58,6 +59,7 @@ func TestPay_SendsRenewalCartAndPurchaseNotificationMatchesIt(t *testing.T) {
 }
 
 func TestPay_DynamicPriceUsesTheCurrencyDecimals(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tests := []struct{ value, currency, want string }{
 		{"9.9", "EUR", "9.90"},
@@ -92,6 +94,7 @@ func mustDecimal(t *testing.T, v, currency string) money.Amount {
 }
 
 func TestPay_EveryStatusAndErrorCodeMapped(t *testing.T) {
+	t.Parallel()
 	type want struct {
 		outcome   gateways.Outcome
 		reason    string
@@ -152,6 +155,7 @@ func TestPay_EveryStatusAndErrorCodeMapped(t *testing.T) {
 }
 
 func TestPay_DroppedResponseIsUnknownOutcomeNeverRepeated(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.sb.Faults().Add(faultinject.Fault{PathPrefix: cleverbridge.ProcessCartPath, DropResponse: true, Count: 1})
 	_, err := e.gw.Pay(ctx(t), renewal(t, sandbox.SubscriptionPaid, "order-dropped"))
@@ -173,6 +177,7 @@ func TestPay_DroppedResponseIsUnknownOutcomeNeverRepeated(t *testing.T) {
 }
 
 func TestPay_TimeoutAfterSendingIsUnknownOutcome(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(_ *sandbox.Options, c *cleverbridge.Config) { c.Timeout = 100 * time.Millisecond })
 	e.sb.Faults().Add(faultinject.Fault{PathPrefix: cleverbridge.ProcessCartPath, Latency: faultinject.Duration(400 * time.Millisecond), Count: 1})
 	_, err := e.gw.Pay(ctx(t), renewal(t, sandbox.SubscriptionPaid, "order-slow"))
@@ -182,6 +187,7 @@ func TestPay_TimeoutAfterSendingIsUnknownOutcome(t *testing.T) {
 }
 
 func TestPay_NotSentIsTransient(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close() // nothing listens: the request cannot be sent
@@ -196,6 +202,7 @@ func TestPay_NotSentIsTransient(t *testing.T) {
 }
 
 func TestPay_InjectedHTTPErrorsClassified(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		status int
 		class  failure.Class
@@ -220,6 +227,7 @@ func TestPay_InjectedHTTPErrorsClassified(t *testing.T) {
 }
 
 func TestPay_WrongCredentialsArePermanentAndNotInTheError(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	cfg := e.cfg
 	cfg.Password = "wrong-password-xyz"
@@ -260,6 +268,7 @@ func answering(t *testing.T, status int, body string) *cleverbridge.Gateway {
 }
 
 func TestPay_AnswersReadInEveryAcceptedShape(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, body string
 		outcome    gateways.Outcome
@@ -286,6 +295,7 @@ func TestPay_AnswersReadInEveryAcceptedShape(t *testing.T) {
 }
 
 func TestPay_UnreadableOrIncompleteSuccessIsUnknownOutcome(t *testing.T) {
+	t.Parallel()
 	for _, body := range []string{`not json`, `{"status":"Paid"}`, `{"status":"SomethingNew","purchaseId":"P1"}`} {
 		_, err := answering(t, http.StatusOK, body).Pay(ctx(t), renewal(t, "S1", "o"))
 		if !failure.Is(err, failure.ClassUnknownOutcome) {
@@ -295,6 +305,7 @@ func TestPay_UnreadableOrIncompleteSuccessIsUnknownOutcome(t *testing.T) {
 }
 
 func TestPay_ErrorsCarryNoSecrets(t *testing.T) {
+	t.Parallel()
 	// A 400 whose message echoes the subscription id (the stored token).
 	gw := answering(t, http.StatusBadRequest, `{"status":"InvalidRequest","resultMessage":"subscription S-SECRET-77 is not handled by client"}`)
 	_, err := gw.Pay(ctx(t), renewal(t, "S-SECRET-77", "o"))
@@ -312,6 +323,7 @@ func TestPay_ErrorsCarryNoSecrets(t *testing.T) {
 }
 
 func TestGateway_UnsupportedRequestsArePermanentWithReasonAndSendNothing(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	authOnly := renewal(t, sandbox.SubscriptionPaid, "o1")
 	authOnly.AuthoriseOnly = true
@@ -351,6 +363,7 @@ func TestGateway_UnsupportedRequestsArePermanentWithReasonAndSendNothing(t *test
 }
 
 func TestGateway_CapabilitiesAreHonest(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	caps := e.gw.Capabilities()
 	if caps.SeparateCapture || caps.ZeroAmountAuth || caps.Refund || caps.Cancel || caps.DeleteToken || caps.ShopperActions || caps.IdempotencyKeys {
@@ -365,6 +378,7 @@ func TestGateway_CapabilitiesAreHonest(t *testing.T) {
 }
 
 func TestNew_ValidatesConfigWithoutLeakingThePassword(t *testing.T) {
+	t.Parallel()
 	good := cleverbridge.Config{BaseURL: "https://rest.cleverbridge.com", Username: "u", Password: "pw-never-shown", ProductID: productID}
 	if _, err := cleverbridge.New(good); err != nil {
 		t.Fatalf("good config: %v", err)

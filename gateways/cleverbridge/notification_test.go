@@ -18,6 +18,7 @@ const paidNotification = `{"id": "N1", "eventType": "PurchasePaid", "createdAt":
    {"key": "x-subscriptionid", "value": "555"}, {"key": "x-orderid", "value": "order-9"}]}}}`
 
 func TestDecodeEvent_PaidDeclinedAndOtherNotifications(t *testing.T) {
+	t.Parallel()
 	declined := strings.NewReplacer(`"PurchasePaid"`, `"PurchaseDeclined"`, `"status": "Paid"`, `"status": "Declined", "error": {"code": "FRA_REJ", "message": "Rejected for fraud"}`).Replace(paidNotification)
 	declinedNoCode := strings.Replace(paidNotification, `"PurchasePaid"`, `"PurchaseDeclined"`, 1)
 	awaiting := strings.Replace(paidNotification, `"PurchasePaid"`, `"PurchaseAwaitingPayment"`, 1)
@@ -57,6 +58,7 @@ func TestDecodeEvent_PaidDeclinedAndOtherNotifications(t *testing.T) {
 }
 
 func TestParseNotification_BadInputNamesTheField(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, body, field string
 	}{
@@ -90,6 +92,7 @@ func TestParseNotification_BadInputNamesTheField(t *testing.T) {
 }
 
 func TestExtraParameters_ReadInBothFormsAndBackToMetadata(t *testing.T) {
+	t.Parallel()
 	// The page's literal form repeats the "extraParameter" key.
 	literal := `{"extraParameter": {"key": "x-customerid", "value": "51254"},
 	             "extraParameter": {"key": "x-vendors-subscription-id", "value": "544920"}}`
@@ -114,6 +117,7 @@ func TestExtraParameters_ReadInBothFormsAndBackToMetadata(t *testing.T) {
 }
 
 func TestNotification_SubjectAndDedupID(t *testing.T) {
+	t.Parallel()
 	n, err := cleverbridge.ParseNotification([]byte(paidNotification))
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 )
 
 func TestEnv_EveryProblemNamesItsVariable(t *testing.T) {
+	t.Parallel()
 	env := FromMap(map[string]string{
 		"NATS_REPLICAS":             "three",
 		"INGRESS_SYNC_WAIT":         "5",
@@ -34,6 +35,7 @@ func TestEnv_EveryProblemNamesItsVariable(t *testing.T) {
 }
 
 func TestEnv_DefaultsApplyAndValuesParse(t *testing.T) {
+	t.Parallel()
 	env := FromMap(map[string]string{"PAYMENT_METHODS": "123=adyen, 555=cleverbridge", "NATS_URL": "nats://a:4222/"})
 	if got := env.Duration("INGRESS_SYNC_WAIT"); got != 5*time.Second {
 		t.Errorf("INGRESS_SYNC_WAIT default = %s", got)
@@ -50,6 +52,7 @@ func TestEnv_DefaultsApplyAndValuesParse(t *testing.T) {
 }
 
 func TestVars_SecretsHaveNoDefaultAndEveryVarIsDocumented(t *testing.T) {
+	t.Parallel()
 	for _, v := range Vars {
 		if v.Help == "" || len(v.Roles) == 0 {
 			t.Errorf("%s: undocumented or read by no role", v.Name)

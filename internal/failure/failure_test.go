@@ -8,6 +8,7 @@ import (
 )
 
 func TestClassOf_OutermostClassWinsAndUnclassifiedIsTransient(t *testing.T) {
+	t.Parallel()
 	base := errors.New("boom")
 	tests := []struct {
 		err  error

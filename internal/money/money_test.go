@@ -3,6 +3,7 @@ package money
 import "testing"
 
 func TestMinor(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		value, currency string
 		want            int64
@@ -33,6 +34,7 @@ func TestMinor(t *testing.T) {
 }
 
 func TestFromMinorRoundTrip(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		minor    int64
 		currency string

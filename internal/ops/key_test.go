@@ -8,6 +8,7 @@ import (
 )
 
 func TestKey_SanitisesDeterministicallyAndDistinctly(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		parts []string
 		want  string

@@ -19,6 +19,7 @@ type authState struct {
 }
 
 func TestClaim_ConcurrentClaimsHaveExactlyOneOwner(t *testing.T) {
+	t.Parallel()
 	b := testkit.Broker(t)
 	s := ops.NewStore(b.Ops)
 	key := ops.Key("authorise", "S1", "2024-05-01")
@@ -61,6 +62,7 @@ func TestClaim_ConcurrentClaimsHaveExactlyOneOwner(t *testing.T) {
 }
 
 func TestSave_StaleRecordConflicts(t *testing.T) {
+	t.Parallel()
 	b := testkit.Broker(t)
 	s := ops.NewStore(b.Ops)
 	key := ops.Key("initial", "O-7")
@@ -94,6 +96,7 @@ func TestSave_StaleRecordConflicts(t *testing.T) {
 }
 
 func TestClaim_ExpiredLeaseIsTakenOverAndOldOwnerLoses(t *testing.T) {
+	t.Parallel()
 	b := testkit.Broker(t)
 	clk := testkit.NewClock(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC))
 	s := ops.NewStore(b.Ops, ops.WithClock(clk.Now), ops.WithLease(time.Minute))
@@ -140,6 +143,7 @@ func TestClaim_ExpiredLeaseIsTakenOverAndOldOwnerLoses(t *testing.T) {
 }
 
 func TestClaim_FinishedRecordIsReturnedAsStored(t *testing.T) {
+	t.Parallel()
 	b := testkit.Broker(t)
 	s := ops.NewStore(b.Ops)
 	for _, tc := range []struct {
@@ -179,6 +183,7 @@ func TestClaim_FinishedRecordIsReturnedAsStored(t *testing.T) {
 }
 
 func TestClaim_OtherFlowsKeyIsPermanent(t *testing.T) {
+	t.Parallel()
 	b := testkit.Broker(t)
 	s := ops.NewStore(b.Ops)
 	if _, err := ops.Claim[authState](t.Context(), s, "k", "capture"); err != nil {
@@ -190,6 +195,7 @@ func TestClaim_OtherFlowsKeyIsPermanent(t *testing.T) {
 }
 
 func TestGet_MissingKeyIsNotFound(t *testing.T) {
+	t.Parallel()
 	b := testkit.Broker(t)
 	_, err := ops.Get[authState](context.Background(), ops.NewStore(b.Ops), "initial.none")
 	if !errors.Is(err, ops.ErrNotFound) {
@@ -198,6 +204,7 @@ func TestGet_MissingKeyIsNotFound(t *testing.T) {
 }
 
 func TestPutOnce_FirstWriteStandsAndIsDone(t *testing.T) {
+	t.Parallel()
 	s := ops.NewStore(testkit.Broker(t).Ops)
 	if err := ops.PutOnce(t.Context(), s, "payment.adyen.P1", "payment-index", "done", authState{OrderID: 1}); err != nil {
 		t.Fatal(err)

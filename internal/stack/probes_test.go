@@ -11,6 +11,7 @@ import (
 )
 
 func TestProbes_WorkerServesHealthReadinessAndMetrics(t *testing.T) {
+	t.Parallel()
 	b := testkit.Broker(t)
 	srv := httptest.NewServer(stack.Probes(prometheus.NewRegistry(), b.Ready))
 	defer srv.Close()

@@ -43,6 +43,7 @@ func newReceiver(t *testing.T, statuses ...int) *receiver {
 }
 
 func TestDeliver_ResentUntilAnswered200WithAuthAndHeaders(t *testing.T) {
+	t.Parallel()
 	rc := newReceiver(t, http.StatusServiceUnavailable, http.StatusInternalServerError)
 	target := Target{URL: rc.srv.URL, Username: "hook", Password: "hook-pw", Header: http.Header{"X-Signature": {"sig"}}}
 	res := Policy{Backoff: fast}.Deliver(context.Background(), target, []byte(`{"a":1}`))
@@ -62,6 +63,7 @@ func TestDeliver_ResentUntilAnswered200WithAuthAndHeaders(t *testing.T) {
 }
 
 func TestDeliver_StopsAfterMaxAttempts(t *testing.T) {
+	t.Parallel()
 	rc := newReceiver(t, 500, 500, 500, 500)
 	res := Policy{Backoff: fast, MaxAttempts: 3}.Deliver(context.Background(), Target{URL: rc.srv.URL}, []byte(`{}`))
 	if res.Accepted || res.Attempts != 3 || res.Status != 500 || rc.calls.Load() != 3 {
@@ -70,6 +72,7 @@ func TestDeliver_StopsAfterMaxAttempts(t *testing.T) {
 }
 
 func TestDeliver_AcceptDecidesOnTheAnswer(t *testing.T) {
+	t.Parallel()
 	var calls atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		if calls.Add(1) == 1 {
@@ -86,6 +89,7 @@ func TestDeliver_AcceptDecidesOnTheAnswer(t *testing.T) {
 }
 
 func TestDeliver_NoAnswerIsAFailedAttempt(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close() // nothing listens there now
@@ -96,6 +100,7 @@ func TestDeliver_NoAnswerIsAFailedAttempt(t *testing.T) {
 }
 
 func TestDeliver_EndsWithTheContext(t *testing.T) {
+	t.Parallel()
 	rc := newReceiver(t, 500)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan Result, 1)
@@ -115,6 +120,7 @@ func TestDeliver_EndsWithTheContext(t *testing.T) {
 }
 
 func TestExponential_DoublesUpToTheMaximum(t *testing.T) {
+	t.Parallel()
 	b := Exponential(50*time.Millisecond, 2*time.Second)
 	for _, tc := range []struct {
 		round int

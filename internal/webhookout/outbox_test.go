@@ -8,6 +8,7 @@ import (
 )
 
 func TestOutbox_WaitsForATargetThenDeliversAndObservesEveryAttempt(t *testing.T) {
+	t.Parallel()
 	ob := NewOutbox(Policy{Backoff: fast}, Target{})
 	defer ob.Close()
 	var mu sync.Mutex
@@ -39,6 +40,7 @@ func TestOutbox_WaitsForATargetThenDeliversAndObservesEveryAttempt(t *testing.T)
 }
 
 func TestOutbox_CloseStopsRetryingAndRefusesNewSends(t *testing.T) {
+	t.Parallel()
 	rc := newReceiver(t, 500, 500, 500, 500, 500, 500, 500, 500, 500, 500)
 	ob := NewOutbox(Policy{Backoff: func(int) time.Duration { return time.Hour }}, Target{URL: rc.srv.URL})
 	ob.Send([]byte(`{}`), nil)

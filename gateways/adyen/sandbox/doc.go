@@ -13,7 +13,8 @@
 // "received" and then fail by notification, success "false", as Adyen does).
 // Idempotency follows Adyen: the same Idempotency-Key returns the first
 // answer; while the first is in flight, 422 errorCode 704 with
-// Transient-Error: true. Every answer is application/json.
+// Transient-Error: true (Options.Hold keeps calls in flight until a test
+// opens the gate). Every answer is application/json.
 //
 // Amounts are values in Adyen's minor units (its currency table, not ISO
 // 4217's: 1990 ISK is 199000, 99000 IDR is 99000), kept and echoed exactly

@@ -99,6 +99,7 @@ func processCart(t *testing.T, sb *sandbox.Sandbox, base, body string) (int, cle
 }
 
 func TestSandbox_RequiresBasicAuthAndRecordsTheRefusedCall(t *testing.T) {
+	t.Parallel()
 	sb, base := newSandbox(t, nil)
 	for _, c := range []struct{ user, pass string }{{"", ""}, {sb.Username(), "wrong"}, {"other", sb.Password()}} {
 		if status, _ := do(t, http.MethodPost, base+cleverbridge.ProcessCartPath, c.user, c.pass, cart("S1")); status != http.StatusUnauthorized {
@@ -114,6 +115,7 @@ func TestSandbox_RequiresBasicAuthAndRecordsTheRefusedCall(t *testing.T) {
 }
 
 func TestSandbox_InvalidRequestsAnswer400NamingTheProblem(t *testing.T) {
+	t.Parallel()
 	sb, base := newSandbox(t, nil)
 	valid := cart("S1")
 	tests := []struct{ name, body, mention string }{
@@ -146,6 +148,7 @@ func TestSandbox_InvalidRequestsAnswer400NamingTheProblem(t *testing.T) {
 }
 
 func TestSandbox_ScenarioControlsSelectStatusAndErrorCode(t *testing.T) {
+	t.Parallel()
 	sb, base := newSandbox(t, nil)
 	url := base + "/sandbox/scenarios/S42"
 	if status, b := do(t, http.MethodPut, url, "", "", `{"status": "Pending", "errorCode": "PAY_DEC", "retryScheduled": true}`); status != http.StatusOK {
@@ -175,6 +178,7 @@ func TestSandbox_ScenarioControlsSelectStatusAndErrorCode(t *testing.T) {
 }
 
 func TestSandbox_OfflinePaymentSettledByControlSendsPaidNotification(t *testing.T) {
+	t.Parallel()
 	rc := newReceiver(t)
 	sb, base := newSandbox(t, rc)
 	_, resp := processCart(t, sb, base, cart(sandbox.SubscriptionWaitingForOffline))
@@ -199,6 +203,7 @@ func TestSandbox_OfflinePaymentSettledByControlSendsPaidNotification(t *testing.
 }
 
 func TestSandbox_NotificationResentUntilAnswered200(t *testing.T) {
+	t.Parallel()
 	rc := newReceiver(t)
 	rc.fail.Store(2)
 	sb, base := newSandbox(t, rc)
@@ -215,6 +220,7 @@ func TestSandbox_NotificationResentUntilAnswered200(t *testing.T) {
 }
 
 func TestSandbox_DropResponseMakesThePurchaseAndSendsTheNotification(t *testing.T) {
+	t.Parallel()
 	rc := newReceiver(t)
 	sb, base := newSandbox(t, rc)
 	fault := fmt.Sprintf(`{"pathPrefix": %q, "dropResponse": true, "count": 1}`, cleverbridge.ProcessCartPath)
@@ -237,6 +243,7 @@ func TestSandbox_DropResponseMakesThePurchaseAndSendsTheNotification(t *testing.
 }
 
 func TestSandbox_NotificationsWaitForATargetSetLater(t *testing.T) {
+	t.Parallel()
 	sb, base := newSandbox(t, nil)
 	processCart(t, sb, base, cart(sandbox.SubscriptionPaid))
 	rc := newReceiver(t)
