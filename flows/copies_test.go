@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -95,6 +96,20 @@ func (e *e2e) deliverCopies(n int, src source) {
 	})
 }
 
+// actsOnce delivers copies of src's event: concurrentCopies at once, then one
+// more once those were processed (the operation finished, the window long
+// past). After each it checks effect, the one effect the event must have had,
+// and that the copies added letters dead letters in all.
+func (e *e2e) actsOnce(src source, letters uint64, effect func()) {
+	e.t.Helper()
+	before := e.deadLetters()
+	for _, copies := range []int{concurrentCopies, 1} {
+		e.deliverCopies(copies, src)
+		effect()
+		e.assertDeadLetters(before, letters)
+	}
+}
+
 // storedCopies returns the sequences of the copies stored after *scanned,
 // and moves *scanned to the inbox's last sequence.
 func storedCopies(t *testing.T, inbox jetstream.Stream, scanned *uint64, src source) []uint64 {
@@ -149,11 +164,16 @@ func (e *e2e) assertDeadLetters(before, want uint64) {
 // waitStep waits until the operation record key is at step.
 func (e *e2e) waitStep(key, step string) {
 	e.t.Helper()
+	testkit.Eventually(e.t, 15*time.Second, "operation "+key+" at step "+step, e.atStep(key, step))
+}
+
+// atStep tells whether the operation record key is at step.
+func (e *e2e) atStep(key, step string) func() bool {
 	store := ops.NewStore(e.dev.Broker.Ops)
-	testkit.Eventually(e.t, 15*time.Second, "operation "+key+" at step "+step, func() bool {
+	return func() bool {
 		rec, err := ops.Get[struct{}](context.Background(), store, key)
 		return err == nil && rec.Step == step
-	})
+	}
 }
 
 // msgIDIs tells a stored copy by its de-duplication id.
@@ -209,59 +229,105 @@ func (w *cleengWebhook) send() {
 func (w *cleengWebhook) isCopy(m *jetstream.RawStreamMsg) bool { return msgIDIs(m, w.id) }
 
 // holdAdyenNotifications keeps the Adyen sandbox's notifications until
-// releaseAdyenNotifications.
-func (e *e2e) holdAdyenNotifications() { e.dev.Adyen.SetNotifyTarget("", "", "") }
+// releaseAdyenNotifications, or the end of the (sub)test.
+func (e *e2e) holdAdyenNotifications() {
+	e.dev.Adyen.SetNotifyTarget("", "", "")
+	e.t.Cleanup(e.releaseAdyenNotifications)
+}
 
 func (e *e2e) releaseAdyenNotifications() {
 	e.dev.Adyen.SetNotifyTarget(e.dev.IngressURL+"/webhooks/adyen", stack.DevWebhookUser, stack.DevWebhookPassword)
 }
 
-// adyenNotification is one notification of the Adyen sandbox, re-sent as
-// Adyen re-sends it (Resend). When held, the first copy is the original,
-// released from holdAdyenNotifications.
-type adyenNotification struct {
-	e     *e2e
-	index int
-	item  adyensandbox.NotificationItem
-	held  bool
+// holdCleverbridgeNotifications keeps the Cleverbridge sandbox's
+// notifications until releaseCleverbridgeNotifications, or the end of the
+// (sub)test.
+func (e *e2e) holdCleverbridgeNotifications() {
+	e.dev.Cleverbridge.SetNotifyTarget("", "", "")
+	e.t.Cleanup(e.releaseCleverbridgeNotifications)
 }
 
-// adyenNotification waits for the sandbox's notification eventCode about
-// payment psp (its pspReference, or the originalReference of a
-// modification).
-func (e *e2e) adyenNotification(eventCode, psp string, held bool) *adyenNotification {
-	e.t.Helper()
-	n := &adyenNotification{e: e, held: held}
-	testkit.Eventually(e.t, 15*time.Second, "Adyen notification "+eventCode+" of "+psp, func() bool {
-		for i, sent := range e.dev.Adyen.Notifications() {
-			it := sent.Item
-			if it.EventCode == eventCode && (it.PspReference == psp || it.OriginalReference == psp) {
-				n.index, n.item = i, it
-				return true
-			}
-		}
-		return false
-	})
-	return n
+func (e *e2e) releaseCleverbridgeNotifications() {
+	e.dev.Cleverbridge.SetNotifyTarget(e.dev.IngressURL+"/webhooks/cleverbridge", stack.DevCleverbridgeUser, stack.DevCleverbridgePassword)
 }
 
-func (n *adyenNotification) send() {
+// notification is a gateway sandbox's notification that was held (the
+// sandbox's target cleared): the first copy releases the original, the
+// others are the sandbox re-sending it, as the gateway re-sends it.
+type notification struct {
+	e        *e2e
+	what     string
+	id       string // the inbox's de-duplication id
+	released bool
+	release  func()
+	resend   func() bool
+	// delivery reports how often it was POSTed and whether the last was accepted.
+	delivery func() (attempts int, accepted bool)
+}
+
+func (n *notification) send() {
 	n.e.t.Helper()
-	attempts := n.e.dev.Adyen.Notifications()[n.index].Attempts
-	if n.held {
-		n.held = false
-		n.e.releaseAdyenNotifications()
-	} else if !n.e.dev.Adyen.Resend(n.index) {
-		n.e.t.Fatalf("no notification %d to re-send", n.index)
+	attempts, _ := n.delivery()
+	if !n.released {
+		n.released = true
+		n.release()
+	} else if !n.resend() {
+		n.e.t.Fatalf("no %s to re-send", n.what)
 	}
-	testkit.Eventually(n.e.t, 15*time.Second, "notification "+n.item.EventCode+" accepted", func() bool {
-		sent := n.e.dev.Adyen.Notifications()[n.index]
-		return sent.Attempts > attempts && sent.Delivered
+	testkit.Eventually(n.e.t, 15*time.Second, n.what+" accepted", func() bool {
+		now, accepted := n.delivery()
+		return now > attempts && accepted
 	})
 }
 
-func (n *adyenNotification) isCopy(m *jetstream.RawStreamMsg) bool {
-	return msgIDIs(m, adyen.DedupID(adyen.Item{PspReference: n.item.PspReference, EventCode: n.item.EventCode, Success: n.item.Success}))
+func (n *notification) isCopy(m *jetstream.RawStreamMsg) bool { return msgIDIs(m, n.id) }
+
+// heldAdyenNotification waits for the Adyen sandbox's held notification
+// eventCode about payment psp (its pspReference, or the originalReference of
+// a modification).
+func (e *e2e) heldAdyenNotification(eventCode, psp string) *notification {
+	e.t.Helper()
+	index := waitIndex(e.t, "Adyen notification "+eventCode+" of "+psp, e.dev.Adyen.Notifications, func(sent adyensandbox.Notification) bool {
+		it := sent.Item
+		return it.EventCode == eventCode && (it.PspReference == psp || it.OriginalReference == psp)
+	})
+	item := e.dev.Adyen.Notifications()[index].Item
+	return &notification{e: e, what: "Adyen notification " + eventCode,
+		id:      adyen.DedupID(adyen.Item{PspReference: item.PspReference, EventCode: item.EventCode, Success: item.Success}),
+		release: e.releaseAdyenNotifications,
+		resend:  func() bool { return e.dev.Adyen.Resend(index) },
+		delivery: func() (int, bool) {
+			sent := e.dev.Adyen.Notifications()[index]
+			return sent.Attempts, sent.Delivered
+		}}
+}
+
+// heldCleverbridgeNotification waits for the Cleverbridge sandbox's held
+// notification eventType about purchase purchaseID.
+func (e *e2e) heldCleverbridgeNotification(eventType, purchaseID string) *notification {
+	e.t.Helper()
+	index := waitIndex(e.t, "Cleverbridge notification "+eventType+" of "+purchaseID, e.dev.Cleverbridge.Notifications, func(d cbsandbox.Delivery) bool {
+		return d.Notification.EventType == eventType && d.Notification.Purchase.ID == purchaseID
+	})
+	n := e.dev.Cleverbridge.Notifications()[index].Notification
+	return &notification{e: e, what: "Cleverbridge notification " + eventType, id: cleverbridge.DedupID(n),
+		release: e.releaseCleverbridgeNotifications,
+		resend:  func() bool { return e.dev.Cleverbridge.Resend(index) },
+		delivery: func() (int, bool) {
+			d := e.dev.Cleverbridge.Notifications()[index]
+			return d.Attempts, d.Delivered
+		}}
+}
+
+// waitIndex waits until an item of list matches and returns its index.
+func waitIndex[T any](t *testing.T, what string, list func() []T, match func(T) bool) int {
+	t.Helper()
+	index := -1
+	testkit.Eventually(t, 15*time.Second, what, func() bool {
+		index = slices.IndexFunc(list(), match)
+		return index >= 0
+	})
+	return index
 }
 
 // adyenEvents counts the distinct notifications eventCode about payment psp:
@@ -275,61 +341,6 @@ func (e *e2e) adyenEvents(eventCode, psp string) int {
 		}
 	}
 	return n
-}
-
-func (e *e2e) holdCleverbridgeNotifications() { e.dev.Cleverbridge.SetNotifyTarget("", "", "") }
-
-func (e *e2e) releaseCleverbridgeNotifications() {
-	e.dev.Cleverbridge.SetNotifyTarget(e.dev.IngressURL+"/webhooks/cleverbridge", stack.DevCleverbridgeUser, stack.DevCleverbridgePassword)
-}
-
-// cleverbridgeNotification is one purchase notification of the Cleverbridge
-// sandbox, re-sent as Cleverbridge re-sends it. When held, the first copy is
-// the original, released from holdCleverbridgeNotifications.
-type cleverbridgeNotification struct {
-	e     *e2e
-	index int
-	n     cleverbridge.Notification
-	held  bool
-}
-
-// cleverbridgeNotification waits for the sandbox's notification eventType
-// about purchase purchaseID.
-func (e *e2e) cleverbridgeNotification(eventType, purchaseID string, held bool) *cleverbridgeNotification {
-	e.t.Helper()
-	n := &cleverbridgeNotification{e: e, held: held}
-	testkit.Eventually(e.t, 15*time.Second, "Cleverbridge notification "+eventType+" of "+purchaseID, func() bool {
-		for i, d := range e.dev.Cleverbridge.Notifications() {
-			if d.Notification.EventType == eventType && d.Notification.Purchase.ID == purchaseID {
-				n.index, n.n = i, d.Notification
-				return true
-			}
-		}
-		return false
-	})
-	return n
-}
-
-func (n *cleverbridgeNotification) send() {
-	n.e.t.Helper()
-	attempts := n.e.dev.Cleverbridge.Notifications()[n.index].Attempts
-	if n.held {
-		n.held = false
-		n.e.releaseCleverbridgeNotifications()
-	} else if !n.e.dev.Cleverbridge.Resend(n.index) {
-		n.e.t.Fatalf("no notification %d to re-send", n.index)
-	}
-	ok := n.e.dev.Cleverbridge.WaitFor(15*time.Second, func(st cbsandbox.State) bool {
-		d := st.Notifications[n.index]
-		return d.Attempts > attempts && d.Delivered
-	})
-	if !ok {
-		n.e.t.Fatalf("notification %s of %s not accepted", n.n.EventType, n.n.Purchase.ID)
-	}
-}
-
-func (n *cleverbridgeNotification) isCopy(m *jetstream.RawStreamMsg) bool {
-	return msgIDIs(m, cleverbridge.DedupID(n.n))
 }
 
 // answer is one answer of a front-end endpoint.

@@ -107,89 +107,72 @@ func (e *e2e) assertNewDetails(before int, out outcome, ref string) {
 // TestDuplicates_FrontEndCallsPastTheWindowChargeOnce: a front-end sends a
 // checkout call again (a double click, a retry after a timeout), also after
 // the inbox's duplicate window. Concurrent copies charge once; a copy after
-// the payment finished is answered with the stored outcome and charges
+// the operation finished is answered with the stored outcome and charges
 // nothing.
 func TestDuplicates_FrontEndCallsPastTheWindowChargeOnce(t *testing.T) {
 	// A short wait for the outcome: the copies are sent while no worker runs.
 	shared := newDupE2E(t, func(o *stack.DevOptions) { o.SyncWait = 100 * time.Millisecond })
 	customer := json.Number(stack.DemoCustomer.ID)
+	customerID, _ := customer.Int64()
 	method := json.Number(stack.DevPaymentMethodAdyen)
 
-	t.Run("payment of the same order", func(t *testing.T) {
+	// purchase pays a new order with card: the call's copies, or the 3-D
+	// Secure details' when the card asks for them.
+	purchase := func(t *testing.T, card string) {
 		e := shared.in(t)
-		dead := e.deadLetters()
 		o := e.order("DE", stack.DemoOffer.ID)
-		payment := e.frontEndCall("/v1/checkout/payments", ingress.SubjectCheckoutPayment, map[string]any{"orderId": json.Number(o.ID),
-			"paymentMethod": adyensandbox.CardMethod(adyensandbox.CardVisa, "Matthew Brown"), "returnUrl": "https://shop.example/return"})
-		e.deliverCopies(concurrentCopies, payment)
-		settled := e.waitCheckout(o.ID, "captured")
-		e.assertOneCharge(o.ID, settled)
-		e.deliverCopies(1, payment)
-		payment.assertAnswered(settled)
-		e.assertOneCharge(o.ID, settled)
-		e.assertDeadLetters(dead, 0)
-	})
-
-	t.Run("3-D Secure details of the same order", func(t *testing.T) {
-		e := shared.in(t)
-		dead := e.deadLetters()
-		o := e.order("DE", stack.DemoOffer.ID)
-		e.frontEndCall("/v1/checkout/payments", ingress.SubjectCheckoutPayment, map[string]any{"orderId": json.Number(o.ID),
-			"paymentMethod": adyensandbox.CardMethod(adyensandbox.CardVisa3DS, "Matthew Brown"), "returnUrl": "https://shop.example/return"}).send()
-		challenge := e.waitCheckout(o.ID, "action_required")
-		result, err := adyensandbox.ThreeDSResult(challenge.Action, true)
-		if err != nil {
-			t.Fatal(err)
+		call := e.frontEndCall("/v1/checkout/payments", ingress.SubjectCheckoutPayment, map[string]any{"orderId": json.Number(o.ID),
+			"paymentMethod": adyensandbox.CardMethod(card, "Matthew Brown"), "returnUrl": "https://shop.example/return"})
+		if card == adyensandbox.CardVisa3DS {
+			call.send()
+			result, err := adyensandbox.ThreeDSResult(e.waitCheckout(o.ID, "action_required").Action, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			call = e.frontEndCall("/v1/checkout/payments/details", ingress.SubjectCheckoutDetails, map[string]any{"orderId": json.Number(o.ID), "details": result})
 		}
-		details := e.frontEndCall("/v1/checkout/payments/details", ingress.SubjectCheckoutDetails, map[string]any{"orderId": json.Number(o.ID), "details": result})
-		e.deliverCopies(concurrentCopies, details)
-		settled := e.waitCheckout(o.ID, "captured")
-		e.assertOneCharge(o.ID, settled)
-		e.deliverCopies(1, details)
-		details.assertAnswered(settled)
-		e.assertOneCharge(o.ID, settled)
-		e.assertDeadLetters(dead, 0)
-	})
+		var settled *outcome
+		e.actsOnce(call, 0, func() {
+			if settled != nil {
+				call.assertAnswered(*settled) // the copy after it finished
+			} else {
+				s := e.waitCheckout(o.ID, "captured")
+				settled = &s
+			}
+			e.assertOneCharge(o.ID, *settled)
+		})
+	}
+	t.Run("payment of the same order", func(t *testing.T) { purchase(t, adyensandbox.CardVisa) })
+	t.Run("3-D Secure details of the same order", func(t *testing.T) { purchase(t, adyensandbox.CardVisa3DS) })
 
-	t.Run("payment-details update with the same requestId", func(t *testing.T) {
+	// update replaces the shopper's card under requestID: the call's copies,
+	// or the 3-D Secure details' when the card asks for them.
+	update := func(t *testing.T, card, requestID string) {
 		e := shared.in(t)
-		const requestID = "card-update-dup"
-		dead, before := e.deadLetters(), len(e.dev.Cleeng.State().PaymentDetails)
-		update := e.frontEndCall("/v1/payment-details", ingress.SubjectCheckoutPaymentDetails, map[string]any{"customerId": customer,
-			"paymentMethodId": method, "requestId": requestID, "paymentMethod": adyensandbox.CardMethod(adyensandbox.CardMastercard, "Matthew Brown")})
-		e.deliverCopies(concurrentCopies, update)
-		id, _ := customer.Int64()
-		active := e.waitDetailsUpdate(ingress.PaymentDetailsKey(id, requestID), "active")
-		ref := "details-" + customer.String() + "-" + requestID
-		e.assertNewDetails(before, active, ref)
-		e.deliverCopies(1, update)
-		update.assertAnswered(active)
-		e.assertNewDetails(before, active, ref)
-		e.assertDeadLetters(dead, 0)
-	})
-
-	t.Run("3-D Secure details of the same payment-details update", func(t *testing.T) {
-		e := shared.in(t)
-		const requestID = "card-update-3ds-dup"
-		dead, before := e.deadLetters(), len(e.dev.Cleeng.State().PaymentDetails)
-		e.frontEndCall("/v1/payment-details", ingress.SubjectCheckoutPaymentDetails, map[string]any{"customerId": customer,
-			"paymentMethodId": method, "requestId": requestID, "paymentMethod": adyensandbox.CardMethod(adyensandbox.CardMC3DS, "Matthew Brown")}).send()
-		id, _ := customer.Int64()
-		key := ingress.PaymentDetailsKey(id, requestID)
-		challenge := e.waitDetailsUpdate(key, "action_required")
-		result, err := adyensandbox.ThreeDSResult(challenge.Action, true)
-		if err != nil {
-			t.Fatal(err)
+		before := len(e.dev.Cleeng.State().PaymentDetails)
+		call := e.frontEndCall("/v1/payment-details", ingress.SubjectCheckoutPaymentDetails, map[string]any{"customerId": customer,
+			"paymentMethodId": method, "requestId": requestID, "paymentMethod": adyensandbox.CardMethod(card, "Matthew Brown")})
+		key := ingress.PaymentDetailsKey(customerID, requestID)
+		if card == adyensandbox.CardMC3DS {
+			call.send()
+			result, err := adyensandbox.ThreeDSResult(e.waitDetailsUpdate(key, "action_required").Action, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			call = e.frontEndCall("/v1/payment-details/details", ingress.SubjectCheckoutPaymentDetailsAction, map[string]any{"customerId": customer,
+				"requestId": requestID, "details": result})
 		}
-		details := e.frontEndCall("/v1/payment-details/details", ingress.SubjectCheckoutPaymentDetailsAction, map[string]any{"customerId": customer,
-			"requestId": requestID, "details": result})
-		e.deliverCopies(concurrentCopies, details)
-		active := e.waitDetailsUpdate(key, "active")
-		ref := "details-" + customer.String() + "-" + requestID
-		e.assertNewDetails(before, active, ref)
-		e.deliverCopies(1, details)
-		details.assertAnswered(active)
-		e.assertNewDetails(before, active, ref)
-		e.assertDeadLetters(dead, 0)
-	})
+		var active *outcome
+		e.actsOnce(call, 0, func() {
+			if active != nil {
+				call.assertAnswered(*active) // the copy after it finished
+			} else {
+				a := e.waitDetailsUpdate(key, "active")
+				active = &a
+			}
+			e.assertNewDetails(before, *active, "details-"+customer.String()+"-"+requestID)
+		})
+	}
+	t.Run("payment-details update with the same requestId", func(t *testing.T) { update(t, adyensandbox.CardMastercard, "card-update-dup") })
+	t.Run("3-D Secure details of the same payment-details update", func(t *testing.T) { update(t, adyensandbox.CardMC3DS, "card-update-3ds-dup") })
 }

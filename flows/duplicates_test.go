@@ -3,13 +3,11 @@ package flows_test
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/cleeng-connector/connector/cleeng"
 	cleengsandbox "github.com/cleeng-connector/connector/cleeng/sandbox"
 	adyensandbox "github.com/cleeng-connector/connector/gateways/adyen/sandbox"
 	"github.com/cleeng-connector/connector/internal/stack"
-	"github.com/cleeng-connector/connector/internal/testkit"
 )
 
 // Dunning attempt dates of the duplicate tests: the authorisation's, and the
@@ -67,76 +65,57 @@ func TestDuplicates_RenewalWebhooksPastTheWindowChargeOnce(t *testing.T) {
 	t.Run("authorisation then capture at Adyen", func(t *testing.T) {
 		e := shared.in(t)
 		sub := e.subscribe("DE")
-		dead, charges := e.deadLetters(), len(e.renewalCharges())
-		authorisation := e.dunningWebhook(cleeng.TopicPaymentAuthorisation, sub.SubscriptionID, attemptDate)
-		e.deliverCopies(concurrentCopies, authorisation)
-		e.assertOneRenewal(sub, cleeng.StatusAuthorized)
-		e.deliverCopies(1, authorisation)
-		renewal := e.assertOneRenewal(sub, cleeng.StatusAuthorized)
-		e.assertRenewalCharges(charges, 1)
-
-		capture := e.dunningWebhook(cleeng.TopicPaymentCapture, sub.SubscriptionID, dueDate)
-		for _, copies := range []int{concurrentCopies, 1} {
-			e.deliverCopies(copies, capture)
+		charges := len(e.renewalCharges())
+		var renewal cleeng.Payment
+		e.actsOnce(e.dunningWebhook(cleeng.TopicPaymentAuthorisation, sub.SubscriptionID, attemptDate), 0, func() {
+			renewal = e.assertOneRenewal(sub, cleeng.StatusAuthorized)
+			e.assertRenewalCharges(charges, 1)
+		})
+		e.actsOnce(e.dunningWebhook(cleeng.TopicPaymentCapture, sub.SubscriptionID, dueDate), 0, func() {
 			if p := e.assertOneRenewal(sub, cleeng.StatusCaptured); p.ID != renewal.ID {
 				t.Fatalf("captured payment %s, want the authorised %s", p.ID, renewal.ID)
 			}
-			charge, _ := e.dev.Adyen.Payment(renewal.ExternalPaymentID)
-			if n := e.adyenEvents("CAPTURE", renewal.ExternalPaymentID); n != 1 || charge.Captured != charge.Amount {
-				t.Fatalf("%d captures at Adyen, %d of %d captured: want one capture of it all", n, charge.Captured, charge.Amount)
+			e.assertRenewalCharges(charges, 1)
+			e.assertAdyenEvents("CAPTURE", renewal.ExternalPaymentID, 1)
+			if charge, _ := e.dev.Adyen.Payment(renewal.ExternalPaymentID); charge.Captured != charge.Amount {
+				t.Fatalf("Adyen captured %d of %d, want it all", charge.Captured, charge.Amount)
 			}
-		}
-		e.assertRenewalCharges(charges, 1)
-		e.assertDeadLetters(dead, 0)
+		})
 	})
 
 	t.Run("capture-only at Adyen", func(t *testing.T) {
 		e := shared.in(t)
 		sub := e.subscribe("DE")
-		dead, charges := e.deadLetters(), len(e.renewalCharges())
-		capture := e.dunningWebhook(cleeng.TopicPaymentCapture, sub.SubscriptionID, dueDate)
-		for _, copies := range []int{concurrentCopies, 1} {
-			e.deliverCopies(copies, capture)
+		charges := len(e.renewalCharges())
+		e.actsOnce(e.dunningWebhook(cleeng.TopicPaymentCapture, sub.SubscriptionID, dueDate), 0, func() {
 			e.assertOneRenewal(sub, cleeng.StatusCaptured)
 			e.assertRenewalCharges(charges, 1)
-		}
-		e.assertDeadLetters(dead, 0)
+		})
 	})
 
 	t.Run("capture-only at Cleverbridge", func(t *testing.T) {
 		e := shared.in(t)
 		const token = "S1000021"
 		sub := e.cleverbridgeSubscription(token)
-		dead := e.deadLetters()
-		capture := e.dunningWebhook(cleeng.TopicPaymentCapture, sub.SubscriptionID, dueDate)
-		for _, copies := range []int{concurrentCopies, 1} {
-			e.deliverCopies(copies, capture)
-			p := e.assertOneRenewal(sub, cleeng.StatusCaptured)
-			if calls := e.processCartCalls(token); len(calls) != 1 || calls[0].PurchaseID != p.ExternalPaymentID {
-				t.Fatalf("Process Cart calls %+v, want one, paid as Cleeng payment %s", calls, p.ExternalPaymentID)
-			}
-		}
-		e.assertDeadLetters(dead, 0)
+		e.actsOnce(e.dunningWebhook(cleeng.TopicPaymentCapture, sub.SubscriptionID, dueDate), 0, func() {
+			e.assertCleverbridgeRenewal(sub, token, cleeng.StatusCaptured)
+		})
 	})
 
 	t.Run("authorisation at Cleverbridge is dead-lettered once", func(t *testing.T) {
 		e := shared.in(t)
 		const token = "S1000022"
 		sub := e.cleverbridgeSubscription(token)
-		dead := e.deadLetters()
-		authorisation := e.dunningWebhook(cleeng.TopicPaymentAuthorisation, sub.SubscriptionID, attemptDate)
-		for _, copies := range []int{concurrentCopies, 1} {
-			e.deliverCopies(copies, authorisation)
-			e.assertDeadLetters(dead, 1)
+		e.actsOnce(e.dunningWebhook(cleeng.TopicPaymentAuthorisation, sub.SubscriptionID, attemptDate), 1, func() {
 			if n := len(e.processCartCalls(token)); n != 0 {
 				t.Fatalf("%d Process Cart calls for an authorisation, want 0", n)
 			}
-		}
+		})
 	})
 }
 
 // TestDuplicates_SubscriptionWebhooksPastTheWindowActOnce: copies of the
-// termination, deactivation (under both spellings of its topic) and refund
+// termination, refund and deactivation (under both spellings of its topic)
 // webhooks, concurrent and after the operation finished past the duplicate
 // window, change Cleeng and the gateway once.
 func TestDuplicates_SubscriptionWebhooksPastTheWindowActOnce(t *testing.T) {
@@ -145,38 +124,29 @@ func TestDuplicates_SubscriptionWebhooksPastTheWindowActOnce(t *testing.T) {
 	t.Run("termination", func(t *testing.T) {
 		e := shared.in(t)
 		sub := e.subscribe("DE")
-		dead := e.deadLetters()
 		termination := &cleengWebhook{e: e, req: cleengsandbox.EmitRequest{Topic: string(cleeng.TopicTermination), SubscriptionID: sub.SubscriptionID}}
-		for _, copies := range []int{concurrentCopies, 1} {
-			e.deliverCopies(copies, termination)
+		e.actsOnce(termination, 0, func() {
 			if s, _ := e.dev.Cleeng.State().Subscription(sub.SubscriptionID); s.Status != cleeng.SubscriptionTerminated {
 				t.Fatalf("subscription %s, want terminated", s.Status)
 			}
-		}
-		e.assertDeadLetters(dead, 0)
+		})
 	})
 
 	t.Run("refund", func(t *testing.T) {
 		e := shared.in(t)
 		sub := e.subscribe("DE")
 		initial := e.payments(sub.SubscriptionID)[0]
-		dead := e.deadLetters()
 		refund := &cleengWebhook{e: e, req: cleengsandbox.EmitRequest{Topic: string(cleeng.TopicRefundPayment), PaymentID: initial.ID, Reason: "customer asked"}}
-		for _, copies := range []int{concurrentCopies, 1} {
-			e.deliverCopies(copies, refund)
-			testkit.Eventually(t, 10*time.Second, "Cleeng payment refunded", func() bool {
-				p, _ := e.dev.Cleeng.State().Payment(initial.ID)
-				return p.Status == cleeng.StatusRefunded
-			})
-			charge, _ := e.dev.Adyen.Payment(initial.ExternalPaymentID)
-			if n := e.adyenEvents("REFUND", initial.ExternalPaymentID); n != 1 || charge.Refunded != 999 {
-				t.Fatalf("%d refunds at Adyen, %d refunded: want one of 999", n, charge.Refunded)
+		e.actsOnce(refund, 0, func() {
+			e.waitPaymentStatus(initial.ID, cleeng.StatusRefunded)
+			e.assertAdyenEvents("REFUND", initial.ExternalPaymentID, 1)
+			if charge, _ := e.dev.Adyen.Payment(initial.ExternalPaymentID); charge.Refunded != 999 {
+				t.Fatalf("Adyen refunded %d, want 999", charge.Refunded)
 			}
 			if p, _ := e.dev.Cleeng.State().Payment(initial.ID); p.RefundedAmount == nil || p.RefundedAmount.String() != "9.99" {
 				t.Fatalf("Cleeng payment %+v, want 9.99 refunded", p)
 			}
-		}
-		e.assertDeadLetters(dead, 0)
+		})
 	})
 
 	// Last: deleting the token at Adyen deletes the shopper's token shared by
@@ -189,32 +159,16 @@ func TestDuplicates_SubscriptionWebhooksPastTheWindowActOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		sub := e.subscribe("DE")
-		details := e.detailsOf(sub)
-		e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentAuthorisation), SubscriptionID: sub.SubscriptionID, DunningAttemptDate: attemptDate})
-		var authorised cleeng.Payment
-		testkit.Eventually(t, 10*time.Second, "renewal authorised", func() bool {
-			r := e.renewals(sub)
-			if len(r) == 1 && r[0].Status == cleeng.StatusAuthorized {
-				authorised = r[0]
-				return true
-			}
-			return false
-		})
-		dead := e.deadLetters()
+		renewal := e.authorisedRenewal(sub)
 		canonical := string(cleeng.TopicPaymentDetailsDeactivated)
-		deactivation := &cleengWebhook{e: e, req: cleengsandbox.EmitRequest{Topic: canonical, PaymentDetailsID: details.ID}}
-		for _, phase := range []struct {
-			copies int
-			topics []string
-		}{{concurrentCopies, []string{canonical, seedSpelling}}, {1, []string{canonical}}, {1, []string{seedSpelling}}} {
-			deactivation.topics = phase.topics
-			e.deliverCopies(phase.copies, deactivation)
-			if p, _ := e.dev.Cleeng.State().Payment(authorised.ID); p.Status != cleeng.StatusCancelled {
-				t.Fatalf("Cleeng payment %s, want cancelled", p.Status)
-			}
-			charge, _ := e.dev.Adyen.Payment(authorised.ExternalPaymentID)
-			if n := e.adyenEvents("CANCELLATION", authorised.ExternalPaymentID); n != 1 || charge.Status != adyensandbox.StatusCancelled {
-				t.Fatalf("%d cancellations at Adyen, payment %s: want one, cancelled", n, charge.Status)
+		// The copies alternate the spellings; the one after is sent under each.
+		deactivation := &cleengWebhook{e: e, req: cleengsandbox.EmitRequest{Topic: canonical, PaymentDetailsID: sub.PaymentDetailsID},
+			topics: []string{canonical, seedSpelling}}
+		cancelledAndDeleted := func() {
+			e.assertPaymentStatus(renewal.ID, cleeng.StatusCancelled)
+			e.assertAdyenEvents("CANCELLATION", renewal.ExternalPaymentID, 1)
+			if charge, _ := e.dev.Adyen.Payment(renewal.ExternalPaymentID); charge.Status != adyensandbox.StatusCancelled {
+				t.Fatalf("Adyen payment %s, want cancelled", charge.Status)
 			}
 			if tokens := e.dev.Adyen.Tokens(string(stack.DemoCustomer.ID)); len(tokens) != 0 {
 				t.Fatalf("Adyen tokens %v, want the deactivated one deleted", tokens)
@@ -223,6 +177,11 @@ func TestDuplicates_SubscriptionWebhooksPastTheWindowActOnce(t *testing.T) {
 				t.Fatalf("Cleeng payment details %+v, want deleted", d)
 			}
 		}
+		dead := e.deadLetters()
+		e.actsOnce(deactivation, 0, cancelledAndDeleted)
+		deactivation.topics = []string{seedSpelling}
+		e.deliverCopies(1, deactivation)
+		cancelledAndDeleted()
 		e.assertDeadLetters(dead, 0)
 	})
 }
