@@ -124,8 +124,8 @@ func (f *Flows) paymentNotified(ctx context.Context, ev gateways.Event) error {
 	gaveUp := func(rec *ops.Record[renewalState]) error {
 		known := rec.State.Result != nil && rec.State.Result.PaymentReference == ev.PaymentReference
 		if rec.Status == ops.StatusFailed && ev.Success && !known {
-			return failure.Permanentf("%s reports payment %s for order %s paid, but renewal %s ended failed (%s): the shopper was charged and Cleeng was never told: record the payment in Cleeng, or refund it at %s",
-				ev.Gateway, ev.PaymentReference, idx.State.OrderID, rec.Key, rec.Error, ev.Gateway)
+			return f.letterOnce(ctx, ev, failure.Permanentf("%s reports payment %s for order %s paid, but renewal %s ended failed (%s): the shopper was charged and Cleeng was never told: record the payment in Cleeng, or refund it at %s",
+				ev.Gateway, ev.PaymentReference, idx.State.OrderID, rec.Key, rec.Error, ev.Gateway))
 		}
 		return nil // reported already, or a refusal of a renewal that failed anyway
 	}
@@ -188,8 +188,8 @@ func (f *Flows) paidAfterRejection(ctx context.Context, idx pendingIndex, ev gat
 	}
 	// Refused and past waiting: reported rejected to Cleeng, or about to be.
 	if res := rec.State.Result; res != nil && res.Outcome == gateways.Refused && rec.Step != stepAwaitingNotification {
-		return failure.Permanentf("%s reports purchase %s for order %s paid, but the renewal was reported rejected to Cleeng (%s): refund it at %s, or record the payment in Cleeng by hand",
-			ev.Gateway, ev.PaymentReference, idx.OrderID, res.RefusalReason, ev.Gateway)
+		return f.letterOnce(ctx, ev, failure.Permanentf("%s reports purchase %s for order %s paid, but the renewal was reported rejected to Cleeng (%s): refund it at %s, or record the payment in Cleeng by hand",
+			ev.Gateway, ev.PaymentReference, idx.OrderID, res.RefusalReason, ev.Gateway))
 	}
 	return nil
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/cleeng-connector/connector/cleeng"
 	cleengsandbox "github.com/cleeng-connector/connector/cleeng/sandbox"
 	adyensandbox "github.com/cleeng-connector/connector/gateways/adyen/sandbox"
-	"github.com/cleeng-connector/connector/internal/broker"
 	"github.com/cleeng-connector/connector/internal/faultinject"
 	"github.com/cleeng-connector/connector/internal/ops"
 	"github.com/cleeng-connector/connector/internal/stack"
@@ -348,18 +347,4 @@ func (e *e2e) finished(keys ...string) bool {
 		}
 	}
 	return true
-}
-
-// deadLetters counts the messages in the dead-letter stream.
-func (e *e2e) deadLetters() uint64 {
-	e.t.Helper()
-	stream, err := e.dev.Broker.JS.Stream(context.Background(), broker.DLQStream)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	info, err := stream.Info(context.Background())
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return info.State.Msgs
 }

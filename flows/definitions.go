@@ -61,7 +61,7 @@ func (f *Flows) Definitions(names ...string) ([]workers.Flow, error) {
 			continue
 		}
 		def.Name = name
-		def.Handler = f.replayable(def.Handler)
+		def.Handler = f.replayable(delivered(def.Handler))
 		out = append(out, def)
 	}
 	return out, nil

@@ -107,11 +107,11 @@ func (f *Flows) refundConfirmed(ctx context.Context, ev gateways.Event) error {
 	late := func(rec *ops.Record[refundState]) error {
 		switch {
 		case rec.Status == ops.StatusDone && !refunded:
-			return failure.Permanentf("%s reports %s for the refund of Cleeng payment %s (%s) after Cleeng was told it was refunded: the shopper got no money back (%s); refund again at %s or settle it with the shopper, then correct Cleeng payment %s by hand",
-				ev.Gateway, ev.Kind, paymentID, ev.OriginalReference, orUnknown(ev.Reason), ev.Gateway, paymentID)
+			return f.letterOnce(ctx, ev, failure.Permanentf("%s reports %s for the refund of Cleeng payment %s (%s) after Cleeng was told it was refunded: the shopper got no money back (%s); refund again at %s or settle it with the shopper, then correct Cleeng payment %s by hand",
+				ev.Gateway, ev.Kind, paymentID, ev.OriginalReference, orUnknown(ev.Reason), ev.Gateway, paymentID))
 		case rec.Status == ops.StatusFailed && refunded:
-			return failure.Permanentf("%s refunded Cleeng payment %s (%s) after the refund was recorded failed (%s): mark Cleeng payment %s refunded",
-				ev.Gateway, paymentID, ev.OriginalReference, rec.Error, paymentID)
+			return f.letterOnce(ctx, ev, failure.Permanentf("%s refunded Cleeng payment %s (%s) after the refund was recorded failed (%s): mark Cleeng payment %s refunded",
+				ev.Gateway, paymentID, ev.OriginalReference, rec.Error, paymentID))
 		}
 		return nil // the event repeats what the operation already recorded
 	}

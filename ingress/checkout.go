@@ -104,7 +104,7 @@ func (c *checkout) details(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := messages.InitialKey(cmd.OrderID)
-	stale := c.current(r.Context(), key) // the action these details complete
+	stale := c.pendingAction(r.Context(), key)
 	release, ok := c.admit(w)
 	if !ok {
 		return
@@ -151,7 +151,7 @@ func (c *checkout) paymentDetailsAction(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	key := messages.PaymentDetailsKey(cmd.CustomerID, cmd.RequestID)
-	stale := c.current(r.Context(), key) // the action these details complete
+	stale := c.pendingAction(r.Context(), key)
 	release, ok := c.admit(w)
 	if !ok {
 		return
@@ -224,14 +224,28 @@ func statusURL(orderID int64) string {
 	return "/v1/checkout/payments/" + strconv.FormatInt(orderID, 10)
 }
 
-// current is the outcome key has now, or nil.
-func (c *checkout) current(ctx context.Context, key string) json.RawMessage {
+// pendingAction is the outcome of key while it asks the shopper to act, or
+// nil. Details complete that action, so their call waits for an outcome
+// other than it; a repeated call after the operation went past the action
+// (a retry, a double click) waits for nothing and is answered the stored
+// outcome at once, not "pending" after SyncWait.
+func (c *checkout) pendingAction(ctx context.Context, key string) json.RawMessage {
 	if c.cfg.Outcomes == nil {
 		return nil
 	}
 	out, _, _ := c.cfg.Outcomes.Get(ctx, key)
+	var current struct {
+		Status string `json:"status"`
+	}
+	if json.Unmarshal(out, &current) != nil || current.Status != statusActionRequired {
+		return nil
+	}
 	return out
 }
+
+// statusActionRequired is the status of an outcome that waits for the
+// shopper (3-D Secure, a redirect).
+const statusActionRequired = "action_required"
 
 // wait answers 200 with the outcome when the flow has one (other than
 // stale) within SyncWait, else 202 pending with the status URL in Location.

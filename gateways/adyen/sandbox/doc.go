@@ -1,7 +1,10 @@
 // Package sandbox simulates Adyen's Checkout API v71 for tests, `connector
 // dev` and `connector sandbox`: an http.Handler serving /v71/... (mount it
 // under a prefix with http.StripPrefix; dev uses /adyen, so the checkout URL
-// is <host>/adyen/v71), plus /sandbox/state and /sandbox/faults.
+// is <host>/adyen/v71), plus /sandbox/state, /sandbox/faults and the
+// controls POST /sandbox/tokens/{token}/refuse and
+// POST /sandbox/notifications/{index}/resend (Adyen re-sending a
+// notification it already delivered).
 //
 // It is stateful and keeps Adyen's rules: payments authorise, refuse or ask
 // for a 3-D Secure challenge completed through /payments/details; tokens are

@@ -85,7 +85,12 @@ func (s *Sandbox) notify(item NotificationItem) {
 	item.AdditionalData["hmacSignature"] = sig
 	rec := &Notification{Item: item}
 	s.notifications = append(s.notifications, rec)
-	body, _ := json.Marshal(notificationRequest{Live: "false", NotificationItems: []notificationWrapper{{item}}})
+	s.send(rec)
+}
+
+// send starts a delivery of rec's item. Called with s.mu held.
+func (s *Sandbox) send(rec *Notification) {
+	body, _ := json.Marshal(notificationRequest{Live: "false", NotificationItems: []notificationWrapper{{rec.Item}}})
 	started := s.outbox.Send(body, func(a webhookout.Attempt) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -93,8 +98,24 @@ func (s *Sandbox) notify(item NotificationItem) {
 		rec.Delivered = accepted(a)
 	})
 	if c := s.opts.Contract; started && c != nil {
-		s.violations = append(s.violations, c.CheckNotification(item.EventCode, body)...)
+		s.violations = append(s.violations, c.CheckNotification(rec.Item.EventCode, body)...)
 	}
+}
+
+// Resend sends notification i of Notifications again, unchanged (same item,
+// same eventDate and signature), to the current target, as Adyen does: it
+// delivers at least once and re-sends an event it already delivered (a
+// retry whose acceptance it missed, or a resend from the Customer Area), so
+// a receiver must make a repeat harmless. It reports false when there is no
+// notification i.
+func (s *Sandbox) Resend(i int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i < 0 || i >= len(s.notifications) {
+		return false
+	}
+	s.send(s.notifications[i])
+	return true
 }
 
 // accepted: Adyen re-sends a notification until it is answered 200

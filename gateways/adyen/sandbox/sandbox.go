@@ -106,11 +106,12 @@ func New(opts Options) *Sandbox {
 	mux.Handle("/sandbox/state", http.HandlerFunc(s.serveState))
 	mux.Handle("/sandbox/faults", s.faults.Handler())
 	mux.HandleFunc("POST /sandbox/tokens/{token}/refuse", s.serveRefuseToken)
+	mux.HandleFunc("POST /sandbox/notifications/{index}/resend", s.serveResend)
 	s.handler = s.faults.Wrap(mux)
 	return s
 }
 
-// ServeHTTP serves /v71/..., /sandbox/state and /sandbox/faults.
+// ServeHTTP serves /v71/... and /sandbox/... (see the package comment).
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // Close stops notification deliveries and waits for them to end.

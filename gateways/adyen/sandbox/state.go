@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 )
 
 // State summarises the sandbox for tests and GET /sandbox/state.
@@ -69,4 +70,15 @@ func (s *Sandbox) serveRefuseToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	write(w, jsonAnswer(http.StatusOK, map[string]string{"token": r.PathValue("token"), "holderName": req.HolderName}))
+}
+
+// serveResend is Resend over HTTP: {index} counts from 0 in the order of
+// Notifications (GET /sandbox/state's notifications count).
+func (s *Sandbox) serveResend(w http.ResponseWriter, r *http.Request) {
+	i, err := strconv.Atoi(r.PathValue("index"))
+	if err != nil || !s.Resend(i) {
+		write(w, apiError(http.StatusNotFound, "000", "validation", "no notification "+r.PathValue("index")))
+		return
+	}
+	write(w, jsonAnswer(http.StatusAccepted, map[string]int{"resending": i}))
 }

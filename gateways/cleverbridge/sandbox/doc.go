@@ -32,6 +32,7 @@
 //	PUT|DELETE /sandbox/scenarios/{subscriptionId}   Scenario JSON
 //	POST /sandbox/purchases/{id}/settle              {"paid": true}
 //	POST /sandbox/notify-target                      {"URL", "Username", "Password"}
+//	POST /sandbox/notifications/{index}/resend       the notification again (Resend)
 //	GET|POST|DELETE /sandbox/faults                  fault injection on /cart/processcart
 //
 // Fault injection (internal/faultinject) covers latency, error rates and

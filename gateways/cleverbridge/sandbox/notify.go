@@ -45,6 +45,25 @@ func (s *Sandbox) notification(eventType string, p *Purchase) cleverbridge.Notif
 func (s *Sandbox) notifyLocked(eventType string, p *Purchase) {
 	d := &Delivery{Notification: s.notification(eventType, p)}
 	s.notifications = append(s.notifications, d)
+	s.sendLocked(d)
+}
+
+// Resend sends notification i of Notifications again, unchanged (same id),
+// to the current target: Cleverbridge re-sends a notification until it is
+// answered 200, so a receiver whose answer was lost gets it twice. It
+// reports false when there is no notification i.
+func (s *Sandbox) Resend(i int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i < 0 || i >= len(s.notifications) {
+		return false
+	}
+	s.sendLocked(s.notifications[i])
+	return true
+}
+
+// sendLocked starts a delivery of d. Callers hold mu.
+func (s *Sandbox) sendLocked(d *Delivery) {
 	s.changedLocked()
 	body, _ := json.Marshal(d.Notification)
 	s.outbox.Send(body, func(a webhookout.Attempt) {

@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -117,6 +118,14 @@ func New(opts Options) *Sandbox {
 		}
 		p, err := s.Settle(r.PathValue("id"), st)
 		controlAnswer(w, p, err)
+	})
+	mux.HandleFunc("POST /sandbox/notifications/{index}/resend", func(w http.ResponseWriter, r *http.Request) {
+		i, err := strconv.Atoi(r.PathValue("index"))
+		if err != nil || !s.Resend(i) {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": "no notification " + r.PathValue("index")})
+			return
+		}
+		writeJSON(w, http.StatusAccepted, map[string]int{"resending": i})
 	})
 	mux.HandleFunc("POST /sandbox/notify-target", func(w http.ResponseWriter, r *http.Request) {
 		var t struct{ URL, Username, Password string }
