@@ -65,6 +65,21 @@ type checkout struct {
 	waits chan struct{}
 }
 
+// submit stores a command and answers with the outcome of its operation
+// key once it differs from stale, within SyncWait; else 202 pointing at
+// location. A call past MaxWaits is refused before anything is stored.
+func (c *checkout) submit(w http.ResponseWriter, r *http.Request, subject, msgID string, body []byte, key string, stale json.RawMessage, location string) {
+	release, ok := c.admit(w)
+	if !ok {
+		return
+	}
+	defer release()
+	if !c.s.publishOr503(w, r, subject, msgID, body) {
+		return
+	}
+	c.wait(w, r, key, stale, location)
+}
+
 // admit takes a waiting slot before anything is stored; a call it refuses
 // is answered 429 and publishes nothing. The caller must release it.
 func (c *checkout) admit(w http.ResponseWriter) (release func(), ok bool) {
@@ -86,15 +101,7 @@ func (c *checkout) payment(w http.ResponseWriter, r *http.Request) {
 	}
 	// One message per order: the same order again is the same operation.
 	key := messages.InitialKey(cmd.OrderID)
-	release, ok := c.admit(w)
-	if !ok {
-		return
-	}
-	defer release()
-	if !c.s.publishOr503(w, r, messages.SubjectCheckoutPayment, key, body) {
-		return
-	}
-	c.wait(w, r, key, nil, statusURL(cmd.OrderID))
+	c.submit(w, r, messages.SubjectCheckoutPayment, key, body, key, nil, statusURL(cmd.OrderID))
 }
 
 func (c *checkout) details(w http.ResponseWriter, r *http.Request) {
@@ -105,15 +112,7 @@ func (c *checkout) details(w http.ResponseWriter, r *http.Request) {
 	}
 	key := messages.InitialKey(cmd.OrderID)
 	stale := c.pendingAction(r.Context(), key)
-	release, ok := c.admit(w)
-	if !ok {
-		return
-	}
-	defer release()
-	if !c.s.publishOr503(w, r, messages.SubjectCheckoutDetails, key+".details."+digest(cmd.Details), body) {
-		return
-	}
-	c.wait(w, r, key, stale, statusURL(cmd.OrderID))
+	c.submit(w, r, messages.SubjectCheckoutDetails, key+".details."+digest(cmd.Details), body, key, stale, statusURL(cmd.OrderID))
 }
 
 func (c *checkout) paymentDetails(w http.ResponseWriter, r *http.Request) {
@@ -131,15 +130,7 @@ func (c *checkout) paymentDetails(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	key := messages.PaymentDetailsKey(cmd.CustomerID, cmd.RequestID)
-	release, ok := c.admit(w)
-	if !ok {
-		return
-	}
-	defer release()
-	if !c.s.publishOr503(w, r, messages.SubjectCheckoutPaymentDetails, key, body) {
-		return
-	}
-	c.wait(w, r, key, nil, "")
+	c.submit(w, r, messages.SubjectCheckoutPaymentDetails, key, body, key, nil, "")
 }
 
 func (c *checkout) paymentDetailsAction(w http.ResponseWriter, r *http.Request) {
@@ -152,15 +143,7 @@ func (c *checkout) paymentDetailsAction(w http.ResponseWriter, r *http.Request) 
 	}
 	key := messages.PaymentDetailsKey(cmd.CustomerID, cmd.RequestID)
 	stale := c.pendingAction(r.Context(), key)
-	release, ok := c.admit(w)
-	if !ok {
-		return
-	}
-	defer release()
-	if !c.s.publishOr503(w, r, messages.SubjectCheckoutPaymentDetailsAction, key+".details."+digest(cmd.Details), body) {
-		return
-	}
-	c.wait(w, r, key, stale, "")
+	c.submit(w, r, messages.SubjectCheckoutPaymentDetailsAction, key+".details."+digest(cmd.Details), body, key, stale, "")
 }
 
 // requestIDPattern: a requestId becomes part of an operation key.

@@ -2,15 +2,15 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"net/http"
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cleeng-connector/connector/internal/testkit"
 )
 
 // TestMain lets the test binary stand in for the connector's: started with
@@ -37,7 +37,7 @@ func TestDev_ServesHealthThenStopsCleanlyOnInterrupt(t *testing.T) {
 		"NATS_URL=",
 		"LOG_FORMAT=json",
 	)
-	var logs syncBuffer
+	var logs testkit.Logs
 	cmd.Stderr = &logs
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -93,23 +93,4 @@ func TestDev_ServesHealthThenStopsCleanlyOnInterrupt(t *testing.T) {
 	if !strings.Contains(logs.String(), "store closed") {
 		t.Errorf("logs do not say the store was closed:\n%s", logs.String())
 	}
-}
-
-// syncBuffer is a bytes.Buffer the process's output copier writes while
-// the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

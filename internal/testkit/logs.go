@@ -21,6 +21,13 @@ func (l *Logs) Write(p []byte) (int, error) {
 	return l.buf.Write(p)
 }
 
+// String returns everything written so far.
+func (l *Logs) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
 // Line returns the first line holding every one of parts.
 func (l *Logs) Line(parts ...string) (string, bool) {
 	l.mu.Lock()
