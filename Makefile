@@ -12,10 +12,10 @@ export GOFLAGS := $(strip $(GOFLAGS) -trimpath)
 export TESTCONTAINERS_RYUK_DISABLED = true
 GOBUILD       = $(GO) build -ldflags='-s -w' -o bin/
 
-.PHONY: run test build binaries lint bench demo image clean
+.PHONY: run test build build-dev binaries lint bench demo image clean
 
 ## run: everything in one process (embedded NATS, ingress on :8080, workers, sandboxes on :8090)
-run: build
+run: build-dev
 	bin/connector-dev dev
 
 ## test: every test, including the end-to-end and container tests (skipped without Docker; they reuse the binaries built here)
@@ -23,14 +23,18 @@ test: binaries
 	CONTAINERTEST_BIN_DIR=$(CURDIR)/bin $(GO) test -count=1 -timeout 45m ./...
 
 ## demo: a subscription through purchase, renewals, a refusal, a refund, a card update and termination
-demo: build
+demo: build-dev
 	bin/connector-dev demo
 
-## build: bin/connector, the production binary (ingress, worker, cleeng, dlq, ops), and bin/connector-dev (dev, sandbox, demo)
+## build: bin/connector, the production binary (ingress, worker, cleeng, dlq, ops)
 build:
-	$(GOBUILD) ./cmd/connector ./cmd/connector-dev
+	$(GOBUILD) ./cmd/connector
 
-# binaries: those of build, and bin/nats-server: what the images hold
+## build-dev: bin/connector-dev, the development binary (dev, sandbox, demo) that run and demo use
+build-dev:
+	$(GOBUILD) ./cmd/connector-dev
+
+# binaries: both, and bin/nats-server: what the images hold, in one go build
 binaries:
 	$(GOBUILD) ./cmd/connector ./cmd/connector-dev github.com/nats-io/nats-server/v2
 
