@@ -1,36 +1,51 @@
 # The connector's commands. Only Go and make are needed.
-GO          ?= go
-STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
-BIN         ?= bin/connector
-IMAGE       ?= cleeng-connector:dev
-NATS_IMAGE  ?= cleeng-connector-nats:dev
-STATIC      = CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w'
+GO            ?= go
+STATICCHECK   ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+IMAGE         ?= cleeng-connector:dev
+SANDBOX_IMAGE ?= cleeng-connector-sandbox:dev
+NATS_IMAGE    ?= cleeng-connector-nats:dev
+# Every build and test here compiles with the same settings, static (the
+# images are FROM scratch) and without local paths, so that `make test`
+# reuses every package `make build` compiled, and the reverse.
+export CGO_ENABLED = 0
+export GOFLAGS := $(strip $(GOFLAGS) -trimpath)
 export TESTCONTAINERS_RYUK_DISABLED = true
+GOBUILD       = $(GO) build -ldflags='-s -w' -o bin/
 
-.PHONY: run test build lint bench demo image clean
+.PHONY: run test build build-dev binaries lint bench demo image clean
 
 ## run: everything in one process (embedded NATS, ingress on :8080, workers, sandboxes on :8090)
-run: build
-	$(BIN) dev
+run: build-dev
+	bin/connector-dev dev
 
-## test: every test, including the end-to-end and container tests (skipped without Docker)
-test:
-	$(GO) test -count=1 -timeout 45m ./...
+## test: every test, including the end-to-end and container tests (skipped without Docker; they reuse the binaries built here)
+test: binaries
+	CONTAINERTEST_BIN_DIR=$(CURDIR)/bin $(GO) test -count=1 -timeout 45m ./...
 
 ## demo: a subscription through purchase, renewals, a refusal, a refund, a card update and termination
-demo: build
-	$(BIN) demo
+demo: build-dev
+	bin/connector-dev demo
 
-## build: the static binary
+## build: bin/connector, the production binary (ingress, worker, cleeng, dlq, ops)
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/connector
+	$(GOBUILD) ./cmd/connector
 
-## image: the FROM scratch images of the connector and of nats-server (docker-compose.yml runs them)
-image:
-	$(STATIC) -o bin/image/connector/connector ./cmd/connector
-	$(STATIC) -o bin/image/nats-server/nats-server github.com/nats-io/nats-server/v2
-	mkdir -p bin/image/nats-server/data
+## build-dev: bin/connector-dev, the development binary (dev, sandbox, demo) that run and demo use
+build-dev:
+	$(GOBUILD) ./cmd/connector-dev
+
+# binaries: both, and bin/nats-server: what the images hold, in one go build
+binaries:
+	$(GOBUILD) ./cmd/connector ./cmd/connector-dev github.com/nats-io/nats-server/v2
+
+## image: the FROM scratch images of the connector, the sandboxes and nats-server (docker-compose.yml runs them)
+image: binaries
+	rm -rf bin/image && mkdir -p bin/image/connector bin/image/sandbox bin/image/nats-server/data
+	cp bin/connector bin/image/connector/
+	cp bin/connector-dev bin/image/sandbox/
+	cp bin/nats-server bin/image/nats-server/
 	docker build -q -f build/connector.Dockerfile -t $(IMAGE) bin/image/connector
+	docker build -q -f build/sandbox.Dockerfile -t $(SANDBOX_IMAGE) bin/image/sandbox
 	docker build -q -f build/nats-server.Dockerfile -t $(NATS_IMAGE) bin/image/nats-server
 
 ## lint: gofmt, go vet, staticcheck, and go.mod tidy

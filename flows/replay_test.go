@@ -23,6 +23,7 @@ import (
 	"github.com/cleeng-connector/connector/internal/deadletter"
 	"github.com/cleeng-connector/connector/internal/faultinject"
 	"github.com/cleeng-connector/connector/internal/ops"
+	"github.com/cleeng-connector/connector/internal/roles"
 	"github.com/cleeng-connector/connector/internal/stack"
 	"github.com/cleeng-connector/connector/internal/testkit"
 	"github.com/cleeng-connector/connector/workers"
@@ -56,7 +57,7 @@ func (e *e2e) unroutedSubscription() cleengsandbox.Subscription {
 // to PAYMENT_METHODS: the operator's fix.
 func (e *e2e) routeUnroutedMethod() {
 	e.t.Helper()
-	if err := e.dev.RestartWorkers(1, func(s *stack.WorkerSettings) { s.Methods[unroutedMethod] = adyen.Name }); err != nil {
+	if err := e.dev.RestartWorkers(1, func(s *roles.WorkerSettings) { s.Methods[unroutedMethod] = adyen.Name }); err != nil {
 		e.t.Fatal(err)
 	}
 }

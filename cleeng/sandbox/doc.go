@@ -1,6 +1,6 @@
 // Package sandbox is a stateful in-memory simulator of Cleeng's Core API
 // 3.1 as the connector uses it (../shared/cleeng-api.md), for tests,
-// `connector dev` and anyone building against the connector without a
+// `connector-dev dev` and anyone building against the connector without a
 // Cleeng account.
 //
 // Handler serves two trees, and can be mounted under a prefix with

@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/url"
 
 	"github.com/cleeng-connector/connector/cleeng"
+	"github.com/cleeng-connector/connector/internal/cli"
 	"github.com/cleeng-connector/connector/internal/config"
 )
 
@@ -18,18 +18,18 @@ var cleengCommands = map[string]subcommand{
 }
 
 func runCleengSubscribe(ctx context.Context, env *config.Env, args []string, out io.Writer) error {
-	fs := newFlagSet("cleeng subscribe")
+	fs := cli.NewFlagSet("cleeng subscribe")
 	hook := fs.String("url", "", "the connector's public Cleeng webhook URL: <ingress>/webhooks/cleeng")
 	if pos, err := parseArgs(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
-		return usageError{fmt.Errorf("unexpected argument %q", pos[0])}
+		return cli.Usagef("unexpected argument %q", pos[0])
 	}
 	if *hook == "" {
-		return usageError{errors.New("--url is required: the public URL of the ingress's /webhooks/cleeng")}
+		return cli.Usagef("--url is required: the public URL of the ingress's /webhooks/cleeng")
 	}
 	if u, err := url.Parse(*hook); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return usageError{fmt.Errorf("--url %q is not an absolute http(s) URL", *hook)}
+		return cli.Usagef("--url %q is not an absolute http(s) URL", *hook)
 	}
 	cfg := cleeng.Config{BaseURL: env.URL("CLEENG_API_URL"), PublisherToken: env.Required("CLEENG_PUBLISHER_TOKEN")}
 	if err := env.Err(); err != nil {

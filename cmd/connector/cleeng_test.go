@@ -8,6 +8,7 @@ import (
 
 	"github.com/cleeng-connector/connector/cleeng"
 	"github.com/cleeng-connector/connector/cleeng/sandbox"
+	"github.com/cleeng-connector/connector/internal/cli"
 )
 
 func TestCleengSubscribe_RegistersEveryTopicThenHasNothingToChange(t *testing.T) {
@@ -19,7 +20,7 @@ func TestCleengSubscribe_RegistersEveryTopicThenHasNothingToChange(t *testing.T)
 	env := map[string]string{"CLEENG_API_URL": srv.URL + "/3.1", "CLEENG_PUBLISHER_TOKEN": token}
 	const hook = "https://connector.example/webhooks/cleeng"
 
-	out, err := cli(t, env, "cleeng", cleengCommands, "subscribe", "--url", hook)
+	out, err := runCLI(t, env, "cleeng", cleengCommands, "subscribe", "--url", hook)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +37,7 @@ func TestCleengSubscribe_RegistersEveryTopicThenHasNothingToChange(t *testing.T)
 		}
 	}
 
-	out, err = cli(t, env, "cleeng", cleengCommands, "subscribe", "--url", hook)
+	out, err = runCLI(t, env, "cleeng", cleengCommands, "subscribe", "--url", hook)
 	if err != nil || out != "nothing to change\n" {
 		t.Errorf("second run: %v, %q; want \"nothing to change\"", err, out)
 	}
@@ -47,16 +48,16 @@ func TestCleengSubscribe_RegistersEveryTopicThenHasNothingToChange(t *testing.T)
 
 func TestCleengCommand_UsageAndMissingSettings(t *testing.T) {
 	t.Parallel()
-	out, err := cli(t, nil, "cleeng", cleengCommands)
+	out, err := runCLI(t, nil, "cleeng", cleengCommands)
 	if err != nil || !strings.Contains(out, "subscribe --url <public ingress URL>/webhooks/cleeng") {
 		t.Errorf("connector cleeng: %v\n%s", err, out)
 	}
 	for _, args := range [][]string{{"subscribe"}, {"subscribe", "--url", "/webhooks/cleeng"}, {"subscribe", "x", "--url", "https://a.example"}, {"unsubscribe"}} {
-		if _, err := cli(t, nil, "cleeng", cleengCommands, args...); !errors.As(err, new(usageError)) {
+		if _, err := runCLI(t, nil, "cleeng", cleengCommands, args...); !errors.As(err, new(cli.UsageError)) {
 			t.Errorf("cleeng %q: %v, want a usage error", args, err)
 		}
 	}
-	_, err = cli(t, map[string]string{"CLEENG_API_URL": "http://127.0.0.1:1/3.1"}, "cleeng", cleengCommands, "subscribe", "--url", "https://a.example/webhooks/cleeng")
+	_, err = runCLI(t, map[string]string{"CLEENG_API_URL": "http://127.0.0.1:1/3.1"}, "cleeng", cleengCommands, "subscribe", "--url", "https://a.example/webhooks/cleeng")
 	if err == nil || !strings.Contains(err.Error(), "CLEENG_PUBLISHER_TOKEN") {
 		t.Errorf("subscribe without a token: %v, want an error naming CLEENG_PUBLISHER_TOKEN", err)
 	}

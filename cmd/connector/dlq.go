@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,6 +15,7 @@ import (
 	"unicode"
 
 	"github.com/cleeng-connector/connector/internal/broker"
+	"github.com/cleeng-connector/connector/internal/cli"
 	"github.com/cleeng-connector/connector/internal/config"
 	"github.com/cleeng-connector/connector/internal/deadletter"
 	"github.com/rs/zerolog"
@@ -51,7 +51,7 @@ func dispatch(ctx context.Context, env *config.Env, name string, subs map[string
 	}
 	sub, ok := subs[args[0]]
 	if !ok {
-		return usageError{fmt.Errorf("unknown subcommand %q (connector %s lists them)", args[0], name)}
+		return cli.Usagef("unknown subcommand %q (connector %s lists them)", args[0], name)
 	}
 	return sub.run(ctx, env, args[1:], out)
 }
@@ -64,7 +64,7 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	var positional []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return nil, usageError{err}
+			return nil, cli.UsageError{Err: err}
 		}
 		if fs.NArg() == 0 {
 			return positional, nil
@@ -78,7 +78,7 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 // to an embedded server on the store in NATS_STORE_DIR (which no other
 // process may be using then). It changes no stream or bucket settings.
 func withBroker(ctx context.Context, env *config.Env, f func(*broker.Broker) error) error {
-	opts := brokerOptions(env, "connector-cli")
+	opts := cli.BrokerOptions(env, "connector-cli")
 	opts.Existing = true
 	return runOnBroker(ctx, env, zerolog.Nop(), opts, f)
 }
@@ -126,12 +126,12 @@ var dlqCommands = map[string]subcommand{
 }
 
 func runDLQList(ctx context.Context, env *config.Env, args []string, out io.Writer) error {
-	fs := newFlagSet("dlq list")
+	fs := cli.NewFlagSet("dlq list")
 	flow := fs.String("flow", "", "only the letters of this flow")
 	if pos, err := parseArgs(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
-		return usageError{fmt.Errorf("unexpected argument %q", pos[0])}
+		return cli.Usagef("unexpected argument %q", pos[0])
 	}
 	return withBroker(ctx, env, func(b *broker.Broker) error {
 		letters, err := deadletter.List(ctx, b.JS, *flow)
@@ -147,17 +147,17 @@ func runDLQList(ctx context.Context, env *config.Env, args []string, out io.Writ
 // parseSeq reads a dead letter's sequence argument.
 func parseSeq(pos []string) (uint64, error) {
 	if len(pos) != 1 {
-		return 0, usageError{errors.New("want one dead-letter sequence (connector dlq list shows them)")}
+		return 0, cli.Usagef("want one dead-letter sequence (connector dlq list shows them)")
 	}
 	seq, err := strconv.ParseUint(pos[0], 10, 64)
 	if err != nil || seq == 0 {
-		return 0, usageError{fmt.Errorf("sequence %q is not a positive number", pos[0])}
+		return 0, cli.Usagef("sequence %q is not a positive number", pos[0])
 	}
 	return seq, nil
 }
 
 func runDLQShow(ctx context.Context, env *config.Env, args []string, out io.Writer) error {
-	fs := newFlagSet("dlq show")
+	fs := cli.NewFlagSet("dlq show")
 	payload := fs.Bool("payload", false, "also print the payload (it may hold card data or tokens)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
@@ -192,7 +192,7 @@ func runDLQShow(ctx context.Context, env *config.Env, args []string, out io.Writ
 }
 
 func runDLQReplay(ctx context.Context, env *config.Env, args []string, out io.Writer) error {
-	fs := newFlagSet("dlq replay")
+	fs := cli.NewFlagSet("dlq replay")
 	all := fs.Bool("all", false, "replay every dead letter (of --flow)")
 	flow := fs.String("flow", "", "with --all: only the letters of this flow")
 	pos, err := parseArgs(fs, args)
@@ -202,9 +202,9 @@ func runDLQReplay(ctx context.Context, env *config.Env, args []string, out io.Wr
 	var seq uint64
 	switch {
 	case *all && len(pos) > 0:
-		return usageError{errors.New("give a sequence or --all, not both")}
+		return cli.Usagef("give a sequence or --all, not both")
 	case !*all && *flow != "":
-		return usageError{errors.New("--flow goes with --all")}
+		return cli.Usagef("--flow goes with --all")
 	case !*all:
 		if seq, err = parseSeq(pos); err != nil {
 			return err

@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/cleeng-connector/connector/internal/broker"
+	"github.com/cleeng-connector/connector/internal/cli"
 	"github.com/cleeng-connector/connector/internal/config"
 	"github.com/cleeng-connector/connector/workers"
 )
@@ -34,8 +35,8 @@ func storeLetter(t *testing.T, b *broker.Broker, flow, subject, data string) uin
 	return ack.Sequence
 }
 
-// cli runs `connector <name> args...` and returns its standard output.
-func cli(t *testing.T, env map[string]string, name string, subs map[string]subcommand, args ...string) (string, error) {
+// runCLI runs `connector <name> args...` and returns its standard output.
+func runCLI(t *testing.T, env map[string]string, name string, subs map[string]subcommand, args ...string) (string, error) {
 	t.Helper()
 	var out bytes.Buffer
 	err := dispatch(t.Context(), config.FromMap(env), name, subs, args, &out)
@@ -66,7 +67,7 @@ func TestDLQCommand_ListShowReplayOnTheEmbeddedStore(t *testing.T) {
 	b.Close()
 	env := map[string]string{"NATS_URL": "", "NATS_STORE_DIR": dir}
 
-	out, err := cli(t, env, "dlq", dlqCommands, "list")
+	out, err := runCLI(t, env, "dlq", dlqCommands, "list")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,11 +75,11 @@ func TestDLQCommand_ListShowReplayOnTheEmbeddedStore(t *testing.T) {
 	if strings.Contains(out, "4111111111111111") {
 		t.Errorf("dlq list prints the payload:\n%s", out)
 	}
-	if out, err = cli(t, env, "dlq", dlqCommands, "list", "--flow", "refund"); err != nil || strings.Contains(out, "checkout") {
+	if out, err = runCLI(t, env, "dlq", dlqCommands, "list", "--flow", "refund"); err != nil || strings.Contains(out, "checkout") {
 		t.Errorf("dlq list --flow refund: %v\n%s", err, out)
 	}
 
-	out, err = cli(t, env, "dlq", dlqCommands, "show", "1")
+	out, err = runCLI(t, env, "dlq", dlqCommands, "show", "1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,26 +87,26 @@ func TestDLQCommand_ListShowReplayOnTheEmbeddedStore(t *testing.T) {
 	if strings.Contains(out, "4111111111111111") || strings.Contains(out, "737") {
 		t.Errorf("dlq show without --payload prints card data:\n%s", out)
 	}
-	out, err = cli(t, env, "dlq", dlqCommands, "show", "1", "--payload")
+	out, err = runCLI(t, env, "dlq", dlqCommands, "show", "1", "--payload")
 	if err != nil {
 		t.Fatal(err)
 	}
 	mustContain(t, "dlq show --payload", out, cardPayload)
 
-	out, err = cli(t, env, "dlq", dlqCommands, "replay", "1")
+	out, err = runCLI(t, env, "dlq", dlqCommands, "replay", "1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	mustContain(t, "dlq replay 1", out, "replayed dead letter 1 of flow checkout to checkout.payment")
-	if _, err := cli(t, env, "dlq", dlqCommands, "show", "1"); err == nil || !strings.Contains(err.Error(), "dead letter 1") {
+	if _, err := runCLI(t, env, "dlq", dlqCommands, "show", "1"); err == nil || !strings.Contains(err.Error(), "dead letter 1") {
 		t.Errorf("dlq show of a replayed letter: %v, want an error naming dead letter 1", err)
 	}
-	out, err = cli(t, env, "dlq", dlqCommands, "replay", "--all")
+	out, err = runCLI(t, env, "dlq", dlqCommands, "replay", "--all")
 	if err != nil {
 		t.Fatal(err)
 	}
 	mustContain(t, "dlq replay --all", out, "dead letter 2 of flow refund to cleeng.webhook.refundPayment", "1 dead letters replayed")
-	if out, err = cli(t, env, "dlq", dlqCommands, "list"); err != nil || !strings.Contains(out, "no dead letters") {
+	if out, err = runCLI(t, env, "dlq", dlqCommands, "list"); err != nil || !strings.Contains(out, "no dead letters") {
 		t.Errorf("dlq list after replays: %v\n%s", err, out)
 	}
 
@@ -139,8 +140,8 @@ func TestDLQCommand_BadArgumentsAreUsageErrors(t *testing.T) {
 		{"replay", "1", "--flow", "refund"},
 		{"replay", "--bogus"},
 	} {
-		_, err := cli(t, env, "dlq", dlqCommands, args...)
-		if !errors.As(err, new(usageError)) {
+		_, err := runCLI(t, env, "dlq", dlqCommands, args...)
+		if !errors.As(err, new(cli.UsageError)) {
 			t.Errorf("dlq %q: %v, want a usage error", args, err)
 		}
 	}
@@ -148,7 +149,7 @@ func TestDLQCommand_BadArgumentsAreUsageErrors(t *testing.T) {
 
 func TestDLQCommand_AloneSaysPayloadNeedsTheFlag(t *testing.T) {
 	t.Parallel()
-	out, err := cli(t, nil, "dlq", dlqCommands)
+	out, err := runCLI(t, nil, "dlq", dlqCommands)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/cleeng-connector/connector/internal/broker"
+	"github.com/cleeng-connector/connector/internal/cli"
 	"github.com/cleeng-connector/connector/internal/config"
 	"github.com/cleeng-connector/connector/internal/ops"
 )
@@ -22,12 +23,12 @@ var opsCommands = map[string]subcommand{
 }
 
 func runOpsShow(ctx context.Context, env *config.Env, args []string, out io.Writer) error {
-	pos, err := parseArgs(newFlagSet("ops show"), args)
+	pos, err := parseArgs(cli.NewFlagSet("ops show"), args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return usageError{fmt.Errorf("want one operation key (connector ops list shows them)")}
+		return cli.Usagef("want one operation key (connector ops list shows them)")
 	}
 	return withBroker(ctx, env, func(b *broker.Broker) error {
 		rec, err := ops.Get[json.RawMessage](ctx, ops.NewStore(b.Ops), pos[0])
@@ -70,18 +71,18 @@ func printHistory(out io.Writer, history []ops.PastAttempt) {
 }
 
 func runOpsList(ctx context.Context, env *config.Env, args []string, out io.Writer) error {
-	fs := newFlagSet("ops list")
+	fs := cli.NewFlagSet("ops list")
 	prefix := fs.String("prefix", "", "only the key p and the keys under it (p.*), e.g. authorise or authorise.S123")
 	status := fs.String("status", "", "only records in this status: in_progress, done or failed")
 	if pos, err := parseArgs(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
-		return usageError{fmt.Errorf("unexpected argument %q", pos[0])}
+		return cli.Usagef("unexpected argument %q", pos[0])
 	}
 	switch ops.Status(*status) {
 	case "", ops.StatusInProgress, ops.StatusDone, ops.StatusFailed:
 	default:
-		return usageError{fmt.Errorf("--status %q is not one of in_progress, done, failed", *status)}
+		return cli.Usagef("--status %q is not one of in_progress, done, failed", *status)
 	}
 	return withBroker(ctx, env, func(b *broker.Broker) error {
 		var lister jetstream.KeyLister

@@ -20,7 +20,7 @@ func TestOpsCommand_ShowPrintsTheAttemptsAReplayReopened(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := map[string]string{"NATS_URL": b.Server.ClientURL()}
-	out, err := cli(t, env, "ops", opsCommands, "show", key)
+	out, err := runCLI(t, env, "ops", opsCommands, "show", key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func TestOpsCommand_ShowPrintsTheAttemptsAReplayReopened(t *testing.T) {
 	if err := ops.Reopen(t.Context(), store, rec, "dead letter 3 of 2026-12-01T00:00:05Z", ""); err != nil {
 		t.Fatal(err)
 	}
-	out, err = cli(t, env, "ops", opsCommands, "show", key)
+	out, err = runCLI(t, env, "ops", opsCommands, "show", key)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cleeng-connector/connector/internal/cli"
 	"github.com/cleeng-connector/connector/internal/ops"
 	"github.com/cleeng-connector/connector/internal/testkit"
 )
@@ -79,7 +80,7 @@ func TestOpsCommand_ShowRedactsAndListFilters(t *testing.T) {
 	}
 	env := map[string]string{"NATS_URL": b.Server.ClientURL()}
 
-	out, err := cli(t, env, "ops", opsCommands, "show", key)
+	out, err := runCLI(t, env, "ops", opsCommands, "show", key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,28 +91,28 @@ func TestOpsCommand_ShowRedactsAndListFilters(t *testing.T) {
 			t.Errorf("ops show prints %q:\n%s", secret, out)
 		}
 	}
-	if _, err := cli(t, env, "ops", opsCommands, "show", "initial.none"); !errors.Is(err, ops.ErrNotFound) || !strings.Contains(err.Error(), "initial.none") {
+	if _, err := runCLI(t, env, "ops", opsCommands, "show", "initial.none"); !errors.Is(err, ops.ErrNotFound) || !strings.Contains(err.Error(), "initial.none") {
 		t.Errorf("ops show of an unknown key: %v, want not found naming the key", err)
 	}
 
-	out, err = cli(t, env, "ops", opsCommands, "list", "--status", "failed")
+	out, err = runCLI(t, env, "ops", opsCommands, "list", "--status", "failed")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out, "refund.R-1") || !strings.Contains(out, "refund exceeds capture") || strings.Contains(out, key) {
 		t.Errorf("ops list --status failed:\n%s", out)
 	}
-	out, err = cli(t, env, "ops", opsCommands, "list", "--prefix", "initial")
+	out, err = runCLI(t, env, "ops", opsCommands, "list", "--prefix", "initial")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out, key) || strings.Contains(out, "refund.R-1") {
 		t.Errorf("ops list --prefix initial:\n%s", out)
 	}
-	if out, err = cli(t, env, "ops", opsCommands, "list", "--prefix", "capture"); err != nil || !strings.Contains(out, "no operation records") {
+	if out, err = runCLI(t, env, "ops", opsCommands, "list", "--prefix", "capture"); err != nil || !strings.Contains(out, "no operation records") {
 		t.Errorf("ops list --prefix capture: %v\n%s", err, out)
 	}
-	if _, err := cli(t, env, "ops", opsCommands, "list", "--status", "running"); !errors.As(err, new(usageError)) {
+	if _, err := runCLI(t, env, "ops", opsCommands, "list", "--status", "running"); !errors.As(err, new(cli.UsageError)) {
 		t.Errorf("ops list --status running: %v, want a usage error", err)
 	}
 }

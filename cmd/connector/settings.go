@@ -6,28 +6,16 @@ import (
 	"github.com/cleeng-connector/connector/gateways/adyen"
 	"github.com/cleeng-connector/connector/gateways/cleverbridge"
 	"github.com/cleeng-connector/connector/ingress"
-	"github.com/cleeng-connector/connector/internal/broker"
 	"github.com/cleeng-connector/connector/internal/config"
-	"github.com/cleeng-connector/connector/internal/stack"
+	"github.com/cleeng-connector/connector/internal/roles"
 	"github.com/cleeng-connector/connector/workers"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 )
 
-// brokerOptions reads the NATS variables.
-func brokerOptions(env *config.Env, name string) broker.Options {
-	return broker.Options{
-		URL:             env.URL("NATS_URL"),
-		StoreDir:        env.String("NATS_STORE_DIR"),
-		Replicas:        env.Int("NATS_REPLICAS"),
-		DuplicateWindow: env.Duration("NATS_DUPLICATE_WINDOW"),
-		Name:            name,
-	}
-}
-
 // readIngressSettings reads the ingress variables.
-func readIngressSettings(env *config.Env, log zerolog.Logger, reg *prometheus.Registry) stack.IngressSettings {
-	s := stack.IngressSettings{
+func readIngressSettings(env *config.Env, log zerolog.Logger, reg *prometheus.Registry) roles.IngressSettings {
+	s := roles.IngressSettings{
 		Addr: env.String("INGRESS_ADDR"),
 		Config: ingress.Config{
 			MaxBodyBytes: int64(env.Int("INGRESS_MAX_BODY_BYTES")),
@@ -64,8 +52,8 @@ func readIngressSettings(env *config.Env, log zerolog.Logger, reg *prometheus.Re
 }
 
 // readWorkerSettings reads the worker variables.
-func readWorkerSettings(env *config.Env, log zerolog.Logger, reg prometheus.Registerer) stack.WorkerSettings {
-	s := stack.WorkerSettings{
+func readWorkerSettings(env *config.Env, log zerolog.Logger, reg prometheus.Registerer) roles.WorkerSettings {
+	s := roles.WorkerSettings{
 		Flows:   env.List("WORKER_FLOWS"),
 		Runtime: workers.Config{Concurrency: env.Int("WORKER_CONCURRENCY"), AckWait: env.Duration("WORKER_ACK_WAIT"), Logger: log, Metrics: reg},
 		Cleeng: cleeng.Config{

@@ -125,8 +125,11 @@ func (c *Cluster) Node(name string) *testcontainers.DockerContainer {
 	return nil
 }
 
-// Connector describes one container of the connector image.
+// Connector describes one container of the connector's images.
 type Connector struct {
+	// Image is ConnectorImage (ingress, worker) unless set: SandboxImage
+	// runs the sandboxes.
+	Image string
 	// Command is the role and its flags: ingress, worker, sandbox.
 	Command []string
 	// Alias is its name on the cluster's network.
@@ -139,13 +142,17 @@ type Connector struct {
 	Ready wait.Strategy
 }
 
-// RunConnector runs the connector image on the cluster's network and
-// returns once spec.Ready is satisfied. It goes when t ends.
+// RunConnector runs spec.Image on the cluster's network and returns once
+// spec.Ready is satisfied. It goes when t ends.
 func (c *Cluster) RunConnector(ctx context.Context, t testing.TB, spec Connector) *testcontainers.DockerContainer {
 	t.Helper()
 	env := map[string]string{"NATS_URL": c.InternalURL(), "NATS_REPLICAS": "3", "LOG_FORMAT": "json"}
 	maps.Copy(env, spec.Env)
-	ctr, err := testcontainers.Run(ctx, ConnectorImage,
+	image := spec.Image
+	if image == "" {
+		image = ConnectorImage
+	}
+	ctr, err := testcontainers.Run(ctx, image,
 		testcontainers.WithLogger(log.TestLogger(t)),
 		network.WithNetwork([]string{spec.Alias}, c.Network),
 		testcontainers.WithCmd(spec.Command...),

@@ -15,9 +15,11 @@ import (
 const testSubject = broker.SubjectCheckout + ".containertest"
 
 // TestCluster_ThreeNodeJetStreamSurvivesNodeLoss: with the inbox stream's
-// leader killed, the connector's broker still publishes (exactly once, the
-// retried publishes de-duplicated), writes operation records and consumes;
-// the node restarted catches up.
+// leader killed, the connector's broker still publishes exactly once (a
+// message sent again with its Nats-Msg-Id, as by an ingress whose
+// acknowledgement was lost, is a duplicate whether the old leader or the new
+// one stored it), writes operation records, and consumes every message once
+// with nothing else stored; the node restarted catches up.
 func TestCluster_ThreeNodeJetStreamSurvivesNodeLoss(t *testing.T) {
 	ctx := setup(t)
 	cl := StartCluster(ctx, t)
@@ -52,6 +54,9 @@ func TestCluster_ThreeNodeJetStreamSurvivesNodeLoss(t *testing.T) {
 	}
 
 	want = append(want, publish(ctx, t, b.JS, "during", 5)...)
+	// The new leader knows the ids the old one stored: the de-duplication
+	// window is replicated with the stream, not the leader's memory.
+	publishAgain(ctx, t, b.JS, want)
 	putOp(ctx, t, b.Ops, "containertest.during")
 	if got := consume(ctx, t, b.JS, len(want)); !slices.Equal(got, want) {
 		t.Fatalf("consumed %v, want %v exactly once each", got, want)
@@ -115,6 +120,27 @@ func publish(ctx context.Context, t *testing.T, js jetstream.JetStream, prefix s
 	return ids
 }
 
+// publishAgain publishes each id again with its Nats-Msg-Id, retrying
+// until JetStream acknowledges it, and fails t unless every one is
+// acknowledged as a duplicate, storing nothing.
+func publishAgain(ctx context.Context, t *testing.T, js jetstream.JetStream, ids []string) {
+	t.Helper()
+	for _, id := range ids {
+		eventually(ctx, t, "publish "+id+" again", func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			ack, err := js.Publish(ctx, testSubject, []byte(id), jetstream.WithMsgID(id))
+			if err != nil {
+				return err
+			}
+			if !ack.Duplicate {
+				t.Fatalf("%s published again was stored a second time (sequence %d), not recognised as a duplicate", id, ack.Sequence)
+			}
+			return nil
+		})
+	}
+}
+
 // putOp writes an operation record whose value is its key.
 func putOp(ctx context.Context, t *testing.T, kv jetstream.KeyValue, key string) {
 	t.Helper()
@@ -127,7 +153,7 @@ func putOp(ctx context.Context, t *testing.T, kv jetstream.KeyValue, key string)
 }
 
 // consume acknowledges the test subject's messages until n have arrived,
-// and returns their bodies in order.
+// fails t if any other is stored, and returns their bodies in order.
 func consume(ctx context.Context, t *testing.T, js jetstream.JetStream, n int) []string {
 	t.Helper()
 	var got []string
@@ -155,6 +181,13 @@ func consume(ctx context.Context, t *testing.T, js jetstream.JetStream, n int) [
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
+		}
+		info, err := cons.Info(ctx)
+		if err != nil {
+			return err
+		}
+		if info.NumPending != 0 || info.NumAckPending != 0 {
+			t.Fatalf("after %v, %d more messages stored and %d unacknowledged", got, info.NumPending, info.NumAckPending)
 		}
 		return nil
 	})

@@ -5,8 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -14,20 +14,23 @@ import (
 	cleengsandbox "github.com/cleeng-connector/connector/cleeng/sandbox"
 	adyensandbox "github.com/cleeng-connector/connector/gateways/adyen/sandbox"
 	"github.com/cleeng-connector/connector/internal/stack"
+	"github.com/cleeng-connector/connector/internal/testkit"
 	"github.com/testcontainers/testcontainers-go/wait"
 )
 
-// TestConnectorImage_ServesHealthAndStoresWebhooks runs the image as the
-// sandbox, an ingress and a worker against the cluster, as
+// TestConnectorImage_ServesHealthAndStoresWebhooks runs the connector image
+// as an ingress and a worker, and the sandbox image, against the cluster, as
 // docker-compose.yml does: the ingress is healthy and ready, a purchase is
-// captured, and the Adyen notifications it caused were stored by the
-// ingress (it answers only after JetStream has them).
+// captured, every Adyen call and notification conforms to Adyen's OpenAPI
+// documents (the sandbox checks them), and the Adyen notifications it
+// caused were stored by the ingress (it answers only after JetStream has
+// them).
 func TestConnectorImage_ServesHealthAndStoresWebhooks(t *testing.T) {
 	ctx := setup(t)
 	cl := StartCluster(ctx, t)
 	sandbox := cl.RunConnector(ctx, t, Connector{
-		Command: []string{"sandbox"}, Alias: "sandbox", Ports: []string{SandboxPort},
-		Env:   map[string]string{"CONNECTOR_DEV_SANDBOX_ADDR": ":8090", "SANDBOX_INGRESS_URL": "http://ingress:8080"},
+		Image: SandboxImage, Command: []string{"sandbox"}, Alias: "sandbox", Ports: []string{SandboxPort},
+		Env:   map[string]string{"SANDBOX_INGRESS_URL": "http://ingress:8080", "SANDBOX_ADYEN_CONTRACT": "true"},
 		Ready: wait.ForHTTP("/cleeng/sandbox/state").WithPort(SandboxPort),
 	})
 	ingress := cl.RunConnector(ctx, t, Connector{
@@ -50,6 +53,7 @@ func TestConnectorImage_ServesHealthAndStoresWebhooks(t *testing.T) {
 	})
 	ingressURL := endpoint(ctx, t, ingress, IngressPort)
 	sandboxURL := endpoint(ctx, t, sandbox, SandboxPort)
+	probe := contractViolation(ctx, t, sandboxURL)
 
 	for _, path := range []string{"/healthz", "/readyz"} {
 		if code, body := call(ctx, t, http.MethodGet, ingressURL+path, nil); code != http.StatusOK {
@@ -97,14 +101,44 @@ func TestConnectorImage_ServesHealthAndStoresWebhooks(t *testing.T) {
 	eventually(ctx, t, "Adyen notifications stored by the ingress", func(ctx context.Context) error {
 		var st adyensandbox.State
 		getJSON(ctx, t, sandboxURL+"/adyen/sandbox/state", &st)
-		if len(st.Violations) > 0 {
-			t.Fatalf("Adyen sandbox violations: %v", st.Violations)
+		if !slices.Equal(st.Violations, probe) {
+			t.Fatalf("Adyen sandbox violations: %q, want only the probe's %q", st.Violations, probe)
 		}
 		if st.Notifications == 0 || st.NotificationsDelivered != st.Notifications {
 			return fmt.Errorf("%d of %d notifications delivered", st.NotificationsDelivered, st.Notifications)
 		}
 		return nil
 	})
+}
+
+// contractViolation sends the Adyen sandbox a payment with a field
+// CheckoutService-v71.json does not have, checks that it was refused for it
+// (so the sandbox validates what the connector sends), and returns the
+// violations it recorded.
+func contractViolation(ctx context.Context, t *testing.T, sandboxURL string) []string {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{
+		"amount": map[string]any{"currency": "EUR", "value": 999}, "merchantAccount": stack.DevMerchantAccount,
+		"reference": "containertest-contract-probe", "returnUrl": "https://shop.example/return",
+		"paymentMethod":   adyensandbox.EncryptedCardMethod(adyensandbox.CardVisa, "Matthew Brown"),
+		"favouriteColour": "blue",
+	})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sandboxURL+"/adyen/v71/payments", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-API-Key", stack.DevAdyenAPIKey)
+	resp, answer := testkit.Do(t, req)
+	if code := resp.StatusCode; code != http.StatusUnprocessableEntity || !bytes.Contains(answer, []byte("CheckoutService-v71.json")) {
+		t.Fatalf("a payment with an unknown field: %d %s; want 422 naming CheckoutService-v71.json (SANDBOX_ADYEN_CONTRACT)", resp.StatusCode, answer)
+	}
+	var st adyensandbox.State
+	getJSON(ctx, t, sandboxURL+"/adyen/sandbox/state", &st)
+	if len(st.Violations) == 0 {
+		t.Fatal("the refused payment left no violation in the Adyen sandbox's state")
+	}
+	return st.Violations
 }
 
 func endpoint(ctx context.Context, t *testing.T, ctr interface {
@@ -128,16 +162,8 @@ func call(ctx context.Context, t *testing.T, method, url string, body []byte) (i
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, b
+	resp, answer := testkit.Do(t, req)
+	return resp.StatusCode, answer
 }
 
 func getJSON(ctx context.Context, t *testing.T, url string, v any) {

@@ -38,25 +38,25 @@ var (
 	buildLog  bytes.Buffer
 )
 
-// setup skips without Docker (or with -short), builds the images once per
-// run, and bounds the test's time.
+// setup skips without Docker (or with -short) and builds the images once
+// per run. Neither the build nor the test has a deadline of its own: a slow
+// machine only makes them longer (go test -timeout bounds the run); every
+// wait on a container has its own (startupTimeout, eventually).
 func setup(t *testing.T) context.Context {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("container tests build images and start containers")
 	}
 	testcontainers.SkipIfProviderIsNotHealthy(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
-	t.Cleanup(cancel)
 	buildOnce.Do(func() {
 		started := time.Now()
-		buildErr = BuildImages(ctx, &buildLog)
+		buildErr = BuildImages(t.Context(), &buildLog)
 		t.Logf("images built in %s", time.Since(started).Round(time.Millisecond))
 	})
 	if buildErr != nil {
 		t.Fatalf("building images: %v\n%s", buildErr, buildLog.String())
 	}
-	return ctx
+	return t.Context()
 }
 
 // eventually calls f until it returns nil, failing t with f's last error

@@ -1,7 +1,7 @@
 // Package demo walks one subscription through the connector's functions
 // over HTTP, as a broadcaster's front-end and Cleeng would: an initial
 // purchase, two renewals, a refused renewal, a refund, a card update and a
-// termination. It drives a running `connector dev` (or any connector wired
+// termination. It drives a running `connector-dev dev` (or any connector wired
 // to the sandboxes) and reports what Cleeng and the gateway recorded.
 package demo
 

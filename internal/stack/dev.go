@@ -16,13 +16,14 @@ import (
 	"github.com/cleeng-connector/connector/gateways/cleverbridge"
 	"github.com/cleeng-connector/connector/ingress"
 	"github.com/cleeng-connector/connector/internal/broker"
+	"github.com/cleeng-connector/connector/internal/roles"
 	"github.com/cleeng-connector/connector/workers"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 )
 
 // Development credentials shared by the sandboxes and the connector in
-// `connector dev`. They open nothing but the local sandboxes.
+// `connector-dev dev`. They open nothing but the local sandboxes.
 const (
 	DevPublisherToken  = "dev-publisher-token"
 	DevPublisherID     = "100001"
@@ -77,7 +78,7 @@ type Dev struct {
 	// IngressURL and SandboxURL are the base URLs the stack listens on.
 	IngressURL, SandboxURL string
 
-	worker  WorkerSettings
+	worker  roles.WorkerSettings
 	log     zerolog.Logger
 	mu      sync.Mutex
 	runCtx  context.Context
@@ -138,7 +139,7 @@ func StartDev(ctx context.Context, opts DevOptions) (dev *Dev, err error) {
 	d.Sandboxes = NewSandboxes(sandboxSettings)
 	d.serve(sandboxLn, d.Sandboxes.Handler())
 
-	ing := Ingress(IngressSettings{
+	ing := roles.Ingress(roles.IngressSettings{
 		Config:       ingress.Config{Logger: opts.Logger, Registry: opts.Registry},
 		Checkout:     ingress.CheckoutConfig{SyncWait: opts.SyncWait},
 		Cleeng:       ingress.CleengWebhookConfig{Secret: DevWebhookSecret, PublisherID: DevPublisherID},
@@ -150,7 +151,7 @@ func StartDev(ctx context.Context, opts DevOptions) (dev *Dev, err error) {
 	runtime := opts.Runtime
 	runtime.Logger = opts.Logger
 	runtime.Metrics = opts.Registry
-	d.worker = WorkerSettings{
+	d.worker = roles.WorkerSettings{
 		Runtime: runtime,
 		Cleeng:  cleeng.Config{BaseURL: d.CleengAPIURL(), PublisherToken: DevPublisherToken, Logger: opts.Logger},
 		Adyen: &adyen.Config{APIKey: DevAdyenAPIKey, MerchantAccount: DevMerchantAccount,
@@ -178,7 +179,7 @@ func (d *Dev) StartWorkers(n int) error {
 		d.runCtx, d.cancel = context.WithCancel(context.Background())
 	}
 	for range n {
-		rt, defs, err := Worker(d.worker, d.Broker, d.log)
+		rt, defs, err := roles.Worker(d.worker, d.Broker, d.log)
 		if err != nil {
 			return err
 		}
@@ -209,7 +210,7 @@ func (d *Dev) StopWorkers() {
 // settings (as an operator fixes the configuration, e.g. adds a
 // PAYMENT_METHODS pair) and starts n runtimes with the new settings.
 // change gets its own copy of Methods to modify.
-func (d *Dev) RestartWorkers(n int, change func(*WorkerSettings)) error {
+func (d *Dev) RestartWorkers(n int, change func(*roles.WorkerSettings)) error {
 	d.StopWorkers()
 	d.mu.Lock()
 	s := d.worker

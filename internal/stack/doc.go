@@ -1,6 +1,6 @@
-// Package stack assembles the connector's parts into the processes of
-// cmd/connector: the ingress with all its routes, the worker with its flows
-// and gateways, and the whole development stack (embedded JetStream,
-// ingress, workers and the sandboxes on loopback) that `connector dev` runs
-// and the end-to-end tests drive.
+// Package stack assembles the development stack that `connector-dev dev`
+// runs and the end-to-end tests drive: embedded JetStream, the ingress and
+// the workers of internal/roles, and the sandboxes of Cleeng, Adyen and
+// Cleverbridge on loopback, with the development credentials and demo data.
+// The production binary does not import it.
 package stack

@@ -1,5 +1,5 @@
-// Package sandbox simulates Adyen's Checkout API v71 for tests, `connector
-// dev` and `connector sandbox`: an http.Handler serving /v71/... (mount it
+// Package sandbox simulates Adyen's Checkout API v71 for tests,
+// `connector-dev dev` and `connector-dev sandbox`: an http.Handler serving /v71/... (mount it
 // under a prefix with http.StripPrefix; dev uses /adyen, so the checkout URL
 // is <host>/adyen/v71), plus /sandbox/state, /sandbox/faults and the
 // controls POST /sandbox/tokens/{token}/refuse and

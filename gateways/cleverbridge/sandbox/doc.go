@@ -1,5 +1,5 @@
 // Package sandbox simulates Cleverbridge's Process Cart for tests,
-// `connector dev` and `connector sandbox`: an http.Handler serving
+// `connector-dev dev` and `connector-dev sandbox`: an http.Handler serving
 // POST /cart/processcart (basic auth) and /sandbox/... controls. Mount it
 // under a prefix with http.StripPrefix; dev uses /cleverbridge, so the API
 // base URL is <host>/cleverbridge.

@@ -2,32 +2,30 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 
+	"github.com/cleeng-connector/connector/internal/cli"
 	"github.com/cleeng-connector/connector/internal/config"
 	"github.com/cleeng-connector/connector/internal/stack"
 	"github.com/cleeng-connector/connector/workers"
 )
 
-func newFlagSet(name string) *flag.FlagSet { return flag.NewFlagSet(name, flag.ContinueOnError) }
-
 // runDev runs everything in one process: embedded JetStream (unless
 // NATS_URL is set), the ingress, every worker and the sandboxes, seeded with
 // an offer, a customer and test cards.
 func runDev(ctx context.Context, env *config.Env, args []string) error {
-	if err := parseFlags(newFlagSet("dev"), args); err != nil {
+	if err := cli.ParseFlags(cli.NewFlagSet("dev"), args); err != nil {
 		return err
 	}
-	log := newLogger(env)
+	log := cli.NewLogger(env)
 	opts := stack.DevOptions{
-		Broker:      brokerOptions(env, "connector-dev"),
+		Broker:      cli.BrokerOptions(env, "connector-dev"),
 		IngressAddr: env.String("INGRESS_ADDR"),
 		SandboxAddr: env.String("CONNECTOR_DEV_SANDBOX_ADDR"),
 		SyncWait:    env.Duration("INGRESS_SYNC_WAIT"),
 		Runtime:     workers.Config{Concurrency: env.Int("WORKER_CONCURRENCY"), AckWait: env.Duration("WORKER_ACK_WAIT")},
-		Registry:    newRegistry(),
+		Registry:    cli.NewRegistry(),
 		Logger:      log,
 	}
 	if err := env.Err(); err != nil {

@@ -8,19 +8,20 @@ import (
 	"time"
 
 	"github.com/cleeng-connector/connector/internal/broker"
+	"github.com/cleeng-connector/connector/internal/cli"
 	"github.com/cleeng-connector/connector/internal/config"
 	"github.com/cleeng-connector/connector/internal/demo"
 	"github.com/cleeng-connector/connector/internal/stack"
 )
 
 // runDemo walks a subscription through every connector function against a
-// running `connector dev` (INGRESS_ADDR, CONNECTOR_DEV_SANDBOX_ADDR), or, when
+// running `connector-dev dev` (INGRESS_ADDR, CONNECTOR_DEV_SANDBOX_ADDR), or, when
 // none answers there, against a dev stack of its own on free ports.
 func runDemo(ctx context.Context, env *config.Env, args []string) error {
-	if err := parseFlags(newFlagSet("demo"), args); err != nil {
+	if err := cli.ParseFlags(cli.NewFlagSet("demo"), args); err != nil {
 		return err
 	}
-	log := newLogger(env)
+	log := cli.NewLogger(env)
 	ingressURL := "http://" + loopback(env.String("INGRESS_ADDR"))
 	sandboxURL := "http://" + loopback(env.String("CONNECTOR_DEV_SANDBOX_ADDR"))
 	if err := env.Err(); err != nil {

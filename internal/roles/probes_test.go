@@ -1,11 +1,11 @@
-package stack_test
+package roles_test
 
 import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
-	"github.com/cleeng-connector/connector/internal/stack"
+	"github.com/cleeng-connector/connector/internal/roles"
 	"github.com/cleeng-connector/connector/internal/testkit"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -13,7 +13,7 @@ import (
 func TestProbes_WorkerServesHealthReadinessAndMetrics(t *testing.T) {
 	t.Parallel()
 	b := testkit.Broker(t)
-	srv := httptest.NewServer(stack.Probes(prometheus.NewRegistry(), b.Ready))
+	srv := httptest.NewServer(roles.Probes(prometheus.NewRegistry(), b.Ready))
 	defer srv.Close()
 	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
 		resp, err := http.Get(srv.URL + path)

@@ -1,0 +1,155 @@
+// Package cli is the frame shared by the connector's binaries (cmd/connector
+// and cmd/connector-dev): subcommands chosen by the first argument, their
+// flags and exit statuses, the process logger, HTTP serving with a graceful
+// shutdown, the metrics registry and the NATS settings every role reads.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/cleeng-connector/connector/internal/broker"
+	"github.com/cleeng-connector/connector/internal/config"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/rs/zerolog"
+)
+
+// Command is one subcommand. Role names the configuration it reads (--help).
+type Command struct {
+	Summary string
+	Role    string
+	Run     func(ctx context.Context, env *config.Env, args []string) error
+}
+
+// Main runs the command args[0] of the binary called name, with the
+// environment's configuration, until it returns or SIGINT/SIGTERM ends it,
+// and returns the exit status: 0, 1 on an error, 2 on a usage error.
+func Main(name string, commands map[string]Command, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stdout, name, commands)
+		return 0
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "%s: unknown command %q\n\n", name, args[0])
+		usage(stderr, name, commands)
+		return 2
+	}
+	for _, a := range args[1:] {
+		if a == "-h" || a == "--help" {
+			fmt.Fprintf(stdout, "%s %s: %s\n\nEnvironment:\n", name, args[0], cmd.Summary)
+			config.PrintHelp(stdout, cmd.Role)
+			return 0
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	err := cmd.Run(ctx, config.FromOS(), args[1:])
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, new(UsageError)):
+		fmt.Fprintf(stderr, "%s %s: %v\n", name, args[0], err)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "%s %s: %v\n", name, args[0], err)
+		return 1
+	}
+}
+
+func usage(w io.Writer, name string, commands map[string]Command) {
+	fmt.Fprintf(w, "usage: %[1]s <command> [flags]   (%[1]s <command> --help lists its variables)\n\n", name)
+	for _, n := range slices.Sorted(maps.Keys(commands)) {
+		fmt.Fprintf(w, "  %-18s %s\n", n, commands[n].Summary)
+	}
+}
+
+// UsageError is a bad flag or argument: exit status 2.
+type UsageError struct{ Err error }
+
+func (e UsageError) Error() string { return e.Err.Error() }
+
+func (e UsageError) Unwrap() error { return e.Err }
+
+// Usagef is a UsageError with a formatted message.
+func Usagef(format string, a ...any) error { return UsageError{fmt.Errorf(format, a...)} }
+
+// NewFlagSet is a subcommand's flag set; ParseFlags reports its errors.
+func NewFlagSet(name string) *flag.FlagSet { return flag.NewFlagSet(name, flag.ContinueOnError) }
+
+// ParseFlags parses a subcommand's flags, which take no positional
+// arguments, reporting errors as UsageError.
+func ParseFlags(fs *flag.FlagSet, args []string) error {
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		return UsageError{err}
+	}
+	if fs.NArg() > 0 {
+		return UsageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	return nil
+}
+
+// NewLogger builds the process logger from LOG_LEVEL and LOG_FORMAT.
+func NewLogger(env *config.Env) zerolog.Logger {
+	level, err := zerolog.ParseLevel(env.String("LOG_LEVEL"))
+	env.Check("LOG_LEVEL", err == nil && level != zerolog.NoLevel, "%q is not one of debug, info, warn, error", env.String("LOG_LEVEL"))
+	var out io.Writer = os.Stderr
+	if env.OneOf("LOG_FORMAT", "json", "console") == "console" {
+		out = zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: "15:04:05.000"}
+	}
+	return zerolog.New(out).Level(level).With().Timestamp().Logger()
+}
+
+// NewRegistry is the process's metrics registry, with Go and process metrics.
+func NewRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// BrokerOptions reads the NATS variables; name is the NATS connection name.
+func BrokerOptions(env *config.Env, name string) broker.Options {
+	return broker.Options{
+		URL:             env.URL("NATS_URL"),
+		StoreDir:        env.String("NATS_STORE_DIR"),
+		Replicas:        env.Int("NATS_REPLICAS"),
+		DuplicateWindow: env.Duration("NATS_DUPLICATE_WINDOW"),
+		Name:            name,
+	}
+}
+
+// ServeHTTP serves h on addr until ctx ends, then shuts down gracefully.
+func ServeHTTP(ctx context.Context, log zerolog.Logger, name, addr string, h http.Handler) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%s: listen on %s: %w", name, addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info().Str("addr", ln.Addr().String()).Msgf("%s listening", name)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("%s: %w", name, err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("%s: shutdown: %w", name, err)
+	}
+	return nil
+}
