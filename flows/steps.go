@@ -38,8 +38,13 @@ func fail[T any](ctx context.Context, store *ops.Store, rec *ops.Record[T], err 
 // key: the operation record stops a second POST after a success; after an
 // ambiguous failure the redelivery posts again, and Cleeng's 409 for an
 // externalPaymentId it already holds hands back the payment the first POST
-// created, which is adopted when it belongs to the same order.
+// created, which is adopted when it belongs to the same order. So no
+// payment is reported without a reference: a rejection the gateway gave
+// none for gets one derived from its order (rejectionReference).
 func (f *Flows) createPayment(ctx context.Context, req cleeng.CreatePaymentRequest) (cleeng.Payment, error) {
+	if req.ExternalPaymentID == "" && req.Status == cleeng.StatusRejected {
+		req.ExternalPaymentID = rejectionReference(req.OrderID)
+	}
 	p, err := f.cleeng.CreatePayment(ctx, req)
 	var conflict *cleeng.ConflictError
 	if errors.As(err, &conflict) {
@@ -50,6 +55,16 @@ func (f *Flows) createPayment(ctx context.Context, req cleeng.CreatePaymentReque
 		return conflict.Existing, nil
 	}
 	return p, err
+}
+
+// rejectionReference is the externalPaymentId of a rejection the gateway
+// gave no reference for (a refusal that created nothing at the gateway, a
+// payment still pending at the timeout). An order is paid by one operation,
+// which reports one payment, so the order id makes it unique and the same
+// on every attempt, and a POST repeated after a lost answer meets Cleeng's
+// 409 like any other. It is never indexed: no gateway refers to it.
+func rejectionReference(orderID cleeng.ID) string {
+	return "rejected-order-" + orderID.String()
 }
 
 // paymentIndex finds the Cleeng payment behind a gateway reference, for
