@@ -71,7 +71,8 @@ type Record[T any] struct {
 // Revision is the KV revision the record was read or written at.
 func (r *Record[T]) Revision() uint64 { return r.rev }
 
-// Store reads and writes records in a KV bucket (broker.Broker.Ops).
+// Store reads and writes records in a KV bucket (broker.Broker.Ops, or
+// broker.Broker.Index for index entries).
 type Store struct {
 	kv    jetstream.KeyValue
 	lease time.Duration
