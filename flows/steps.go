@@ -68,10 +68,13 @@ func rejectionReference(orderID cleeng.ID) string {
 }
 
 // paymentIndex finds the Cleeng payment behind a gateway reference, for
-// gateway notifications and refunds (key payment.<gateway>.<reference>). It
-// is written before the Cleeng payment is created, so nothing about the
-// payment can arrive before it: PaymentID is then read from the operation
-// (OpKey) once the payment exists (paymentOf).
+// gateway notifications and refunds (key payment.<gateway>.<reference>, in
+// Stores.PaymentIndex: refunds and chargebacks come long after the
+// operation record expired). It is written before the Cleeng payment is
+// created, so nothing about the payment can arrive before it: until then
+// PaymentID is read from the operation (OpKey); once the payment exists the
+// operation writes PaymentID into the entry before it finishes, so the
+// entry no longer needs the operation record (paymentOf).
 type paymentIndex struct {
 	Gateway           string    `json:"gateway"`
 	ExternalPaymentID string    `json:"externalPaymentId"`
@@ -89,12 +92,23 @@ func paymentIndexKey(gateway, externalPaymentID string) string {
 }
 
 // indexPayment records which Cleeng payment a gateway reference belongs to.
-// Writing it again is a no-op.
+// The first entry stands; writing it again only fills in a PaymentID the
+// entry lacks (it was written before the payment existed).
 func (f *Flows) indexPayment(ctx context.Context, idx paymentIndex) error {
 	if idx.ExternalPaymentID == "" {
 		return nil // a refusal without a gateway reference: nothing will refer to it
 	}
-	return ops.PutOnce(ctx, f.ops, paymentIndexKey(idx.Gateway, idx.ExternalPaymentID), flowPaymentIndex, stepDone, idx)
+	key := paymentIndexKey(idx.Gateway, idx.ExternalPaymentID)
+	if err := ops.PutOnce(ctx, f.index, key, flowPaymentIndex, stepDone, idx); err != nil || idx.PaymentID == "" {
+		return err
+	}
+	return ops.Amend(ctx, f.index, key, func(stored *paymentIndex) bool {
+		if stored.PaymentID != "" {
+			return false
+		}
+		stored.PaymentID = idx.PaymentID
+		return true
+	})
 }
 
 // ignoreNotFound turns ErrNotFound into nil.
@@ -107,7 +121,7 @@ func ignoreNotFound(err error) error {
 
 // lookupPayment reads the index; ok is false when the reference is unknown.
 func (f *Flows) lookupPayment(ctx context.Context, gateway, externalPaymentID string) (paymentIndex, bool, error) {
-	rec, err := ops.Get[paymentIndex](ctx, f.ops, paymentIndexKey(gateway, externalPaymentID))
+	rec, err := ops.Get[paymentIndex](ctx, f.index, paymentIndexKey(gateway, externalPaymentID))
 	if errors.Is(err, ops.ErrNotFound) {
 		return paymentIndex{}, false, nil
 	}

@@ -93,7 +93,8 @@ func Worker(s WorkerSettings, b *broker.Broker, log zerolog.Logger) (*workers.Ru
 	}
 	opts := s.Options
 	opts.EventDecoders = decoders
-	f := flows.New(client, router, ops.NewStore(b.Ops), log, opts)
+	stores := flows.Stores{Operations: ops.NewStore(b.Ops), PaymentIndex: ops.NewStore(b.Index)}
+	f := flows.New(client, router, stores, log, opts)
 	defs, err := f.Definitions(s.Flows...)
 	if err != nil {
 		return nil, nil, err
