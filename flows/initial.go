@@ -234,8 +234,6 @@ func (f *Flows) finishInitial(ctx context.Context, rec *ops.Record[initialState]
 		// the front-end sees "pending" until then.
 		return rec.Park(ctx, f.ops, stepAwaitingNotification)
 	}
-	idx := paymentIndex{Gateway: st.Order.Gateway, ExternalPaymentID: res.PaymentReference,
-		OpKey: rec.Key, OrderID: st.Order.ID, CustomerID: st.Order.CustomerID}
 	if rec.Step == stepGateway {
 		amount, err := st.Order.amount()
 		if err != nil {
@@ -259,10 +257,9 @@ func (f *Flows) finishInitial(ctx context.Context, rec *ops.Record[initialState]
 		default:
 			return failure.NotYet(0, fmt.Errorf("order %s: gateway outcome %q is not final yet", st.Order.ID, res.Outcome))
 		}
-		if err := f.indexPayment(ctx, idx); err != nil {
-			return err
-		}
-		payment, err := f.createPayment(ctx, req)
+		idx := paymentIndex{Gateway: st.Order.Gateway, ExternalPaymentID: res.PaymentReference,
+			OpKey: rec.Key, OrderID: st.Order.ID, CustomerID: st.Order.CustomerID}
+		payment, err := f.reportPayment(ctx, idx, req)
 		if err != nil {
 			return fail(ctx, f.ops, rec, err)
 		}
@@ -270,11 +267,6 @@ func (f *Flows) finishInitial(ctx context.Context, rec *ops.Record[initialState]
 		if err := rec.Save(ctx, f.ops, stepCleengPayment); err != nil {
 			return err
 		}
-	}
-	// The entry outlives this record: it must name the payment itself.
-	idx.PaymentID = st.Payment.ID
-	if err := f.indexPayment(ctx, idx); err != nil {
-		return err
 	}
 	st.Outcome = &CheckoutOutcome{Status: string(st.Payment.Status.Normalize()), OrderID: st.Order.ID,
 		PaymentID: st.Payment.ID, ExternalPaymentID: st.Payment.ExternalPaymentID, RejectedReason: res.RefusalReason}

@@ -172,10 +172,8 @@ func (f *Flows) charge(ctx context.Context, g gateways.Gateway, rec *ops.Record[
 // renewal's payment, and ends the operation.
 func (f *Flows) reportRenewal(ctx context.Context, rec *ops.Record[renewalState]) error {
 	r := rec.State.Renewal
-	res := *rec.State.Result
-	idx := paymentIndex{Gateway: rec.State.Order.Gateway, ExternalPaymentID: res.PaymentReference,
-		OpKey: rec.Key, OrderID: rec.State.Order.ID, CustomerID: r.CustomerID, SubscriptionID: r.SubscriptionID}
 	if rec.Step == stepGateway {
+		res := *rec.State.Result
 		req := cleeng.CreatePaymentRequest{
 			OrderID: rec.State.Order.ID, PaymentOperation: cleeng.OperationRecurringPayment,
 			ExternalPaymentID: res.PaymentReference, PaymentDetailsID: r.PaymentDetailsID, SubscriptionID: r.SubscriptionID,
@@ -196,10 +194,9 @@ func (f *Flows) reportRenewal(ctx context.Context, rec *ops.Record[renewalState]
 		default:
 			return failure.NotYet(0, fmt.Errorf("renewal %s: gateway outcome %q is not final yet", rec.Key, res.Outcome))
 		}
-		if err := f.indexPayment(ctx, idx); err != nil {
-			return err
-		}
-		payment, err := f.createPayment(ctx, req)
+		idx := paymentIndex{Gateway: rec.State.Order.Gateway, ExternalPaymentID: res.PaymentReference,
+			OpKey: rec.Key, OrderID: rec.State.Order.ID, CustomerID: r.CustomerID, SubscriptionID: r.SubscriptionID}
+		payment, err := f.reportPayment(ctx, idx, req)
 		if err != nil {
 			return fail(ctx, f.ops, rec, err)
 		}
@@ -207,11 +204,6 @@ func (f *Flows) reportRenewal(ctx context.Context, rec *ops.Record[renewalState]
 		if err := rec.Save(ctx, f.ops, stepCleengPayment); err != nil {
 			return err
 		}
-	}
-	// The entry outlives this record: it must name the payment itself.
-	idx.PaymentID = rec.State.Payment.ID
-	if err := f.indexPayment(ctx, idx); err != nil {
-		return err
 	}
 	return rec.Finish(ctx, f.ops, stepDone)
 }

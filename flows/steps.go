@@ -57,6 +57,22 @@ func (f *Flows) createPayment(ctx context.Context, req cleeng.CreatePaymentReque
 	return p, err
 }
 
+// reportPayment reports a gateway's payment to Cleeng (createPayment),
+// indexing its reference first, so nothing about the payment can arrive
+// before its index entry, and naming the Cleeng payment in the entry once it
+// exists: the entry outlives the operation record it pointed at until then.
+func (f *Flows) reportPayment(ctx context.Context, idx paymentIndex, req cleeng.CreatePaymentRequest) (cleeng.Payment, error) {
+	if err := f.indexPayment(ctx, idx); err != nil {
+		return cleeng.Payment{}, err
+	}
+	payment, err := f.createPayment(ctx, req)
+	if err != nil {
+		return payment, err
+	}
+	idx.PaymentID = payment.ID
+	return payment, f.indexPayment(ctx, idx)
+}
+
 // rejectionReference is the externalPaymentId of a rejection the gateway
 // gave no reference for (a refusal that created nothing at the gateway, a
 // payment still pending at the timeout). An order is paid by one operation,
@@ -72,9 +88,9 @@ func rejectionReference(orderID cleeng.ID) string {
 // Stores.PaymentIndex: refunds and chargebacks come long after the
 // operation record expired). It is written before the Cleeng payment is
 // created, so nothing about the payment can arrive before it: until then
-// PaymentID is read from the operation (OpKey); once the payment exists the
-// operation writes PaymentID into the entry before it finishes, so the
-// entry no longer needs the operation record (paymentOf).
+// PaymentID is read from the operation (OpKey); once the payment exists it
+// is written into the entry before the operation records it, so the entry
+// no longer needs the operation record (reportPayment, paymentOf).
 type paymentIndex struct {
 	Gateway           string    `json:"gateway"`
 	ExternalPaymentID string    `json:"externalPaymentId"`
