@@ -140,10 +140,14 @@ type NewPaymentDetails struct {
 
 // CreatePaymentRequest is the body of POST /payments [doc; paymentDetailsId decided].
 type CreatePaymentRequest struct {
-	OrderID           ID               `json:"orderId"`
-	Status            PaymentStatus    `json:"status"`
-	PaymentOperation  PaymentOperation `json:"paymentOperation"`
-	ExternalPaymentID string           `json:"externalPaymentId,omitempty"`
+	OrderID          ID               `json:"orderId"`
+	Status           PaymentStatus    `json:"status"`
+	PaymentOperation PaymentOperation `json:"paymentOperation"`
+	// ExternalPaymentID is the gateway's payment reference; every Cleeng
+	// payment carries one [doc]. A 409 for one Cleeng already holds is the
+	// only guard against a second payment after a lost answer, so the flows
+	// give a rejection without a gateway reference one of their own.
+	ExternalPaymentID string `json:"externalPaymentId,omitempty"`
 	// PaymentDetails creates new payment details; PaymentDetailsID refers to existing ones.
 	PaymentDetails   *NewPaymentDetails `json:"paymentDetails,omitempty"`
 	PaymentDetailsID ID                 `json:"paymentDetailsId,omitempty"`

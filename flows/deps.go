@@ -93,22 +93,35 @@ type Options struct {
 	EventDecoders map[string]EventDecoder
 }
 
+// Stores are where the flows keep their records.
+type Stores struct {
+	// Operations holds the operation records and the pending index, which
+	// only means something while its operation record exists
+	// (broker.Broker.Ops).
+	Operations *ops.Store
+	// PaymentIndex holds the payment index, which refunds and chargebacks
+	// read long after the payment's operation record expired
+	// (broker.Broker.Index).
+	PaymentIndex *ops.Store
+}
+
 // Flows holds what every flow needs.
 type Flows struct {
 	cleeng Cleeng
 	router *Router
 	ops    *ops.Store
+	index  *ops.Store
 	log    zerolog.Logger
 	opts   Options
 }
 
 // New builds the flows.
-func New(c Cleeng, r *Router, store *ops.Store, log zerolog.Logger, opts Options) *Flows {
+func New(c Cleeng, r *Router, stores Stores, log zerolog.Logger, opts Options) *Flows {
 	if opts.ZeroAuthCurrency == "" {
 		opts.ZeroAuthCurrency = "EUR"
 	}
 	if opts.NotificationTimeout <= 0 {
 		opts.NotificationTimeout = time.Hour
 	}
-	return &Flows{cleeng: c, router: r, ops: store, log: log, opts: opts}
+	return &Flows{cleeng: c, router: r, ops: stores.Operations, index: stores.PaymentIndex, log: log, opts: opts}
 }

@@ -247,11 +247,9 @@ func (f *Flows) finishInitial(ctx context.Context, rec *ops.Record[initialState]
 		default:
 			return failure.NotYet(0, fmt.Errorf("order %s: gateway outcome %q is not final yet", st.Order.ID, res.Outcome))
 		}
-		if err := f.indexPayment(ctx, paymentIndex{Gateway: st.Order.Gateway, ExternalPaymentID: res.PaymentReference,
-			OpKey: rec.Key, OrderID: st.Order.ID, CustomerID: st.Order.CustomerID}); err != nil {
-			return err
-		}
-		payment, err := f.createPayment(ctx, req)
+		idx := paymentIndex{Gateway: st.Order.Gateway, ExternalPaymentID: res.PaymentReference,
+			OpKey: rec.Key, OrderID: st.Order.ID, CustomerID: st.Order.CustomerID}
+		payment, err := f.reportPayment(ctx, idx, req)
 		if err != nil {
 			return fail(ctx, f.ops, rec, err)
 		}

@@ -14,7 +14,8 @@ import (
 )
 
 func TestLetterOnce_OneLetterPerEventRedeliveredUntilStored(t *testing.T) {
-	f := New(nil, nil, ops.NewStore(testkit.Broker(t).Ops), zerolog.Nop(), Options{})
+	b := testkit.Broker(t)
+	f := New(nil, nil, Stores{Operations: ops.NewStore(b.Ops), PaymentIndex: ops.NewStore(b.Index)}, zerolog.Nop(), Options{})
 	letter := failure.Permanentf("refund undone after Cleeng was told")
 	reversed := gateways.Event{Gateway: "adyen", Kind: gateways.EventRefundReversed, PaymentReference: "R1", Success: true}
 	other := reversed

@@ -194,11 +194,9 @@ func (f *Flows) reportRenewal(ctx context.Context, rec *ops.Record[renewalState]
 		default:
 			return failure.NotYet(0, fmt.Errorf("renewal %s: gateway outcome %q is not final yet", rec.Key, res.Outcome))
 		}
-		if err := f.indexPayment(ctx, paymentIndex{Gateway: rec.State.Order.Gateway, ExternalPaymentID: res.PaymentReference,
-			OpKey: rec.Key, OrderID: rec.State.Order.ID, CustomerID: r.CustomerID, SubscriptionID: r.SubscriptionID}); err != nil {
-			return err
-		}
-		payment, err := f.createPayment(ctx, req)
+		idx := paymentIndex{Gateway: rec.State.Order.Gateway, ExternalPaymentID: res.PaymentReference,
+			OpKey: rec.Key, OrderID: rec.State.Order.ID, CustomerID: r.CustomerID, SubscriptionID: r.SubscriptionID}
+		payment, err := f.reportPayment(ctx, idx, req)
 		if err != nil {
 			return fail(ctx, f.ops, rec, err)
 		}

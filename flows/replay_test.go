@@ -94,6 +94,19 @@ func (e *e2e) record(key string) *ops.Record[json.RawMessage] {
 	return rec
 }
 
+// waitFinished waits until the operation under key is no longer in progress and
+// returns its record: the flow reports to Cleeng before it records the
+// outcome, so a payment visible in Cleeng does not mean the record is final.
+func (e *e2e) waitFinished(key string) *ops.Record[json.RawMessage] {
+	e.t.Helper()
+	var rec *ops.Record[json.RawMessage]
+	testkit.Eventually(e.t, 10*time.Second, "operation "+key+" finished", func() bool {
+		rec = e.record(key)
+		return rec.Status != ops.StatusInProgress
+	})
+	return rec
+}
+
 func (e *e2e) replay(l deadletter.Letter) deadletter.Replayed {
 	e.t.Helper()
 	r, err := deadletter.Replay(context.Background(), e.dev.Broker.JS, l.Seq)
@@ -131,7 +144,7 @@ type pastAttempt struct {
 // after the failed attempts given.
 func (e *e2e) assertReopened(key string, failed ...pastAttempt) {
 	e.t.Helper()
-	rec := e.record(key)
+	rec := e.waitFinished(key)
 	if rec.Status != ops.StatusDone || rec.Attempt() != len(failed)+1 || len(rec.History) != len(failed) {
 		e.t.Fatalf("operation %s: %s at attempt %d, history %+v; want done at attempt %d", key, rec.Status, rec.Attempt(), rec.History, len(failed)+1)
 	}
@@ -337,7 +350,7 @@ func TestReplay_LetterOfADoneOperationChangesNothingAndSaysSo(t *testing.T) {
 	e.routeUnroutedMethod()
 	e.replay(first)
 	e.waitRenewed(sub)
-	done := e.record(key)
+	done := e.waitFinished(key)
 
 	// The letter as the runtime stores a second delivery of the webhook:
 	// the same payload and headers, but its own id in the dead-letter stream.

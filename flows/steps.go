@@ -38,8 +38,13 @@ func fail[T any](ctx context.Context, store *ops.Store, rec *ops.Record[T], err 
 // key: the operation record stops a second POST after a success; after an
 // ambiguous failure the redelivery posts again, and Cleeng's 409 for an
 // externalPaymentId it already holds hands back the payment the first POST
-// created, which is adopted when it belongs to the same order.
+// created, which is adopted when it belongs to the same order. So no
+// payment is reported without a reference: a rejection the gateway gave
+// none for gets one derived from its order (rejectionReference).
 func (f *Flows) createPayment(ctx context.Context, req cleeng.CreatePaymentRequest) (cleeng.Payment, error) {
+	if req.ExternalPaymentID == "" && req.Status == cleeng.StatusRejected {
+		req.ExternalPaymentID = rejectionReference(req.OrderID)
+	}
 	p, err := f.cleeng.CreatePayment(ctx, req)
 	var conflict *cleeng.ConflictError
 	if errors.As(err, &conflict) {
@@ -52,11 +57,40 @@ func (f *Flows) createPayment(ctx context.Context, req cleeng.CreatePaymentReque
 	return p, err
 }
 
+// reportPayment reports a gateway's payment to Cleeng (createPayment),
+// indexing its reference first, so nothing about the payment can arrive
+// before its index entry, and naming the Cleeng payment in the entry once it
+// exists: the entry outlives the operation record it pointed at until then.
+func (f *Flows) reportPayment(ctx context.Context, idx paymentIndex, req cleeng.CreatePaymentRequest) (cleeng.Payment, error) {
+	if err := f.indexPayment(ctx, idx); err != nil {
+		return cleeng.Payment{}, err
+	}
+	payment, err := f.createPayment(ctx, req)
+	if err != nil {
+		return payment, err
+	}
+	idx.PaymentID = payment.ID
+	return payment, f.indexPayment(ctx, idx)
+}
+
+// rejectionReference is the externalPaymentId of a rejection the gateway
+// gave no reference for (a refusal that created nothing at the gateway, a
+// payment still pending at the timeout). An order is paid by one operation,
+// which reports one payment, so the order id makes it unique and the same
+// on every attempt, and a POST repeated after a lost answer meets Cleeng's
+// 409 like any other. It is never indexed: no gateway refers to it.
+func rejectionReference(orderID cleeng.ID) string {
+	return "rejected-order-" + orderID.String()
+}
+
 // paymentIndex finds the Cleeng payment behind a gateway reference, for
-// gateway notifications and refunds (key payment.<gateway>.<reference>). It
-// is written before the Cleeng payment is created, so nothing about the
-// payment can arrive before it: PaymentID is then read from the operation
-// (OpKey) once the payment exists (paymentOf).
+// gateway notifications and refunds (key payment.<gateway>.<reference>, in
+// Stores.PaymentIndex: refunds and chargebacks come long after the
+// operation record expired). It is written before the Cleeng payment is
+// created, so nothing about the payment can arrive before it: until then
+// PaymentID is read from the operation (OpKey); once the payment exists it
+// is written into the entry before the operation records it, so the entry
+// no longer needs the operation record (reportPayment, paymentOf).
 type paymentIndex struct {
 	Gateway           string    `json:"gateway"`
 	ExternalPaymentID string    `json:"externalPaymentId"`
@@ -74,12 +108,23 @@ func paymentIndexKey(gateway, externalPaymentID string) string {
 }
 
 // indexPayment records which Cleeng payment a gateway reference belongs to.
-// Writing it again is a no-op.
+// The first entry stands; writing it again only fills in a PaymentID the
+// entry lacks (it was written before the payment existed).
 func (f *Flows) indexPayment(ctx context.Context, idx paymentIndex) error {
 	if idx.ExternalPaymentID == "" {
 		return nil // a refusal without a gateway reference: nothing will refer to it
 	}
-	return ops.PutOnce(ctx, f.ops, paymentIndexKey(idx.Gateway, idx.ExternalPaymentID), flowPaymentIndex, stepDone, idx)
+	key := paymentIndexKey(idx.Gateway, idx.ExternalPaymentID)
+	if err := ops.PutOnce(ctx, f.index, key, flowPaymentIndex, stepDone, idx); err != nil || idx.PaymentID == "" {
+		return err
+	}
+	return ops.Amend(ctx, f.index, key, func(stored *paymentIndex) bool {
+		if stored.PaymentID != "" {
+			return false
+		}
+		stored.PaymentID = idx.PaymentID
+		return true
+	})
 }
 
 // ignoreNotFound turns ErrNotFound into nil.
@@ -92,7 +137,7 @@ func ignoreNotFound(err error) error {
 
 // lookupPayment reads the index; ok is false when the reference is unknown.
 func (f *Flows) lookupPayment(ctx context.Context, gateway, externalPaymentID string) (paymentIndex, bool, error) {
-	rec, err := ops.Get[paymentIndex](ctx, f.ops, paymentIndexKey(gateway, externalPaymentID))
+	rec, err := ops.Get[paymentIndex](ctx, f.index, paymentIndexKey(gateway, externalPaymentID))
 	if errors.Is(err, ops.ErrNotFound) {
 		return paymentIndex{}, false, nil
 	}

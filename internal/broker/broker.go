@@ -1,6 +1,6 @@
 // Package broker connects the connector to NATS JetStream, or starts an
-// embedded JetStream server, and declares the streams and the KV bucket every
-// role relies on (DESIGN section 3).
+// embedded JetStream server, and declares the streams and the KV buckets
+// every role relies on (DESIGN section 3).
 package broker
 
 import (
@@ -20,6 +20,7 @@ const (
 	InboxStream = "CONNECTOR_INBOX"
 	DLQStream   = "CONNECTOR_DLQ"
 	OpsBucket   = "CONNECTOR_OPS"
+	IndexBucket = "CONNECTOR_INDEX"
 
 	// InboxSubjects: cleeng.webhook.<topic>, checkout.<command>, gateway.<name>.<event>.
 	SubjectCleengWebhook = "cleeng.webhook"
@@ -34,7 +35,7 @@ type Options struct {
 	URL string
 	// StoreDir is the embedded server's JetStream directory.
 	StoreDir string
-	// Replicas of the streams and the KV bucket (1 embedded, 3 on a cluster).
+	// Replicas of the streams and the KV buckets (1 embedded, 3 on a cluster).
 	Replicas int
 	// DuplicateWindow of the inbox: a re-sent copy within it is dropped. Default 1h.
 	DuplicateWindow time.Duration
@@ -42,13 +43,23 @@ type Options struct {
 	InboxMaxAge time.Duration
 	// OpsTTL: how long an operation record is kept. Default 35 days, longer than Adyen's 30-day retries.
 	OpsTTL time.Duration
+	// IndexTTL: how long an index entry (which Cleeng payment and gateway a
+	// gateway reference belongs to) is kept after its last write. Refunds
+	// and chargebacks arrive months after the payment, long after its
+	// operation record expired: card schemes allow chargebacks up to about
+	// 540 days after the transaction. Default two years (DefaultIndexTTL).
+	IndexTTL time.Duration
 	// Name is the client connection name shown in the server's monitoring.
 	Name string
-	// Existing binds to the streams and the KV bucket as they are, without
+	// Existing binds to the streams and the KV buckets as they are, without
 	// creating or updating them: for operator commands, which must not
 	// change a deployment's settings.
 	Existing bool
 }
+
+// DefaultIndexTTL outlasts the longest chargeback window of the card
+// schemes (about 540 days) with room for a late refund.
+const DefaultIndexTTL = 2 * 365 * 24 * time.Hour
 
 func (o *Options) setDefaults() {
 	if o.Replicas == 0 {
@@ -63,6 +74,9 @@ func (o *Options) setDefaults() {
 	if o.OpsTTL == 0 {
 		o.OpsTTL = 35 * 24 * time.Hour
 	}
+	if o.IndexTTL == 0 {
+		o.IndexTTL = DefaultIndexTTL
+	}
 	if o.StoreDir == "" {
 		o.StoreDir = "./data/nats"
 	}
@@ -76,11 +90,13 @@ type Broker struct {
 	Conn *nats.Conn
 	JS   jetstream.JetStream
 	Ops  jetstream.KeyValue
+	// Index holds the flows' payment index (IndexBucket), kept for IndexTTL.
+	Index jetstream.KeyValue
 	// Server is the embedded server, nil when connected to an external one.
 	Server *server.Server
 }
 
-// Open connects (or embeds), then creates or updates the streams and the KV bucket.
+// Open connects (or embeds), then creates or updates the streams and the KV buckets.
 func Open(ctx context.Context, opts Options) (*Broker, error) {
 	opts.setDefaults()
 	b := &Broker{}
@@ -189,21 +205,40 @@ func (b *Broker) declare(ctx context.Context, opts Options) error {
 			return fmt.Errorf("declare stream %s: %w", cfg.Name, err)
 		}
 	}
-	return retry(ctx, func(ctx context.Context) error {
-		kv, err := b.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket:      OpsBucket,
-			Description: "one record per business operation: claims and step results",
-			History:     1,
-			TTL:         opts.OpsTTL,
-			Storage:     jetstream.FileStorage,
-			Replicas:    opts.Replicas,
-		})
-		if err != nil {
-			return fmt.Errorf("declare KV %s: %w", OpsBucket, err)
+	for _, bucket := range b.buckets(opts) {
+		if err := retry(ctx, func(ctx context.Context) error {
+			kv, err := b.JS.CreateOrUpdateKeyValue(ctx, bucket.config)
+			if err != nil {
+				return err
+			}
+			*bucket.into = kv
+			return nil
+		}); err != nil {
+			return fmt.Errorf("declare KV %s: %w", bucket.config.Bucket, err)
 		}
-		b.Ops = kv
-		return nil
-	})
+	}
+	return nil
+}
+
+// bucket is a KV bucket the broker declares or binds, and the field of the
+// Broker it is opened into.
+type bucket struct {
+	config jetstream.KeyValueConfig
+	into   *jetstream.KeyValue
+}
+
+// buckets are the operation records, kept OpsTTL after their last write,
+// and the index entries that must outlive them, kept IndexTTL.
+func (b *Broker) buckets(opts Options) []bucket {
+	opts.setDefaults()
+	kv := func(name, description string, ttl time.Duration) jetstream.KeyValueConfig {
+		return jetstream.KeyValueConfig{Bucket: name, Description: description, History: 1, TTL: ttl,
+			Storage: jetstream.FileStorage, Replicas: opts.Replicas}
+	}
+	return []bucket{
+		{kv(OpsBucket, "one record per business operation: claims and step results", opts.OpsTTL), &b.Ops},
+		{kv(IndexBucket, "which gateway and Cleeng payment a gateway reference belongs to, for refunds and chargebacks", opts.IndexTTL), &b.Index},
+	}
 }
 
 const (
@@ -253,16 +288,19 @@ func retry(ctx context.Context, f func(context.Context) error) error {
 	}
 }
 
-// bind finds the resources a deployment declared.
-func (b *Broker) bind(ctx context.Context, _ Options) error {
+// bind finds the resources a deployment declared, leaving their settings
+// as they are.
+func (b *Broker) bind(ctx context.Context, opts Options) error {
 	if err := b.Ready(ctx); err != nil {
 		return fmt.Errorf("%w (start the connector once to declare them)", err)
 	}
-	kv, err := b.JS.KeyValue(ctx, OpsBucket)
-	if err != nil {
-		return fmt.Errorf("KV %s: %w", OpsBucket, err)
+	for _, bucket := range b.buckets(opts) {
+		kv, err := b.JS.KeyValue(ctx, bucket.config.Bucket)
+		if err != nil {
+			return fmt.Errorf("KV %s: %w (start the connector once to declare it)", bucket.config.Bucket, err)
+		}
+		*bucket.into = kv
 	}
-	b.Ops = kv
 	return nil
 }
 

@@ -127,6 +127,7 @@ func BrokerOptions(env *config.Env, name string) broker.Options {
 		StoreDir:        env.String("NATS_STORE_DIR"),
 		Replicas:        env.Int("NATS_REPLICAS"),
 		DuplicateWindow: env.Duration("NATS_DUPLICATE_WINDOW"),
+		IndexTTL:        env.Duration("NATS_INDEX_TTL"),
 		Name:            name,
 	}
 }

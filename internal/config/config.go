@@ -53,8 +53,9 @@ var (
 var Vars = []Var{
 	{Name: "NATS_URL", Help: "NATS server URL; empty starts an embedded JetStream server", Roles: natsRoles},
 	{Name: "NATS_STORE_DIR", Default: "./data/nats", Help: "embedded JetStream storage directory", Roles: natsRoles},
-	{Name: "NATS_REPLICAS", Default: "1", Help: "replicas of streams and the KV bucket (3 on a cluster)", Roles: natsRoles},
+	{Name: "NATS_REPLICAS", Default: "1", Help: "replicas of streams and the KV buckets (3 on a cluster)", Roles: natsRoles},
 	{Name: "NATS_DUPLICATE_WINDOW", Default: "1h", Help: "inbox de-duplication window", Roles: natsRoles},
+	{Name: "NATS_INDEX_TTL", Default: "17520h", Help: "how long a payment's index entry is kept: refunds and chargebacks (up to ~540 days later) must find its gateway", Roles: natsRoles},
 	{Name: "INGRESS_ADDR", Default: ":8080", Help: "ingress listen address", Roles: ingress},
 	{Name: "INGRESS_MAX_BODY_BYTES", Default: "65536", Help: "largest request body accepted", Roles: ingress},
 	{Name: "INGRESS_MAX_WAITS", Default: "1000", Help: "checkout calls waiting for their outcome at once; past it a call is answered 429 and nothing is stored", Roles: ingress},

@@ -20,4 +20,8 @@
 // Records expire with the bucket's TTL (35 days after their last write, set
 // by internal/broker), longer than Adyen's 30 days of webhook retries, so a
 // late duplicate still finds the outcome.
+//
+// A Store works on any bucket: index entries that must outlive the
+// operation records (the flows' payment index, in CONNECTOR_INDEX) are
+// finished records written with PutOnce and completed with Amend.
 package ops

@@ -24,3 +24,33 @@ func PutOnce[T any](ctx context.Context, s *Store, key, flow, step string, state
 	}
 	return nil
 }
+
+// Amend changes the state of the finished record under key (an index entry)
+// with change, which reports whether it changed anything. The write is a
+// compare-and-set on the revision read: a concurrent amendment makes Amend
+// read again and ask change again, so change sees what the other wrote.
+func Amend[T any](ctx context.Context, s *Store, key string, change func(*T) bool) error {
+	for range 3 {
+		rec, err := Get[T](ctx, s, key)
+		if err != nil {
+			return err
+		}
+		if !change(&rec.State) {
+			return nil
+		}
+		rec.Updated = s.now()
+		data, err := json.Marshal(rec)
+		if err != nil {
+			return failure.Permanent(fmt.Errorf("encode operation %s: %w", key, err))
+		}
+		_, err = s.kv.Update(ctx, key, data, rec.Revision())
+		if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+			continue
+		}
+		if err != nil {
+			return failure.Transient(fmt.Errorf("write operation %s: %w", key, err))
+		}
+		return nil
+	}
+	return failure.NotYet(0, fmt.Errorf("amend operation %s: %w", key, ErrConflict))
+}

@@ -90,7 +90,8 @@ func (r *Record[T]) Held() bool {
 // Revision is the KV revision the record was read, written or renewed at.
 func (r *Record[T]) Revision() uint64 { return r.claim.revision() }
 
-// Store reads and writes records in a KV bucket (broker.Broker.Ops).
+// Store reads and writes records in a KV bucket (broker.Broker.Ops, or
+// broker.Broker.Index for index entries).
 type Store struct {
 	kv    jetstream.KeyValue
 	lease time.Duration

@@ -99,8 +99,8 @@ func Worker(s WorkerSettings, b *broker.Broker, log zerolog.Logger) (*workers.Ru
 	opts.EventDecoders = decoders
 	// Claims last as long as the runtime keeps their message: renewed with
 	// its heartbeat, run out when the worker dies and the message returns.
-	store := ops.NewStore(b.Ops, ops.WithLease(rt.ClaimLease()))
-	f := flows.New(client, router, store, log, opts)
+	stores := flows.Stores{Operations: ops.NewStore(b.Ops, ops.WithLease(rt.ClaimLease())), PaymentIndex: ops.NewStore(b.Index)}
+	f := flows.New(client, router, stores, log, opts)
 	defs, err := f.Definitions(s.Flows...)
 	if err != nil {
 		return nil, nil, err
