@@ -109,27 +109,17 @@ func (f *Flows) paymentNotified(ctx context.Context, ev gateways.Event) error {
 	if err != nil {
 		return ignoreNotFound(err) // a purchase the connector is not waiting for
 	}
-	if err := f.paidAfterRejection(ctx, idx.State, ev); err != nil {
-		return err
-	}
 	// An authorisation notified for a renewal reserved or charged the
 	// amount as the renewal asked; a purchase notification is a charge.
 	paid := gateways.Captured
 	if ev.Kind == gateways.EventAuthorisation {
 		paid = gateways.Authorised
 	}
-	// A renewal that failed knowing this payment has its own dead letter;
-	// one that failed without knowing it (it gave up waiting) must not
-	// let the charge go unreported.
-	gaveUp := func(rec *ops.Record[renewalState]) error {
-		known := rec.State.Result != nil && rec.State.Result.PaymentReference == ev.PaymentReference
-		if rec.Status == ops.StatusFailed && ev.Success && !known {
-			return f.letterOnce(ctx, ev, failure.Permanentf("%s reports payment %s for order %s paid, but renewal %s ended failed (%s): the shopper was charged and Cleeng was never told: record the payment in Cleeng, or refund it at %s",
-				ev.Gateway, ev.PaymentReference, idx.State.OrderID, rec.Key, rec.Error, ev.Gateway))
+	unreported := func(rec *ops.Record[renewalState]) error { return f.paidButNotReported(ctx, rec, idx.State, ev) }
+	return settle(ctx, f.ops, idx.State.OpKey, idx.State.Flow, unreported, func(ctx context.Context, rec *ops.Record[renewalState]) error {
+		if err := unreported(rec); err != nil {
+			return err
 		}
-		return nil // reported already, or a refusal of a renewal that failed anyway
-	}
-	return settle(ctx, f.ops, idx.State.OpKey, idx.State.Flow, gaveUp, func(ctx context.Context, rec *ops.Record[renewalState]) error {
 		switch {
 		case rec.Step == "" || rec.Step == stepOrder:
 			// Notified before the answer was recorded: the answer, or the
@@ -173,23 +163,24 @@ func (f *Flows) noChargeInDoubt(ctx context.Context, rec *ops.Record[renewalStat
 	return nil
 }
 
-// paidAfterRejection catches a gateway that charged a renewal the connector
-// already reported rejected (the gateway's own retry, a settled offline
-// payment after the timeout): Cleeng and the gateway disagree about money,
-// which only an operator can reconcile, so the notification is
-// dead-lettered with what to do.
-func (f *Flows) paidAfterRejection(ctx context.Context, idx pendingIndex, ev gateways.Event) error {
+// paidButNotReported catches a "paid" the renewal can no longer report:
+// it was reported rejected to Cleeng, or is about to be (the gateway's own
+// retry, an offline payment settled after the timeout), or it ended failed
+// without knowing this payment (it gave up waiting). The shopper was
+// charged and Cleeng says otherwise, which only an operator can reconcile,
+// so the notification is dead-lettered with what to do. A renewal that
+// failed knowing this payment has its own dead letter already.
+func (f *Flows) paidButNotReported(ctx context.Context, rec *ops.Record[renewalState], idx pendingIndex, ev gateways.Event) error {
 	if !ev.Success {
 		return nil
 	}
-	rec, err := ops.Get[renewalState](ctx, f.ops, idx.OpKey)
-	if err != nil {
-		return ignoreNotFound(err)
-	}
-	// Refused and past waiting: reported rejected to Cleeng, or about to be.
-	if res := rec.State.Result; res != nil && res.Outcome == gateways.Refused && rec.Step != stepAwaitingNotification {
+	switch res := rec.State.Result; {
+	case res != nil && res.Outcome == gateways.Refused && rec.Step != stepAwaitingNotification:
 		return f.letterOnce(ctx, ev, failure.Permanentf("%s reports purchase %s for order %s paid, but the renewal was reported rejected to Cleeng (%s): refund it at %s, or record the payment in Cleeng by hand",
 			ev.Gateway, ev.PaymentReference, idx.OrderID, res.RefusalReason, ev.Gateway))
+	case rec.Status == ops.StatusFailed && (res == nil || res.PaymentReference != ev.PaymentReference):
+		return f.letterOnce(ctx, ev, failure.Permanentf("%s reports payment %s for order %s paid, but renewal %s ended failed (%s): the shopper was charged and Cleeng was never told: record the payment in Cleeng, or refund it at %s",
+			ev.Gateway, ev.PaymentReference, idx.OrderID, rec.Key, rec.Error, ev.Gateway))
 	}
 	return nil
 }
