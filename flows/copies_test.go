@@ -16,13 +16,13 @@ import (
 
 	"github.com/cleeng-connector/connector/cleeng"
 	cleengsandbox "github.com/cleeng-connector/connector/cleeng/sandbox"
+	"github.com/cleeng-connector/connector/cmd/connector-dev/stack"
 	"github.com/cleeng-connector/connector/gateways/adyen"
 	adyensandbox "github.com/cleeng-connector/connector/gateways/adyen/sandbox"
 	"github.com/cleeng-connector/connector/gateways/cleverbridge"
 	cbsandbox "github.com/cleeng-connector/connector/gateways/cleverbridge/sandbox"
 	"github.com/cleeng-connector/connector/internal/broker"
 	"github.com/cleeng-connector/connector/internal/ops"
-	"github.com/cleeng-connector/connector/internal/stack"
 	"github.com/cleeng-connector/connector/internal/testkit"
 )
 

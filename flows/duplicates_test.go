@@ -6,8 +6,8 @@ import (
 
 	"github.com/cleeng-connector/connector/cleeng"
 	cleengsandbox "github.com/cleeng-connector/connector/cleeng/sandbox"
+	"github.com/cleeng-connector/connector/cmd/connector-dev/stack"
 	adyensandbox "github.com/cleeng-connector/connector/gateways/adyen/sandbox"
-	"github.com/cleeng-connector/connector/internal/stack"
 )
 
 // Dunning attempt dates of the duplicate tests: the authorisation's, and the

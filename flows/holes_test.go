@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cleeng-connector/connector/internal/stack"
+	"github.com/cleeng-connector/connector/cmd/connector-dev/stack"
 	"github.com/cleeng-connector/connector/internal/testkit"
 
 	"github.com/cleeng-connector/connector/cleeng"

@@ -10,14 +10,14 @@ import (
 
 	"github.com/cleeng-connector/connector/cleeng"
 	cleengsandbox "github.com/cleeng-connector/connector/cleeng/sandbox"
+	"github.com/cleeng-connector/connector/cmd/connector-dev/stack"
+	"github.com/cleeng-connector/connector/cmd/connector/deadletter"
 	"github.com/cleeng-connector/connector/gateways"
 	"github.com/cleeng-connector/connector/gateways/adyen"
 	"github.com/cleeng-connector/connector/internal/broker"
-	"github.com/cleeng-connector/connector/internal/deadletter"
 	"github.com/cleeng-connector/connector/internal/messages"
 	"github.com/cleeng-connector/connector/internal/money"
 	"github.com/cleeng-connector/connector/internal/ops"
-	"github.com/cleeng-connector/connector/internal/stack"
 	"github.com/cleeng-connector/connector/internal/testkit"
 )
 

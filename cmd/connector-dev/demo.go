@@ -7,11 +7,11 @@ import (
 	"os"
 	"time"
 
+	"github.com/cleeng-connector/connector/cmd/connector-dev/demo"
+	"github.com/cleeng-connector/connector/cmd/connector-dev/stack"
 	"github.com/cleeng-connector/connector/internal/broker"
 	"github.com/cleeng-connector/connector/internal/cli"
 	"github.com/cleeng-connector/connector/internal/config"
-	"github.com/cleeng-connector/connector/internal/demo"
-	"github.com/cleeng-connector/connector/internal/stack"
 )
 
 // runDemo walks a subscription through every connector function against a

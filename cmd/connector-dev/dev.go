@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/cleeng-connector/connector/cmd/connector-dev/stack"
 	"github.com/cleeng-connector/connector/internal/cli"
 	"github.com/cleeng-connector/connector/internal/config"
-	"github.com/cleeng-connector/connector/internal/stack"
 	"github.com/cleeng-connector/connector/workers"
 )
 

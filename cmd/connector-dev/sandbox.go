@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/cleeng-connector/connector/cmd/connector-dev/stack"
 	adyensandbox "github.com/cleeng-connector/connector/gateways/adyen/sandbox"
 	"github.com/cleeng-connector/connector/internal/cli"
 	"github.com/cleeng-connector/connector/internal/config"
-	"github.com/cleeng-connector/connector/internal/stack"
 )
 
 // runSandbox serves the Cleeng, Adyen and Cleverbridge sandboxes alone, with the

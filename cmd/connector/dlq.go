@@ -14,10 +14,10 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/cleeng-connector/connector/cmd/connector/deadletter"
 	"github.com/cleeng-connector/connector/internal/broker"
 	"github.com/cleeng-connector/connector/internal/cli"
 	"github.com/cleeng-connector/connector/internal/config"
-	"github.com/cleeng-connector/connector/internal/deadletter"
 	"github.com/rs/zerolog"
 )
 

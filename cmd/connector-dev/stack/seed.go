@@ -6,8 +6,8 @@ import (
 
 	"github.com/cleeng-connector/connector/cleeng"
 	cleengsandbox "github.com/cleeng-connector/connector/cleeng/sandbox"
+	"github.com/cleeng-connector/connector/cmd/connector-dev/demo"
 	adyensandbox "github.com/cleeng-connector/connector/gateways/adyen/sandbox"
-	"github.com/cleeng-connector/connector/internal/demo"
 )
 
 // DemoOffer is a monthly pass priced in four currencies of three exponents.

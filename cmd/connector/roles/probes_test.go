@@ -5,7 +5,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/cleeng-connector/connector/internal/roles"
+	"github.com/cleeng-connector/connector/cmd/connector/roles"
 	"github.com/cleeng-connector/connector/internal/testkit"
 	"github.com/prometheus/client_golang/prometheus"
 )

@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/cleeng-connector/connector/cleeng"
+	"github.com/cleeng-connector/connector/cmd/connector-dev/demo"
+	"github.com/cleeng-connector/connector/cmd/connector-dev/stack"
 	"github.com/cleeng-connector/connector/internal/broker"
-	"github.com/cleeng-connector/connector/internal/demo"
-	"github.com/cleeng-connector/connector/internal/stack"
 	"github.com/cleeng-connector/connector/workers"
 )
 

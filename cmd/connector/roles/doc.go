@@ -1,5 +1,5 @@
 // Package roles assembles the connector's production processes for
 // cmd/connector: the ingress with all its routes, the worker with its flows
 // and gateways, and the worker's probes. It holds nothing of the sandboxes:
-// internal/stack builds the development stack on top of it.
+// cmd/connector-dev/stack builds the development stack on top of it.
 package roles

@@ -6,7 +6,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/cleeng-connector/connector/internal/deadletter"
+	"github.com/cleeng-connector/connector/cmd/connector/deadletter"
 	"github.com/cleeng-connector/connector/internal/testkit"
 	"github.com/cleeng-connector/connector/workers"
 )
