@@ -83,7 +83,7 @@ func TestIngressCommand_StopsBeforeOpeningAnything(t *testing.T) {
 	vars := authenticIngress()
 	delete(vars, "CLEENG_WEBHOOK_SECRET")
 	vars["NATS_URL"] = "nats://127.0.0.1:1" // never dialled
-	vars["INGRESS_ADDR"] = "127.0.0.1:1"   // never listened on
+	vars["INGRESS_ADDR"] = "127.0.0.1:1"    // never listened on
 	err := runIngress(context.Background(), config.FromMap(vars), nil)
 	if err == nil || !strings.Contains(err.Error(), "CLEENG_WEBHOOK_SECRET: required") {
 		t.Fatalf("ingress without a webhook secret: %v, want the refusal naming CLEENG_WEBHOOK_SECRET", err)

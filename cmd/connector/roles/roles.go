@@ -27,9 +27,9 @@ type IngressSettings struct {
 	Addr string
 	// MetricsAddr, when set, serves /metrics apart from the ingress's routes.
 	MetricsAddr string
-	Config   ingress.Config
-	Checkout ingress.CheckoutConfig
-	Cleeng   ingress.CleengWebhookConfig
+	Config      ingress.Config
+	Checkout    ingress.CheckoutConfig
+	Cleeng      ingress.CleengWebhookConfig
 	// Adyen is nil when Adyen notifications are not configured.
 	Adyen *ingress.AdyenWebhookConfig
 	// Cleverbridge is nil when Cleverbridge notifications are not configured.
