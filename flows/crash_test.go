@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	"github.com/cleeng-connector/connector/cmd/connector-dev/stack"
 	adyensandbox "github.com/cleeng-connector/connector/gateways/adyen/sandbox"
 	"github.com/cleeng-connector/connector/internal/faultinject"
+	"github.com/cleeng-connector/connector/internal/messages"
 	"github.com/cleeng-connector/connector/internal/ops"
 	"github.com/cleeng-connector/connector/internal/testkit"
 )
@@ -59,6 +61,7 @@ var (
 	atCleengOrder       = boundary{"cleeng", http.MethodPost, "/3.1/orders"}
 	atCleengPayment     = boundary{"cleeng", http.MethodPost, "/3.1/payments"}
 	atCleengUpdate      = boundary{"cleeng", http.MethodPatch, "/3.1/payments/"}
+	atCleengTermination = boundary{"cleeng", http.MethodPatch, "/3.1/subscriptions/"}
 )
 
 // crashOperation is one business operation the harness interrupts.
@@ -124,7 +127,7 @@ var (
 			start: func() {
 				e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentCapture), SubscriptionID: sub, DunningAttemptDate: captureDate})
 			},
-			records:   []string{ops.Key("capture", sub.String(), captureDate), ops.Key("charge", sub.String(), captureDate)},
+			records:   []string{ops.Key("charge", sub.String(), captureDate)},
 			reported:  func() bool { return e.renewalReported(sub, cleeng.StatusCaptured) },
 			oneEffect: func(t *testing.T) { e.assertOneRenewalCharge(t) },
 		}
@@ -181,6 +184,101 @@ var crashRefund = crashFlow{"refund", func(e *e2e) crashOperation {
 	}
 }}
 
+var crashTermination = crashFlow{"termination", func(e *e2e) crashOperation {
+	sub := e.subscribe("DE").SubscriptionID
+	charges := len(e.renewalCharges())
+	return crashOperation{
+		start: func() {
+			e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicTermination), SubscriptionID: sub})
+		},
+		records: []string{ops.Key("terminate", sub.String())},
+		reported: func() bool {
+			s, _ := e.dev.Cleeng.State().Subscription(sub)
+			return s.Status == cleeng.SubscriptionTerminated
+		},
+		oneEffect: func(t *testing.T) {
+			if n := len(e.renewalCharges()); n != charges {
+				t.Errorf("%d renewal charges at Adyen after a termination, want %d: a termination calls no gateway", n, charges)
+			}
+		},
+	}
+}}
+
+// crashUpdateDetails interrupts a card update. Its Cleeng boundary (POST
+// /payment_details) has no row: Cleeng has no idempotency for it, so a
+// worker killed while Cleeng holds that answer leaves a second, identical
+// set of details (DESIGN section 12, payment-details update: no money
+// moves).
+var crashUpdateDetails = crashFlow{"update payment details", func(e *e2e) crashOperation {
+	sub := e.subscribe("DE")
+	customer := stack.DemoCustomer.ID
+	const requestID = "crash-card-update"
+	before := len(e.dev.Cleeng.State().PaymentDetails)
+	body, _ := json.Marshal(map[string]any{"customerId": json.Number(customer), "requestId": requestID,
+		"paymentMethodId": json.Number(stack.DevPaymentMethodAdyen), "paymentMethod": adyensandbox.CardMethod(adyensandbox.CardMastercard, "Matthew Brown")})
+	key := messages.PaymentDetailsKey(mustInt(e.t, customer.String()), requestID)
+	return crashOperation{
+		start: func() {
+			go func() { // answered when the fresh worker finished it, or pending: checked in Cleeng
+				if resp, err := http.Post(e.dev.IngressURL+"/v1/payment-details", "application/json", bytes.NewReader(body)); err == nil {
+					resp.Body.Close()
+				}
+			}()
+		},
+		records: []string{key},
+		reported: func() bool {
+			s, _ := e.dev.Cleeng.State().Subscription(sub.SubscriptionID)
+			return s.PaymentDetailsID != sub.PaymentDetailsID
+		},
+		oneEffect: func(t *testing.T) {
+			ref := "details-" + customer.String() + "-" + requestID
+			if auths := e.dev.Adyen.PaymentsFor(ref); len(auths) != 1 || auths[0].Amount != 0 {
+				t.Errorf("Adyen payments of %s %+v, want one zero-amount authorisation", ref, auths)
+			}
+			if n := len(e.dev.Cleeng.State().PaymentDetails); n != before+1 {
+				t.Errorf("%d Cleeng payment details, want %d: one created by the update", n, before+1)
+			}
+		},
+	}
+}}
+
+var crashDeactivation = crashFlow{"deactivation of old details", func(e *e2e) crashOperation {
+	sub := e.subscribe("DE")
+	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentAuthorisation), SubscriptionID: sub.SubscriptionID, DunningAttemptDate: authoriseDate})
+	testkit.Eventually(e.t, 15*time.Second, "renewal authorised", func() bool { return e.renewalReported(sub.SubscriptionID, cleeng.StatusAuthorized) })
+	authorised := e.payments(sub.SubscriptionID)[1]
+	return crashOperation{
+		start: func() {
+			e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentDetailsDeactivated), PaymentDetailsID: sub.PaymentDetailsID})
+		},
+		records: []string{ops.Key("deactivate-details", sub.PaymentDetailsID.String())},
+		reported: func() bool {
+			p, _ := e.dev.Cleeng.State().Payment(authorised.ID)
+			return p.Status == cleeng.StatusCancelled
+		},
+		oneEffect: func(t *testing.T) {
+			cancels := 0
+			for _, n := range e.dev.Adyen.Notifications() {
+				if n.Item.EventCode == "CANCELLATION" && n.Item.OriginalReference == authorised.ExternalPaymentID {
+					cancels++
+				}
+			}
+			if charge, _ := e.dev.Adyen.Payment(authorised.ExternalPaymentID); cancels != 1 || charge.Status != adyensandbox.StatusCancelled {
+				t.Errorf("%d cancellations of %s (status %s), want one", cancels, authorised.ExternalPaymentID, charge.Status)
+			}
+		},
+	}
+}}
+
+// mustInt is a Cleeng id as the front-end's number.
+func mustInt(t *testing.T, id string) int64 {
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 // TestCrash_KilledWorkerResumesOnAFreshOne runs each flow on a worker OS
 // process, holds the answer of one of its calls after the sandbox applied
 // it, SIGKILLs every worker, and starts a fresh one. DESIGN section 4's
@@ -206,6 +304,10 @@ func TestCrash_KilledWorkerResumesOnAFreshOne(t *testing.T) {
 		{crashInitial, atCleengPayment},
 		{crashRefund, atAdyenModification},
 		{crashRefund, atCleengUpdate},
+		{crashTermination, atCleengTermination},
+		{crashUpdateDetails, atAdyenPayment},
+		{crashDeactivation, atAdyenModification},
+		{crashDeactivation, atCleengUpdate},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s at %s %s %s", tt.flow.name, tt.at.sandbox, tt.at.method, tt.at.path), func(t *testing.T) {

@@ -125,15 +125,18 @@ func (f *Flows) refundConfirmed(ctx context.Context, ev gateways.Event) error {
 		return nil // the event repeats what the operation already recorded
 	}
 	return settle(ctx, f.ops, key, flowRefund, late, func(ctx context.Context, rec *ops.Record[refundState]) error {
-		if rec.Step != stepAwaitingConfirmation {
-			return failure.NotYet(0, fmt.Errorf("refund %s confirmed before its gateway answer was recorded (step %q)", key, rec.Step))
-		}
-		if !refunded {
+		fl := f.refundFlow(cleeng.RefundData{})
+		switch {
+		case refunded && (rec.Step == stepConfirmed || rec.Step == stepCleengPayment):
+			return fl.run(ctx, f.ops, rec) // a redelivery after the confirmation was recorded
+		case rec.Step != stepAwaitingConfirmation:
+			return failure.NotYet(0, fmt.Errorf("refund %s is at step %q: %s is decided once it waits for confirmation or finishes", key, rec.Step, ev.Kind))
+		case !refunded:
 			// The event ends the operation: the refund failed for good.
 			return fail(ctx, f.ops, rec, failure.Permanentf("refund of Cleeng payment %s (%s) failed at %s (%s): %s",
 				paymentID, ev.OriginalReference, ev.Gateway, ev.Kind, orUnknown(ev.Reason)))
 		}
-		return f.refundFlow(cleeng.RefundData{}).resumeAt(ctx, f.ops, rec, stepConfirmed)
+		return fl.resumeAt(ctx, f.ops, rec, stepConfirmed)
 	})
 }
 

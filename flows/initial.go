@@ -290,19 +290,22 @@ func (f *Flows) initialNotified(ctx context.Context, ev gateways.Event) error {
 	if rec, err := ops.Get[initialState](ctx, f.ops, key); err != nil || rec.Status != ops.StatusInProgress {
 		return ignoreNotFound(err) // a renewal's, or a purchase already settled
 	}
+	fl := f.initialFlow(messages.PaymentCommand{})
 	return operate(ctx, f.ops, key, flowInitial, func(ctx context.Context, rec *ops.Record[initialState]) error {
 		switch rec.Step {
 		case stepAwaitingNotification:
 		case "", stepOrder:
 			return failure.NotYet(0, fmt.Errorf("order %d: authorisation notified before the gateway's answer was recorded", orderID))
 		default:
-			return nil // the answer was final: the notification confirms it
+			// The answer is recorded (the call's, or this notification's on
+			// an earlier delivery): report it, if no one has yet.
+			return fl.run(ctx, f.ops, rec)
 		}
 		res := gateways.Result{Outcome: gateways.Captured, PaymentReference: ev.PaymentReference, Token: ev.Token}
 		if !ev.Success {
 			res = gateways.Result{Outcome: gateways.Refused, PaymentReference: ev.PaymentReference, RefusalReason: orUnknown(ev.Reason)}
 		}
 		rec.State.Result = &res
-		return f.initialFlow(messages.PaymentCommand{}).resumeAt(ctx, f.ops, rec, stepGateway)
+		return fl.resumeAt(ctx, f.ops, rec, stepGateway)
 	})
 }
