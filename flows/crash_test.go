@@ -83,11 +83,12 @@ type crashFlow struct {
 	setUp func(e *e2e) crashOperation
 }
 
-var (
-	crashInitial = crashFlow{"initial purchase", func(e *e2e) crashOperation {
+// crashInitialBy is an initial purchase paid by a card of holder.
+func crashInitialBy(name, holder string) crashFlow {
+	return crashFlow{name, func(e *e2e) crashOperation {
 		o := e.order("DE", stack.DemoOffer.ID)
 		body, _ := json.Marshal(map[string]any{"orderId": json.Number(o.ID),
-			"paymentMethod": adyensandbox.CardMethod(adyensandbox.CardVisa, "Matthew Brown"), "returnUrl": "https://shop.example/return"})
+			"paymentMethod": adyensandbox.CardMethod(adyensandbox.CardVisa, holder), "returnUrl": "https://shop.example/return"})
 		return crashOperation{
 			start: func() {
 				// The front-end's call waits while the worker is held and
@@ -110,7 +111,14 @@ var (
 			},
 		}
 	}}
-	crashAuthorise = crashFlow{"renewal authorise", func(e *e2e) crashOperation {
+}
+
+var (
+	crashInitial = crashInitialBy("initial purchase", "Matthew Brown")
+	// Adyen answers it pending: its AUTHORISATION notification resumes it
+	// and reports it to Cleeng, so the redelivered notification must finish it.
+	crashInitialPending = crashInitialBy("initial purchase settled by notification", adyensandbox.HolderPending)
+	crashAuthorise      = crashFlow{"renewal authorise", func(e *e2e) crashOperation {
 		sub := e.subscribe("DE").SubscriptionID
 		return crashOperation{
 			start: func() {
@@ -302,6 +310,7 @@ func TestCrash_KilledWorkerResumesOnAFreshOne(t *testing.T) {
 		{crashCapture, atCleengUpdate},
 		{crashInitial, atAdyenPayment},
 		{crashInitial, atCleengPayment},
+		{crashInitialPending, atCleengPayment},
 		{crashRefund, atAdyenModification},
 		{crashRefund, atCleengUpdate},
 		{crashTermination, atCleengTermination},
