@@ -17,10 +17,13 @@ type checklist struct {
 	steps, parked []string
 }
 
-func checklistOf[T any](fl *flow[T]) checklist {
+func checklistOf[T any](t *testing.T, fl *flow[T]) checklist {
 	c := checklist{steps: fl.stepNames()}
 	for _, p := range fl.Parked {
 		c.parked = append(c.parked, p.State)
+		if p.ResumedBy == "" {
+			t.Errorf("flow %s: parked state %s names no event that resumes it", fl.Name, p.State)
+		}
 	}
 	return c
 }
@@ -35,15 +38,15 @@ func TestDesignTableNamesEachFlowsSteps(t *testing.T) {
 		name string
 		list checklist
 	}{
-		{flowInitial, checklistOf(f.initialFlow(messages.PaymentCommand{}))},
-		{flowAuthorise, checklistOf(f.renewalFlow(flowAuthorise, cleeng.DunningData{}))},
-		{flowCapture, checklistOf(f.captureFlow(cleeng.DunningData{}))},
-		{flowCharge, checklistOf(f.renewalFlow(flowCharge, cleeng.DunningData{}))},
-		{flowTerminate, checklistOf(f.terminateFlow(""))},
-		{flowUpdateDetails, checklistOf(f.updateDetailsFlow(messages.PaymentDetailsCommand{}))},
-		{flowDeactivate, checklistOf(f.deactivateFlow(cleeng.DeactivationData{}))},
-		{flowRefund, checklistOf(f.refundFlow(cleeng.RefundData{}))},
-		{flowCaptureFailed, checklistOf(f.captureFailedFlow(gateways.Event{}, paymentIndex{}))},
+		{flowInitial, checklistOf(t, f.initialFlow(messages.PaymentCommand{}))},
+		{flowAuthorise, checklistOf(t, f.renewalFlow(flowAuthorise, cleeng.DunningData{}))},
+		{flowCapture, checklistOf(t, f.captureFlow(cleeng.DunningData{}))},
+		{flowCharge, checklistOf(t, f.renewalFlow(flowCharge, cleeng.DunningData{}))},
+		{flowTerminate, checklistOf(t, f.terminateFlow(""))},
+		{flowUpdateDetails, checklistOf(t, f.updateDetailsFlow(messages.PaymentDetailsCommand{}))},
+		{flowDeactivate, checklistOf(t, f.deactivateFlow(cleeng.DeactivationData{}))},
+		{flowRefund, checklistOf(t, f.refundFlow(cleeng.RefundData{}))},
+		{flowCaptureFailed, checklistOf(t, f.captureFailedFlow(gateways.Event{}, paymentIndex{}))},
 	} {
 		defined[c.name] = c.list
 	}

@@ -153,12 +153,7 @@ var (
 			oneEffect: func(t *testing.T) {
 				psp := e.payments(sub)[1].ExternalPaymentID
 				charge, _ := e.dev.Adyen.Payment(psp)
-				captures := 0
-				for _, n := range e.dev.Adyen.Notifications() {
-					if n.Item.EventCode == "CAPTURE" && n.Item.OriginalReference == psp {
-						captures++
-					}
-				}
+				captures := len(e.adyenNotifications("CAPTURE", psp))
 				if captures != 1 || charge.Captured != charge.Amount {
 					t.Errorf("%d captures of %s, %d of %d captured; want one capture of the whole amount", captures, psp, charge.Captured, charge.Amount)
 				}
@@ -179,12 +174,7 @@ var crashRefund = crashFlow{"refund", func(e *e2e) crashOperation {
 			return p.Status == cleeng.StatusRefunded
 		},
 		oneEffect: func(t *testing.T) {
-			refunds := 0
-			for _, n := range e.dev.Adyen.Notifications() {
-				if n.Item.EventCode == "REFUND" && n.Item.OriginalReference == initial.ExternalPaymentID {
-					refunds++
-				}
-			}
+			refunds := len(e.adyenNotifications("REFUND", initial.ExternalPaymentID))
 			if charge, _ := e.dev.Adyen.Payment(initial.ExternalPaymentID); refunds != 1 || charge.Refunded != charge.Amount {
 				t.Errorf("%d refunds of %s, %d of %d refunded; want one refund of the whole amount", refunds, initial.ExternalPaymentID, charge.Refunded, charge.Amount)
 			}
@@ -265,12 +255,7 @@ var crashDeactivation = crashFlow{"deactivation of old details", func(e *e2e) cr
 			return p.Status == cleeng.StatusCancelled
 		},
 		oneEffect: func(t *testing.T) {
-			cancels := 0
-			for _, n := range e.dev.Adyen.Notifications() {
-				if n.Item.EventCode == "CANCELLATION" && n.Item.OriginalReference == authorised.ExternalPaymentID {
-					cancels++
-				}
-			}
+			cancels := len(e.adyenNotifications("CANCELLATION", authorised.ExternalPaymentID))
 			if charge, _ := e.dev.Adyen.Payment(authorised.ExternalPaymentID); cancels != 1 || charge.Status != adyensandbox.StatusCancelled {
 				t.Errorf("%d cancellations of %s (status %s), want one", cancels, authorised.ExternalPaymentID, charge.Status)
 			}
