@@ -57,11 +57,13 @@ type boundary struct {
 var (
 	atAdyenPayment = boundary{"adyen", http.MethodPost, "/v71/payments"}
 	// captures and refunds: /payments/{pspReference}/captures|refunds
-	atAdyenModification = boundary{"adyen", http.MethodPost, "/v71/payments/"}
-	atCleengOrder       = boundary{"cleeng", http.MethodPost, "/3.1/orders"}
-	atCleengPayment     = boundary{"cleeng", http.MethodPost, "/3.1/payments"}
-	atCleengUpdate      = boundary{"cleeng", http.MethodPatch, "/3.1/payments/"}
-	atCleengTermination = boundary{"cleeng", http.MethodPatch, "/3.1/subscriptions/"}
+	atAdyenModification     = boundary{"adyen", http.MethodPost, "/v71/payments/"}
+	atCleengOrder           = boundary{"cleeng", http.MethodPost, "/3.1/orders"}
+	atCleengPayment         = boundary{"cleeng", http.MethodPost, "/3.1/payments"}
+	atCleengUpdate          = boundary{"cleeng", http.MethodPatch, "/3.1/payments/"}
+	atCleengTermination     = boundary{"cleeng", http.MethodPatch, "/3.1/subscriptions/"}
+	atAdyenTokenDeletion    = boundary{"adyen", http.MethodDelete, "/v71/storedPaymentMethods/"}
+	atCleengDetailsDeletion = boundary{"cleeng", http.MethodDelete, "/3.1/payment_details/"}
 )
 
 // crashOperation is one business operation the harness interrupts.
@@ -81,11 +83,13 @@ type crashOperation struct {
 type crashFlow struct {
 	name  string
 	setUp func(e *e2e) crashOperation
+	// env configures the worker processes beyond workerEnv.
+	env []string
 }
 
 // crashInitialBy is an initial purchase paid by a card of holder.
 func crashInitialBy(name, holder string) crashFlow {
-	return crashFlow{name, func(e *e2e) crashOperation {
+	return crashFlow{name: name, setUp: func(e *e2e) crashOperation {
 		o := e.order("DE", stack.DemoOffer.ID)
 		body, _ := json.Marshal(map[string]any{"orderId": json.Number(o.ID),
 			"paymentMethod": adyensandbox.CardMethod(adyensandbox.CardVisa, holder), "returnUrl": "https://shop.example/return"})
@@ -118,7 +122,7 @@ var (
 	// Adyen answers it pending: its AUTHORISATION notification resumes it
 	// and reports it to Cleeng, so the redelivered notification must finish it.
 	crashInitialPending = crashInitialBy("initial purchase settled by notification", adyensandbox.HolderPending)
-	crashAuthorise      = crashFlow{"renewal authorise", func(e *e2e) crashOperation {
+	crashAuthorise      = crashFlow{name: "renewal authorise", setUp: func(e *e2e) crashOperation {
 		sub := e.subscribe("DE").SubscriptionID
 		return crashOperation{
 			start: func() {
@@ -129,7 +133,7 @@ var (
 			oneEffect: func(t *testing.T) { e.assertOneRenewalCharge(t) },
 		}
 	}}
-	crashCaptureOnly = crashFlow{"renewal capture-only", func(e *e2e) crashOperation {
+	crashCaptureOnly = crashFlow{name: "renewal capture-only", setUp: func(e *e2e) crashOperation {
 		sub := e.subscribe("DE").SubscriptionID
 		return crashOperation{
 			start: func() {
@@ -140,7 +144,7 @@ var (
 			oneEffect: func(t *testing.T) { e.assertOneRenewalCharge(t) },
 		}
 	}}
-	crashCapture = crashFlow{"renewal capture", func(e *e2e) crashOperation {
+	crashCapture = crashFlow{name: "renewal capture", setUp: func(e *e2e) crashOperation {
 		sub := e.subscribe("DE").SubscriptionID
 		e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentAuthorisation), SubscriptionID: sub, DunningAttemptDate: authoriseDate})
 		testkit.Eventually(e.t, 15*time.Second, "renewal authorised", func() bool { return e.renewalReported(sub, cleeng.StatusAuthorized) })
@@ -162,7 +166,7 @@ var (
 	}}
 )
 
-var crashRefund = crashFlow{"refund", func(e *e2e) crashOperation {
+var crashRefund = crashFlow{name: "refund", setUp: func(e *e2e) crashOperation {
 	initial := e.payments(e.subscribe("DE").SubscriptionID)[0]
 	return crashOperation{
 		start: func() {
@@ -182,7 +186,7 @@ var crashRefund = crashFlow{"refund", func(e *e2e) crashOperation {
 	}
 }}
 
-var crashTermination = crashFlow{"termination", func(e *e2e) crashOperation {
+var crashTermination = crashFlow{name: "termination", setUp: func(e *e2e) crashOperation {
 	sub := e.subscribe("DE").SubscriptionID
 	charges := len(e.renewalCharges())
 	return crashOperation{
@@ -207,7 +211,7 @@ var crashTermination = crashFlow{"termination", func(e *e2e) crashOperation {
 // worker killed while Cleeng holds that answer leaves a second, identical
 // set of details (DESIGN section 12, payment-details update: no money
 // moves).
-var crashUpdateDetails = crashFlow{"update payment details", func(e *e2e) crashOperation {
+var crashUpdateDetails = crashFlow{name: "update payment details", setUp: func(e *e2e) crashOperation {
 	sub := e.subscribe("DE")
 	customer := stack.DemoCustomer.ID
 	const requestID = "crash-card-update"
@@ -240,8 +244,26 @@ var crashUpdateDetails = crashFlow{"update payment details", func(e *e2e) crashO
 	}
 }}
 
-var crashDeactivation = crashFlow{"deactivation of old details", func(e *e2e) crashOperation {
+var (
+	crashDeactivation         = crashDeactivationOf("deactivation of old details", false)
+	crashDeactivationDeleting = crashDeactivationOf("deactivation deleting the old details", true)
+)
+
+// crashDeactivationOf deactivates details with an open authorisation, and
+// with deleting on, deletes the old token and details too.
+func crashDeactivationOf(name string, deleting bool) crashFlow {
+	fl := crashFlow{name: name, setUp: func(e *e2e) crashOperation {
+		return e.deactivation(deleting)
+	}}
+	if deleting {
+		fl.env = []string{"DEACTIVATE_DELETE_DETAILS=true"}
+	}
+	return fl
+}
+
+func (e *e2e) deactivation(deleting bool) crashOperation {
 	sub := e.subscribe("DE")
+	old := e.detailsOf(sub)
 	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentAuthorisation), SubscriptionID: sub.SubscriptionID, DunningAttemptDate: authoriseDate})
 	testkit.Eventually(e.t, 15*time.Second, "renewal authorised", func() bool { return e.renewalReported(sub.SubscriptionID, cleeng.StatusAuthorized) })
 	authorised := e.payments(sub.SubscriptionID)[1]
@@ -252,16 +274,19 @@ var crashDeactivation = crashFlow{"deactivation of old details", func(e *e2e) cr
 		records: []string{ops.Key("deactivate-details", sub.PaymentDetailsID.String())},
 		reported: func() bool {
 			p, _ := e.dev.Cleeng.State().Payment(authorised.ID)
-			return p.Status == cleeng.StatusCancelled
+			return p.Status == cleeng.StatusCancelled && (!deleting || e.detailsOf(sub).Deleted)
 		},
 		oneEffect: func(t *testing.T) {
 			cancels := len(e.adyenNotifications("CANCELLATION", authorised.ExternalPaymentID))
 			if charge, _ := e.dev.Adyen.Payment(authorised.ExternalPaymentID); cancels != 1 || charge.Status != adyensandbox.StatusCancelled {
 				t.Errorf("%d cancellations of %s (status %s), want one", cancels, authorised.ExternalPaymentID, charge.Status)
 			}
+			if kept := slices.Contains(e.dev.Adyen.Tokens(sub.CustomerID.String()), old.Token); kept == deleting {
+				t.Errorf("old token kept at Adyen: %v, want %v", kept, !deleting)
+			}
 		},
 	}
-}}
+}
 
 // mustInt is a Cleeng id as the front-end's number.
 func mustInt(t *testing.T, id string) int64 {
@@ -302,11 +327,13 @@ func TestCrash_KilledWorkerResumesOnAFreshOne(t *testing.T) {
 		{crashUpdateDetails, atAdyenPayment},
 		{crashDeactivation, atAdyenModification},
 		{crashDeactivation, atCleengUpdate},
+		{crashDeactivationDeleting, atAdyenTokenDeletion},
+		{crashDeactivationDeleting, atCleengDetailsDeletion},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s at %s %s %s", tt.flow.name, tt.at.sandbox, tt.at.method, tt.at.path), func(t *testing.T) {
 			e := newE2E(t, func(o *stack.DevOptions) { o.NoWorkers = true })
-			first := startWorkerProcess(t, e)
+			first := startWorkerProcess(t, e, tt.flow.env...)
 			op := tt.flow.setUp(e)
 
 			faults := e.faultsOf(tt.at.sandbox)
@@ -315,7 +342,7 @@ func TestCrash_KilledWorkerResumesOnAFreshOne(t *testing.T) {
 			testkit.Eventually(t, 15*time.Second, "the call applied and its answer held", func() bool { return faults.Held() == 1 })
 			first.kill(t)
 
-			startWorkerProcess(t, e)
+			startWorkerProcess(t, e, tt.flow.env...)
 			testkit.Eventually(t, resumeWithin, "the operation finished by the fresh worker", func() bool {
 				return op.reported() && e.finished(op.records...)
 			})
@@ -338,11 +365,11 @@ type workerProcess struct {
 // startWorkerProcess starts `connector worker` with every flow, on the test's
 // broker and sandboxes. It is killed when the test ends; its logs are
 // printed when the test failed.
-func startWorkerProcess(t *testing.T, e *e2e) *workerProcess {
+func startWorkerProcess(t *testing.T, e *e2e, env ...string) *workerProcess {
 	t.Helper()
 	w := &workerProcess{done: make(chan struct{})}
 	w.cmd = exec.Command(testkit.Binary(t, "github.com/cleeng-connector/connector/cmd/connector"), "worker")
-	w.cmd.Env = workerEnv(e)
+	w.cmd.Env = append(workerEnv(e), env...)
 	w.cmd.Stdout, w.cmd.Stderr = &w.logs, &w.logs
 	if err := w.cmd.Start(); err != nil {
 		t.Fatal(err)
