@@ -166,6 +166,29 @@ var (
 	}}
 )
 
+// crashCaptureFailed turns a captured renewal rejected on Adyen's
+// CAPTURE_FAILED, held until the capture finished.
+var crashCaptureFailed = crashFlow{name: "failed capture", setUp: func(e *e2e) crashOperation {
+	sub := e.subscribeWith(adyensandbox.CardAmex, adyensandbox.HolderCaptureFailed)
+	renewal := e.authorisedRenewal(sub)
+	release := e.holdAdyenNotifications()
+	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentCapture), SubscriptionID: sub.SubscriptionID, DunningAttemptDate: captureDate})
+	e.waitStep(ops.Key("capture", sub.SubscriptionID.String(), captureDate), "done")
+	return crashOperation{
+		start:   release,
+		records: []string{ops.Key("capture-failed", "adyen", renewal.ExternalPaymentID)},
+		reported: func() bool {
+			p, _ := e.dev.Cleeng.State().Payment(renewal.ID)
+			return p.Status == cleeng.StatusRejected
+		},
+		oneEffect: func(t *testing.T) {
+			if n := len(e.adyenNotifications("CAPTURE_FAILED", renewal.ExternalPaymentID)); n != 1 {
+				t.Errorf("%d failed captures of %s, want 1", n, renewal.ExternalPaymentID)
+			}
+		},
+	}
+}}
+
 var crashRefund = crashFlow{name: "refund", setUp: func(e *e2e) crashOperation {
 	initial := e.payments(e.subscribe("DE").SubscriptionID)[0]
 	return crashOperation{
@@ -318,6 +341,7 @@ func TestCrash_KilledWorkerResumesOnAFreshOne(t *testing.T) {
 		{crashCaptureOnly, atCleengPayment},
 		{crashCapture, atAdyenModification},
 		{crashCapture, atCleengUpdate},
+		{crashCaptureFailed, atCleengUpdate},
 		{crashInitial, atAdyenPayment},
 		{crashInitial, atCleengPayment},
 		{crashInitialPending, atCleengPayment},
