@@ -48,12 +48,14 @@ image: binaries
 	docker build -q -f build/sandbox.Dockerfile -t $(SANDBOX_IMAGE) bin/image/sandbox
 	docker build -q -f build/nats-server.Dockerfile -t $(NATS_IMAGE) bin/image/nats-server
 
-## lint: gofmt, go vet, staticcheck, and go.mod tidy
+## lint: gofmt, go vet, staticcheck, go.mod tidy, and the alert rules and dashboard (deploy/) against the exported metrics
 lint:
 	$(GO) mod tidy -diff
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1)
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+	$(GO) test -count=1 -run '^TestAlerts' ./cmd/connector-dev/stack
+	@if command -v promtool >/dev/null; then promtool check rules deploy/prometheus/alerts.yml; fi
 
 ## bench: benchmarks with the machine's reference numbers in the same run
 bench:

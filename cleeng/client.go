@@ -31,8 +31,9 @@ type Config struct {
 	BaseURL string
 	// PublisherToken is sent as X-Publisher-Token. Required. Never logged.
 	PublisherToken string
-	// HTTPClient sends the requests. Default: outbound.Client (a pool sized
-	// for many calls in flight; Timeout bounds each attempt).
+	// HTTPClient sends the requests. Default: outbound.ServiceClient (a pool
+	// sized for many calls in flight, counted as service "cleeng"; Timeout
+	// bounds each attempt).
 	HTTPClient *http.Client
 	// Timeout bounds each attempt. Default 10s.
 	Timeout time.Duration
@@ -50,7 +51,7 @@ type Config struct {
 
 func (c *Config) setDefaults() {
 	if c.HTTPClient == nil {
-		c.HTTPClient = outbound.Client(0)
+		c.HTTPClient = outbound.ServiceClient("cleeng", 0)
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = 10 * time.Second

@@ -26,7 +26,8 @@ type Config struct {
 	// ReturnURL is the default returnUrl (Adyen requires one on every payment,
 	// renewals included). Required.
 	ReturnURL string
-	// HTTPClient is used for every call. Default: a client with Timeout.
+	// HTTPClient is used for every call. Default: a client with Timeout, its
+	// requests counted (outbound.ServiceClient).
 	// Never http.DefaultClient: the library would mutate the global one.
 	HTTPClient *http.Client
 	// Timeout bounds one HTTP attempt when HTTPClient is nil. Default 30s.
@@ -46,7 +47,7 @@ func (c *Config) setDefaults() {
 		c.Timeout = 30 * time.Second
 	}
 	if c.HTTPClient == nil {
-		c.HTTPClient = outbound.Client(c.Timeout)
+		c.HTTPClient = outbound.ServiceClient(Name, c.Timeout)
 	}
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = 4

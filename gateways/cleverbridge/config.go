@@ -38,7 +38,8 @@ type Config struct {
 	Mode string
 	// LanguageID is the cart's defaultLanguageId. Default "en".
 	LanguageID string
-	// HTTPClient sends every call. Default: a client with Timeout.
+	// HTTPClient sends every call. Default: a client with Timeout, its
+	// requests counted (outbound.ServiceClient).
 	HTTPClient *http.Client
 	// Timeout bounds one call when HTTPClient is nil. Default 30s.
 	Timeout time.Duration
@@ -55,7 +56,7 @@ func (c *Config) setDefaults() {
 		c.Timeout = 30 * time.Second
 	}
 	if c.HTTPClient == nil {
-		c.HTTPClient = outbound.Client(c.Timeout)
+		c.HTTPClient = outbound.ServiceClient(Name, c.Timeout)
 	}
 	c.BaseURL = strings.TrimSuffix(c.BaseURL, "/")
 }

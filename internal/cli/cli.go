@@ -21,6 +21,7 @@ import (
 
 	"github.com/cleeng-connector/connector/internal/broker"
 	"github.com/cleeng-connector/connector/internal/config"
+	"github.com/cleeng-connector/connector/internal/outbound"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/rs/zerolog"
@@ -113,10 +114,11 @@ func NewLogger(env *config.Env) zerolog.Logger {
 	return zerolog.New(out).Level(level).With().Timestamp().Logger()
 }
 
-// NewRegistry is the process's metrics registry, with Go and process metrics.
+// NewRegistry is the process's metrics registry, with Go and process
+// metrics and the count of requests to Cleeng and the gateways.
 func NewRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), outbound.Requests())
 	return reg
 }
 

@@ -3,11 +3,18 @@
 // many handlers in flight to one host. Go's default keeps two idle
 // connections per host, so with more handlers than that most calls would
 // open (and against real endpoints, handshake) a new TLS connection.
+//
+// ServiceClient's requests are counted in connector_outbound_requests_total
+// by service and result: the failures there are what the connector retries
+// (in process for Adyen and Cleeng, by redelivery for every service).
 package outbound
 
 import (
 	"net/http"
+	"strconv"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // MaxConnsPerHost bounds idle connections kept per host; it should exceed
@@ -24,4 +31,46 @@ func Client(timeout time.Duration) *http.Client {
 	t.TLSHandshakeTimeout = 10 * time.Second
 	t.ResponseHeaderTimeout = 0 // the timeout and the context bound the whole call
 	return &http.Client{Transport: t, Timeout: timeout}
+}
+
+// ServiceClient is Client with every request counted under service.
+func ServiceClient(service string, timeout time.Duration) *http.Client {
+	c := Client(timeout)
+	c.Transport = counted{next: c.Transport, service: service}
+	return c
+}
+
+// requests is process-wide: the clients are built inside the packages that
+// use them, with their defaults, where no registry reaches. A binary adds it
+// to the registry it serves (Requests).
+var requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Name: "connector_outbound_requests_total",
+	Help: "Requests to Cleeng and the gateways, by service and result (2xx, 4xx, 429, 5xx, error: no answer).",
+}, []string{"service", "result"})
+
+// Requests is the request counter, for a binary's registry.
+func Requests() prometheus.Collector { return requests }
+
+type counted struct {
+	next    http.RoundTripper
+	service string
+}
+
+func (c counted) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := c.next.RoundTrip(r)
+	requests.WithLabelValues(c.service, result(resp, err)).Inc()
+	return resp, err
+}
+
+// result is the label of one round trip: the status class, 429 on its own
+// (a request to slow down, retried later), or "error" when no answer came.
+func result(resp *http.Response, err error) string {
+	switch {
+	case err != nil:
+		return "error"
+	case resp.StatusCode == http.StatusTooManyRequests:
+		return "429"
+	default:
+		return strconv.Itoa(resp.StatusCode/100) + "xx"
+	}
 }

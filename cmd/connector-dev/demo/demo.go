@@ -3,6 +3,10 @@
 // purchase, two renewals, a refused renewal, a refund, a card update and a
 // termination. It drives a running `connector-dev dev` (or any connector wired
 // to the sandboxes) and reports what Cleeng and the gateway recorded.
+//
+// Each run starts from a customer of its own, so runs against one stack are
+// independent: the gateway keeps one stored card per shopper and card, and
+// the refused renewal leaves that card refusing.
 package demo
 
 import (
@@ -11,6 +15,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -23,11 +28,11 @@ import (
 )
 
 // Target is where the demo runs: the ingress and the sandboxes' base URLs,
-// and the credentials and seeded data of the sandboxes.
+// and the credentials and seeded data of the sandboxes. Country is the
+// customer's and the order's.
 type Target struct {
 	IngressURL, SandboxURL string
 	PublisherToken         string
-	CustomerID             cleeng.ID
 	OfferID                string
 	PaymentMethodID        cleeng.ID
 	Country                string
@@ -35,6 +40,7 @@ type Target struct {
 
 // Result is what the demo observed.
 type Result struct {
+	CustomerID     cleeng.ID
 	SubscriptionID cleeng.ID
 	// Payments are the subscription's Cleeng payments, in order.
 	Payments []cleeng.Payment
@@ -45,16 +51,32 @@ type Result struct {
 	DetailsChanged bool
 }
 
-// Run walks the subscription and returns what was recorded. Each step
-// fails with what went wrong.
+// Run walks the subscription and returns what was recorded. A failed step
+// ends the run with an error naming the step and what went wrong.
 func Run(ctx context.Context, t Target, log io.Writer) (Result, error) {
 	d := &driver{t: t, client: &http.Client{Timeout: 30 * time.Second}, log: log}
+	res, err := d.run(ctx)
+	if err != nil {
+		return res, fmt.Errorf("step %d (%s): %w", d.n, d.current, err)
+	}
+	return res, nil
+}
+
+func (d *driver) run(ctx context.Context) (Result, error) {
+	t := d.t
 	var res Result
+
+	d.step("a new customer")
+	customer, err := d.newCustomer(ctx)
+	if err != nil {
+		return res, err
+	}
+	res.CustomerID = customer
 
 	d.step("initial purchase with a test card")
 	var order cleeng.Order
 	if err := d.call(ctx, http.MethodPost, t.SandboxURL+"/cleeng/3.1/orders", cleeng.CreateOrderRequest{
-		CustomerID: t.CustomerID, OfferID: t.OfferID, Currency: "EUR", Country: t.Country, PaymentMethodID: t.PaymentMethodID,
+		CustomerID: customer, OfferID: t.OfferID, Currency: "EUR", Country: t.Country, PaymentMethodID: t.PaymentMethodID,
 	}, &order); err != nil {
 		return res, err
 	}
@@ -70,7 +92,7 @@ func Run(ctx context.Context, t Target, log io.Writer) (Result, error) {
 		return res, err
 	}
 	if paid.Status != "captured" {
-		return res, fmt.Errorf("initial purchase: %s %s", paid.Status, paid.RejectedReason)
+		return res, fmt.Errorf("payment %s %s, want captured", paid.Status, paid.RejectedReason)
 	}
 	state, err := d.cleengState(ctx)
 	if err != nil {
@@ -121,13 +143,13 @@ func Run(ctx context.Context, t Target, log io.Writer) (Result, error) {
 		PaymentDetailsID cleeng.ID `json:"paymentDetailsId"`
 	}
 	if err := d.call(ctx, http.MethodPost, t.IngressURL+"/v1/payment-details", map[string]any{
-		"customerId": json.Number(t.CustomerID), "paymentMethodId": json.Number(t.PaymentMethodID),
+		"customerId": json.Number(customer), "paymentMethodId": json.Number(t.PaymentMethodID),
 		"paymentMethod": adyensandbox.EncryptedCardMethod(adyensandbox.CardMastercard, "Matthew Brown"),
 	}, &updated); err != nil {
 		return res, err
 	}
 	if updated.Status != "active" {
-		return res, fmt.Errorf("card update: %s", updated.Status)
+		return res, fmt.Errorf("payment details %s, want active", updated.Status)
 	}
 
 	d.step("termination")
@@ -173,8 +195,8 @@ func (r Result) Table(w io.Writer) {
 			p.ExternalPaymentID, c.Status, c.Amount, c.Captured, c.Refunded, reason)
 	}
 	_ = tw.Flush()
-	fmt.Fprintf(w, "subscription %s: %s, renews on payment details %s (card updated: %t)\n",
-		r.SubscriptionID, r.Subscription.Status, r.Subscription.PaymentDetailsID, r.DetailsChanged)
+	fmt.Fprintf(w, "customer %s, subscription %s: %s, renews on payment details %s (card updated: %t)\n",
+		r.CustomerID, r.SubscriptionID, r.Subscription.Status, r.Subscription.PaymentDetailsID, r.DetailsChanged)
 }
 
 func subscriptionPayments(s cleengsandbox.State, sub cleeng.ID) []cleeng.Payment {
@@ -191,12 +213,22 @@ type driver struct {
 	t      Target
 	client *http.Client
 	log    io.Writer
-	n      int
+	// n and current are the step under way.
+	n       int
+	current string
 }
 
 func (d *driver) step(what string) {
 	d.n++
+	d.current = what
 	fmt.Fprintf(d.log, "%d. %s\n", d.n, what)
+}
+
+// newCustomer seeds a customer no other run uses, with a random id.
+func (d *driver) newCustomer(ctx context.Context) (cleeng.ID, error) {
+	id := cleeng.ID(strconv.FormatUint(100_000_000_000+rand.Uint64N(900_000_000_000), 10))
+	c := cleengsandbox.Customer{ID: id, Email: "demo-" + id.String() + "@example.com", Country: d.t.Country}
+	return id, d.call(ctx, http.MethodPost, d.t.SandboxURL+"/cleeng/sandbox/customers", c, nil)
 }
 
 // dunning runs one attempt of a dunning cycle in the Cleeng sandbox.

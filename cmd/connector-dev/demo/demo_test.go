@@ -15,7 +15,8 @@ import (
 )
 
 // TestDemo_WalksASubscriptionThroughEveryFunction is `make demo`'s scenario
-// against an in-process dev stack.
+// against an in-process dev stack, twice: the second run must find nothing
+// the first one left (its refused card, its terminated subscription).
 func TestDemo_WalksASubscriptionThroughEveryFunction(t *testing.T) {
 	t.Parallel()
 	dev, err := stack.StartDev(context.Background(), stack.DevOptions{
@@ -30,11 +31,24 @@ func TestDemo_WalksASubscriptionThroughEveryFunction(t *testing.T) {
 	if err := stack.SeedDemo(dev.Sandboxes); err != nil {
 		t.Fatal(err)
 	}
-	var log bytes.Buffer
-	res, err := demo.Run(context.Background(), stack.DemoTarget(dev.IngressURL, dev.SandboxURL), &log)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, log.String())
+	var first demo.Result
+	for run := 1; run <= 2; run++ {
+		var log bytes.Buffer
+		res, err := demo.Run(context.Background(), stack.DemoTarget(dev.IngressURL, dev.SandboxURL), &log)
+		if err != nil {
+			t.Fatalf("run %d: %v\n%s", run, err, log.String())
+		}
+		checkDemoResult(t, res)
+		if run == 1 {
+			first = res
+		} else if res.CustomerID == first.CustomerID || res.SubscriptionID == first.SubscriptionID {
+			t.Errorf("second run reused customer %s, subscription %s", res.CustomerID, res.SubscriptionID)
+		}
 	}
+}
+
+func checkDemoResult(t *testing.T, res demo.Result) {
+	t.Helper()
 	want := []struct {
 		op     cleeng.PaymentOperation
 		status cleeng.PaymentStatus

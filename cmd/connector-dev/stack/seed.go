@@ -22,7 +22,8 @@ var DemoOffer = cleengsandbox.Offer{
 	},
 }
 
-// DemoCustomer buys the demo offer.
+// DemoCustomer is the customer the banner offers for trying purchases by
+// hand (the demo seeds a customer of its own on each run).
 var DemoCustomer = cleengsandbox.Customer{ID: "927751142", Email: "matthew.brown@example.com", Country: "DE"}
 
 // SeedDemo seeds the demo offer and customer.
@@ -64,5 +65,5 @@ Try an initial purchase:
 // DemoTarget is the demo's view of a dev stack at these URLs.
 func DemoTarget(ingressURL, sandboxURL string) demo.Target {
 	return demo.Target{IngressURL: ingressURL, SandboxURL: sandboxURL, PublisherToken: DevPublisherToken,
-		CustomerID: DemoCustomer.ID, OfferID: DemoOffer.ID, PaymentMethodID: DevPaymentMethodAdyen, Country: "DE"}
+		OfferID: DemoOffer.ID, PaymentMethodID: DevPaymentMethodAdyen, Country: "DE"}
 }

@@ -2,6 +2,7 @@ package roles
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -95,6 +96,9 @@ func Worker(s WorkerSettings, b *broker.Broker, log zerolog.Logger) (*workers.Ru
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := registerQueueMetrics(s.Runtime.Metrics, b); err != nil {
+		return nil, nil, err
+	}
 	opts := s.Options
 	opts.EventDecoders = decoders
 	// Claims last as long as the runtime keeps their message: renewed with
@@ -106,6 +110,23 @@ func Worker(s WorkerSettings, b *broker.Broker, log zerolog.Logger) (*workers.Ru
 		return nil, nil, err
 	}
 	return rt, defs, nil
+}
+
+// queueMetricsTimeout bounds the JetStream calls of one scrape.
+const queueMetricsTimeout = 5 * time.Second
+
+// registerQueueMetrics adds the JetStream collector (dead letters, consumer
+// lag, oldest unfinished message) to reg, once: a restarted worker in the
+// same process finds it there.
+func registerQueueMetrics(reg prometheus.Registerer, b *broker.Broker) error {
+	if reg == nil {
+		return nil
+	}
+	err := reg.Register(broker.NewCollector(b.JS, queueMetricsTimeout))
+	if err != nil && !errors.As(err, new(prometheus.AlreadyRegisteredError)) {
+		return err
+	}
+	return nil
 }
 
 // Probes serves a worker's /healthz, /readyz (NATS reachable, streams

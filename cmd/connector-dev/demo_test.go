@@ -1,0 +1,63 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cleeng-connector/connector/cmd/connector-dev/stack"
+	"github.com/cleeng-connector/connector/internal/broker"
+	"github.com/cleeng-connector/connector/internal/faultinject"
+	"github.com/cleeng-connector/connector/workers"
+)
+
+// TestDemo_ExitStatusSaysWhetherEveryStepPassed runs `connector-dev demo` as
+// an OS process against a running dev stack, as `make demo` does beside
+// `make run`: it exits 0 when the walk completes, and 1 naming the step
+// when one fails (here Cleeng refusing to create the order).
+func TestDemo_ExitStatusSaysWhetherEveryStepPassed(t *testing.T) {
+	t.Parallel()
+	dev, err := stack.StartDev(context.Background(), stack.DevOptions{
+		Broker:      broker.Options{StoreDir: t.TempDir()},
+		IngressAddr: "127.0.0.1:0", SandboxAddr: "127.0.0.1:0",
+		Runtime: workers.Config{Schedule: []time.Duration{20 * time.Millisecond, 100 * time.Millisecond}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Close()
+	if err := stack.SeedDemo(dev.Sandboxes); err != nil {
+		t.Fatal(err)
+	}
+	demo := func() (exitCode int, stdout, stderr string) {
+		cmd := exec.Command(os.Args[0], "demo")
+		cmd.Env = append(os.Environ(), "CONNECTOR_TEST_MAIN=1",
+			"INGRESS_ADDR="+strings.TrimPrefix(dev.IngressURL, "http://"),
+			"CONNECTOR_DEV_SANDBOX_ADDR="+strings.TrimPrefix(dev.SandboxURL, "http://"))
+		var out, errOut bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		err := cmd.Run()
+		var exit *exec.ExitError
+		if err != nil && !errors.As(err, &exit) {
+			t.Fatal(err)
+		}
+		return cmd.ProcessState.ExitCode(), out.String(), errOut.String()
+	}
+
+	code, stdout, stderr := demo()
+	if code != 0 || !strings.Contains(stdout, "terminated") || strings.Contains(stdout, "no connector answered") {
+		t.Fatalf("demo against the running stack: exit %d, want 0 on that stack\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+
+	dev.Sandboxes.Cleeng.Faults().Add(faultinject.Fault{Method: http.MethodPost, PathPrefix: "/3.1/orders", ErrorRate: 1, ErrorStatus: http.StatusInternalServerError})
+	code, stdout, stderr = demo()
+	if code != 1 || !strings.Contains(stderr, "step 2 (initial purchase with a test card)") {
+		t.Fatalf("demo with Cleeng failing orders: exit %d, want 1 naming step 2\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+}

@@ -1,0 +1,69 @@
+package outbound_test
+
+import (
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cleeng-connector/connector/internal/outbound"
+)
+
+// TestServiceClient_CountsEachRequestByResult: what the alert on failing
+// gateway calls reads, one count per round trip, an unanswered one too.
+func TestServiceClient_CountsEachRequestByResult(t *testing.T) {
+	status := http.StatusOK
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(status) }))
+	defer srv.Close()
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedURL := "http://" + closed.Addr().String()
+	closed.Close()
+
+	const service = "test-service-client"
+	client := outbound.ServiceClient(service, 5*time.Second)
+	for _, s := range []int{http.StatusOK, http.StatusOK, http.StatusServiceUnavailable, http.StatusTooManyRequests, http.StatusUnprocessableEntity} {
+		status = s
+		resp, err := client.Get(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	if _, err := client.Get(closedURL); err == nil {
+		t.Fatal("a closed port answered")
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(outbound.Requests())
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["service"] == service {
+				got[labels["result"]] = m.GetCounter().GetValue()
+			}
+		}
+	}
+	want := map[string]float64{"2xx": 2, "5xx": 1, "429": 1, "4xx": 1, "error": 1}
+	if len(got) != len(want) {
+		t.Errorf("results %v, want %v", got, want)
+	}
+	for result, n := range want {
+		if got[result] != n {
+			t.Errorf("result %s counted %v, want %v (all: %v)", result, got[result], n, got)
+		}
+	}
+}
