@@ -84,18 +84,18 @@ var (
 	crashInitial = crashFlow{"initial purchase", func(e *e2e) crashOperation {
 		o := e.order("DE", stack.DemoOffer.ID)
 		body, _ := json.Marshal(map[string]any{"orderId": json.Number(o.ID),
-			"paymentMethod": adyensandbox.CardMethod(adyensandbox.CardVisa, "Matthew Brown"), "returnUrl": "https://shop.example/return"})
+			"paymentMethod": adyensandbox.CardMethod(adyensandbox.CardVisa, "Matthew Brown"), "returnUrl": e.dev.IngressURL + "/return"})
 		return crashOperation{
 			start: func() {
 				// The front-end's call waits while the worker is held and
 				// is answered 202 pending: the outcome is checked in Cleeng.
 				go func() {
-					if resp, err := http.Post(e.dev.IngressURL+"/v1/checkout/payments", "application/json", bytes.NewReader(body)); err == nil {
+					if resp, err := e.do(http.MethodPost, "/v1/checkout/payments", body); err == nil {
 						resp.Body.Close()
 					}
 				}()
 			},
-			records: []string{ops.Key("initial", o.ID.String())},
+			records: []string{e.initialKey(o.ID)},
 			reported: func() bool {
 				p, ok := e.paymentOfOrder(o.ID)
 				return ok && p.Status == cleeng.StatusCaptured

@@ -214,6 +214,7 @@ func (f *Flows) finishUpdateDetails(ctx context.Context, rec *ops.Record[updateD
 		switch {
 		case res.Outcome == gateways.Refused:
 			st.Outcome = &messages.DetailsOutcome{Status: "rejected", RequestID: st.RequestID, RejectedReason: res.RefusalReason}
+			st.Result = settled(res)
 			return rec.Finish(ctx, f.ops, stepDone)
 		case res.Outcome == gateways.ActionRequired:
 			st.Outcome = &messages.DetailsOutcome{Status: "action_required", RequestID: st.RequestID, Action: res.Action}
@@ -235,6 +236,22 @@ func (f *Flows) finishUpdateDetails(ctx context.Context, rec *ops.Record[updateD
 	}
 	d := st.Details
 	st.Outcome = &messages.DetailsOutcome{Status: "active", RequestID: st.RequestID, PaymentDetailsID: d.ID, PaymentMethodID: d.PaymentMethodID,
-		PaymentMethodSpecificParams: d.PaymentMethodSpecificParams}
+		PaymentMethodSpecificParams: withoutHolderName(d.PaymentMethodSpecificParams)}
+	// Finished: the token, the card and Cleeng's copy of its details
+	// (the holder's name) are Cleeng's now, not this record's.
+	st.Result, st.Details = settled(res), nil
 	return rec.Finish(ctx, f.ops, stepDone)
+}
+
+// withoutHolderName is a card's paymentMethodSpecificParams for the
+// front-end's answer and the record that keeps it: the card's summary
+// (brand, last four digits, expiry) without the holder's name.
+func withoutHolderName(params json.RawMessage) json.RawMessage {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(params, &fields) != nil {
+		return nil // not an object: nothing of it is kept
+	}
+	delete(fields, "holderName")
+	b, _ := json.Marshal(fields) // re-encodes what was just decoded
+	return b
 }

@@ -19,7 +19,11 @@ func runIngress(ctx context.Context, env *config.Env, args []string) error {
 	log := cli.NewLogger(env)
 	settings := readIngressSettings(env, log, cli.NewRegistry())
 	return runOnBroker(ctx, env, log, cli.BrokerOptions(env, "connector-ingress"), func(b *broker.Broker) error {
-		return cli.ServeHTTP(ctx, log, "ingress", settings.Addr, roles.Ingress(settings, b).Handler())
+		ing, err := roles.Ingress(ctx, settings, b)
+		if err != nil {
+			return err
+		}
+		return cli.ServeHTTP(ctx, log, "ingress", settings.Addr, ing.Handler())
 	})
 }
 

@@ -27,10 +27,14 @@ import (
 type Target struct {
 	IngressURL, SandboxURL string
 	PublisherToken         string
-	CustomerID             cleeng.ID
-	OfferID                string
-	PaymentMethodID        cleeng.ID
-	Country                string
+	// PublisherID and CustomerEmail log the customer in, for the customer
+	// JWT every front-end call carries.
+	PublisherID     cleeng.ID
+	CustomerEmail   string
+	CustomerID      cleeng.ID
+	OfferID         string
+	PaymentMethodID cleeng.ID
+	Country         string
 }
 
 // Result is what the demo observed.
@@ -51,6 +55,17 @@ func Run(ctx context.Context, t Target, log io.Writer) (Result, error) {
 	d := &driver{t: t, client: &http.Client{Timeout: 30 * time.Second}, log: log}
 	var res Result
 
+	d.step("customer login: a Cleeng customer JWT for the front-end calls")
+	var login struct {
+		ResponseData cleengsandbox.LoginResult `json:"responseData"`
+	}
+	if err := d.call(ctx, http.MethodPost, t.SandboxURL+"/cleeng/auths", cleengsandbox.Login{
+		Email: t.CustomerEmail, Password: "demo", PublisherID: t.PublisherID,
+	}, &login); err != nil {
+		return res, err
+	}
+	d.customerToken = login.ResponseData.JWT
+
 	d.step("initial purchase with a test card")
 	var order cleeng.Order
 	if err := d.call(ctx, http.MethodPost, t.SandboxURL+"/cleeng/3.1/orders", cleeng.CreateOrderRequest{
@@ -65,7 +80,7 @@ func Run(ctx context.Context, t Target, log io.Writer) (Result, error) {
 	}
 	if err := d.call(ctx, http.MethodPost, t.IngressURL+"/v1/checkout/payments", map[string]any{
 		"orderId": json.Number(order.ID), "paymentMethod": adyensandbox.EncryptedCardMethod(adyensandbox.CardVisa, "Matthew Brown"),
-		"returnUrl": "https://shop.example/return",
+		"returnUrl": t.IngressURL + "/return",
 	}, &paid); err != nil {
 		return res, err
 	}
@@ -121,8 +136,8 @@ func Run(ctx context.Context, t Target, log io.Writer) (Result, error) {
 		PaymentDetailsID cleeng.ID `json:"paymentDetailsId"`
 	}
 	if err := d.call(ctx, http.MethodPost, t.IngressURL+"/v1/payment-details", map[string]any{
-		"customerId": json.Number(t.CustomerID), "paymentMethodId": json.Number(t.PaymentMethodID),
-		"paymentMethod": adyensandbox.EncryptedCardMethod(adyensandbox.CardMastercard, "Matthew Brown"),
+		"paymentMethodId": json.Number(t.PaymentMethodID),
+		"paymentMethod":   adyensandbox.EncryptedCardMethod(adyensandbox.CardMastercard, "Matthew Brown"),
 	}, &updated); err != nil {
 		return res, err
 	}
@@ -192,6 +207,8 @@ type driver struct {
 	client *http.Client
 	log    io.Writer
 	n      int
+	// customerToken authenticates the calls to the ingress's /v1/ routes.
+	customerToken string
 }
 
 func (d *driver) step(what string) {
@@ -274,6 +291,9 @@ func (d *driver) call(ctx context.Context, method, url string, in, out any) erro
 	req.Header.Set("Content-Type", "application/json")
 	if strings.Contains(url, "/cleeng/3.1/") {
 		req.Header.Set(cleeng.HeaderPublisherToken, d.t.PublisherToken)
+	}
+	if strings.HasPrefix(url, d.t.IngressURL+"/v1/") {
+		req.Header.Set("Authorization", "Bearer "+d.customerToken)
 	}
 	resp, err := d.client.Do(req)
 	if err != nil {

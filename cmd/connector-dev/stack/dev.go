@@ -86,10 +86,15 @@ type Dev struct {
 	workers sync.WaitGroup
 	servers []*http.Server
 	errs    chan error
+	// stopIngress ends the ingress's background work (JWKS refreshes).
+	stopIngress context.CancelFunc
 }
 
 // CleengAPIURL is the Cleeng sandbox's API base.
 func (d *Dev) CleengAPIURL() string { return d.SandboxURL + "/cleeng/3.1" }
+
+// CleengJWKSURL serves the keys of the Cleeng sandbox's customer tokens.
+func (d *Dev) CleengJWKSURL() string { return d.SandboxURL + "/cleeng/.well-known/jwks.json" }
 
 // AdyenCheckoutURL is the Adyen sandbox's Checkout base.
 func (d *Dev) AdyenCheckoutURL() string { return d.SandboxURL + "/adyen/v71" }
@@ -139,13 +144,23 @@ func StartDev(ctx context.Context, opts DevOptions) (dev *Dev, err error) {
 	d.Sandboxes = NewSandboxes(sandboxSettings)
 	d.serve(sandboxLn, d.Sandboxes.Handler())
 
-	ing := roles.Ingress(roles.IngressSettings{
+	// The ingress verifies the Cleeng sandbox's customer tokens, as
+	// production verifies Cleeng's; shopper pages on the ingress's own
+	// origin may name return URLs.
+	var ingressLife context.Context
+	ingressLife, d.stopIngress = context.WithCancel(context.Background())
+	ing, err := roles.Ingress(ingressLife, roles.IngressSettings{
 		Config:       ingress.Config{Logger: opts.Logger, Registry: opts.Registry},
-		Checkout:     ingress.CheckoutConfig{SyncWait: opts.SyncWait},
+		Checkout:     ingress.CheckoutConfig{SyncWait: opts.SyncWait, ReturnOrigins: []string{d.IngressURL}},
 		Cleeng:       ingress.CleengWebhookConfig{Secret: DevWebhookSecret, PublisherID: DevPublisherID},
 		Adyen:        &ingress.AdyenWebhookConfig{Verifier: verifier, Username: DevWebhookUser, Password: DevWebhookPassword},
 		Cleverbridge: &ingress.CleverbridgeWebhookConfig{Username: DevCleverbridgeUser, Password: DevCleverbridgePassword},
+		JWKSURL:      d.CleengJWKSURL(),
 	}, d.Broker)
+	if err != nil {
+		ingressLn.Close()
+		return nil, err
+	}
 	d.serve(ingressLn, ing.Handler())
 
 	runtime := opts.Runtime
@@ -242,6 +257,9 @@ func (d *Dev) Close() {
 	defer cancel()
 	for _, srv := range d.servers {
 		_ = srv.Shutdown(ctx)
+	}
+	if d.stopIngress != nil {
+		d.stopIngress()
 	}
 	if d.Sandboxes != nil {
 		d.Sandboxes.Close()

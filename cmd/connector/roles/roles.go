@@ -31,12 +31,25 @@ type IngressSettings struct {
 	Adyen *ingress.AdyenWebhookConfig
 	// Cleverbridge is nil when Cleverbridge notifications are not configured.
 	Cleverbridge *ingress.CleverbridgeWebhookConfig
+	// JWKSURL serves the keys of Cleeng's customer JWTs, which must name
+	// Cleeng.PublisherID.
+	JWKSURL string
 }
 
-// Ingress mounts every route on b. Checkout calls answer with the outcome
-// the flows record.
-func Ingress(s IngressSettings, b *broker.Broker) *ingress.Server {
+// Ingress mounts every route on b. Checkout calls are authenticated with
+// customer JWTs verified against the JWKS (kept fresh until ctx ends) and
+// answer with the outcome the flows record.
+func Ingress(ctx context.Context, s IngressSettings, b *broker.Broker) (*ingress.Server, error) {
+	log := s.Config.Logger
+	customers, err := cleeng.NewCustomerVerifier(ctx, cleeng.CustomerVerifierConfig{
+		JWKSURL: s.JWKSURL, PublisherID: cleeng.ID(s.Cleeng.PublisherID),
+		OnRefreshError: func(err error) { log.Warn().Err(err).Msg("customer tokens: JWKS not fetched") },
+	})
+	if err != nil {
+		return nil, err
+	}
 	srv := ingress.New(s.Config, b.JS, b.Ready)
+	s.Checkout.Customers = customers
 	s.Checkout.Outcomes = flows.NewOutcomes(ops.NewStore(b.Ops), b.Ops)
 	srv.MountCheckout(s.Checkout)
 	srv.MountCleeng(s.Cleeng)
@@ -46,7 +59,7 @@ func Ingress(s IngressSettings, b *broker.Broker) *ingress.Server {
 	if s.Cleverbridge != nil {
 		srv.MountCleverbridge(*s.Cleverbridge)
 	}
-	return srv
+	return srv, nil
 }
 
 // WorkerSettings are the worker's parts.
