@@ -128,7 +128,12 @@ type outcome struct {
 	RejectedReason    string          `json:"rejectedReason"`
 	Action            json.RawMessage `json:"action"`
 	PaymentDetailsID  cleeng.ID       `json:"paymentDetailsId"`
-	Error             string          `json:"error"`
+	// PaymentMethodSpecificParams summarise an updated card.
+	PaymentMethodSpecificParams json.RawMessage `json:"paymentMethodSpecificParams"`
+	// Code is an error's, or a failed outcome's, stable code.
+	Code  string `json:"code"`
+	Error string `json:"error"`
+	Field string `json:"field"`
 }
 
 // post sends a JSON body to the ingress and decodes the answer.
