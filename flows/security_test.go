@@ -227,6 +227,17 @@ func TestSecurity_OnlyTheCustomerTouchesTheirOwnPayments(t *testing.T) {
 		if reason := e.waitDeadLetter("initial-purchase"); !strings.Contains(reason, "PAYMENT_METHODS") {
 			t.Errorf("dead letter %q: the operator's reason is missing", reason)
 		}
+		dlq, err := e.dev.Broker.JS.Stream(context.Background(), broker.DLQStream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		letter, err := dlq.GetLastMsgForSubject(context.Background(), broker.SubjectDLQ+".initial-purchase")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(letter.Data, []byte("Matthew Brown")) || !bytes.Contains(letter.Data, []byte(adyensandbox.CardVisa)) {
+			t.Errorf("dead letter %s: want the payment data a replay needs, without the holder's name", letter.Data)
+		}
 		_, status, _ := e.send(probe{method: http.MethodGet, path: "/v1/checkout/payments/" + o.ID.String(), token: e.token})
 		for _, leak := range []string{"PAYMENT_METHODS", "gateway", "42"} {
 			if strings.Contains(status.Error, leak) {
@@ -234,6 +245,35 @@ func TestSecurity_OnlyTheCustomerTouchesTheirOwnPayments(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestSecurity_FinishedOperationsKeepNoCardHolderData: once a purchase or
+// a card update finished, its record keeps its outcome and references,
+// not the holder's name, the token or the shopper's action.
+func TestSecurity_FinishedOperationsKeepNoCardHolderData(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t)
+	o := e.order("DE", stack.DemoOffer.ID)
+	if got := e.pay(o.ID, adyensandbox.CardMethod(adyensandbox.CardVisa, "Matthew Brown")); got.Status != "captured" {
+		t.Fatalf("purchase: %+v", got)
+	}
+	code, update := e.post("/v1/payment-details", map[string]any{"paymentMethodId": json.Number(stack.DevPaymentMethodAdyen),
+		"requestId": "r1", "paymentMethod": adyensandbox.CardMethod(adyensandbox.CardMastercard, "Matthew Brown")})
+	if code != http.StatusOK || update.Status != "active" {
+		t.Fatalf("card update: %d %+v", code, update)
+	}
+	customer, _ := strconv.ParseInt(stack.DemoCustomer.ID.String(), 10, 64)
+	for _, key := range []string{e.initialKey(o.ID), messages.PaymentDetailsKey(customer, "r1")} {
+		entry, err := e.dev.Broker.Ops.Get(context.Background(), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, kept := range []string{"Matthew Brown", "holderName", `"token"`, `"card"`, `"action"`} {
+			if bytes.Contains(entry.Value(), []byte(kept)) {
+				t.Errorf("record %s keeps %s: %s", key, kept, entry.Value())
+			}
+		}
+	}
 }
 
 // TestSecurity_EdgeValidationRefusesAndStoresNothing: the front-end edge

@@ -110,3 +110,21 @@ func InitialKey(customerID, orderID int64) string {
 func PaymentDetailsKey(customerID int64, requestID string) string {
 	return ops.Key("update-details", strconv.FormatInt(customerID, 10), requestID)
 }
+
+// Letter is what a dead letter keeps of a front-end command (workers.Flow's
+// Letter): what a replay needs — the gateway's payment data, which its
+// front-end encrypted — without the card holder's name, which the gateway
+// does not need to charge.
+func Letter(subject string, data []byte) []byte {
+	if subject != SubjectCheckoutPayment && subject != SubjectCheckoutPaymentDetails {
+		return data
+	}
+	var cmd, method map[string]json.RawMessage
+	if json.Unmarshal(data, &cmd) != nil || json.Unmarshal(cmd["paymentMethod"], &method) != nil {
+		return data // not a command: kept as stored, for the operator to see why
+	}
+	delete(method, "holderName")
+	cmd["paymentMethod"], _ = json.Marshal(method) // re-encodes what was just decoded
+	out, _ := json.Marshal(cmd)
+	return out
+}
