@@ -244,7 +244,7 @@ func TestReplay_InitialPurchaseWithAnUnroutedMethodIsCapturedAfterTheFix(t *test
 	if n := len(e.dev.Adyen.PaymentsFor(o.ID.String())); n != 1 {
 		t.Errorf("%d Adyen payments for the order, want 1", n)
 	}
-	e.assertReopened("initial."+o.ID.String(), pastAttempt{"start", unroutedReason, letter})
+	e.assertReopened(e.initialKey(o.ID), pastAttempt{"start", unroutedReason, letter})
 	e.assertNoDeadLetters()
 }
 
