@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -151,7 +152,7 @@ func StartDev(ctx context.Context, opts DevOptions) (dev *Dev, err error) {
 	ingressLife, d.stopIngress = context.WithCancel(context.Background())
 	ing, err := roles.Ingress(ingressLife, roles.IngressSettings{
 		Config:       ingress.Config{Logger: opts.Logger, Registry: opts.Registry},
-		Checkout:     ingress.CheckoutConfig{SyncWait: opts.SyncWait, ReturnOrigins: []string{d.IngressURL}},
+		Checkout:     ingress.CheckoutConfig{SyncWait: opts.SyncWait, ReturnOrigins: loopbackOrigins(ingressLn.Addr())},
 		Cleeng:       ingress.CleengWebhookConfig{Secret: DevWebhookSecret, PublisherID: DevPublisherID},
 		Adyen:        &ingress.AdyenWebhookConfig{Verifier: verifier, Username: DevWebhookUser, Password: DevWebhookPassword},
 		Cleverbridge: &ingress.CleverbridgeWebhookConfig{Username: DevCleverbridgeUser, Password: DevCleverbridgePassword},
@@ -184,6 +185,13 @@ func StartDev(ctx context.Context, opts DevOptions) (dev *Dev, err error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// loopbackOrigins are the origins a browser on this machine reaches addr
+// by: pages served there may name return URLs in dev.
+func loopbackOrigins(addr net.Addr) []string {
+	port := strconv.Itoa(addr.(*net.TCPAddr).Port)
+	return []string{"http://127.0.0.1:" + port, "http://localhost:" + port, "http://[::1]:" + port}
 }
 
 // StartWorkers starts n more worker runtimes sharing the durable consumers.
