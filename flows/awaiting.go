@@ -2,7 +2,6 @@ package flows
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -95,21 +94,24 @@ func (f *Flows) stillAwaiting(ctx context.Context, rec *ops.Record[renewalState]
 		order.ID, order.Gateway, w.Detail, timeout, order.ID, order.Gateway)
 }
 
-// paymentNotified records the outcome a gateway notifies for an order: a
-// renewal waiting for it (found through its pending index) is reported to
-// Cleeng, and the renewal's next look finds it done; any other order is an
-// initial purchase's.
+// paymentNotified records the outcome a gateway notifies for an order, for
+// the operation its pending index names: a renewal waiting for it is
+// reported to Cleeng, and the renewal's next look finds it done; an initial
+// purchase the gateway answered pending is settled by its authorisation.
 func (f *Flows) paymentNotified(ctx context.Context, ev gateways.Event) error {
 	orderID := ev.MerchantReference
 	if orderID == "" {
 		orderID = ev.Metadata["orderId"]
 	}
 	idx, err := ops.Get[pendingIndex](ctx, f.ops, pendingIndexKey(ev.Gateway, cleeng.ID(orderID)))
-	if errors.Is(err, ops.ErrNotFound) && ev.Kind == gateways.EventAuthorisation {
-		return f.initialNotified(ctx, ev)
-	}
 	if err != nil {
 		return ignoreNotFound(err) // a purchase the connector is not waiting for
+	}
+	if idx.State.Flow == flowInitial {
+		if ev.Kind != gateways.EventAuthorisation {
+			return nil
+		}
+		return f.initialNotified(ctx, idx.State.OpKey, ev)
 	}
 	// An authorisation notified for a renewal reserved or charged the
 	// amount as the renewal asked; a purchase notification is a charge.

@@ -92,18 +92,18 @@ func crashInitialBy(name, holder string) crashFlow {
 	return crashFlow{name: name, setUp: func(e *e2e) crashOperation {
 		o := e.order("DE", stack.DemoOffer.ID)
 		body, _ := json.Marshal(map[string]any{"orderId": json.Number(o.ID),
-			"paymentMethod": adyensandbox.CardMethod(adyensandbox.CardVisa, holder), "returnUrl": "https://shop.example/return"})
+			"paymentMethod": adyensandbox.CardMethod(adyensandbox.CardVisa, holder), "returnUrl": e.dev.IngressURL + "/return"})
 		return crashOperation{
 			start: func() {
 				// The front-end's call waits while the worker is held and
 				// is answered 202 pending: the outcome is checked in Cleeng.
 				go func() {
-					if resp, err := http.Post(e.dev.IngressURL+"/v1/checkout/payments", "application/json", bytes.NewReader(body)); err == nil {
+					if resp, err := e.do(http.MethodPost, "/v1/checkout/payments", body); err == nil {
 						resp.Body.Close()
 					}
 				}()
 			},
-			records: []string{ops.Key("initial", o.ID.String())},
+			records: []string{e.initialKey(o.ID)},
 			reported: func() bool {
 				p, ok := e.paymentOfOrder(o.ID)
 				return ok && p.Status == cleeng.StatusCaptured
@@ -245,7 +245,7 @@ var crashUpdateDetails = crashFlow{name: "update payment details", setUp: func(e
 	return crashOperation{
 		start: func() {
 			go func() { // answered when the fresh worker finished it, or pending: checked in Cleeng
-				if resp, err := http.Post(e.dev.IngressURL+"/v1/payment-details", "application/json", bytes.NewReader(body)); err == nil {
+				if resp, err := e.do(http.MethodPost, "/v1/payment-details", body); err == nil {
 					resp.Body.Close()
 				}
 			}()

@@ -35,7 +35,7 @@ func (f *Flows) Definitions(names ...string) ([]workers.Flow, error) {
 					return f.PaymentActionDetails(ctx, m.Data)
 				}
 				return f.InitialPayment(ctx, m.Data)
-			}},
+			}, Letter: messages.Letter},
 		flowAuthorise:  {Subjects: []string{webhookSubject(cleeng.TopicPaymentAuthorisation)}, Handler: data(f.Authorise)},
 		flowCapture:    {Subjects: []string{webhookSubject(cleeng.TopicPaymentCapture)}, Handler: data(f.Capture)},
 		flowTerminate:  {Subjects: []string{webhookSubject(cleeng.TopicTermination)}, Handler: data(f.Terminate)},
@@ -47,7 +47,7 @@ func (f *Flows) Definitions(names ...string) ([]workers.Flow, error) {
 					return f.UpdateDetailsAction(ctx, m.Data)
 				}
 				return f.UpdateDetails(ctx, m.Data)
-			}},
+			}, Letter: messages.Letter},
 		flowGatewayEvents: {Subjects: []string{broker.SubjectGateway + ".>"},
 			Handler: func(ctx context.Context, m workers.Message) error { return f.GatewayEvent(ctx, m.Subject, m.Data) }},
 	}

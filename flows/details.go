@@ -134,7 +134,6 @@ type updateDetailsState struct {
 	RequestID       string                   `json:"requestId"`
 	Gateway         string                   `json:"gateway"`
 	Result          *gateways.Result         `json:"result,omitempty"`
-	Details         *cleeng.PaymentDetails   `json:"details,omitempty"`
 	Outcome         *messages.DetailsOutcome `json:"outcome,omitempty"`
 }
 
@@ -227,6 +226,7 @@ func (f *Flows) createDetails(ctx context.Context, rec *ops.Record[updateDetails
 	switch {
 	case res.Outcome == gateways.Refused:
 		st.Outcome = &messages.DetailsOutcome{Status: "rejected", RequestID: st.RequestID, RejectedReason: res.RefusalReason}
+		st.Result = settled(res)
 		return endHere()
 	case res.Outcome == gateways.ActionRequired:
 		st.Outcome = &messages.DetailsOutcome{Status: "action_required", RequestID: st.RequestID, Action: res.Action}
@@ -241,8 +241,23 @@ func (f *Flows) createDetails(ctx context.Context, rec *ops.Record[updateDetails
 	if err != nil {
 		return err
 	}
-	st.Details = &details
 	st.Outcome = &messages.DetailsOutcome{Status: "active", RequestID: st.RequestID, PaymentDetailsID: details.ID, PaymentMethodID: details.PaymentMethodID,
-		PaymentMethodSpecificParams: details.PaymentMethodSpecificParams}
+		PaymentMethodSpecificParams: withoutHolderName(details.PaymentMethodSpecificParams)}
+	// The last step: the token, the card and Cleeng's copy of its details
+	// (the holder's name) are Cleeng's now, not this record's.
+	st.Result = settled(res)
 	return nil
+}
+
+// withoutHolderName is a card's paymentMethodSpecificParams for the
+// front-end's answer and the record that keeps it: the card's summary
+// (brand, last four digits, expiry) without the holder's name.
+func withoutHolderName(params json.RawMessage) json.RawMessage {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(params, &fields) != nil {
+		return nil // not an object: nothing of it is kept
+	}
+	delete(fields, "holderName")
+	b, _ := json.Marshal(fields) // re-encodes what was just decoded
+	return b
 }

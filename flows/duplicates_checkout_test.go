@@ -122,7 +122,7 @@ func TestDuplicates_FrontEndCallsPastTheWindowChargeOnce(t *testing.T) {
 		e := shared.in(t)
 		o := e.order("DE", stack.DemoOffer.ID)
 		call := e.frontEndCall("/v1/checkout/payments", messages.SubjectCheckoutPayment, map[string]any{"orderId": json.Number(o.ID),
-			"paymentMethod": adyensandbox.CardMethod(card, "Matthew Brown"), "returnUrl": "https://shop.example/return"})
+			"paymentMethod": adyensandbox.CardMethod(card, "Matthew Brown"), "returnUrl": e.dev.IngressURL + "/return"})
 		if card == adyensandbox.CardVisa3DS {
 			call.send()
 			result, err := adyensandbox.ThreeDSResult(e.waitCheckout(o.ID, "action_required").Action, true)

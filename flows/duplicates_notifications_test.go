@@ -1,10 +1,8 @@
 package flows_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
-	"strconv"
 	"testing"
 	"time"
 
@@ -29,7 +27,7 @@ func (e *e2e) subscribeWith(number, holder string) cleengsandbox.Subscription {
 	e.t.Helper()
 	o := e.order("DE", stack.DemoOffer.ID)
 	e.frontEndCall("/v1/checkout/payments", messages.SubjectCheckoutPayment, map[string]any{"orderId": json.Number(o.ID),
-		"paymentMethod": adyensandbox.CardMethod(number, holder), "returnUrl": "https://shop.example/return"}).send()
+		"paymentMethod": adyensandbox.CardMethod(number, holder), "returnUrl": e.dev.IngressURL + "/return"}).send()
 	settled := e.waitCheckout(o.ID, "captured")
 	p, _ := e.dev.Cleeng.State().Payment(settled.PaymentID)
 	sub, ok := e.dev.Cleeng.State().Subscription(p.SubscriptionID)
@@ -105,18 +103,17 @@ func TestDuplicates_AdyenNotificationsPastTheWindowActOnce(t *testing.T) {
 		e.holdAdyenNotifications()
 		o := e.order("DE", stack.DemoOffer.ID)
 		checkout := e.frontEndCall("/v1/checkout/payments", messages.SubjectCheckoutPayment, map[string]any{"orderId": json.Number(o.ID),
-			"paymentMethod": adyensandbox.CardMethod(adyensandbox.CardMastercard, adyensandbox.HolderPending), "returnUrl": "https://shop.example/return"})
+			"paymentMethod": adyensandbox.CardMethod(adyensandbox.CardMastercard, adyensandbox.HolderPending), "returnUrl": e.dev.IngressURL + "/return"})
 		// The shopper's call waits for the outcome (SyncWait) while the
 		// notification is held: sent aside, its answer is not the point.
 		answered := make(chan struct{})
 		go func() {
 			defer close(answered)
-			if resp, err := http.Post(e.dev.IngressURL+checkout.path, "application/json", bytes.NewReader(checkout.body)); err == nil {
+			if resp, err := e.do(http.MethodPost, checkout.path, checkout.body); err == nil {
 				resp.Body.Close()
 			}
 		}()
-		orderID, _ := strconv.ParseInt(o.ID.String(), 10, 64)
-		e.waitStep(messages.InitialKey(orderID), "awaiting-notification")
+		e.waitStep(e.initialKey(o.ID), "awaiting-notification")
 		charges := e.dev.Adyen.PaymentsFor(o.ID.String())
 		if len(charges) != 1 {
 			t.Fatalf("Adyen payments of order %s %+v, want one", o.ID, charges)

@@ -104,7 +104,7 @@ func TestInitialPurchase_ThreeDSecureCompletedThroughDetails(t *testing.T) {
 	if p.Status != cleeng.StatusCaptured || p.ExternalPaymentID != done.ExternalPaymentID {
 		t.Errorf("Cleeng payment %+v", p)
 	}
-	resp, err := http.Get(e.dev.IngressURL + "/v1/checkout/payments/" + o.ID.String())
+	resp, err := e.do(http.MethodGet, "/v1/checkout/payments/"+o.ID.String(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func TestInitialPurchase_PendingSettledByTheAuthorisationNotification(t *testing
 	e := newE2E(t)
 	o := e.order("DE", stack.DemoOffer.ID)
 	code, out := e.post("/v1/checkout/payments", map[string]any{"orderId": json.Number(o.ID),
-		"paymentMethod": adyensandbox.CardMethod(adyensandbox.CardVisa, adyensandbox.HolderPending), "returnUrl": "https://shop.example/return"})
+		"paymentMethod": adyensandbox.CardMethod(adyensandbox.CardVisa, adyensandbox.HolderPending), "returnUrl": e.dev.IngressURL + "/return"})
 	if code != http.StatusOK && code != http.StatusAccepted {
 		t.Fatalf("checkout: %d %+v", code, out)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -20,6 +21,7 @@ import (
 	adyensandbox "github.com/cleeng-connector/connector/gateways/adyen/sandbox"
 	"github.com/cleeng-connector/connector/ingress"
 	"github.com/cleeng-connector/connector/internal/broker"
+	"github.com/cleeng-connector/connector/internal/messages"
 	"github.com/cleeng-connector/connector/internal/testkit"
 	"github.com/cleeng-connector/connector/workers"
 )
@@ -30,6 +32,9 @@ type e2e struct {
 	t      *testing.T
 	dev    *stack.Dev
 	cleeng *cleeng.Client // the front-end's and the test's view of the Cleeng sandbox
+	// token is the demo customer's JWT, from the Cleeng sandbox as a login
+	// gives it: every front-end call carries it.
+	token string
 }
 
 // testSchedule redelivers quickly so retries finish within a test.
@@ -71,7 +76,33 @@ func newE2E(t *testing.T, tweak ...func(*stack.DevOptions)) *e2e {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &e2e{t: t, dev: dev, cleeng: client}
+	token, err := dev.Cleeng.CustomerToken(stack.DemoCustomer.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &e2e{t: t, dev: dev, cleeng: client, token: token}
+}
+
+// do sends a front-end call to the ingress as the demo customer: a JSON
+// body (nil for none) and the customer JWT.
+func (e *e2e) do(method, path string, body []byte) (*http.Response, error) {
+	req, err := http.NewRequest(method, e.dev.IngressURL+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+e.token)
+	return http.DefaultClient.Do(req)
+}
+
+// initialKey is the operation key of the demo customer's purchase of order.
+func (e *e2e) initialKey(order cleeng.ID) string {
+	customer, _ := strconv.ParseInt(stack.DemoCustomer.ID.String(), 10, 64)
+	id, err := strconv.ParseInt(order.String(), 10, 64)
+	if err != nil {
+		e.t.Fatalf("order id %q: %v", order, err)
+	}
+	return messages.InitialKey(customer, id)
 }
 
 // order creates an order as the front-end does, in the country's currency.
@@ -97,14 +128,19 @@ type outcome struct {
 	RejectedReason    string          `json:"rejectedReason"`
 	Action            json.RawMessage `json:"action"`
 	PaymentDetailsID  cleeng.ID       `json:"paymentDetailsId"`
-	Error             string          `json:"error"`
+	// PaymentMethodSpecificParams summarise an updated card.
+	PaymentMethodSpecificParams json.RawMessage `json:"paymentMethodSpecificParams"`
+	// Code is an error's, or a failed outcome's, stable code.
+	Code  string `json:"code"`
+	Error string `json:"error"`
+	Field string `json:"field"`
 }
 
 // post sends a JSON body to the ingress and decodes the answer.
 func (e *e2e) post(path string, body any) (int, outcome) {
 	e.t.Helper()
 	b, _ := json.Marshal(body)
-	resp, err := http.Post(e.dev.IngressURL+path, "application/json", bytes.NewReader(b))
+	resp, err := e.do(http.MethodPost, path, b)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -124,7 +160,7 @@ func (e *e2e) post(path string, body any) (int, outcome) {
 func (e *e2e) pay(orderID cleeng.ID, method json.RawMessage) outcome {
 	e.t.Helper()
 	code, out := e.post("/v1/checkout/payments", map[string]any{"orderId": json.Number(orderID), "paymentMethod": method,
-		"returnUrl": "https://shop.example/return"})
+		"returnUrl": e.dev.IngressURL + "/return"})
 	switch {
 	case code == http.StatusAccepted && out.Status == "pending":
 		return e.settled(orderID)
@@ -137,7 +173,7 @@ func (e *e2e) pay(orderID cleeng.ID, method json.RawMessage) outcome {
 // checkoutStatus asks the ingress for an order's current checkout outcome
 // (GET /v1/checkout/payments/{orderId}); ok is false without an answer.
 func (e *e2e) checkoutStatus(orderID cleeng.ID) (out outcome, ok bool) {
-	resp, err := http.Get(e.dev.IngressURL + "/v1/checkout/payments/" + orderID.String())
+	resp, err := e.do(http.MethodGet, "/v1/checkout/payments/"+orderID.String(), nil)
 	if err != nil {
 		return out, false
 	}

@@ -135,7 +135,7 @@ func TestRenewal_PendingAtAdyenSettledByTheAuthorisationNotification(t *testing.
 			e := newE2E(t)
 			o := e.order("DE", stack.DemoOffer.ID)
 			e.post("/v1/checkout/payments", map[string]any{"orderId": json.Number(o.ID),
-				"paymentMethod": adyensandbox.CardMethod(adyensandbox.CardVisa, adyensandbox.HolderPending), "returnUrl": "https://shop.example/return"})
+				"paymentMethod": adyensandbox.CardMethod(adyensandbox.CardVisa, adyensandbox.HolderPending), "returnUrl": e.dev.IngressURL + "/return"})
 			var sub cleeng.ID
 			testkit.Eventually(t, 10*time.Second, "the pending purchase settled into a subscription", func() bool {
 				for _, p := range e.dev.Cleeng.State().Payments {

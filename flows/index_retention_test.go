@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strconv"
 	"testing"
 	"time"
 
@@ -15,7 +14,6 @@ import (
 	"github.com/cleeng-connector/connector/gateways"
 	"github.com/cleeng-connector/connector/gateways/adyen"
 	"github.com/cleeng-connector/connector/internal/broker"
-	"github.com/cleeng-connector/connector/internal/messages"
 	"github.com/cleeng-connector/connector/internal/money"
 	"github.com/cleeng-connector/connector/internal/ops"
 	"github.com/cleeng-connector/connector/internal/testkit"
@@ -50,11 +48,7 @@ func (e *e2e) paymentOlderThanItsOperationRecord() cleeng.Payment {
 	e.t.Helper()
 	sub := e.subscribe("DE")
 	initial := e.payments(sub.SubscriptionID)[0]
-	orderID, err := strconv.ParseInt(initial.OrderID.String(), 10, 64)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.expireOperationRecords(messages.InitialKey(orderID))
+	e.expireOperationRecords(e.initialKey(initial.OrderID))
 	return initial
 }
 

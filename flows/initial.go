@@ -3,7 +3,9 @@ package flows
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 
 	"github.com/cleeng-connector/connector/cleeng"
@@ -67,7 +69,7 @@ func (f *Flows) InitialPayment(ctx context.Context, data []byte) error {
 	if err := json.Unmarshal(data, &cmd); err != nil {
 		return failure.Permanent(fmt.Errorf("checkout.payment: %w", err))
 	}
-	return f.initialFlow(cmd).start(ctx, f.ops, messages.InitialKey(cmd.OrderID))
+	return f.initialFlow(cmd).start(ctx, f.ops, messages.InitialKey(cmd.CustomerID, cmd.OrderID))
 }
 
 // initialFlow is the initial purchase (and free trial) of the order cmd
@@ -84,11 +86,16 @@ func (f *Flows) initialFlow(cmd messages.PaymentCommand) *flow[initialState] {
 		Name: flowInitial,
 		Steps: []step[initialState]{
 			{stepOrder, func(ctx context.Context, rec *ops.Record[initialState]) error {
-				return f.readOrder(ctx, rec, cleeng.ID(strconv.FormatInt(cmd.OrderID, 10)))
+				return f.readOrder(ctx, rec, cmd.CustomerID, cleeng.ID(strconv.FormatInt(cmd.OrderID, 10)))
 			}},
 			{stepGateway, func(ctx context.Context, rec *ops.Record[initialState]) error {
 				g, err := f.router.ByName(rec.State.Order.Gateway)
 				if err != nil {
+					return err
+				}
+				// Indexed before the call, as renewals do: a pending payment's
+				// notification finds this operation (and may overtake the answer).
+				if err := f.indexPending(ctx, pendingIndex{Gateway: g.Name(), OrderID: rec.State.Order.ID, OpKey: rec.Key, Flow: flowInitial}); err != nil {
 					return err
 				}
 				res, err := f.payInitial(ctx, g, rec.State.Order, cmd)
@@ -118,7 +125,7 @@ func (f *Flows) PaymentActionDetails(ctx context.Context, data []byte) error {
 		return failure.Permanent(fmt.Errorf("checkout.details: %w", err))
 	}
 	fl := f.initialFlow(messages.PaymentCommand{})
-	return operate(ctx, f.ops, messages.InitialKey(cmd.OrderID), flowInitial, func(ctx context.Context, rec *ops.Record[initialState]) error {
+	return operate(ctx, f.ops, messages.InitialKey(cmd.CustomerID, cmd.OrderID), flowInitial, func(ctx context.Context, rec *ops.Record[initialState]) error {
 		switch rec.Step {
 		case stepGateway, stepCleengPayment:
 			return fl.run(ctx, f.ops, rec) // a copy after the action completed
@@ -152,8 +159,17 @@ func (f *Flows) completeAction(ctx context.Context, gateway, key string, details
 	})
 }
 
-func (f *Flows) readOrder(ctx context.Context, rec *ops.Record[initialState], orderID cleeng.ID) error {
+// readOrder records the order when it is the customer's. An order Cleeng
+// does not hold, or holds for another customer, ends the operation with
+// the outcome order_not_found before anything is charged or recorded of
+// it: it is the caller's mistake (or probe), not an operator's problem.
+func (f *Flows) readOrder(ctx context.Context, rec *ops.Record[initialState], customerID int64, orderID cleeng.ID) error {
 	order, err := f.cleeng.GetOrder(ctx, orderID)
+	var apiErr *cleeng.APIError
+	if errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound || err == nil && order.CustomerID.String() != strconv.FormatInt(customerID, 10) {
+		rec.State.Outcome = &messages.CheckoutOutcome{Status: statusFailed, Code: messages.OutcomeOrderNotFound, OrderID: orderID}
+		return endHere()
+	}
 	if err != nil {
 		return err
 	}
@@ -260,6 +276,7 @@ func (f *Flows) reportInitial(ctx context.Context, rec *ops.Record[initialState]
 	st.Payment = &payment
 	st.Outcome = &messages.CheckoutOutcome{Status: string(payment.Status.Normalize()), OrderID: st.Order.ID,
 		PaymentID: payment.ID, ExternalPaymentID: payment.ExternalPaymentID, RejectedReason: res.RefusalReason}
+	st.Result = settled(st.Result)
 	return nil
 }
 
@@ -279,23 +296,32 @@ func cardParams(card *gateways.Card) json.RawMessage {
 	return b
 }
 
-// initialNotified settles an initial purchase the gateway answered pending,
-// from its authorisation notification (merchant reference: the order id).
-func (f *Flows) initialNotified(ctx context.Context, ev gateways.Event) error {
-	orderID, err := strconv.ParseInt(ev.MerchantReference, 10, 64)
-	if err != nil {
-		return nil // not an order id: not an initial purchase
+// settled is what a finished operation keeps of a gateway's result: the
+// outcome and its reference. The token, the card (its holder's name) and
+// the shopper action were needed only to finish it.
+func settled(res *gateways.Result) *gateways.Result {
+	if res == nil {
+		return nil
 	}
-	key := messages.InitialKey(orderID)
+	return &gateways.Result{Outcome: res.Outcome, PaymentReference: res.PaymentReference, RefusalReason: res.RefusalReason}
+}
+
+// statusFailed is the outcome status of a purchase that cannot go on.
+const statusFailed = "failed"
+
+// initialNotified settles an initial purchase the gateway answered pending,
+// from its authorisation notification; key is the purchase's operation,
+// found through the pending index it wrote before calling the gateway.
+func (f *Flows) initialNotified(ctx context.Context, key string, ev gateways.Event) error {
 	if rec, err := ops.Get[initialState](ctx, f.ops, key); err != nil || rec.Status != ops.StatusInProgress {
-		return ignoreNotFound(err) // a renewal's, or a purchase already settled
+		return ignoreNotFound(err) // a purchase already settled
 	}
 	fl := f.initialFlow(messages.PaymentCommand{})
 	return operate(ctx, f.ops, key, flowInitial, func(ctx context.Context, rec *ops.Record[initialState]) error {
 		switch rec.Step {
 		case stepAwaitingNotification:
 		case "", stepOrder:
-			return failure.NotYet(0, fmt.Errorf("order %d: authorisation notified before the gateway's answer was recorded", orderID))
+			return failure.NotYet(0, fmt.Errorf("%s: authorisation notified before the gateway's answer was recorded", key))
 		default:
 			// The answer is recorded (the call's, or this notification's on
 			// an earlier delivery): report it, if no one has yet.

@@ -38,34 +38,41 @@ type outcomeOnly struct {
 	Outcome json.RawMessage `json:"outcome"`
 }
 
-// failedOutcome answers for an operation that stopped for good.
-type failedOutcome struct {
-	Status string `json:"status"`
-	Error  string `json:"error"`
+// failedOutcome answers for an operation that stopped for good: a stable
+// code and a short message. Why it stopped (the record's error, with
+// Cleeng's or the gateway's words and what an operator must do) is for the
+// operator's dead letter, never for the front-end.
+var failedOutcome = json.RawMessage(`{"status":"failed","code":"failed","message":"the operation could not be completed; contact support"}`)
+
+// Get reports whether key's operation exists and its outcome when it is
+// known (final, waiting for the shopper, or failed), nil before.
+func (o *Outcomes) Get(ctx context.Context, key string) (json.RawMessage, bool, error) {
+	out, _, found, err := o.current(ctx, key)
+	return out, found, err
 }
 
-// Get returns the outcome of key when it is known: final, waiting for the
-// shopper, or failed.
-func (o *Outcomes) Get(ctx context.Context, key string) (json.RawMessage, bool, error) {
+// current reads key's operation: its outcome and whether it has one, and
+// whether the operation exists.
+func (o *Outcomes) current(ctx context.Context, key string) (out json.RawMessage, known, found bool, err error) {
 	rec, err := ops.Get[outcomeOnly](ctx, o.store, key)
 	if errors.Is(err, ops.ErrNotFound) {
-		return nil, false, nil
+		return nil, false, false, nil
 	}
 	if err != nil {
-		return nil, false, err
+		return nil, false, false, err
 	}
-	return outcomeOf(rec)
+	out, known = outcomeOf(rec)
+	return out, known, true, nil
 }
 
-func outcomeOf(rec *ops.Record[outcomeOnly]) (json.RawMessage, bool, error) {
+func outcomeOf(rec *ops.Record[outcomeOnly]) (json.RawMessage, bool) {
 	switch {
 	case rec.Status == ops.StatusFailed:
-		b, err := json.Marshal(failedOutcome{Status: "failed", Error: rec.Error})
-		return b, true, err
+		return failedOutcome, true
 	case len(rec.State.Outcome) > 0 && string(rec.State.Outcome) != "null":
-		return rec.State.Outcome, true, nil
+		return rec.State.Outcome, true
 	}
-	return nil, false, nil
+	return nil, false
 }
 
 // Wait returns the outcome of key once it is known and differs from stale
@@ -79,7 +86,7 @@ func (o *Outcomes) Wait(ctx context.Context, key string, stale json.RawMessage) 
 	defer o.unsubscribe(key, changed)
 	for {
 		// Read after subscribing: a change between the two is not missed.
-		out, ok, err := o.Get(ctx, key)
+		out, ok, _, err := o.current(ctx, key)
 		if err != nil || (ok && !bytes.Equal(out, stale)) {
 			return out, ok && err == nil, err
 		}

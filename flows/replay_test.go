@@ -224,7 +224,7 @@ func TestReplay_InitialPurchaseWithAnUnroutedMethodIsCapturedAfterTheFix(t *test
 		t.Fatal(err)
 	}
 	code, out := e.post("/v1/checkout/payments", map[string]any{"orderId": json.Number(o.ID),
-		"paymentMethod": adyensandbox.CardMethod(adyensandbox.CardVisa, "Matthew Brown"), "returnUrl": "https://shop.example/return"})
+		"paymentMethod": adyensandbox.CardMethod(adyensandbox.CardVisa, "Matthew Brown"), "returnUrl": e.dev.IngressURL + "/return"})
 	if code != http.StatusOK || out.Status != "failed" {
 		t.Fatalf("checkout: %d %+v, want failed", code, out)
 	}
@@ -244,7 +244,7 @@ func TestReplay_InitialPurchaseWithAnUnroutedMethodIsCapturedAfterTheFix(t *test
 	if n := len(e.dev.Adyen.PaymentsFor(o.ID.String())); n != 1 {
 		t.Errorf("%d Adyen payments for the order, want 1", n)
 	}
-	e.assertReopened("initial."+o.ID.String(), pastAttempt{"start", unroutedReason, letter})
+	e.assertReopened(e.initialKey(o.ID), pastAttempt{"start", unroutedReason, letter})
 	e.assertNoDeadLetters()
 }
 

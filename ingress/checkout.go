@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
@@ -19,10 +20,17 @@ import (
 // Outcomes lets the checkout endpoints answer with the flow's result.
 // Wait returns the outcome of operation key as soon as it is known (final,
 // failed, or waiting for the shopper) and differs from stale, or ok=false
-// when ctx ends first.
+// when ctx ends first. Get reports whether the operation exists and its
+// outcome, nil while it has none yet.
 type Outcomes interface {
 	Wait(ctx context.Context, key string, stale json.RawMessage) (outcome json.RawMessage, ok bool, err error)
-	Get(ctx context.Context, key string) (outcome json.RawMessage, ok bool, err error)
+	Get(ctx context.Context, key string) (outcome json.RawMessage, found bool, err error)
+}
+
+// Customers verifies a Cleeng customer JWT and names its customer
+// (cleeng.CustomerVerifier).
+type Customers interface {
+	Verify(ctx context.Context, token string) (customerID int64, err error)
 }
 
 // CheckoutConfig configures the front-end endpoints.
@@ -31,6 +39,15 @@ type CheckoutConfig struct {
 	SyncWait time.Duration
 	// CORSOrigins allowed to call; others get no CORS headers.
 	CORSOrigins []string
+	// Customers authenticates every call (Authorization: Bearer <customer
+	// JWT>); required.
+	Customers Customers
+	// ReturnOrigins are the origins (scheme://host[:port]) a returnUrl and
+	// an origin may name; none: the front-end may send neither.
+	ReturnOrigins []string
+	// TrustedProxies may name the shopper's address in X-Forwarded-For;
+	// from any other peer the connection's address is the shopper's.
+	TrustedProxies []netip.Prefix
 	// Outcomes reads flow results; nil answers 202 at once.
 	Outcomes Outcomes
 	// MaxWaits caps the calls waiting for their outcome at once; past it a
@@ -44,6 +61,9 @@ const DefaultMaxWaits = 1000
 
 // MountCheckout registers the front-end endpoints.
 func (s *Server) MountCheckout(cfg CheckoutConfig) {
+	if cfg.Customers == nil {
+		panic("ingress: MountCheckout without Customers: front-end calls must be authenticated")
+	}
 	if cfg.MaxWaits <= 0 {
 		cfg.MaxWaits = DefaultMaxWaits
 	}
@@ -53,6 +73,7 @@ func (s *Server) MountCheckout(cfg CheckoutConfig) {
 	s.Handle("GET /v1/checkout/payments/{orderId}", c.cors(http.HandlerFunc(c.status)))
 	s.Handle("POST /v1/payment-details", c.cors(http.HandlerFunc(c.paymentDetails)))
 	s.Handle("POST /v1/payment-details/details", c.cors(http.HandlerFunc(c.paymentDetailsAction)))
+	// Preflights carry no credentials: they are answered unauthenticated.
 	s.Handle("OPTIONS /v1/", c.cors(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	})))
@@ -95,32 +116,43 @@ func (c *checkout) admit(w http.ResponseWriter) (release func(), ok bool) {
 
 func (c *checkout) payment(w http.ResponseWriter, r *http.Request) {
 	var cmd messages.PaymentCommand
-	body, ok := decodeStrict(w, r, &cmd)
-	if !ok || !valid(w, positive("orderId", cmd.OrderID), object("paymentMethod", cmd.PaymentMethod, paymentMethodObject)) {
+	if !c.read(w, r, &cmd, &cmd.CustomerID) || !valid(w, positive("orderId", cmd.OrderID),
+		paymentMethod(cmd.PaymentMethod),
+		rule{cmd.ShopperIP == "", "shopperIP", "not accepted: the connector takes it from the connection"},
+		c.underOrigins("returnUrl", cmd.ReturnURL), c.underOrigins("origin", cmd.Origin)) {
 		return
 	}
-	// One message per order: the same order again is the same operation.
-	key := messages.InitialKey(cmd.OrderID)
+	cmd.ShopperIP = c.clientIP(r)
+	body, ok := marshal(w, cmd)
+	if !ok {
+		return
+	}
+	// One message per customer and order: the same order again is the
+	// same operation; another customer's call is another operation, which
+	// the flow refuses without touching the owner's.
+	key := messages.InitialKey(cmd.CustomerID, cmd.OrderID)
 	c.submit(w, r, messages.SubjectCheckoutPayment, key, body, key, nil, statusURL(cmd.OrderID))
 }
 
 func (c *checkout) details(w http.ResponseWriter, r *http.Request) {
 	var cmd messages.DetailsCommand
-	body, ok := decodeStrict(w, r, &cmd)
-	if !ok || !valid(w, positive("orderId", cmd.OrderID), object("details", cmd.Details, "the gateway's action result object")) {
+	if !c.read(w, r, &cmd, &cmd.CustomerID) || !valid(w, positive("orderId", cmd.OrderID),
+		object("details", cmd.Details, "the gateway's action result object")) {
 		return
 	}
-	key := messages.InitialKey(cmd.OrderID)
-	stale := c.pendingAction(r.Context(), key)
-	c.submit(w, r, messages.SubjectCheckoutDetails, key+".details."+digest(cmd.Details), body, key, stale, statusURL(cmd.OrderID))
+	key := messages.InitialKey(cmd.CustomerID, cmd.OrderID)
+	c.submitAction(w, r, messages.SubjectCheckoutDetails, key, cmd, cmd.Details, statusURL(cmd.OrderID))
 }
 
 func (c *checkout) paymentDetails(w http.ResponseWriter, r *http.Request) {
 	var cmd messages.PaymentDetailsCommand
-	body, ok := decodeStrict(w, r, &cmd)
-	if !ok || !valid(w, positive("customerId", cmd.CustomerID), positive("paymentMethodId", cmd.PaymentMethodID),
-		object("paymentMethod", cmd.PaymentMethod, paymentMethodObject),
+	if !c.read(w, r, &cmd, &cmd.CustomerID) || !valid(w, positive("paymentMethodId", cmd.PaymentMethodID),
+		paymentMethod(cmd.PaymentMethod), c.underOrigins("returnUrl", cmd.ReturnURL),
 		rule{cmd.RequestID == "" || requestIDPattern.MatchString(cmd.RequestID), "requestId", requestIDRule}) {
+		return
+	}
+	body, ok := marshal(w, cmd)
+	if !ok {
 		return
 	}
 	if cmd.RequestID == "" {
@@ -135,15 +167,33 @@ func (c *checkout) paymentDetails(w http.ResponseWriter, r *http.Request) {
 
 func (c *checkout) paymentDetailsAction(w http.ResponseWriter, r *http.Request) {
 	var cmd messages.PaymentDetailsActionCommand
-	body, ok := decodeStrict(w, r, &cmd)
-	if !ok || !valid(w, positive("customerId", cmd.CustomerID),
+	if !c.read(w, r, &cmd, &cmd.CustomerID) || !valid(w,
 		rule{requestIDPattern.MatchString(cmd.RequestID), "requestId", "required, the requestId the update answered with"},
 		object("details", cmd.Details, "the gateway's action result object")) {
 		return
 	}
 	key := messages.PaymentDetailsKey(cmd.CustomerID, cmd.RequestID)
-	stale := c.pendingAction(r.Context(), key)
-	c.submit(w, r, messages.SubjectCheckoutPaymentDetailsAction, key+".details."+digest(cmd.Details), body, key, stale, "")
+	c.submitAction(w, r, messages.SubjectCheckoutPaymentDetailsAction, key, cmd, cmd.Details, "")
+}
+
+// submitAction stores a shopper's action result for the caller's own
+// operation key. An operation the caller does not have (none, or another
+// customer's) is answered 404 and nothing is stored.
+func (c *checkout) submitAction(w http.ResponseWriter, r *http.Request, subject, key string, cmd any, details json.RawMessage, location string) {
+	current, found, err := c.outcome(r.Context(), key)
+	switch {
+	case err != nil:
+		writeError(w, http.StatusServiceUnavailable, "cannot read the operation now; retry", "")
+		return
+	case !found:
+		writeError(w, http.StatusNotFound, "no operation of yours waits for these details", "")
+		return
+	}
+	body, ok := marshal(w, cmd)
+	if !ok {
+		return
+	}
+	c.submit(w, r, subject, key+".details."+digest(details), body, key, pendingAction(current), location)
 }
 
 // requestIDPattern: a requestId becomes part of an operation key.
@@ -151,25 +201,37 @@ var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 const requestIDRule = "1 to 64 letters, digits, '-' or '_'"
 
+// status answers the caller's own purchase of an order; an order the
+// caller has no purchase of, theirs or not, is 404 alike.
 func (c *checkout) status(w http.ResponseWriter, r *http.Request) {
+	customer, ok := c.authenticate(w, r)
+	if !ok {
+		return
+	}
 	orderID, err := strconv.ParseInt(r.PathValue("orderId"), 10, 64)
 	if err != nil || orderID <= 0 {
 		writeError(w, http.StatusBadRequest, "orderId: a positive integer", "orderId")
 		return
 	}
-	if c.cfg.Outcomes == nil {
-		writeError(w, http.StatusNotFound, "no outcomes are kept by this ingress", "")
-		return
-	}
-	out, ok, err := c.cfg.Outcomes.Get(r.Context(), messages.InitialKey(orderID))
+	out, found, err := c.outcome(r.Context(), messages.InitialKey(customer, orderID))
 	switch {
 	case err != nil:
-		writeError(w, http.StatusServiceUnavailable, "reading the outcome: "+err.Error(), "")
-	case !ok:
+		writeError(w, http.StatusServiceUnavailable, "cannot read the outcome now; retry", "")
+	case !found:
+		writeError(w, http.StatusNotFound, "no payment of yours for this order", "")
+	case out == nil:
 		writeJSON(w, http.StatusOK, map[string]any{"status": "pending", "orderId": orderID})
 	default:
 		writeRaw(w, http.StatusOK, out)
 	}
+}
+
+// outcome reads key's operation; without an outcome reader nothing is found.
+func (c *checkout) outcome(ctx context.Context, key string) (json.RawMessage, bool, error) {
+	if c.cfg.Outcomes == nil {
+		return nil, false, nil
+	}
+	return c.cfg.Outcomes.Get(ctx, key)
 }
 
 // rule is one check of a command's field: want says what the field must be.
@@ -207,16 +269,12 @@ func statusURL(orderID int64) string {
 	return "/v1/checkout/payments/" + strconv.FormatInt(orderID, 10)
 }
 
-// pendingAction is the outcome of key while it asks the shopper to act, or
-// nil. Details complete that action, so their call waits for an outcome
-// other than it; a repeated call after the operation went past the action
-// (a retry, a double click) waits for nothing and is answered the stored
-// outcome at once, not "pending" after SyncWait.
-func (c *checkout) pendingAction(ctx context.Context, key string) json.RawMessage {
-	if c.cfg.Outcomes == nil {
-		return nil
-	}
-	out, _, _ := c.cfg.Outcomes.Get(ctx, key)
+// pendingAction is out while it asks the shopper to act, or nil. Details
+// complete that action, so their call waits for an outcome other than it; a
+// repeated call after the operation went past the action (a retry, a
+// double click) waits for nothing and is answered the stored outcome at
+// once, not "pending" after SyncWait.
+func pendingAction(out json.RawMessage) json.RawMessage {
 	var current struct {
 		Status string `json:"status"`
 	}
@@ -256,33 +314,13 @@ func (c *checkout) cors(next http.Handler) http.Handler {
 				h := w.Header()
 				h.Set("Access-Control-Allow-Origin", origin)
 				h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
-				h.Set("Access-Control-Allow-Headers", "Content-Type")
+				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, traceparent")
 				h.Add("Vary", "Origin")
 				break
 			}
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// decodeStrict reads the body and decodes it into v, rejecting unknown
-// fields and trailing data, answering 4xx itself. It returns the raw body.
-func decodeStrict(w http.ResponseWriter, r *http.Request, v any) ([]byte, bool) {
-	body, ok := readBody(w, r)
-	if !ok {
-		return nil, false
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		writeError(w, http.StatusBadRequest, "malformed JSON: "+describeJSONError(err), jsonErrorField(err))
-		return nil, false
-	}
-	if dec.More() {
-		writeError(w, http.StatusBadRequest, "malformed JSON: data after the object", "")
-		return nil, false
-	}
-	return body, true
 }
 
 func describeJSONError(err error) string {

@@ -21,7 +21,7 @@ func TestIngress_ClientHeadersNeverBecomeMessageHeaders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", "application/json")
+	frontEnd(req, e.token)
 	req.Header.Set(workers.HeaderReplay, "dead letter 1 of 2025-01-02T03:04:05Z")
 	req.Header.Set(workers.HeaderFlow, "initial-purchase")
 	req.Header.Set("Nats-Msg-Id", "chosen-by-the-client")

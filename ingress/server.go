@@ -115,7 +115,7 @@ func (s *Server) Publish(ctx context.Context, subject, msgID string, body []byte
 	defer cancel()
 	msg := &nats.Msg{Subject: subject, Data: body, Header: nats.Header{}}
 	msg.Header.Set(HeaderReceived, time.Now().UTC().Format(time.RFC3339Nano))
-	if tp := r.Header.Get(HeaderTraceparent); tp != "" {
+	if tp := traceparent(r.Header); tp != "" {
 		msg.Header.Set(HeaderTraceparent, tp)
 	}
 	ack, err := s.js.PublishMsg(ctx, msg, jetstream.WithMsgID(msgID))
@@ -152,14 +152,16 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	return body, true
 }
 
-// apiError is the JSON error body of every 4xx and 5xx.
+// apiError is the JSON error body of every 4xx and 5xx: a stable code a
+// caller can branch on, a short message and the field at fault.
 type apiError struct {
+	Code  string `json:"code"`
 	Error string `json:"error"`
 	Field string `json:"field,omitempty"`
 }
 
 func writeError(w http.ResponseWriter, status int, msg, field string) {
-	writeJSON(w, status, apiError{Error: msg, Field: field})
+	writeJSON(w, status, apiError{Code: errorCode(status), Error: msg, Field: field})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

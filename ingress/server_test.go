@@ -1,7 +1,6 @@
 package ingress_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cleeng-connector/connector/cleeng"
 	"github.com/cleeng-connector/connector/ingress"
 	"github.com/cleeng-connector/connector/internal/broker"
 	"github.com/cleeng-connector/connector/internal/testkit"
@@ -24,7 +24,13 @@ type env struct {
 	broker *broker.Broker
 	srv    *httptest.Server
 	ing    *ingress.Server
+	// customers issues the tokens; token is customer 7's.
+	customers *customers
+	token     string
 }
+
+// testCustomer is the customer the env's token names.
+const testCustomer cleeng.ID = "7"
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
@@ -40,8 +46,10 @@ func newEnv(t *testing.T) *env {
 	}
 	b.Server = ns // closed with the broker
 	e.broker = b
+	e.customers = newCustomers(t, testCustomer)
+	e.token = e.customers.token(t, testCustomer)
 	e.ing = ingress.New(ingress.Config{MaxBodyBytes: 1024, PublishTimeout: time.Second}, b.JS, b.Ready)
-	e.ing.MountCheckout(ingress.CheckoutConfig{})
+	e.ing.MountCheckout(ingress.CheckoutConfig{Customers: e.customers.verifier})
 	e.srv = httptest.NewServer(e.ing.Handler())
 	t.Cleanup(func() {
 		e.srv.Close()
@@ -50,14 +58,24 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
+// post sends a front-end call as the env's customer.
 func (e *env) post(path, body string) *http.Response {
 	e.t.Helper()
-	resp, err := http.Post(e.srv.URL+path, "application/json", strings.NewReader(body))
+	resp, err := e.do(http.MethodPost, path, body)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	resp.Body.Close()
 	return resp
+}
+
+// do sends a front-end call as the env's customer, answered or not.
+func (e *env) do(method, path, body string) (*http.Response, error) {
+	req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	return http.DefaultClient.Do(frontEnd(req, e.token))
 }
 
 // stored is how many messages the inbox holds.
@@ -136,7 +154,7 @@ func TestIngress_RejectedRequestsPublishNothing(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp, err := http.Post(e.srv.URL+"/v1/checkout/payments", "application/json", bytes.NewReader([]byte(tt.body)))
+			resp, err := e.do(http.MethodPost, "/v1/checkout/payments", tt.body)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -164,13 +182,12 @@ func TestCheckout_InvalidFieldAnswers400NamingIt(t *testing.T) {
 		{"/v1/checkout/payments", `{"orderId": 42, "paymentMethod": []}`, "paymentMethod", "paymentMethod: required, the gateway's payment method object"},
 		{"/v1/checkout/payments/details", `{"orderId": -1, "details": {"a": 1}}`, "orderId", "orderId: required, a positive integer"},
 		{"/v1/checkout/payments/details", `{"orderId": 42}`, "details", "details: required, the gateway's action result object"},
-		{"/v1/payment-details", `{"paymentMethodId": 1, "paymentMethod": {"type": "scheme"}}`, "customerId", "customerId: required, a positive integer"},
 		{"/v1/payment-details", `{"customerId": 7, "paymentMethod": {"type": "scheme"}}`, "paymentMethodId", "paymentMethodId: required, a positive integer"},
 		{"/v1/payment-details", `{"customerId": 7, "paymentMethodId": 1}`, "paymentMethod", "paymentMethod: required, the gateway's payment method object"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path+" "+tt.field, func(t *testing.T) {
-			resp, err := http.Post(e.srv.URL+tt.path, "application/json", strings.NewReader(tt.body))
+			resp, err := e.do(http.MethodPost, tt.path, tt.body)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -21,7 +21,7 @@ import (
 func TestCheckout_WaitsPastTheCapAnswer429AndStoreNothing(t *testing.T) {
 	e := newEnv(t)
 	ing := ingress.New(ingress.Config{MaxBodyBytes: 1024}, e.broker.JS, e.broker.Ready)
-	ing.MountCheckout(ingress.CheckoutConfig{SyncWait: time.Hour, MaxWaits: 1,
+	ing.MountCheckout(ingress.CheckoutConfig{SyncWait: time.Hour, MaxWaits: 1, Customers: e.customers.verifier,
 		Outcomes: flows.NewOutcomes(ops.NewStore(e.broker.Ops), e.broker.Ops)})
 	srv := httptest.NewServer(ing.Handler())
 	t.Cleanup(srv.Close)
@@ -34,7 +34,7 @@ func TestCheckout_WaitsPastTheCapAnswer429AndStoreNothing(t *testing.T) {
 	first := make(chan error, 1)
 	go func() {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/v1/checkout/payments", strings.NewReader(body(1)))
-		req.Header.Set("Content-Type", "application/json")
+		frontEnd(req, e.token)
 		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
 			resp.Body.Close()
@@ -47,7 +47,8 @@ func TestCheckout_WaitsPastTheCapAnswer429AndStoreNothing(t *testing.T) {
 
 	// Refused at once; without the cap it would wait like the first.
 	client := &http.Client{Timeout: 30 * time.Second}
-	resp, err := client.Post(srv.URL+"/v1/checkout/payments", "application/json", strings.NewReader(body(2)))
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/checkout/payments", strings.NewReader(body(2)))
+	resp, err := client.Do(frontEnd(req, e.token))
 	if err != nil {
 		t.Fatalf("call past the cap: %v, want a 429", err)
 	}
@@ -65,7 +66,7 @@ func TestCheckout_WaitsPastTheCapAnswer429AndStoreNothing(t *testing.T) {
 		ctx, stop := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		defer stop()
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/v1/checkout/payments", strings.NewReader(body(3)))
-		req.Header.Set("Content-Type", "application/json")
+		frontEnd(req, e.token)
 		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
 			resp.Body.Close()

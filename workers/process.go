@@ -175,10 +175,15 @@ func OnHeartbeat(ctx context.Context, renew func(context.Context)) (stop func())
 }
 
 // deadLetter publishes a copy of the delivery to dlq.<flow>, the payload
-// byte for byte with the original headers and the reason, waits for the
-// stream's ack, and only then terminates the original.
+// byte for byte (or as the flow's Letter keeps it) with the original
+// headers and the reason, waits for the stream's ack, and only then
+// terminates the original.
 func (r *Runtime) deadLetter(f *flowRun, jm jetstream.Msg, msg Message, seq uint64, cause error) error {
-	out := &nats.Msg{Subject: broker.SubjectDLQ + "." + f.Name, Data: msg.Data, Header: nats.Header{}}
+	data := msg.Data
+	if f.Letter != nil {
+		data = f.Letter(msg.Subject, data)
+	}
+	out := &nats.Msg{Subject: broker.SubjectDLQ + "." + f.Name, Data: data, Header: nats.Header{}}
 	for k, v := range msg.Header {
 		// Nats-* headers instruct the server (deduplication, expectations,
 		// TTL); they belong to the original publish, not to this copy.

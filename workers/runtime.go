@@ -43,6 +43,10 @@ type Flow struct {
 	Handler  Handler
 	// Concurrency overrides Config.Concurrency for this flow.
 	Concurrency int
+	// Letter, when set, is what a dead letter keeps of a message's data
+	// (a flow's messages may carry personal data a replay does not need);
+	// nil keeps it byte for byte.
+	Letter func(subject string, data []byte) []byte
 }
 
 // Headers of a dead-lettered message, beside the original's own headers.

@@ -8,6 +8,10 @@
 // <host>/cleeng/3.1):
 //
 //	/3.1/...      the Payment API, X-Publisher-Token required (401)
+//	POST /auths   a customer's login (MediaStore's): {email, password, publisherId}
+//	              answers {responseData: {jwt, customerId, customerEmail}}, a customer
+//	              JWT signed RS256 with the sandbox's key (any password: it keeps none)
+//	GET /.well-known/jwks.json  the public keys of those tokens
 //	/sandbox/...  controls, never reached by production code:
 //	  POST /sandbox/offers, /sandbox/customers, /sandbox/subscriptions   seed data (JSON)
 //	  POST /sandbox/subscriptions/{id}/dunning                          run a dunning cycle

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/MicahParks/jwkset"
 	"github.com/rs/zerolog"
 
 	"github.com/cleeng-connector/connector/cleeng"
@@ -100,6 +101,13 @@ type Sandbox struct {
 	paymentRequests []PaymentRequest
 	version         uint64 // changes so far
 
+	// keysMu guards the customer-token keys: key signs, jwks publishes
+	// every key used so far (auth.go).
+	keysMu sync.Mutex
+	key    signingKey
+	keySeq int
+	jwks   *jwkset.MemoryJWKSet
+
 	background sync.WaitGroup // webhooks sent after an API call
 	ctx        context.Context
 	cancel     context.CancelFunc
@@ -152,6 +160,8 @@ func (s *Sandbox) Handler() http.Handler {
 
 	mux := http.NewServeMux()
 	mux.Handle("/3.1/", s.faults.Wrap(s.requireToken(api)))
+	mux.HandleFunc("POST /auths", s.handleLogin)
+	mux.HandleFunc("GET /.well-known/jwks.json", s.handleJWKS)
 	mux.Handle("/sandbox/faults", s.faults.Handler())
 	mux.HandleFunc("POST /sandbox/offers", control(s.SeedOffer))
 	mux.HandleFunc("POST /sandbox/customers", control(s.SeedCustomer))

@@ -20,7 +20,11 @@ func runIngress(ctx context.Context, env *config.Env, args []string) error {
 	reg := cli.NewRegistry()
 	settings := readIngressSettings(env, log, reg)
 	return runOnBroker(ctx, env, log, cli.BrokerOptions(env, "connector-ingress"), func(b *broker.Broker) error {
-		sites := []cli.Site{{Name: "ingress", Addr: settings.Addr, Handler: roles.Ingress(settings, b).Handler(), WriteTimeout: settings.WriteTimeout()}}
+		ing, err := roles.Ingress(ctx, settings, b)
+		if err != nil {
+			return err
+		}
+		sites := []cli.Site{{Name: "ingress", Addr: settings.Addr, Handler: ing.Handler(), WriteTimeout: settings.WriteTimeout()}}
 		if settings.MetricsAddr != "" {
 			sites = append(sites, cli.Site{Name: "metrics", Addr: settings.MetricsAddr, Handler: roles.Metrics(reg)})
 		}

@@ -28,10 +28,13 @@ func readIngressSettings(env *config.Env, log zerolog.Logger, reg *prometheus.Re
 			Registry:     reg,
 		},
 		Checkout: ingress.CheckoutConfig{
-			SyncWait:    env.Duration("INGRESS_SYNC_WAIT"),
-			MaxWaits:    env.Int("INGRESS_MAX_WAITS"),
-			CORSOrigins: env.List("CORS_ORIGINS"),
+			SyncWait:       env.Duration("INGRESS_SYNC_WAIT"),
+			MaxWaits:       env.Int("INGRESS_MAX_WAITS"),
+			CORSOrigins:    env.List("CORS_ORIGINS"),
+			ReturnOrigins:  env.Origins("CHECKOUT_RETURN_ORIGINS"),
+			TrustedProxies: env.Prefixes("INGRESS_TRUSTED_PROXIES"),
 		},
+		JWKSURL: env.URL("CLEENG_JWKS_URL"),
 		Cleeng: ingress.CleengWebhookConfig{
 			Secret:                []byte(env.String("CLEENG_WEBHOOK_SECRET")),
 			SignatureHeader:       env.String("CLEENG_WEBHOOK_SIGNATURE_HEADER"),
@@ -43,6 +46,10 @@ func readIngressSettings(env *config.Env, log zerolog.Logger, reg *prometheus.Re
 			},
 		},
 	}
+	// Front-end calls are authenticated with customer JWTs; no relaxation
+	// outside dev, which verifies the sandbox's.
+	env.Check("CLEENG_JWKS_URL", s.JWKSURL != "", "required: the JWKS of Cleeng's customer tokens, which authenticate every front-end call")
+	env.Check("CLEENG_PUBLISHER_ID", s.Cleeng.PublisherID != "", "required: customer tokens must name this publisher")
 	if len(s.Cleeng.Secret) > 0 {
 		env.Check("CLEENG_WEBHOOK_SECRET", cleeng.CheckWebhookSecret(s.Cleeng.Secret) == nil, "must be 16 to 64 bytes")
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -67,9 +68,12 @@ var Vars = []Var{
 	{Name: "INGRESS_MAX_WAITS", Default: "1000", Help: "checkout calls waiting for their outcome at once; past it a call is answered 429 and nothing is stored", Roles: ingress},
 	{Name: "INGRESS_SYNC_WAIT", Default: "5s", Help: "how long a checkout call waits for its outcome before answering 202", Roles: ingress},
 	{Name: "CORS_ORIGINS", Help: "comma-separated origins allowed to call the checkout endpoints", Roles: ingress},
+	{Name: "CHECKOUT_RETURN_ORIGINS", Help: "comma-separated origins (scheme://host[:port]) a front-end's returnUrl and origin may name; empty: none (the gateway's configured return URL is used)", Roles: []string{RoleIngress}},
+	{Name: "INGRESS_TRUSTED_PROXIES", Help: "comma-separated addresses or CIDRs of proxies whose X-Forwarded-For names the shopper's address; empty: the connection's address is the shopper's", Roles: []string{RoleIngress}},
 	{Name: "CLEENG_API_URL", Default: "https://api.sandbox.cleeng.com/3.1", Help: "Cleeng Payment API base URL", Roles: cleengAPI},
 	{Name: "CLEENG_PUBLISHER_TOKEN", Secret: true, Help: "Cleeng publisher token (X-Publisher-Token)", Roles: cleengAPI},
-	{Name: "CLEENG_PUBLISHER_ID", Help: "the broadcasterId every Cleeng webhook must carry (required)", Roles: ingress},
+	{Name: "CLEENG_PUBLISHER_ID", Help: "your Cleeng publisher id: the broadcasterId every Cleeng webhook must carry and the publisherId of customer tokens (required)", Roles: ingress},
+	{Name: "CLEENG_JWKS_URL", Help: "Cleeng's JWKS, the keys of the customer JWTs that authenticate front-end calls (sandbox: https://auth.api.sandbox.cleeng.com/.well-known/jwks.json); required by the ingress, with CLEENG_PUBLISHER_ID", Roles: []string{RoleIngress}},
 	{Name: "CLEENG_WEBHOOK_SECRET", Secret: true, Help: "HMAC-SHA256 secret of Cleeng webhooks (16-64 bytes); required unless CLEENG_WEBHOOKS_AUTHENTICATED_UPSTREAM", Roles: ingress},
 	{Name: "CLEENG_WEBHOOKS_AUTHENTICATED_UPSTREAM", Default: "false", Help: "true: a proxy in front of the ingress authenticates Cleeng's webhooks, which the ingress then takes without CLEENG_WEBHOOK_SECRET", Roles: []string{RoleIngress}},
 	{Name: "CLEENG_DUNNING_MAX_AGE", Default: "72h", Help: "a dunning webhook whose dunningAttemptDate is older is refused (422) and charges nothing; with CLEENG_DUNNING_MAX_AHEAD shorter than NATS_OPS_TTL, so no replay ever charges twice", Roles: []string{RoleIngress}},
@@ -209,6 +213,40 @@ func (e *Env) List(name string) []string {
 		if s = strings.TrimSpace(s); s != "" {
 			out = append(out, s)
 		}
+	}
+	return out
+}
+
+// Origins parses a list of web origins, scheme://host[:port] with an http
+// or https scheme and nothing after the host, lower-cased as browsers send them.
+func (e *Env) Origins(name string) []string {
+	var out []string
+	for _, item := range e.List(name) {
+		u, err := url.Parse(item)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+			strings.TrimSuffix(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" {
+			e.fail(name, "%q is not an origin like https://shop.example.com", item)
+			continue
+		}
+		out = append(out, strings.ToLower(u.Scheme+"://"+u.Host))
+	}
+	return out
+}
+
+// Prefixes parses a list of IP addresses and CIDR prefixes.
+func (e *Env) Prefixes(name string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, item := range e.List(name) {
+		p, err := netip.ParsePrefix(item)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(item)
+			if aerr != nil {
+				e.fail(name, "%q is not an IP address or a CIDR prefix", item)
+				continue
+			}
+			p = netip.PrefixFrom(addr.Unmap(), addr.Unmap().BitLen())
+		}
+		out = append(out, p.Masked())
 	}
 	return out
 }

@@ -37,6 +37,7 @@ func TestConnectorImage_ServesHealthAndStoresWebhooks(t *testing.T) {
 		Command: []string{"ingress"}, Alias: "ingress", Ports: []string{IngressPort},
 		Env: map[string]string{
 			"INGRESS_ADDR": ":8080", "CLEENG_PUBLISHER_ID": stack.DevPublisherID, "CLEENG_WEBHOOK_SECRET": string(stack.DevWebhookSecret),
+			"CLEENG_JWKS_URL": "http://sandbox:8090/cleeng/.well-known/jwks.json",
 			"ADYEN_HMAC_KEYS": stack.DevHMACKey, "ADYEN_WEBHOOK_USERNAME": stack.DevWebhookUser, "ADYEN_WEBHOOK_PASSWORD": stack.DevWebhookPassword,
 			"PAYMENT_METHODS": stack.DevPaymentMethodAdyen + "=adyen",
 		},
@@ -73,9 +74,20 @@ func TestConnectorImage_ServesHealthAndStoresWebhooks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The shopper logs in at the Cleeng sandbox, as Cleeng's checkout does,
+	// and pays with the customer JWT.
+	login, _ := json.Marshal(cleengsandbox.Login{Email: stack.DemoCustomer.Email, Password: "any", PublisherID: stack.DevPublisherID})
+	code, body := call(ctx, t, http.MethodPost, sandboxURL+"/cleeng/auths", login)
+	var session struct {
+		ResponseData cleengsandbox.LoginResult `json:"responseData"`
+	}
+	if err := json.Unmarshal(body, &session); code != http.StatusOK || err != nil {
+		t.Fatalf("login: %d %s", code, body)
+	}
+	customerToken := session.ResponseData.JWT
 	pay, _ := json.Marshal(map[string]any{"orderId": json.Number(order.ID),
 		"paymentMethod": adyensandbox.EncryptedCardMethod(adyensandbox.CardVisa, "Matthew Brown")})
-	code, body := call(ctx, t, http.MethodPost, ingressURL+"/v1/checkout/payments", pay)
+	code, body = callAs(ctx, t, http.MethodPost, ingressURL+"/v1/checkout/payments", pay, customerToken)
 	if code != http.StatusOK && code != http.StatusAccepted {
 		t.Fatalf("checkout: %d %s", code, body)
 	}
@@ -88,7 +100,7 @@ func TestConnectorImage_ServesHealthAndStoresWebhooks(t *testing.T) {
 			return fmt.Errorf("%w: %s", err, body)
 		}
 		if out.Status != "captured" {
-			_, body = call(ctx, t, http.MethodGet, ingressURL+"/v1/checkout/payments/"+string(order.ID), nil)
+			_, body = callAs(ctx, t, http.MethodGet, ingressURL+"/v1/checkout/payments/"+string(order.ID), nil, customerToken)
 			return fmt.Errorf("outcome %s", body)
 		}
 		return nil
@@ -156,6 +168,12 @@ func endpoint(ctx context.Context, t *testing.T, ctr interface {
 // call sends one request and returns the status and body.
 func call(ctx context.Context, t *testing.T, method, url string, body []byte) (int, []byte) {
 	t.Helper()
+	return callAs(ctx, t, method, url, body, "")
+}
+
+// callAs is call with a customer JWT, as front-end calls carry it.
+func callAs(ctx context.Context, t *testing.T, method, url string, body []byte, customerToken string) (int, []byte) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
@@ -163,6 +181,9 @@ func call(ctx context.Context, t *testing.T, method, url string, body []byte) (i
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if customerToken != "" {
+		req.Header.Set("Authorization", "Bearer "+customerToken)
+	}
 	resp, answer := testkit.Do(t, req)
 	return resp.StatusCode, answer
 }

@@ -17,22 +17,32 @@ const (
 	SubjectCheckoutPaymentDetailsAction = "checkout.payment-details-action"
 )
 
-// PaymentCommand is the body of POST /v1/checkout/payments, stored as is on
-// checkout.payment. PaymentMethod is the gateway's front-end data (Adyen
-// Drop-in state.data.paymentMethod): it is never logged.
+// Every front-end command carries CustomerID, the customer its call's
+// Cleeng customer JWT names (verified by the ingress; a body cannot choose
+// it): the flows act only on that customer's orders and payment details,
+// and key their operations by it.
+
+// PaymentCommand is the body of POST /v1/checkout/payments, stored on
+// checkout.payment with the verified customer and the shopper's address.
+// PaymentMethod is the gateway's front-end data (Adyen Drop-in
+// state.data.paymentMethod): it is never logged.
 type PaymentCommand struct {
+	CustomerID    int64           `json:"customerId"`
 	OrderID       int64           `json:"orderId"`
 	PaymentMethod json.RawMessage `json:"paymentMethod"`
 	ReturnURL     string          `json:"returnUrl,omitempty"`
 	BrowserInfo   json.RawMessage `json:"browserInfo,omitempty"`
-	ShopperIP     string          `json:"shopperIP,omitempty"`
-	Origin        string          `json:"origin,omitempty"`
+	// ShopperIP is set by the ingress from the connection (or a trusted
+	// proxy's X-Forwarded-For), never taken from the body.
+	ShopperIP string `json:"shopperIP,omitempty"`
+	Origin    string `json:"origin,omitempty"`
 }
 
 // DetailsCommand is the body of POST /v1/checkout/payments/details.
 type DetailsCommand struct {
-	OrderID int64           `json:"orderId"`
-	Details json.RawMessage `json:"details"`
+	CustomerID int64           `json:"customerId"`
+	OrderID    int64           `json:"orderId"`
+	Details    json.RawMessage `json:"details"`
 }
 
 // PaymentDetailsCommand is the body of POST /v1/payment-details.
@@ -57,7 +67,9 @@ type PaymentDetailsActionCommand struct {
 
 // CheckoutOutcome is the answer of the checkout endpoints (DESIGN section 6).
 type CheckoutOutcome struct {
-	Status            string          `json:"status"` // captured, rejected, action_required
+	Status string `json:"status"` // captured, rejected, action_required, failed
+	// Code says why a purchase failed (OutcomeOrderNotFound), for the front-end.
+	Code              string          `json:"code,omitempty"`
 	OrderID           cleeng.ID       `json:"orderId"`
 	PaymentID         cleeng.ID       `json:"paymentId,omitempty"`
 	ExternalPaymentID string          `json:"externalPaymentId,omitempty"`
@@ -78,15 +90,41 @@ type DetailsOutcome struct {
 	Action                      json.RawMessage `json:"action,omitempty"`
 }
 
+// OutcomeOrderNotFound is the code of a purchase whose order Cleeng does
+// not hold for the calling customer: it does not exist, or is another's.
+const OutcomeOrderNotFound = "order_not_found"
+
 // OutcomeKeys match the operation keys that hold a front-end outcome. A
 // new slice each time: nats.go's KeyValue.WatchFiltered rewrites the one
 // it is given.
 func OutcomeKeys() []string { return []string{"initial.>", "update-details.>"} }
 
-// InitialKey is the operation key of an order's initial purchase.
-func InitialKey(orderID int64) string { return ops.Key("initial", strconv.FormatInt(orderID, 10)) }
+// InitialKey is the operation key of a customer's initial purchase of an
+// order. The customer is part of it: a call for an order that is not the
+// caller's is an operation of its own, never the owner's.
+func InitialKey(customerID, orderID int64) string {
+	return ops.Key("initial", strconv.FormatInt(customerID, 10), strconv.FormatInt(orderID, 10))
+}
 
 // PaymentDetailsKey is the operation key of one payment-details update.
 func PaymentDetailsKey(customerID int64, requestID string) string {
 	return ops.Key("update-details", strconv.FormatInt(customerID, 10), requestID)
+}
+
+// Letter is what a dead letter keeps of a front-end command (workers.Flow's
+// Letter): what a replay needs — the gateway's payment data, which its
+// front-end encrypted — without the card holder's name, which the gateway
+// does not need to charge.
+func Letter(subject string, data []byte) []byte {
+	if subject != SubjectCheckoutPayment && subject != SubjectCheckoutPaymentDetails {
+		return data
+	}
+	var cmd, method map[string]json.RawMessage
+	if json.Unmarshal(data, &cmd) != nil || json.Unmarshal(cmd["paymentMethod"], &method) != nil {
+		return data // not a command: kept as stored, for the operator to see why
+	}
+	delete(method, "holderName")
+	cmd["paymentMethod"], _ = json.Marshal(method) // re-encodes what was just decoded
+	out, _ := json.Marshal(cmd)
+	return out
 }

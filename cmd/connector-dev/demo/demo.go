@@ -33,9 +33,12 @@ import (
 type Target struct {
 	IngressURL, SandboxURL string
 	PublisherToken         string
-	OfferID                string
-	PaymentMethodID        cleeng.ID
-	Country                string
+	// PublisherID is the publisher the demo's customers log in to, for
+	// the customer JWT every front-end call carries.
+	PublisherID     cleeng.ID
+	OfferID         string
+	PaymentMethodID cleeng.ID
+	Country         string
 }
 
 // Result is what the demo observed.
@@ -66,17 +69,26 @@ func (d *driver) run(ctx context.Context) (Result, error) {
 	t := d.t
 	var res Result
 
-	d.step("a new customer")
+	d.step("a new customer, logged in: a Cleeng customer JWT for the front-end calls")
 	customer, err := d.newCustomer(ctx)
 	if err != nil {
 		return res, err
 	}
-	res.CustomerID = customer
+	res.CustomerID = customer.ID
+	var login struct {
+		ResponseData cleengsandbox.LoginResult `json:"responseData"`
+	}
+	if err := d.call(ctx, http.MethodPost, t.SandboxURL+"/cleeng/auths", cleengsandbox.Login{
+		Email: customer.Email, Password: "demo", PublisherID: t.PublisherID,
+	}, &login); err != nil {
+		return res, err
+	}
+	d.customerToken = login.ResponseData.JWT
 
 	d.step("initial purchase with a test card")
 	var order cleeng.Order
 	if err := d.call(ctx, http.MethodPost, t.SandboxURL+"/cleeng/3.1/orders", cleeng.CreateOrderRequest{
-		CustomerID: customer, OfferID: t.OfferID, Currency: "EUR", Country: t.Country, PaymentMethodID: t.PaymentMethodID,
+		CustomerID: customer.ID, OfferID: t.OfferID, Currency: "EUR", Country: t.Country, PaymentMethodID: t.PaymentMethodID,
 	}, &order); err != nil {
 		return res, err
 	}
@@ -87,7 +99,7 @@ func (d *driver) run(ctx context.Context) (Result, error) {
 	}
 	if err := d.call(ctx, http.MethodPost, t.IngressURL+"/v1/checkout/payments", map[string]any{
 		"orderId": json.Number(order.ID), "paymentMethod": adyensandbox.EncryptedCardMethod(adyensandbox.CardVisa, "Matthew Brown"),
-		"returnUrl": "https://shop.example/return",
+		"returnUrl": t.IngressURL + "/return",
 	}, &paid); err != nil {
 		return res, err
 	}
@@ -143,8 +155,8 @@ func (d *driver) run(ctx context.Context) (Result, error) {
 		PaymentDetailsID cleeng.ID `json:"paymentDetailsId"`
 	}
 	if err := d.call(ctx, http.MethodPost, t.IngressURL+"/v1/payment-details", map[string]any{
-		"customerId": json.Number(customer), "paymentMethodId": json.Number(t.PaymentMethodID),
-		"paymentMethod": adyensandbox.EncryptedCardMethod(adyensandbox.CardMastercard, "Matthew Brown"),
+		"paymentMethodId": json.Number(t.PaymentMethodID),
+		"paymentMethod":   adyensandbox.EncryptedCardMethod(adyensandbox.CardMastercard, "Matthew Brown"),
 	}, &updated); err != nil {
 		return res, err
 	}
@@ -216,6 +228,8 @@ type driver struct {
 	// n and current are the step under way.
 	n       int
 	current string
+	// customerToken authenticates the calls to the ingress's /v1/ routes.
+	customerToken string
 }
 
 func (d *driver) step(what string) {
@@ -225,10 +239,10 @@ func (d *driver) step(what string) {
 }
 
 // newCustomer seeds a customer no other run uses, with a random id.
-func (d *driver) newCustomer(ctx context.Context) (cleeng.ID, error) {
+func (d *driver) newCustomer(ctx context.Context) (cleengsandbox.Customer, error) {
 	id := cleeng.ID(strconv.FormatUint(100_000_000_000+rand.Uint64N(900_000_000_000), 10))
 	c := cleengsandbox.Customer{ID: id, Email: "demo-" + id.String() + "@example.com", Country: d.t.Country}
-	return id, d.call(ctx, http.MethodPost, d.t.SandboxURL+"/cleeng/sandbox/customers", c, nil)
+	return c, d.call(ctx, http.MethodPost, d.t.SandboxURL+"/cleeng/sandbox/customers", c, nil)
 }
 
 // dunning runs one attempt of a dunning cycle in the Cleeng sandbox.
@@ -306,6 +320,9 @@ func (d *driver) call(ctx context.Context, method, url string, in, out any) erro
 	req.Header.Set("Content-Type", "application/json")
 	if strings.Contains(url, "/cleeng/3.1/") {
 		req.Header.Set(cleeng.HeaderPublisherToken, d.t.PublisherToken)
+	}
+	if strings.HasPrefix(url, d.t.IngressURL+"/v1/") {
+		req.Header.Set("Authorization", "Bearer "+d.customerToken)
 	}
 	resp, err := d.client.Do(req)
 	if err != nil {

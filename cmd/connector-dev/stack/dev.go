@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -91,10 +92,15 @@ type Dev struct {
 	workers sync.WaitGroup
 	servers []*http.Server
 	errs    chan error
+	// stopIngress ends the ingress's background work (JWKS refreshes).
+	stopIngress context.CancelFunc
 }
 
 // CleengAPIURL is the Cleeng sandbox's API base.
 func (d *Dev) CleengAPIURL() string { return d.SandboxURL + "/cleeng/3.1" }
+
+// CleengJWKSURL serves the keys of the Cleeng sandbox's customer tokens.
+func (d *Dev) CleengJWKSURL() string { return d.SandboxURL + "/cleeng/.well-known/jwks.json" }
 
 // AdyenCheckoutURL is the Adyen sandbox's Checkout base.
 func (d *Dev) AdyenCheckoutURL() string { return d.SandboxURL + "/adyen/v71" }
@@ -144,17 +150,28 @@ func StartDev(ctx context.Context, opts DevOptions) (dev *Dev, err error) {
 	d.Sandboxes = NewSandboxes(sandboxSettings)
 	d.serve(sandboxLn, d.Sandboxes.Handler(), SandboxWriteTimeout)
 
-	// The dev ingress authenticates every webhook as production does; it
-	// takes any dunningAttemptDate (no Attempts window): the sandbox runs a
-	// dunning cycle of weeks in seconds, dating attempts on due dates ahead.
+	// The dev ingress authenticates every webhook as production does, and
+	// verifies the Cleeng sandbox's customer tokens as production verifies
+	// Cleeng's; shopper pages on the ingress's own origin may name return
+	// URLs. It takes any dunningAttemptDate (no Attempts window): the
+	// sandbox runs a dunning cycle of weeks in seconds, dating attempts on
+	// due dates ahead.
+	var ingressLife context.Context
+	ingressLife, d.stopIngress = context.WithCancel(context.Background())
 	ingressSettings := roles.IngressSettings{
 		Config:       ingress.Config{MaxBodyBytes: opts.MaxBodyBytes, Logger: opts.Logger, Registry: opts.Registry},
-		Checkout:     ingress.CheckoutConfig{SyncWait: opts.SyncWait, MaxWaits: opts.MaxWaits},
+		Checkout:     ingress.CheckoutConfig{SyncWait: opts.SyncWait, MaxWaits: opts.MaxWaits, ReturnOrigins: loopbackOrigins(ingressLn.Addr())},
 		Cleeng:       ingress.CleengWebhookConfig{Secret: DevWebhookSecret, PublisherID: DevPublisherID},
 		Adyen:        &ingress.AdyenWebhookConfig{Verifier: verifier, Username: DevWebhookUser, Password: DevWebhookPassword},
 		Cleverbridge: &ingress.CleverbridgeWebhookConfig{Username: DevCleverbridgeUser, Password: DevCleverbridgePassword},
+		JWKSURL:      d.CleengJWKSURL(),
 	}
-	d.serve(ingressLn, roles.Ingress(ingressSettings, d.Broker).Handler(), ingressSettings.WriteTimeout())
+	ing, err := roles.Ingress(ingressLife, ingressSettings, d.Broker)
+	if err != nil {
+		ingressLn.Close()
+		return nil, err
+	}
+	d.serve(ingressLn, ing.Handler(), ingressSettings.WriteTimeout())
 
 	runtime := opts.Runtime
 	runtime.Logger = opts.Logger
@@ -177,6 +194,13 @@ func StartDev(ctx context.Context, opts DevOptions) (dev *Dev, err error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// loopbackOrigins are the origins a browser on this machine reaches addr
+// by: pages served there may name return URLs in dev.
+func loopbackOrigins(addr net.Addr) []string {
+	port := strconv.Itoa(addr.(*net.TCPAddr).Port)
+	return []string{"http://127.0.0.1:" + port, "http://localhost:" + port, "http://[::1]:" + port}
 }
 
 // StartWorkers starts n more worker runtimes sharing the durable consumers.
@@ -255,6 +279,9 @@ func (d *Dev) Close() {
 	defer cancel()
 	for _, srv := range d.servers {
 		_ = srv.Shutdown(ctx)
+	}
+	if d.stopIngress != nil {
+		d.stopIngress()
 	}
 	if d.Sandboxes != nil {
 		d.Sandboxes.Close()

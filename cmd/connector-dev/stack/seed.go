@@ -46,11 +46,14 @@ Cleeng payments connector (dev): ingress %[1]s, sandboxes %[2]s
           payment-details token S1000001 pays, S-PAY_DEC declines; see gateways/cleverbridge/sandbox).
 
 Try an initial purchase:
-  1. create the order in Cleeng, as a front-end would:
+  1. log the customer in, as Cleeng's checkout does, for the customer JWT every front-end call carries:
+     JWT=$(curl -s -X POST %[2]s/cleeng/auths -H 'Content-Type: application/json' \
+       -d '{"email":"%[14]s","password":"any","publisherId":"%[15]s"}' | sed 's/.*"jwt":"\([^"]*\)".*/\1/')
+  2. create the order in Cleeng, as a front-end would:
      curl -s -X POST %[3]s/orders -H 'X-Publisher-Token: %[4]s' -H 'Content-Type: application/json' \
        -d '{"customerId":%[8]s,"offerId":"%[7]s","currency":"EUR","country":"DE","paymentMethodId":%[9]s}'
-  2. pay it through the connector with a test card (use the order id from step 1):
-     curl -s -X POST %[1]s/v1/checkout/payments -H 'Content-Type: application/json' \
+  3. pay it through the connector with a test card (use the order id from step 2):
+     curl -s -X POST %[1]s/v1/checkout/payments -H "Authorization: Bearer $JWT" -H 'Content-Type: application/json' \
        -d '{"orderId":<id>,"paymentMethod":%[10]s}'
   Test cards: %[11]s authorises; %[12]s asks for 3-D Secure;
   holder names DECLINED, NOT_ENOUGH_BALANCE, CARD_EXPIRED, CVC_DECLINED refuse.
@@ -58,12 +61,13 @@ Try an initial purchase:
   'make demo' walks a whole subscription through renewals, a refusal, a refund, a card update and a termination.
 `, d.IngressURL, d.SandboxURL, d.CleengAPIURL(), DevPublisherToken, d.AdyenCheckoutURL(), DevAdyenAPIKey,
 		DemoOffer.ID, DemoCustomer.ID, DevPaymentMethodAdyen,
-		adyensandbox.EncryptedCardMethod(adyensandbox.CardVisa, "Matthew Brown"), adyensandbox.CardVisa, adyensandbox.CardVisa3DS, DevPaymentMethodCleverbridge)
+		adyensandbox.EncryptedCardMethod(adyensandbox.CardVisa, "Matthew Brown"), adyensandbox.CardVisa, adyensandbox.CardVisa3DS, DevPaymentMethodCleverbridge,
+		DemoCustomer.Email, DevPublisherID)
 	return b.String()
 }
 
 // DemoTarget is the demo's view of a dev stack at these URLs.
 func DemoTarget(ingressURL, sandboxURL string) demo.Target {
 	return demo.Target{IngressURL: ingressURL, SandboxURL: sandboxURL, PublisherToken: DevPublisherToken,
-		OfferID: DemoOffer.ID, PaymentMethodID: DevPaymentMethodAdyen, Country: "DE"}
+		PublisherID: DevPublisherID, OfferID: DemoOffer.ID, PaymentMethodID: DevPaymentMethodAdyen, Country: "DE"}
 }

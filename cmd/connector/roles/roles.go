@@ -35,6 +35,9 @@ type IngressSettings struct {
 	Adyen *ingress.AdyenWebhookConfig
 	// Cleverbridge is nil when Cleverbridge notifications are not configured.
 	Cleverbridge *ingress.CleverbridgeWebhookConfig
+	// JWKSURL serves the keys of Cleeng's customer JWTs, which must name
+	// Cleeng.PublisherID.
+	JWKSURL string
 }
 
 // WriteTimeout of the ingress's server: reading the body, storing it and
@@ -43,15 +46,26 @@ func (s IngressSettings) WriteTimeout() time.Duration {
 	return cli.DefaultWriteTimeout + s.Checkout.SyncWait
 }
 
-// Ingress mounts every route on b. Checkout calls answer with the outcome
-// the flows record. The streams' fill is reported with its metrics.
-func Ingress(s IngressSettings, b *broker.Broker) *ingress.Server {
+// Ingress mounts every route on b. Checkout calls are authenticated with
+// customer JWTs verified against the JWKS (kept fresh until ctx ends) and
+// answer with the outcome the flows record. The streams' fill is reported
+// with its metrics.
+func Ingress(ctx context.Context, s IngressSettings, b *broker.Broker) (*ingress.Server, error) {
+	log := s.Config.Logger
+	customers, err := cleeng.NewCustomerVerifier(ctx, cleeng.CustomerVerifierConfig{
+		JWKSURL: s.JWKSURL, PublisherID: cleeng.ID(s.Cleeng.PublisherID),
+		OnRefreshError: func(err error) { log.Warn().Err(err).Msg("customer tokens: JWKS not fetched") },
+	})
+	if err != nil {
+		return nil, err
+	}
 	s.Config.MetricsElsewhere = s.MetricsAddr != ""
 	if s.Config.Registry == nil {
 		s.Config.Registry = prometheus.NewRegistry()
 	}
 	s.Config.Registry.MustRegister(b.StreamMetrics())
 	srv := ingress.New(s.Config, b.JS, b.Ready)
+	s.Checkout.Customers = customers
 	s.Checkout.Outcomes = flows.NewOutcomes(ops.NewStore(b.Ops), b.Ops)
 	srv.MountCheckout(s.Checkout)
 	srv.MountCleeng(s.Cleeng)
@@ -61,7 +75,7 @@ func Ingress(s IngressSettings, b *broker.Broker) *ingress.Server {
 	if s.Cleverbridge != nil {
 		srv.MountCleverbridge(*s.Cleverbridge)
 	}
-	return srv
+	return srv, nil
 }
 
 // WorkerSettings are the worker's parts.
