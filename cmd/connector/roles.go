@@ -18,8 +18,13 @@ func runIngress(ctx context.Context, env *config.Env, args []string) error {
 	}
 	log := cli.NewLogger(env)
 	settings := readIngressSettings(env, log, cli.NewRegistry())
+	flush, err := cli.StartTracing(ctx, log, "connector-ingress")
+	if err != nil {
+		return err
+	}
+	defer flush()
 	return runOnBroker(ctx, env, log, cli.BrokerOptions(env, "connector-ingress"), func(b *broker.Broker) error {
-		return cli.ServeHTTP(ctx, log, "ingress", settings.Addr, roles.Ingress(settings, b).Handler())
+		return cli.ServeHTTP(ctx, log, "ingress", settings.Addr, roles.Ingress(settings, b))
 	})
 }
 
@@ -35,6 +40,11 @@ func runWorker(ctx context.Context, env *config.Env, args []string) error {
 	if *flowList != "" {
 		settings.Flows = strings.Split(*flowList, ",")
 	}
+	flush, err := cli.StartTracing(ctx, log, "connector-worker")
+	if err != nil {
+		return err
+	}
+	defer flush()
 	addr := env.String("WORKER_ADDR")
 	return runOnBroker(ctx, env, log, cli.BrokerOptions(env, "connector-worker"), func(b *broker.Broker) error {
 		rt, defs, err := roles.Worker(settings, b, log)

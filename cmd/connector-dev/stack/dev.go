@@ -146,7 +146,7 @@ func StartDev(ctx context.Context, opts DevOptions) (dev *Dev, err error) {
 		Adyen:        &ingress.AdyenWebhookConfig{Verifier: verifier, Username: DevWebhookUser, Password: DevWebhookPassword},
 		Cleverbridge: &ingress.CleverbridgeWebhookConfig{Username: DevCleverbridgeUser, Password: DevCleverbridgePassword},
 	}, d.Broker)
-	d.serve(ingressLn, ing.Handler())
+	d.serve(ingressLn, ing)
 
 	runtime := opts.Runtime
 	runtime.Logger = opts.Logger

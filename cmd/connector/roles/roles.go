@@ -15,6 +15,7 @@ import (
 	"github.com/cleeng-connector/connector/ingress"
 	"github.com/cleeng-connector/connector/internal/broker"
 	"github.com/cleeng-connector/connector/internal/ops"
+	"github.com/cleeng-connector/connector/internal/telemetry"
 	"github.com/cleeng-connector/connector/workers"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -34,9 +35,10 @@ type IngressSettings struct {
 	Cleverbridge *ingress.CleverbridgeWebhookConfig
 }
 
-// Ingress mounts every route on b. Checkout calls answer with the outcome
-// the flows record.
-func Ingress(s IngressSettings, b *broker.Broker) *ingress.Server {
+// Ingress mounts every route on b and returns the handler to serve, traced
+// (internal/telemetry) but for its probes and metrics. Checkout calls answer
+// with the outcome the flows record.
+func Ingress(s IngressSettings, b *broker.Broker) http.Handler {
 	srv := ingress.New(s.Config, b.JS, b.Ready)
 	s.Checkout.Outcomes = flows.NewOutcomes(ops.NewStore(b.Ops), b.Ops)
 	srv.MountCheckout(s.Checkout)
@@ -47,7 +49,7 @@ func Ingress(s IngressSettings, b *broker.Broker) *ingress.Server {
 	if s.Cleverbridge != nil {
 		srv.MountCleverbridge(*s.Cleverbridge)
 	}
-	return srv
+	return telemetry.Handler(srv.Handler(), "/healthz", "/readyz", "/metrics")
 }
 
 // WorkerSettings are the worker's parts.
