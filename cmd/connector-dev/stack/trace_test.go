@@ -111,7 +111,9 @@ func TestTracing_OneTraceFromTheCheckoutRequestToEveryCall(t *testing.T) {
 	wantAttrs(t, delivery, map[attribute.Key]string{telemetry.AttrFlow: "initial-purchase",
 		"messaging.destination.name": messages.SubjectCheckoutPayment, telemetry.AttrOutcome: "acked"})
 
-	operation, ok := find(spans, func(s tracetest.SpanStub) bool { return s.Parent.SpanID() == delivery.SpanContext.SpanID() && s.Name == "operation initial-purchase" })
+	operation, ok := find(spans, func(s tracetest.SpanStub) bool {
+		return s.Parent.SpanID() == delivery.SpanContext.SpanID() && s.Name == "operation initial-purchase"
+	})
 	if !ok {
 		t.Fatalf("no operation span under the delivery; spans of the trace:\n%s", describe(spans, traceID))
 	}
@@ -143,7 +145,7 @@ func find(spans *tracetest.InMemoryExporter, match func(tracetest.SpanStub) bool
 func attr(s tracetest.SpanStub, key attribute.Key) string {
 	for _, kv := range s.Attributes {
 		if kv.Key == key {
-			return kv.Value.Emit()
+			return kv.Value.String()
 		}
 	}
 	return ""
