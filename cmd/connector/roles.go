@@ -17,14 +17,19 @@ func runIngress(ctx context.Context, env *config.Env, args []string) error {
 		return err
 	}
 	log := cli.NewLogger(env)
-	settings := readIngressSettings(env, log, cli.NewRegistry())
+	reg := cli.NewRegistry()
+	settings := readIngressSettings(env, log, reg)
 	flush, err := cli.StartTracing(ctx, log, "connector-ingress")
 	if err != nil {
 		return err
 	}
 	defer flush()
 	return runOnBroker(ctx, env, log, cli.BrokerOptions(env, "connector-ingress"), func(b *broker.Broker) error {
-		return cli.ServeHTTP(ctx, log, "ingress", settings.Addr, roles.Ingress(settings, b))
+		sites := []cli.Site{{Name: "ingress", Addr: settings.Addr, Handler: roles.Ingress(settings, b), WriteTimeout: settings.WriteTimeout()}}
+		if settings.MetricsAddr != "" {
+			sites = append(sites, cli.Site{Name: "metrics", Addr: settings.MetricsAddr, Handler: roles.Metrics(reg)})
+		}
+		return cli.ServeHTTP(ctx, log, sites...)
 	})
 }
 
@@ -45,16 +50,24 @@ func runWorker(ctx context.Context, env *config.Env, args []string) error {
 		return err
 	}
 	defer flush()
-	addr := env.String("WORKER_ADDR")
+	addr, metricsAddr := env.String("WORKER_ADDR"), env.String("METRICS_ADDR")
 	return runOnBroker(ctx, env, log, cli.BrokerOptions(env, "connector-worker"), func(b *broker.Broker) error {
 		rt, defs, err := roles.Worker(settings, b, log)
 		if err != nil {
 			return err
 		}
+		reg.MustRegister(b.StreamMetrics())
+		sites := []cli.Site{{Name: "worker probes", Addr: addr, Handler: roles.Probes(reg, b.Ready)}}
+		if metricsAddr != "" {
+			sites = []cli.Site{
+				{Name: "worker probes", Addr: addr, Handler: roles.Probes(nil, b.Ready)},
+				{Name: "metrics", Addr: metricsAddr, Handler: roles.Metrics(reg)},
+			}
+		}
 		probeCtx, stopProbe := context.WithCancel(context.Background())
 		defer stopProbe()
 		go func() {
-			if err := cli.ServeHTTP(probeCtx, log, "worker probes", addr, roles.Probes(reg, b.Ready)); err != nil {
+			if err := cli.ServeHTTP(probeCtx, log, sites...); err != nil {
 				log.Error().Err(err).Msg("worker probes not served")
 			}
 		}()
