@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cleeng-connector/connector/internal/ops"
+	"github.com/cleeng-connector/connector/internal/telemetry"
 	"github.com/cleeng-connector/connector/workers"
 )
 
@@ -35,7 +36,9 @@ func operate[T any](ctx context.Context, store *ops.Store, key, flow string, bod
 // event means for the finished operation — already reflected, or an error
 // that dead-letters it with what an operator must do — so a late event is
 // never acknowledged unread.
-func settle[T any](ctx context.Context, store *ops.Store, key, flow string, finished func(rec *ops.Record[T]) error, body func(ctx context.Context, rec *ops.Record[T]) error) error {
+func settle[T any](ctx context.Context, store *ops.Store, key, flow string, finished func(rec *ops.Record[T]) error, body func(ctx context.Context, rec *ops.Record[T]) error) (err error) {
+	ctx, span := telemetry.StartOperation(ctx, flow, key) // the record's steps show on it
+	defer func() { telemetry.End(span, err) }()
 	rec, err := ops.Claim[T](ctx, store, key, flow)
 	if err == nil {
 		err = reopenOnReplay(ctx, store, rec)

@@ -163,11 +163,13 @@ const heldWaits = 2000
 // connections that cost no goroutine). One call more is answered 429.
 func BenchmarkIngress_WaitingCheckoutCalls(b *testing.B) {
 	br := testkit.Broker(b)
+	customers := newCustomers(b, testCustomer)
+	token := customers.token(b, testCustomer)
 	var goroutines, memory float64
 	for n := range b.N {
 		b.StopTimer()
 		ing := ingress.New(ingress.Config{}, br.JS, br.Ready)
-		ing.MountCheckout(ingress.CheckoutConfig{SyncWait: time.Hour, MaxWaits: heldWaits,
+		ing.MountCheckout(ingress.CheckoutConfig{SyncWait: time.Hour, MaxWaits: heldWaits, Customers: customers.verifier,
 			Outcomes: flows.NewOutcomes(ops.NewStore(br.Ops), br.Ops)})
 		srv := httptest.NewServer(ing.Handler())
 		beforeGoroutines, beforeMemory := processCost()
@@ -181,7 +183,7 @@ func BenchmarkIngress_WaitingCheckoutCalls(b *testing.B) {
 				b.Fatal(err)
 			}
 			conns[i] = conn
-			if _, err := fmt.Fprintf(conn, "POST /v1/checkout/payments HTTP/1.1\r\nHost: ingress\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body); err != nil {
+			if _, err := fmt.Fprintf(conn, "POST /v1/checkout/payments HTTP/1.1\r\nHost: ingress\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", token, len(body), body); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -193,7 +195,8 @@ func BenchmarkIngress_WaitingCheckoutCalls(b *testing.B) {
 		afterGoroutines, afterMemory := processCost()
 		goroutines, memory = afterGoroutines-beforeGoroutines, afterMemory-beforeMemory
 
-		resp, err := http.Post(srv.URL+"/v1/checkout/payments", "application/json", strings.NewReader(`{"orderId":1,"paymentMethod":{"type":"scheme"}}`))
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/checkout/payments", strings.NewReader(`{"orderId":1,"paymentMethod":{"type":"scheme"}}`))
+		resp, err := http.DefaultClient.Do(frontEnd(req, token))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -20,7 +20,7 @@ type customers struct {
 	verifier *cleeng.CustomerVerifier
 }
 
-func newCustomers(t *testing.T, ids ...cleeng.ID) *customers {
+func newCustomers(t testing.TB, ids ...cleeng.ID) *customers {
 	t.Helper()
 	sb := cleengsandbox.New(cleengsandbox.Options{PublisherID: testPublisher})
 	for _, id := range ids {
@@ -43,7 +43,7 @@ func newCustomers(t *testing.T, ids ...cleeng.ID) *customers {
 }
 
 // token is a customer's JWT, as a login gives it.
-func (c *customers) token(t *testing.T, id cleeng.ID) string {
+func (c *customers) token(t testing.TB, id cleeng.ID) string {
 	t.Helper()
 	tok, err := c.sandbox.CustomerToken(id)
 	if err != nil {

@@ -1,11 +1,7 @@
 package ingress
 
 import (
-	"context"
 	"net/http"
-
-	"go.opentelemetry.io/otel/propagation"
-	"go.opentelemetry.io/otel/trace"
 )
 
 // errorCode is the stable code of an error answer, by its status: callers
@@ -30,20 +26,4 @@ func errorCode(status int) string {
 		return "unavailable"
 	}
 	return "internal"
-}
-
-// traceparent is the request's W3C trace context, parsed and written anew
-// by OpenTelemetry's propagator (version, ids and flags checked; 55
-// characters), or "" when it has none or an invalid one: the W3C rule is to
-// ignore a traceparent that does not parse, so a bad header costs the trace,
-// never the request, and nothing unchecked is stored.
-func traceparent(h http.Header) string {
-	tc := propagation.TraceContext{}
-	sc := trace.SpanContextFromContext(tc.Extract(context.Background(), propagation.HeaderCarrier(h)))
-	if !sc.IsValid() {
-		return ""
-	}
-	out := http.Header{}
-	tc.Inject(trace.ContextWithRemoteSpanContext(context.Background(), sc), propagation.HeaderCarrier(out))
-	return out.Get(HeaderTraceparent)
 }

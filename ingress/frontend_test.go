@@ -50,29 +50,6 @@ func TestCheckout_RotatedKeyAcceptedOnceTheJWKSIsFetchedAgain(t *testing.T) {
 	}
 }
 
-// TestCheckout_InvalidTraceparentIsNotStored: a trace context that is not
-// W3C's is dropped, never stored; a valid one is stored as sent.
-func TestCheckout_InvalidTraceparentIsNotStored(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	for i, tp := range []string{strings.Repeat("0", 60<<10), "00-00000000000000000000000000000000-b7ad6b7169203331-01", "garbage"} {
-		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/v1/checkout/payments",
-			strings.NewReader(`{"orderId": `+strconv.Itoa(1+i)+`, "paymentMethod": {"type": "scheme"}}`))
-		req.Header.Set(ingress.HeaderTraceparent, tp)
-		resp, err := http.DefaultClient.Do(frontEnd(req, e.token))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusAccepted {
-			t.Fatalf("traceparent %.20q: %d, want 202 (the trace is dropped, not the call)", tp, resp.StatusCode)
-		}
-		if _, h := e.lastPayment(); h.Get(ingress.HeaderTraceparent) != "" {
-			t.Errorf("traceparent %.20q stored as %.40q", tp, h.Get(ingress.HeaderTraceparent))
-		}
-	}
-}
-
 // TestCheckout_ShopperIPFromTheConnectionOrATrustedProxy: X-Forwarded-For
 // names the shopper only when a trusted proxy sent it, and then its
 // right-most address that is not a trusted proxy.

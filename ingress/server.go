@@ -14,13 +14,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
+
+	"github.com/cleeng-connector/connector/internal/telemetry"
 )
 
-// Headers every stored message carries besides Nats-Msg-Id.
-const (
-	HeaderReceived    = "Connector-Received" // RFC 3339 receive time
-	HeaderTraceparent = "traceparent"        // W3C trace context, passed through
-)
+// HeaderReceived is the RFC 3339 receive time every stored message carries
+// besides Nats-Msg-Id (and, when tracing is on, the request's W3C trace
+// context: traceparent).
+const HeaderReceived = "Connector-Received"
 
 // Config of the ingress.
 type Config struct {
@@ -110,14 +111,12 @@ func (s *Server) instrument(route string, h http.Handler) http.Handler {
 // Publish stores body on subject with the given de-duplication id and
 // returns only after JetStream acknowledged it. duplicate reports that
 // JetStream already held a message with that id (a re-sent copy).
-func (s *Server) Publish(ctx context.Context, subject, msgID string, body []byte, r *http.Request) (duplicate bool, err error) {
+func (s *Server) Publish(ctx context.Context, subject, msgID string, body []byte) (duplicate bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.PublishTimeout)
 	defer cancel()
 	msg := &nats.Msg{Subject: subject, Data: body, Header: nats.Header{}}
 	msg.Header.Set(HeaderReceived, time.Now().UTC().Format(time.RFC3339Nano))
-	if tp := traceparent(r.Header); tp != "" {
-		msg.Header.Set(HeaderTraceparent, tp)
-	}
+	telemetry.Inject(ctx, msg.Header)
 	ack, err := s.js.PublishMsg(ctx, msg, jetstream.WithMsgID(msgID))
 	if err != nil {
 		return false, err
@@ -129,7 +128,7 @@ func (s *Server) Publish(ctx context.Context, subject, msgID string, body []byte
 // returns false: the sender re-sends, and the id drops any copy that was
 // stored after all.
 func (s *Server) publishOr503(w http.ResponseWriter, r *http.Request, subject, msgID string, body []byte) bool {
-	if _, err := s.Publish(r.Context(), subject, msgID, body, r); err != nil {
+	if _, err := s.Publish(r.Context(), subject, msgID, body); err != nil {
 		s.cfg.Logger.Warn().Err(err).Str("subject", subject).Msg("store failed; answered 503")
 		writeError(w, http.StatusServiceUnavailable, "cannot store the request now; retry", "")
 		return false

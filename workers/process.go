@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/cleeng-connector/connector/internal/broker"
+	"github.com/cleeng-connector/connector/internal/telemetry"
 )
 
 // process runs the handler on one delivery and carries out decide's verdict.
@@ -28,11 +29,14 @@ func (r *Runtime) process(workCtx context.Context, f *flowRun, jm jetstream.Msg)
 	// Built per event, not per message: most messages log nothing.
 	log := func(e *zerolog.Event) *zerolog.Event { return e.Uint64("seq", seq).Uint64("attempt", msg.Attempt) }
 
-	herr := r.call(workCtx, f, jm, msg)
+	// The delivery joins the trace of the request that stored the message.
+	ctx, span := telemetry.StartConsume(workCtx, f.Name, msg.Subject, msg.Header, msg.Attempt)
+	herr := r.call(ctx, f, jm, msg)
 	if herr != nil && workCtx.Err() != nil {
 		// Cut off by the drain timeout: the work is not done. Hand it back
 		// without counting it as a failure of the flow.
 		r.handBack(f, jm)
+		telemetry.Verdict(span, outcomeDrained, herr)
 		return
 	}
 	d := r.cfg.decide(herr, msg.Attempt, time.Since(msg.Received))
@@ -69,6 +73,7 @@ func (r *Runtime) process(workCtx context.Context, f *flowRun, jm jetstream.Msg)
 	// inbox empty a moment before the count; when Run returns, every
 	// message it took has been counted.
 	f.metrics.outcome[d.outcome].Inc()
+	telemetry.Verdict(span, d.outcome, herr)
 }
 
 // call runs the handler with a timeout, InProgress heartbeats and metrics;

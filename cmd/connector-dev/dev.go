@@ -33,6 +33,11 @@ func runDev(ctx context.Context, env *config.Env, args []string) error {
 	if err := env.Err(); err != nil {
 		return err
 	}
+	flush, err := cli.StartTracing(ctx, log, "connector-dev")
+	if err != nil {
+		return err
+	}
+	defer flush()
 	dev, err := stack.StartDev(ctx, opts)
 	if err != nil {
 		return err

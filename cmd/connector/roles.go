@@ -19,12 +19,17 @@ func runIngress(ctx context.Context, env *config.Env, args []string) error {
 	log := cli.NewLogger(env)
 	reg := cli.NewRegistry()
 	settings := readIngressSettings(env, log, reg)
+	flush, err := cli.StartTracing(ctx, log, "connector-ingress")
+	if err != nil {
+		return err
+	}
+	defer flush()
 	return runOnBroker(ctx, env, log, cli.BrokerOptions(env, "connector-ingress"), func(b *broker.Broker) error {
-		ing, err := roles.Ingress(ctx, settings, b)
+		handler, err := roles.Ingress(ctx, settings, b)
 		if err != nil {
 			return err
 		}
-		sites := []cli.Site{{Name: "ingress", Addr: settings.Addr, Handler: ing.Handler(), WriteTimeout: settings.WriteTimeout()}}
+		sites := []cli.Site{{Name: "ingress", Addr: settings.Addr, Handler: handler, WriteTimeout: settings.WriteTimeout()}}
 		if settings.MetricsAddr != "" {
 			sites = append(sites, cli.Site{Name: "metrics", Addr: settings.MetricsAddr, Handler: roles.Metrics(reg)})
 		}
@@ -44,6 +49,11 @@ func runWorker(ctx context.Context, env *config.Env, args []string) error {
 	if *flowList != "" {
 		settings.Flows = strings.Split(*flowList, ",")
 	}
+	flush, err := cli.StartTracing(ctx, log, "connector-worker")
+	if err != nil {
+		return err
+	}
+	defer flush()
 	addr, metricsAddr := env.String("WORKER_ADDR"), env.String("METRICS_ADDR")
 	return runOnBroker(ctx, env, log, cli.BrokerOptions(env, "connector-worker"), func(b *broker.Broker) error {
 		rt, defs, err := roles.Worker(settings, b, log)

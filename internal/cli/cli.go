@@ -1,7 +1,8 @@
 // Package cli is the frame shared by the connector's binaries (cmd/connector
 // and cmd/connector-dev): subcommands chosen by the first argument, their
 // flags and exit statuses, the process logger, HTTP serving with a graceful
-// shutdown, the metrics registry and the NATS settings every role reads.
+// shutdown, the metrics registry, tracing and the NATS settings every role
+// reads.
 package cli
 
 import (
@@ -22,6 +23,7 @@ import (
 	"github.com/cleeng-connector/connector/internal/broker"
 	"github.com/cleeng-connector/connector/internal/config"
 	"github.com/cleeng-connector/connector/internal/outbound"
+	"github.com/cleeng-connector/connector/internal/telemetry"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/rs/zerolog"
@@ -140,6 +142,30 @@ func BrokerOptions(env *config.Env, name string) broker.Options {
 	env.Check("NATS_DLQ_MAX_AGE", opts.DLQMaxAge < opts.OpsTTL,
 		"%s must be shorter than NATS_OPS_TTL (%s): a dead letter replayed after its operation record expired would start the operation over", opts.DLQMaxAge, opts.OpsTTL)
 	return opts
+}
+
+// tracingFlushTimeout bounds the export of the spans still buffered at exit.
+const tracingFlushTimeout = 5 * time.Second
+
+// StartTracing turns OpenTelemetry tracing on as the OTEL_* variables say
+// (internal/telemetry: off without OTEL_EXPORTER_OTLP_ENDPOINT), under
+// service unless OTEL_SERVICE_NAME names another, and returns what flushes
+// the buffered spans: defer it, so they are exported before the exit.
+func StartTracing(ctx context.Context, log zerolog.Logger, service string) (flush func(), err error) {
+	shutdown, err := telemetry.Setup(ctx, service, func(err error) { log.Warn().Err(err).Msg("tracing") })
+	if err != nil {
+		return nil, err
+	}
+	if telemetry.Enabled() {
+		log.Info().Msg("OpenTelemetry tracing on (OTLP/HTTP)")
+	}
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), tracingFlushTimeout)
+		defer cancel()
+		if err := shutdown(ctx); err != nil {
+			log.Warn().Err(err).Msg("tracing: spans not flushed")
+		}
+	}, nil
 }
 
 // Limits of every HTTP server of the connector's processes: a client that

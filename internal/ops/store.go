@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/cleeng-connector/connector/internal/failure"
+	"github.com/cleeng-connector/connector/internal/telemetry"
 )
 
 // Status of an operation.
@@ -265,5 +266,6 @@ func (r *Record[T]) write(ctx context.Context, s *Store, change func(*Record[T])
 	c.rev, c.stored, c.until = rev, data, next.LeaseUntil
 	c.held = next.Status == StatusInProgress && !next.LeaseUntil.IsZero()
 	*r = next
+	telemetry.StepSaved(ctx, r.Step, string(r.Status))
 	return nil
 }

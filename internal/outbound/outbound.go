@@ -6,7 +6,8 @@
 //
 // ServiceClient's requests are counted in connector_outbound_requests_total
 // by service and result: the failures there are what the connector retries
-// (in process for Adyen and Cleeng, by redelivery for every service).
+// (in process for Adyen and Cleeng, by redelivery for every service). They
+// are traced too (internal/telemetry).
 package outbound
 
 import (
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cleeng-connector/connector/internal/telemetry"
 )
 
 // MaxConnsPerHost bounds idle connections kept per host; it should exceed
@@ -33,10 +36,11 @@ func Client(timeout time.Duration) *http.Client {
 	return &http.Client{Transport: t, Timeout: timeout}
 }
 
-// ServiceClient is Client with every request counted under service.
+// ServiceClient is Client with every request counted under service and,
+// when tracing is on, traced as a client span of the calling operation.
 func ServiceClient(service string, timeout time.Duration) *http.Client {
 	c := Client(timeout)
-	c.Transport = counted{next: c.Transport, service: service}
+	c.Transport = telemetry.Transport(service, counted{next: c.Transport, service: service})
 	return c
 }
 

@@ -166,12 +166,12 @@ func StartDev(ctx context.Context, opts DevOptions) (dev *Dev, err error) {
 		Cleverbridge: &ingress.CleverbridgeWebhookConfig{Username: DevCleverbridgeUser, Password: DevCleverbridgePassword},
 		JWKSURL:      d.CleengJWKSURL(),
 	}
-	ing, err := roles.Ingress(ingressLife, ingressSettings, d.Broker)
+	handler, err := roles.Ingress(ingressLife, ingressSettings, d.Broker)
 	if err != nil {
 		ingressLn.Close()
 		return nil, err
 	}
-	d.serve(ingressLn, ing.Handler(), ingressSettings.WriteTimeout())
+	d.serve(ingressLn, handler, ingressSettings.WriteTimeout())
 
 	runtime := opts.Runtime
 	runtime.Logger = opts.Logger

@@ -45,22 +45,33 @@ func TestStartDev_ServersAndIngressBoundedAsInProduction(t *testing.T) {
 	}
 
 	// No worker runs: the first call waits; the second is past the cap.
+	if err := SeedDemo(dev.Sandboxes); err != nil {
+		t.Fatal(err)
+	}
+	token, err := dev.Cleeng.CustomerToken(DemoCustomer.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkout := func(ctx context.Context, orderID string) (*http.Response, error) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, dev.IngressURL+"/v1/checkout/payments",
+			strings.NewReader(`{"orderId":`+orderID+`,"paymentMethod":{"type":"scheme"}}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		return http.DefaultClient.Do(req)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	first := make(chan struct{})
 	go func() {
 		defer close(first)
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, dev.IngressURL+"/v1/checkout/payments",
-			strings.NewReader(`{"orderId":1,"paymentMethod":{"type":"scheme"}}`))
-		req.Header.Set("Content-Type", "application/json")
-		if resp, err := http.DefaultClient.Do(req); err == nil {
+		if resp, err := checkout(ctx, "1"); err == nil {
 			resp.Body.Close()
 		}
 	}()
 	testkit.Eventually(t, 10*time.Second, "the first call stored and waiting", func() bool {
 		return testkit.StreamMsgs(t, dev.Broker.JS, broker.InboxStream) == 1
 	})
-	resp, err = http.Post(dev.IngressURL+"/v1/checkout/payments", "application/json", strings.NewReader(`{"orderId":2,"paymentMethod":{"type":"scheme"}}`))
+	resp, err = checkout(context.Background(), "2")
 	if err != nil {
 		t.Fatal(err)
 	}

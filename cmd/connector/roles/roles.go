@@ -16,6 +16,7 @@ import (
 	"github.com/cleeng-connector/connector/internal/broker"
 	"github.com/cleeng-connector/connector/internal/cli"
 	"github.com/cleeng-connector/connector/internal/ops"
+	"github.com/cleeng-connector/connector/internal/telemetry"
 	"github.com/cleeng-connector/connector/workers"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -46,11 +47,12 @@ func (s IngressSettings) WriteTimeout() time.Duration {
 	return cli.DefaultWriteTimeout + s.Checkout.SyncWait
 }
 
-// Ingress mounts every route on b. Checkout calls are authenticated with
-// customer JWTs verified against the JWKS (kept fresh until ctx ends) and
-// answer with the outcome the flows record. The streams' fill is reported
-// with its metrics.
-func Ingress(ctx context.Context, s IngressSettings, b *broker.Broker) (*ingress.Server, error) {
+// Ingress mounts every route on b and returns the handler to serve, traced
+// (internal/telemetry) but for its probes and metrics. Checkout calls are
+// authenticated with customer JWTs verified against the JWKS (kept fresh
+// until ctx ends) and answer with the outcome the flows record. The streams'
+// fill is reported with its metrics.
+func Ingress(ctx context.Context, s IngressSettings, b *broker.Broker) (http.Handler, error) {
 	log := s.Config.Logger
 	customers, err := cleeng.NewCustomerVerifier(ctx, cleeng.CustomerVerifierConfig{
 		JWKSURL: s.JWKSURL, PublisherID: cleeng.ID(s.Cleeng.PublisherID),
@@ -75,7 +77,7 @@ func Ingress(ctx context.Context, s IngressSettings, b *broker.Broker) (*ingress
 	if s.Cleverbridge != nil {
 		srv.MountCleverbridge(*s.Cleverbridge)
 	}
-	return srv, nil
+	return telemetry.Handler(srv.Handler(), "/healthz", "/readyz", "/metrics"), nil
 }
 
 // WorkerSettings are the worker's parts.
