@@ -34,6 +34,7 @@ func TestDev_ServesHealthThenStopsCleanlyOnInterrupt(t *testing.T) {
 		"INGRESS_ADDR=127.0.0.1:0", // free ports, read back from the banner
 		"CONNECTOR_DEV_SANDBOX_ADDR=127.0.0.1:0",
 		"NATS_STORE_DIR="+t.TempDir(),
+		"NATS_EMBEDDED_PORT=0",
 		"NATS_URL=",
 		"LOG_FORMAT=json",
 	)

@@ -19,7 +19,7 @@ func runIngress(ctx context.Context, env *config.Env, args []string) error {
 	log := cli.NewLogger(env)
 	reg := cli.NewRegistry()
 	settings := readIngressSettings(env, log, reg)
-	return runOnBroker(ctx, env, log, cli.BrokerOptions(env, "connector-ingress"), func(b *broker.Broker) error {
+	return runOnBroker(ctx, env, log, cli.BrokerOptions(env, config.RoleIngress), func(b *broker.Broker) error {
 		sites := []cli.Site{{Name: "ingress", Addr: settings.Addr, Handler: roles.Ingress(settings, b).Handler(), WriteTimeout: settings.WriteTimeout()}}
 		if settings.MetricsAddr != "" {
 			sites = append(sites, cli.Site{Name: "metrics", Addr: settings.MetricsAddr, Handler: roles.Metrics(reg)})
@@ -41,7 +41,7 @@ func runWorker(ctx context.Context, env *config.Env, args []string) error {
 		settings.Flows = strings.Split(*flowList, ",")
 	}
 	addr, metricsAddr := env.String("WORKER_ADDR"), env.String("METRICS_ADDR")
-	return runOnBroker(ctx, env, log, cli.BrokerOptions(env, "connector-worker"), func(b *broker.Broker) error {
+	return runOnBroker(ctx, env, log, cli.BrokerOptions(env, config.RoleWorker), func(b *broker.Broker) error {
 		rt, defs, err := roles.Worker(settings, b, log)
 		if err != nil {
 			return err
