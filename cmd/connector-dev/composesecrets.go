@@ -18,8 +18,8 @@ import (
 // and this machine's, for the server certificate.
 var composeHosts = []string{"nats-1", "nats-2", "nats-3", "localhost", "127.0.0.1"}
 
-// placeholder marks a value of the example env file that compose-secrets
-// replaces with a random one.
+// placeholder is a value of the example env file (NAME=change-me) that
+// compose-secrets replaces with a random one.
 const placeholder = "change-me"
 
 // runComposeSecrets makes what docker-compose.yml reads and git must not
@@ -57,8 +57,9 @@ func runComposeSecrets(_ context.Context, _ *config.Env, args []string) error {
 	}
 	var out bytes.Buffer
 	for line := range bytes.Lines(example) {
-		for bytes.Contains(line, []byte(placeholder)) {
-			line = bytes.Replace(line, []byte(placeholder), []byte(rand.Text()), 1)
+		if name, value, ok := bytes.Cut(line, []byte("=")); ok && !bytes.HasPrefix(name, []byte("#")) &&
+			string(bytes.TrimSpace(value)) == placeholder {
+			line = fmt.Appendf(nil, "%s=%s\n", name, rand.Text())
 		}
 		out.Write(line)
 	}
