@@ -12,9 +12,9 @@ export GOFLAGS := $(strip $(GOFLAGS) -trimpath)
 export TESTCONTAINERS_RYUK_DISABLED = true
 GOBUILD       = $(GO) build -ldflags='-s -w' -o bin/
 
-.PHONY: run test build build-dev binaries lint bench demo image clean
+.PHONY: run test build build-dev binaries lint bench demo image compose-secrets clean
 
-## run: everything in one process (embedded NATS, ingress on :8080, workers, sandboxes on :8090)
+## run: everything in one process (embedded NATS on 127.0.0.1:4222, ingress on :8080, workers, sandboxes on :8090)
 run: build-dev
 	bin/connector-dev dev
 
@@ -47,6 +47,10 @@ image: binaries
 	docker build -q -f build/connector.Dockerfile -t $(IMAGE) bin/image/connector
 	docker build -q -f build/sandbox.Dockerfile -t $(SANDBOX_IMAGE) bin/image/sandbox
 	docker build -q -f build/nats-server.Dockerfile -t $(NATS_IMAGE) bin/image/nats-server
+
+## compose-secrets: what docker-compose.yml reads and git must not hold, made where absent: .env (from .env.example, random passwords) and the NATS certificates in .compose/certs
+compose-secrets: build-dev
+	bin/connector-dev compose-secrets
 
 ## lint: gofmt, go vet, staticcheck, go.mod tidy, and the alert rules and dashboard (deploy/) against the exported metrics
 lint:

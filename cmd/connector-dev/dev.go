@@ -20,7 +20,7 @@ func runDev(ctx context.Context, env *config.Env, args []string) error {
 	}
 	log := cli.NewLogger(env)
 	opts := stack.DevOptions{
-		Broker:       cli.BrokerOptions(env, "connector-dev"),
+		Broker:       cli.BrokerOptions(env, config.RoleDev),
 		IngressAddr:  env.String("INGRESS_ADDR"),
 		SandboxAddr:  env.String("CONNECTOR_DEV_SANDBOX_ADDR"),
 		SyncWait:     env.Duration("INGRESS_SYNC_WAIT"),

@@ -15,9 +15,10 @@ import (
 )
 
 var commands = map[string]cli.Command{
-	"demo":    {Summary: "walk a subscription through every function against a running dev stack (or one of its own)", Role: config.RoleDev, Run: runDemo},
-	"dev":     {Summary: "embedded NATS, ingress, every worker and the sandboxes in one process", Role: config.RoleDev, Run: runDev},
-	"sandbox": {Summary: "the Cleeng, Adyen and Cleverbridge sandboxes alone, sending webhooks to SANDBOX_INGRESS_URL", Role: config.RoleSandbox, Run: runSandbox},
+	"compose-secrets": {Summary: "make the NATS certificates (.compose/certs) and the env file (.env, from .env.example) docker-compose.yml reads, where absent", Run: runComposeSecrets},
+	"demo":            {Summary: "walk a subscription through every function against a running dev stack (or one of its own)", Role: config.RoleDev, Run: runDemo},
+	"dev":             {Summary: "embedded NATS, ingress, every worker and the sandboxes in one process", Role: config.RoleDev, Run: runDev},
+	"sandbox":         {Summary: "the Cleeng, Adyen and Cleverbridge sandboxes alone, sending webhooks to SANDBOX_INGRESS_URL", Role: config.RoleSandbox, Run: runSandbox},
 }
 
 func main() {

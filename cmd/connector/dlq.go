@@ -75,11 +75,14 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 }
 
 // withBroker connects as the roles do: to NATS_URL, or, when it is empty,
-// to an embedded server on the store in NATS_STORE_DIR (which no other
-// process may be using then). It changes no stream or bucket settings.
-func withBroker(ctx context.Context, env *config.Env, f func(*broker.Broker) error) error {
-	opts := cli.BrokerOptions(env, "connector-cli")
+// to an embedded server on the store in NATS_STORE_DIR, on a free port,
+// unless another process holds that store (a running `connector-dev dev`):
+// then it says which NATS_URL reaches that process. It changes no stream
+// or bucket settings. role is the operator command.
+func withBroker(ctx context.Context, env *config.Env, role string, f func(*broker.Broker) error) error {
+	opts := cli.BrokerOptions(env, role)
 	opts.Existing = true
+	opts.EmbeddedPort = 0
 	return runOnBroker(ctx, env, zerolog.Nop(), opts, f)
 }
 
@@ -133,7 +136,7 @@ func runDLQList(ctx context.Context, env *config.Env, args []string, out io.Writ
 	} else if len(pos) > 0 {
 		return cli.Usagef("unexpected argument %q", pos[0])
 	}
-	return withBroker(ctx, env, func(b *broker.Broker) error {
+	return withBroker(ctx, env, config.RoleDLQ, func(b *broker.Broker) error {
 		letters, err := deadletter.List(ctx, b.JS, *flow)
 		if err != nil {
 			return err
@@ -167,7 +170,7 @@ func runDLQShow(ctx context.Context, env *config.Env, args []string, out io.Writ
 	if err != nil {
 		return err
 	}
-	return withBroker(ctx, env, func(b *broker.Broker) error {
+	return withBroker(ctx, env, config.RoleDLQ, func(b *broker.Broker) error {
 		l, err := deadletter.Show(ctx, b.JS, seq)
 		if err != nil {
 			return err
@@ -210,7 +213,7 @@ func runDLQReplay(ctx context.Context, env *config.Env, args []string, out io.Wr
 			return err
 		}
 	}
-	return withBroker(ctx, env, func(b *broker.Broker) error {
+	return withBroker(ctx, env, config.RoleDLQ, func(b *broker.Broker) error {
 		if !*all {
 			r, err := deadletter.Replay(ctx, b.JS, seq)
 			if err != nil {

@@ -30,7 +30,7 @@ func runOpsShow(ctx context.Context, env *config.Env, args []string, out io.Writ
 	if len(pos) != 1 {
 		return cli.Usagef("want one operation key (connector ops list shows them)")
 	}
-	return withBroker(ctx, env, func(b *broker.Broker) error {
+	return withBroker(ctx, env, config.RoleOps, func(b *broker.Broker) error {
 		rec, err := ops.Get[json.RawMessage](ctx, ops.NewStore(b.Ops), pos[0])
 		if err != nil {
 			return err
@@ -84,7 +84,7 @@ func runOpsList(ctx context.Context, env *config.Env, args []string, out io.Writ
 	default:
 		return cli.Usagef("--status %q is not one of in_progress, done, failed", *status)
 	}
-	return withBroker(ctx, env, func(b *broker.Broker) error {
+	return withBroker(ctx, env, config.RoleOps, func(b *broker.Broker) error {
 		var lister jetstream.KeyLister
 		var err error
 		if *prefix == "" {

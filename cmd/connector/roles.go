@@ -24,7 +24,7 @@ func runIngress(ctx context.Context, env *config.Env, args []string) error {
 		return err
 	}
 	defer flush()
-	return runOnBroker(ctx, env, log, cli.BrokerOptions(env, "connector-ingress"), func(b *broker.Broker) error {
+	return runOnBroker(ctx, env, log, cli.BrokerOptions(env, config.RoleIngress), func(b *broker.Broker) error {
 		handler, err := roles.Ingress(ctx, settings, b)
 		if err != nil {
 			return err
@@ -55,7 +55,7 @@ func runWorker(ctx context.Context, env *config.Env, args []string) error {
 	}
 	defer flush()
 	addr, metricsAddr := env.String("WORKER_ADDR"), env.String("METRICS_ADDR")
-	return runOnBroker(ctx, env, log, cli.BrokerOptions(env, "connector-worker"), func(b *broker.Broker) error {
+	return runOnBroker(ctx, env, log, cli.BrokerOptions(env, config.RoleWorker), func(b *broker.Broker) error {
 		rt, defs, err := roles.Worker(settings, b, log)
 		if err != nil {
 			return err

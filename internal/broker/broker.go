@@ -7,10 +7,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
+	"github.com/cleeng-connector/connector/internal/config"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,10 +31,15 @@ const (
 
 // Options say where JetStream is and how its resources are shaped.
 type Options struct {
-	// URL of a NATS server. Empty: start an embedded server storing under StoreDir.
+	// URL of a NATS server, or several comma-separated. Empty: start an
+	// embedded server storing under StoreDir.
 	URL string
+	// Auth and TLS of the connection to URL.
+	Auth Auth
 	// StoreDir is the embedded server's JetStream directory.
 	StoreDir string
+	// EmbeddedPort is the embedded server's port on 127.0.0.1; 0 picks a free one.
+	EmbeddedPort int
 	// Replicas of the streams and the KV buckets (1 embedded, 3 on a cluster).
 	Replicas int
 	// DuplicateWindow of the inbox: a re-sent copy within it is dropped. Default 1h.
@@ -119,7 +123,9 @@ type Broker struct {
 	// Index holds the flows' payment index (IndexBucket), kept for IndexTTL.
 	Index jetstream.KeyValue
 	// Server is the embedded server, nil when connected to an external one.
-	Server *server.Server
+	Server *Embedded
+	// URL is where NATS was reached, its passwords redacted: printable.
+	URL string
 }
 
 // Open connects (or embeds), then creates or updates the streams and the KV buckets.
@@ -128,22 +134,28 @@ func Open(ctx context.Context, opts Options) (*Broker, error) {
 	b := &Broker{}
 	url := opts.URL
 	if url == "" {
-		srv, err := StartEmbedded(opts.StoreDir, -1)
+		srv, err := StartEmbedded(opts.StoreDir, opts.EmbeddedPort)
 		if err != nil {
 			return nil, err
 		}
 		b.Server = srv
 		url = srv.ClientURL()
 	}
-	nc, err := nats.Connect(url,
+	b.URL = config.RedactURL(url)
+	auth, err := opts.Auth.options()
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	nc, err := nats.Connect(url, append(auth,
 		nats.Name(opts.Name),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250*time.Millisecond),
 		nats.RetryOnFailedConnect(false),
-	)
+	)...)
 	if err != nil {
 		b.Close()
-		return nil, fmt.Errorf("connect to NATS at %s: %w", url, err)
+		return nil, fmt.Errorf("connect to NATS at %s: %w", b.URL, err)
 	}
 	b.Conn = nc
 	js, err := jetstream.New(nc)
@@ -161,31 +173,6 @@ func Open(ctx context.Context, opts Options) (*Broker, error) {
 		return nil, err
 	}
 	return b, nil
-}
-
-// StartEmbedded starts a JetStream-enabled nats-server on loopback. port -1
-// picks a free port. The server is ready for clients when this returns.
-func StartEmbedded(storeDir string, port int) (*server.Server, error) {
-	if err := os.MkdirAll(storeDir, 0o750); err != nil {
-		return nil, fmt.Errorf("NATS_STORE_DIR %s: %w", storeDir, err)
-	}
-	srv, err := server.NewServer(&server.Options{
-		Host:      "127.0.0.1",
-		Port:      port,
-		JetStream: true,
-		StoreDir:  storeDir,
-		NoSigs:    true,
-		NoLog:     true,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("embedded NATS: %w", err)
-	}
-	srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		srv.Shutdown()
-		return nil, errors.New("embedded NATS: not ready for connections within 10s")
-	}
-	return srv, nil
 }
 
 // InboxConfig is the inbox stream: work-queue retention, file storage.
@@ -323,6 +310,9 @@ func retry(ctx context.Context, f func(context.Context) error) error {
 // as they are.
 func (b *Broker) bind(ctx context.Context, opts Options) error {
 	if err := b.Ready(ctx); err != nil {
+		if b.Server != nil {
+			return fmt.Errorf("%w: no connector has run on the store in %s (set NATS_URL to reach a running one, or NATS_STORE_DIR to its store)", err, opts.StoreDir)
+		}
 		return fmt.Errorf("%w (start the connector once to declare them)", err)
 	}
 	for _, bucket := range b.buckets(opts) {
@@ -356,7 +346,6 @@ func (b *Broker) Close() {
 	}
 	if b.Server != nil {
 		b.Server.Shutdown()
-		b.Server.WaitForShutdown()
 	}
 }
 

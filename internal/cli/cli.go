@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -124,11 +125,49 @@ func NewRegistry() *prometheus.Registry {
 	return reg
 }
 
-// BrokerOptions reads the NATS variables; name is the NATS connection name.
-func BrokerOptions(env *config.Env, name string) broker.Options {
+// BrokerOptions reads the NATS variables of role, whose connection is named
+// connector-<role>. Every role but dev refuses to reach a server on the
+// network unencrypted unless NATS_ALLOW_PLAINTEXT says the network is
+// protected another way: the inbox and the operation records hold tokens,
+// and whoever can publish to it passes every ingress check.
+func BrokerOptions(env *config.Env, role string) broker.Options {
+	auth := broker.Auth{
+		User:         env.String("NATS_USER"),
+		Password:     env.String("NATS_PASSWORD"),
+		NKeySeedFile: env.String("NATS_NKEY_SEED_FILE"),
+		CredsFile:    env.String("NATS_CREDS_FILE"),
+		TLSCA:        env.String("NATS_TLS_CA"),
+		TLSCert:      env.String("NATS_TLS_CERT"),
+		TLSKey:       env.String("NATS_TLS_KEY"),
+	}
+	methods := 0
+	for _, set := range []string{auth.User, auth.NKeySeedFile, auth.CredsFile} {
+		if set != "" {
+			methods++
+		}
+	}
+	env.Check("NATS_USER", methods <= 1, "set one of NATS_USER, NATS_NKEY_SEED_FILE and NATS_CREDS_FILE, not several")
+	env.Check("NATS_PASSWORD", auth.Password == "" || auth.User != "", "set without NATS_USER")
+	env.Check("NATS_TLS_KEY", (auth.TLSCert == "") == (auth.TLSKey == ""), "NATS_TLS_CERT and NATS_TLS_KEY go together")
+	for _, name := range []string{"NATS_NKEY_SEED_FILE", "NATS_CREDS_FILE", "NATS_TLS_CA", "NATS_TLS_CERT", "NATS_TLS_KEY"} {
+		if path := env.String(name); path != "" {
+			_, err := os.Stat(path)
+			env.Check(name, err == nil, "%v", err)
+		}
+	}
+	url := env.URLs("NATS_URL")
+	if role != config.RoleDev && !env.Bool("NATS_ALLOW_PLAINTEXT") {
+		if host := broker.PlaintextRemote(url, auth); url != "" && host != "" {
+			env.Check("NATS_URL", false, "%s is on the network and the connection is not encrypted: set NATS_TLS_CA (or use tls:// URLs), or NATS_ALLOW_PLAINTEXT=true if the network is protected another way", host)
+		}
+	}
+	port, err := strconv.Atoi(env.String("NATS_EMBEDDED_PORT"))
+	env.Check("NATS_EMBEDDED_PORT", err == nil && port >= 0 && port <= 65535, "%q is not a port number (0 picks a free one)", env.String("NATS_EMBEDDED_PORT"))
 	opts := broker.Options{
-		URL:             env.URL("NATS_URL"),
+		URL:             url,
+		Auth:            auth,
 		StoreDir:        env.String("NATS_STORE_DIR"),
+		EmbeddedPort:    port,
 		Replicas:        env.Int("NATS_REPLICAS"),
 		DuplicateWindow: env.Duration("NATS_DUPLICATE_WINDOW"),
 		IndexTTL:        env.Duration("NATS_INDEX_TTL"),
@@ -137,7 +176,7 @@ func BrokerOptions(env *config.Env, name string) broker.Options {
 		InboxMaxBytes:   int64(env.Int("NATS_INBOX_MAX_BYTES")),
 		DLQMaxAge:       env.Duration("NATS_DLQ_MAX_AGE"),
 		DLQMaxBytes:     int64(env.Int("NATS_DLQ_MAX_BYTES")),
-		Name:            name,
+		Name:            "connector-" + role,
 	}
 	env.Check("NATS_DLQ_MAX_AGE", opts.DLQMaxAge < opts.OpsTTL,
 		"%s must be shorter than NATS_OPS_TTL (%s): a dead letter replayed after its operation record expired would start the operation over", opts.DLQMaxAge, opts.OpsTTL)

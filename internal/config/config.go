@@ -52,8 +52,17 @@ var (
 
 // Vars documents every variable. Order is the order of --help.
 var Vars = []Var{
-	{Name: "NATS_URL", Help: "NATS server URL; empty starts an embedded JetStream server", Roles: natsRoles},
+	{Name: "NATS_URL", Help: "NATS server URLs, comma-separated; empty starts an embedded JetStream server (on NATS_STORE_DIR, which no other process may hold). Credentials go in NATS_USER and NATS_PASSWORD, not here: a URL is printed (with any password redacted)", Roles: natsRoles},
+	{Name: "NATS_USER", Help: "NATS user (with NATS_PASSWORD)", Roles: natsRoles},
+	{Name: "NATS_PASSWORD", Secret: true, Help: "password of NATS_USER", Roles: natsRoles},
+	{Name: "NATS_NKEY_SEED_FILE", Help: "file holding an NKey user seed to authenticate with, instead of NATS_USER", Roles: natsRoles},
+	{Name: "NATS_CREDS_FILE", Help: "NATS .creds file (user JWT and seed) to authenticate with, instead of NATS_USER", Roles: natsRoles},
+	{Name: "NATS_TLS_CA", Help: "PEM file of the CAs that sign the NATS servers' certificates; setting it requires TLS (a tls:// URL does too, with the system's CAs)", Roles: natsRoles},
+	{Name: "NATS_TLS_CERT", Help: "PEM client certificate for NATS servers that verify clients (with NATS_TLS_KEY)", Roles: natsRoles},
+	{Name: "NATS_TLS_KEY", Help: "PEM key of NATS_TLS_CERT", Roles: natsRoles},
+	{Name: "NATS_ALLOW_PLAINTEXT", Default: "false", Help: "let a production role reach a NATS_URL that is not on loopback without TLS, when the network is protected another way; otherwise it refuses to start (dev always may)", Roles: []string{RoleIngress, RoleWorker, RoleDLQ, RoleOps}},
 	{Name: "NATS_STORE_DIR", Default: "./data/nats", Help: "embedded JetStream storage directory", Roles: natsRoles},
+	{Name: "NATS_EMBEDDED_PORT", Default: "4222", Help: "port of the embedded NATS server (NATS_URL empty) on 127.0.0.1, where the operator commands reach it with NATS_URL=nats://127.0.0.1:<port>; 0 picks a free one. It has no authentication, so it never listens beyond loopback", Roles: all},
 	{Name: "NATS_REPLICAS", Default: "1", Help: "replicas of streams and the KV buckets (3 on a cluster)", Roles: natsRoles},
 	{Name: "NATS_DUPLICATE_WINDOW", Default: "1h", Help: "inbox de-duplication window", Roles: natsRoles},
 	{Name: "NATS_INDEX_TTL", Default: "17520h", Help: "how long a payment's index entry is kept: refunds and chargebacks (up to ~540 days later) must find its gateway", Roles: natsRoles},
@@ -189,9 +198,24 @@ func (e *Env) URL(name string) string {
 	}
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" {
-		e.fail(name, "%q is not an absolute URL", v)
+		e.fail(name, "%q is not an absolute URL", RedactURL(v))
 	}
 	return strings.TrimRight(v, "/")
+}
+
+// URLs parses a comma-separated list of absolute URLs (NATS_URL's form:
+// every server of a cluster); empty stays empty.
+func (e *Env) URLs(name string) string {
+	var urls []string
+	for _, item := range e.List(name) {
+		u, err := url.Parse(item)
+		if err != nil || u.Scheme == "" || u.Host == "" {
+			e.fail(name, "%q is not an absolute URL", RedactURL(item))
+			continue
+		}
+		urls = append(urls, strings.TrimRight(item, "/"))
+	}
+	return strings.Join(urls, ",")
 }
 
 // OneOf returns the value when it is one of allowed.

@@ -62,3 +62,33 @@ func TestVars_SecretsHaveNoDefaultAndEveryVarIsDocumented(t *testing.T) {
 		}
 	}
 }
+
+func TestRedactURL_HidesPasswordsAndTokens(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"nats://127.0.0.1:4222":                       "nats://127.0.0.1:4222",
+		"nats://connector:pw@nats-1:4222":             "nats://connector:xxxxx@nats-1:4222",
+		"nats://a:p1@n1:4222,tls://b:p2@n2:4222":      "nats://a:xxxxx@n1:4222,tls://b:xxxxx@n2:4222",
+		"nats://s3cr3t-token@nats-1:4222":             "nats://xxxxx@nats-1:4222",
+		"nats://u:p@ss@host:bad-port":                 "nats://u:xxxxx@host:bad-port",
+		"https://api.example/3.1?redirect=http://x@y": "https://api.example/3.1?redirect=http://x@y",
+		"u:pw@host:4222":                              "u:xxxxx@host:4222",
+	} {
+		if got := RedactURL(in); got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestEnv_URLsChecksEachWithoutPrintingItsPassword(t *testing.T) {
+	t.Parallel()
+	env := FromMap(map[string]string{"NATS_URL": "nats://a:4222/, nats://b:4222"})
+	if got := env.URLs("NATS_URL"); got != "nats://a:4222,nats://b:4222" || env.Err() != nil {
+		t.Errorf("URLs = %q, %v", got, env.Err())
+	}
+	env = FromMap(map[string]string{"NATS_URL": "nats://a:4222,connector:hunter2@nats-2"})
+	env.URLs("NATS_URL")
+	if err := env.Err(); err == nil || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "NATS_URL") {
+		t.Errorf("error %v: want one naming NATS_URL without the password", err)
+	}
+}

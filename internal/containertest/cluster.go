@@ -2,15 +2,20 @@ package containertest
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/cleeng-connector/connector/internal/broker"
+	"github.com/cleeng-connector/connector/internal/devcerts"
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/log"
 	"github.com/testcontainers/testcontainers-go/network"
@@ -32,27 +37,32 @@ const (
 const startupTimeout = 90 * time.Second
 
 // Cluster is a 3-node NATS JetStream cluster of NATSImage on its own
-// Docker network.
+// Docker network, secured as docker-compose.yml's is (build/nats-cluster.conf):
+// clients authenticate with a user and password over TLS, routes with
+// mutual TLS.
 type Cluster struct {
 	Network *testcontainers.DockerNetwork
 	// Nodes[i] runs the server named NodeNames[i].
 	Nodes []*testcontainers.DockerContainer
+	// Certs are the cluster's certificates, made for this cluster only.
+	Certs devcerts.Files
+	// User and Password are the clients' credentials, made for this cluster only.
+	User, Password string
 }
 
-// NATSArgs are the nats-server arguments of node name in a cluster of
-// NodeNames (docker-compose.yml passes the same). --no_advertise keeps
-// clients on the URLs they were given: container addresses are not
-// reachable from everywhere.
+// Paths inside the containers: the configuration every node runs, and the
+// certificates (their names as devcerts writes them), as docker-compose.yml
+// mounts them.
+const (
+	NATSConfigPath = "/etc/nats/cluster.conf"
+	CertsDir       = "/certs/"
+)
+
+// NATSArgs are the nats-server arguments of node name (docker-compose.yml
+// passes the same): build/nats-cluster.conf, which names the routes to
+// every node of NodeNames.
 func NATSArgs(name string) []string {
-	routes := make([]string, len(NodeNames))
-	for i, n := range NodeNames {
-		routes[i] = "nats://" + n + ":6222"
-	}
-	return []string{
-		"--server_name=" + name, "--cluster_name=connector", "--cluster=nats://0.0.0.0:6222",
-		"--routes=" + strings.Join(routes, ","), "--no_advertise",
-		"--jetstream", "--store_dir=/data", "--http_port=8222",
-	}
+	return []string{"-c", NATSConfigPath, "--server_name=" + name}
 }
 
 // StartCluster starts the three nodes at once (none is healthy before a
@@ -61,12 +71,33 @@ func NATSArgs(name string) []string {
 // logs are printed if t failed.
 func StartCluster(ctx context.Context, t testing.TB) *Cluster {
 	t.Helper()
+	root, err := moduleRoot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	provider, err := testcontainers.NewDockerProvider()
+	if err != nil {
+		t.Fatalf("docker: %v", err)
+	}
+	host, err := provider.DaemonHost(ctx) // where this process reaches the published ports
+	provider.Close()
+	if err != nil {
+		t.Fatalf("docker host: %v", err)
+	}
+	// The containers run as an unprivileged user: it reads the key too.
+	certs, err := devcerts.Write(t.TempDir(), append(slices.Clone(NodeNames), host, "localhost", "127.0.0.1"), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
 	nw, err := network.New(ctx)
 	if err != nil {
 		t.Fatalf("docker network: %v", err)
 	}
 	testcontainers.CleanupNetwork(t, nw)
-	c := &Cluster{Network: nw, Nodes: make([]*testcontainers.DockerContainer, len(NodeNames))}
+	c := &Cluster{Network: nw, Nodes: make([]*testcontainers.DockerContainer, len(NodeNames)),
+		Certs: certs, User: "connector", Password: rand.Text()}
+	files := append(c.certFiles(certs.ServerCert, certs.ServerKey),
+		testcontainers.ContainerFile{HostFilePath: filepath.Join(root, "build", "nats-cluster.conf"), ContainerFilePath: NATSConfigPath, FileMode: 0o644})
 	errs := make([]error, len(NodeNames))
 	var wg sync.WaitGroup
 	for i, name := range NodeNames {
@@ -75,6 +106,8 @@ func StartCluster(ctx context.Context, t testing.TB) *Cluster {
 				testcontainers.WithLogger(log.TestLogger(t)),
 				network.WithNetwork([]string{name}, nw),
 				testcontainers.WithCmd(NATSArgs(name)...),
+				testcontainers.WithEnv(map[string]string{"NATS_USER": c.User, "NATS_PASSWORD": c.Password}),
+				testcontainers.WithFiles(files...),
 				testcontainers.WithExposedPorts(NATSClientPort, NATSMonitorPort),
 				testcontainers.WithWaitStrategyAndDeadline(startupTimeout, wait.ForHTTP("/healthz").WithPort(NATSMonitorPort)),
 			)
@@ -88,6 +121,20 @@ func StartCluster(ctx context.Context, t testing.TB) *Cluster {
 		t.Fatalf("NATS cluster: %v", err)
 	}
 	return c
+}
+
+// certFiles copies the CA and the named files of c.Certs into CertsDir.
+func (c *Cluster) certFiles(paths ...string) []testcontainers.ContainerFile {
+	var files []testcontainers.ContainerFile
+	for _, p := range append([]string{c.Certs.CA}, paths...) {
+		files = append(files, testcontainers.ContainerFile{HostFilePath: p, ContainerFilePath: CertsDir + filepath.Base(p), FileMode: 0o644})
+	}
+	return files
+}
+
+// Auth is how this process connects to the cluster.
+func (c *Cluster) Auth() broker.Auth {
+	return broker.Auth{User: c.User, Password: c.Password, TLSCA: c.Certs.CA}
 }
 
 // InternalURL is the cluster's URL list as containers on its network see it.
@@ -134,7 +181,8 @@ type Connector struct {
 	Command []string
 	// Alias is its name on the cluster's network.
 	Alias string
-	// Env adds to NATS_URL (the cluster), NATS_REPLICAS=3 and LOG_FORMAT=json.
+	// Env adds to NATS_URL (the cluster), its credentials and CA,
+	// NATS_REPLICAS=3 and LOG_FORMAT=json.
 	Env map[string]string
 	// Ports to publish, e.g. IngressPort.
 	Ports []string
@@ -146,7 +194,10 @@ type Connector struct {
 // spec.Ready is satisfied. It goes when t ends.
 func (c *Cluster) RunConnector(ctx context.Context, t testing.TB, spec Connector) *testcontainers.DockerContainer {
 	t.Helper()
-	env := map[string]string{"NATS_URL": c.InternalURL(), "NATS_REPLICAS": "3", "LOG_FORMAT": "json"}
+	env := map[string]string{
+		"NATS_URL": c.InternalURL(), "NATS_USER": c.User, "NATS_PASSWORD": c.Password, "NATS_TLS_CA": CertsDir + filepath.Base(c.Certs.CA),
+		"NATS_REPLICAS": "3", "LOG_FORMAT": "json",
+	}
 	maps.Copy(env, spec.Env)
 	image := spec.Image
 	if image == "" {
@@ -157,6 +208,7 @@ func (c *Cluster) RunConnector(ctx context.Context, t testing.TB, spec Connector
 		network.WithNetwork([]string{spec.Alias}, c.Network),
 		testcontainers.WithCmd(spec.Command...),
 		testcontainers.WithEnv(env),
+		testcontainers.WithFiles(c.certFiles()...),
 		testcontainers.WithExposedPorts(spec.Ports...),
 		testcontainers.WithWaitStrategyAndDeadline(startupTimeout, spec.Ready),
 	)

@@ -14,7 +14,8 @@ import (
 
 const testSubject = broker.SubjectCheckout + ".containertest"
 
-// TestCluster_ThreeNodeJetStreamSurvivesNodeLoss: with the inbox stream's
+// TestCluster_ThreeNodeJetStreamSurvivesNodeLoss: the cluster lets no
+// client in without its credentials (over TLS: it requires it); with the inbox stream's
 // leader killed, the connector's broker still publishes exactly once (a
 // message sent again with its Nats-Msg-Id, as by an ingress whose
 // acknowledgement was lost, is a duplicate whether the old leader or the new
@@ -27,7 +28,12 @@ func TestCluster_ThreeNodeJetStreamSurvivesNodeLoss(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := broker.Open(ctx, broker.Options{URL: url, Replicas: 3, Name: "containertest"})
+	anonymous, err := broker.Open(ctx, broker.Options{URL: url, Auth: broker.Auth{TLSCA: cl.Certs.CA}, Replicas: 3, Name: "containertest-anonymous"})
+	if err == nil {
+		anonymous.Close()
+		t.Fatal("the cluster let a client without credentials in")
+	}
+	b, err := broker.Open(ctx, broker.Options{URL: url, Auth: cl.Auth(), Replicas: 3, Name: "containertest"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -59,10 +59,14 @@ Try an initial purchase:
   holder names DECLINED, NOT_ENOUGH_BALANCE, CARD_EXPIRED, CVC_DECLINED refuse.
   State: %[2]s/cleeng/sandbox/state, %[2]s/adyen/sandbox/state, %[2]s/cleverbridge/sandbox/state
   'make demo' walks a whole subscription through renewals, a refusal, a refund, a card update and a termination.
+
+Operator commands (make build) reach this stack's NATS at NATS_URL=%[16]s:
+  NATS_URL=%[16]s bin/connector ops list
+  NATS_URL=%[16]s bin/connector dlq list
 `, d.IngressURL, d.SandboxURL, d.CleengAPIURL(), DevPublisherToken, d.AdyenCheckoutURL(), DevAdyenAPIKey,
 		DemoOffer.ID, DemoCustomer.ID, DevPaymentMethodAdyen,
 		adyensandbox.EncryptedCardMethod(adyensandbox.CardVisa, "Matthew Brown"), adyensandbox.CardVisa, adyensandbox.CardVisa3DS, DevPaymentMethodCleverbridge,
-		DemoCustomer.Email, DevPublisherID)
+		DemoCustomer.Email, DevPublisherID, d.Broker.URL)
 	return b.String()
 }
 
