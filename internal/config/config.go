@@ -36,16 +36,17 @@ const (
 	RoleDLQ     = "dlq"
 	RoleOps     = "ops"
 	RoleCleeng  = "cleeng"
+	RoleConsole = "console"
 )
 
 var (
 	all     = []string{RoleDev, RoleIngress, RoleWorker}
 	ingress = []string{RoleDev, RoleIngress}
 	worker  = []string{RoleDev, RoleWorker}
-	anyRole = []string{RoleDev, RoleIngress, RoleWorker, RoleSandbox}
+	anyRole = []string{RoleDev, RoleIngress, RoleWorker, RoleSandbox, RoleConsole}
 	devOnly = []string{RoleDev}
 	// The roles and the operator commands reaching JetStream, or Cleeng's API.
-	natsRoles = []string{RoleDev, RoleIngress, RoleWorker, RoleDLQ, RoleOps}
+	natsRoles = []string{RoleDev, RoleIngress, RoleWorker, RoleDLQ, RoleOps, RoleConsole}
 	cleengAPI = []string{RoleDev, RoleWorker, RoleCleeng}
 )
 
@@ -88,6 +89,9 @@ var Vars = []Var{
 	{Name: "WORKER_FLOWS", Help: "comma-separated flows this worker runs; empty runs all", Roles: worker},
 	{Name: "WORKER_ACK_WAIT", Default: "30s", Help: "a message whose worker stops reporting progress (it reports every third of this) is redelivered after this; also the lease of its operation claims, so a killed worker's operations resume within about this", Roles: worker},
 	{Name: "WORKER_CONCURRENCY", Default: "64", Help: "in-flight messages per flow (renewals/s at a gateway of latency L is about this / L)", Roles: worker},
+	{Name: "CONSOLE_ADDR", Default: "127.0.0.1:8070", Help: "where the operator console listens: a loopback address (it serves plain HTTP; reach it through a tunnel or a TLS proxy beside it)", Roles: []string{RoleDev, RoleConsole}},
+	{Name: "CONSOLE_USER", Help: "the operator console's user (HTTP Basic); required by connector console", Roles: []string{RoleConsole}},
+	{Name: "CONSOLE_PASSWORD", Secret: true, Help: "the operator console's password, at least 16 characters; required by connector console", Roles: []string{RoleConsole}},
 	{Name: "LOG_LEVEL", Default: "info", Help: "debug, info, warn, error", Roles: anyRole},
 	{Name: "LOG_FORMAT", Default: "console", Help: "json or console", Roles: anyRole},
 	{Name: "SANDBOX_INGRESS_URL", Default: "http://127.0.0.1:8080", Help: "the connector ingress the sandboxes send webhooks and notifications to", Roles: []string{RoleSandbox}},
