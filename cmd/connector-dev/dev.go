@@ -23,6 +23,7 @@ func runDev(ctx context.Context, env *config.Env, args []string) error {
 		Broker:      cli.BrokerOptions(env, "connector-dev"),
 		IngressAddr: env.String("INGRESS_ADDR"),
 		SandboxAddr: env.String("CONNECTOR_DEV_SANDBOX_ADDR"),
+		ConsoleAddr: env.String("CONSOLE_ADDR"),
 		SyncWait:    env.Duration("INGRESS_SYNC_WAIT"),
 		Runtime:     workers.Config{Concurrency: env.Int("WORKER_CONCURRENCY"), AckWait: env.Duration("WORKER_ACK_WAIT")},
 		Registry:    cli.NewRegistry(),

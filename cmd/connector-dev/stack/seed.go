@@ -59,6 +59,9 @@ Try an initial purchase:
 `, d.IngressURL, d.SandboxURL, d.CleengAPIURL(), DevPublisherToken, d.AdyenCheckoutURL(), DevAdyenAPIKey,
 		DemoOffer.ID, DemoCustomer.ID, DevPaymentMethodAdyen,
 		adyensandbox.EncryptedCardMethod(adyensandbox.CardVisa, "Matthew Brown"), adyensandbox.CardVisa, adyensandbox.CardVisa3DS, DevPaymentMethodCleverbridge)
+	if d.ConsoleURL != "" {
+		fmt.Fprintf(&b, "Operator console: %s   (user %s, password %s)\n", d.ConsoleURL, DevConsoleUser, DevConsolePassword)
+	}
 	return b.String()
 }
 
