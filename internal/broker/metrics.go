@@ -142,6 +142,7 @@ func (q *Queues) readConsumers(ctx context.Context, js jetstream.JetStream) erro
 	}
 	return errors.Join(append(errs, consumers.Err())...)
 }
+
 // oldestUnfinished is the age of the first message on the consumer's
 // subjects after its ack floor: every message up to the floor is acked, and
 // the first one after it is not (else the floor would have moved past it).
