@@ -44,8 +44,8 @@ type timelineView struct {
 
 // timeline gathers what the connector holds about one id (a subscription,
 // an order, a customer or a Cleeng payment): the operation records whose
-// key names it, the payment index entries that name it or those
-// operations, the operations keyed by those entries' payments (refunds,
+// key or state names it, the payment index entries that name it or those
+// operations, the operations naming those entries' payments (refunds,
 // capture failures), and the dead letters whose payload names any of them.
 // It reads the whole of both buckets: an operator's page, not a hot path.
 func (c *Console) timeline(w http.ResponseWriter, r *http.Request) {
@@ -77,7 +77,7 @@ func (c *Console) timeline(w http.ResponseWriter, r *http.Request) {
 	ids := map[string]bool{v.ID: true}
 	matched := map[string]bool{}
 	for _, rec := range opsRecs {
-		if keyNames(rec.Key, ids) {
+		if keyNames(rec.Key, ids) || jsonNames(rec.State, ids) {
 			matched[rec.Key] = true
 		}
 	}
@@ -98,7 +98,7 @@ func (c *Console) timeline(w http.ResponseWriter, r *http.Request) {
 	}
 	now := time.Now()
 	for _, rec := range opsRecs {
-		if matched[rec.Key] || keyNames(rec.Key, ids) {
+		if matched[rec.Key] || keyNames(rec.Key, ids) || jsonNames(rec.State, ids) {
 			row := opRow{rec, condition(rec, now)}
 			v.Operations = append(v.Operations, row)
 			v.Events = append(v.Events, operationEvents(row)...)
@@ -108,7 +108,7 @@ func (c *Console) timeline(w http.ResponseWriter, r *http.Request) {
 		v.Events = append(v.Events, indexEvents(e)...)
 	}
 	for _, l := range letters {
-		if payloadNames(l.Data, ids) {
+		if jsonNames(l.Data, ids) {
 			v.Letters = append(v.Letters, l)
 			v.Events = append(v.Events, event{Time: l.Time, What: fmt.Sprintf("dead letter %d", l.Seq),
 				Link: fmt.Sprintf("/dead-letters/%d", l.Seq), Class: "letter",
@@ -197,9 +197,9 @@ func scalar(v any) (string, bool) {
 	return "", false
 }
 
-// payloadNames reports whether a JSON payload holds one of ids as a value,
-// at any depth, outside secret fields.
-func payloadNames(data []byte, ids map[string]bool) bool {
+// jsonNames reports whether a JSON document (a payload, an operation's
+// state) holds one of ids as a value, at any depth, outside secret fields.
+func jsonNames(data []byte, ids map[string]bool) bool {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var v any
