@@ -26,7 +26,7 @@ func formatTime(t time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
-	return t.UTC().Format("2006-01-02 15:04:05Z")
+	return t.UTC().Format("2006-01-02 15:04:05.000Z")
 }
 
 // age is how long ago t was, to the second ("-" for no time).
