@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cleeng-connector/connector/cmd/connector-dev/stack"
 	"github.com/cleeng-connector/connector/internal/testkit"
 )
 
@@ -24,8 +25,9 @@ func TestMain(m *testing.M) {
 }
 
 // TestDev_ServesHealthThenStopsCleanlyOnInterrupt is the promise of
-// `make run`: once it prints where it listens it answers /healthz, and
-// Ctrl-C exits 0 with the store closed.
+// `make run`: once it prints where it listens it answers /healthz, its
+// operator console answers with the credentials it printed, and Ctrl-C
+// exits 0 with the store closed.
 func TestDev_ServesHealthThenStopsCleanlyOnInterrupt(t *testing.T) {
 	t.Parallel()
 	cmd := exec.Command(os.Args[0], "dev")
@@ -33,6 +35,7 @@ func TestDev_ServesHealthThenStopsCleanlyOnInterrupt(t *testing.T) {
 		"CONNECTOR_TEST_MAIN=1",
 		"INGRESS_ADDR=127.0.0.1:0", // free ports, read back from the banner
 		"CONNECTOR_DEV_SANDBOX_ADDR=127.0.0.1:0",
+		"CONSOLE_ADDR=127.0.0.1:0",
 		"NATS_STORE_DIR="+t.TempDir(),
 		"NATS_URL=",
 		"LOG_FORMAT=json",
@@ -47,13 +50,17 @@ func TestDev_ServesHealthThenStopsCleanlyOnInterrupt(t *testing.T) {
 		t.Fatal(err)
 	}
 	exited := make(chan error, 1)
-	ingressURL := make(chan string, 1)
+	ingressURL, consoleURL := make(chan string, 1), make(chan string, 1)
 	go func() {
 		scanner := bufio.NewScanner(stdout)
 		for scanner.Scan() {
 			if _, rest, ok := strings.Cut(scanner.Text(), "(dev): ingress "); ok {
 				url, _, _ := strings.Cut(rest, ",")
 				ingressURL <- url
+			}
+			if _, rest, ok := strings.Cut(scanner.Text(), "Operator console: "); ok {
+				url, _, _ := strings.Cut(rest, " ")
+				consoleURL <- url
 			}
 		}
 		exited <- cmd.Wait() // after stdout is read to its end, as Wait requires
@@ -77,6 +84,26 @@ func TestDev_ServesHealthThenStopsCleanlyOnInterrupt(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		_ = cmd.Process.Kill()
 		t.Fatalf("GET /healthz = %d, want 200; logs:\n%s", resp.StatusCode, logs.String())
+	}
+	// The banner names the console and its dev credentials; it asks for them.
+	console := <-consoleURL // printed with the banner, before the ingress was reached
+	for _, auth := range []struct {
+		user, password string
+		status         int
+	}{{"", "", http.StatusUnauthorized}, {stack.DevConsoleUser, stack.DevConsolePassword, http.StatusOK}} {
+		req, _ := http.NewRequest(http.MethodGet, console+"/", nil)
+		if auth.user != "" {
+			req.SetBasicAuth(auth.user, auth.password)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			_ = cmd.Process.Kill()
+			t.Fatalf("GET %s/: %v", console, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != auth.status {
+			t.Errorf("GET %s/ as %q = %d, want %d", console, auth.user, resp.StatusCode, auth.status)
+		}
 	}
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
