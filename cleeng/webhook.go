@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/cleeng-connector/connector/internal/failure"
+	"github.com/cleeng-connector/connector/internal/money"
 )
 
 // Topic is a Cleeng webhook topic.
@@ -116,7 +118,8 @@ type DunningData struct {
 	CustomerEmail    string `json:"customerEmail,omitempty"`
 	PaymentDetailsID ID     `json:"paymentDetailsId"`
 	Active           bool   `json:"active"`
-	// DunningAttemptDate (ISO-8601) identifies the attempt; kept as sent.
+	// DunningAttemptDate (ISO-8601, read as RFC 3339) identifies the
+	// attempt; kept as sent.
 	DunningAttemptDate string `json:"dunningAttemptDate"`
 	// DunningStatus is "authorize" or "capture" [doc].
 	DunningStatus   string `json:"dunningStatus,omitempty"`
@@ -130,7 +133,7 @@ type DunningData struct {
 }
 
 func (d *DunningData) validate() error {
-	return requireAll(
+	if err := requireAll(
 		present{"subscriptionId", d.SubscriptionID != ""},
 		present{"offerId", d.OfferID != ""},
 		present{"customerId", d.CustomerID != ""},
@@ -140,7 +143,31 @@ func (d *DunningData) validate() error {
 		present{"paymentCountry", d.PaymentCountry != ""},
 		present{"paymentMethodId", d.PaymentMethodID != ""},
 		present{"token", d.Token != ""},
-	)
+	); err != nil {
+		return err
+	}
+	if _, err := d.attemptTime(); err != nil {
+		return err
+	}
+	return knownCurrency(d.Currency)
+}
+
+// attemptTime reads DunningAttemptDate.
+func (d *DunningData) attemptTime() (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, d.DunningAttemptDate)
+	if err != nil {
+		return time.Time{}, &FieldError{Field: "data.dunningAttemptDate", Problem: fmt.Sprintf("%q is not an ISO-8601 timestamp like 2024-05-17T10:00:00+00:00", d.DunningAttemptDate)}
+	}
+	return t, nil
+}
+
+// knownCurrency refuses a currency ISO 4217 does not list: no order of
+// Cleeng's is priced in it.
+func knownCurrency(currency string) error {
+	if _, err := money.Exponent(currency); err != nil {
+		return &FieldError{Field: "data.currency", Problem: err.Error()}
+	}
+	return nil
 }
 
 // TerminationData is the data of subscriptionReadyForTermination [decided].
@@ -176,8 +203,16 @@ func (d *RefundData) validate() error {
 	); err != nil {
 		return err
 	}
+	if err := knownCurrency(d.Currency); err != nil {
+		return err
+	}
 	if !d.Amount.IsPositive() {
 		return &FieldError{Field: "data.amount", Problem: "must be positive"}
+	}
+	// Cleeng's amounts are in ISO 4217's units: one finer than the
+	// currency's, or beyond any payment, is no refund of a payment.
+	if _, err := money.ISO4217.Minor(money.Amount{Value: d.Amount.Decimal, Currency: d.Currency}); err != nil {
+		return &FieldError{Field: "data.amount", Problem: err.Error()}
 	}
 	return nil
 }
@@ -319,10 +354,47 @@ func (w Webhook) DedupID() string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// CheckBroadcaster returns an error wrapping ErrWrongBroadcaster when
-// expected is set and differs from the webhook's broadcasterId.
+// AttemptWindow bounds the dunning attempts whose webhooks are taken: an
+// attempt dated more than MaxAge before now, or more than MaxAhead after
+// it, is refused. Cleeng sends an attempt's webhook when the attempt is
+// due, so only a webhook held back or replayed is that old, and only a
+// forged one or a clock far off dates it ahead. MaxAge shorter than the
+// operation records' retention is what makes a replay harmless at any
+// time: while a copy is accepted, the record of its attempt still exists
+// and stops a second charge (DESIGN section 11).
+type AttemptWindow struct {
+	MaxAge, MaxAhead time.Duration
+}
+
+// ErrAttemptOutsideWindow is returned (wrapped) by CheckAttempt.
+var ErrAttemptOutsideWindow = errors.New("dunning attempt outside the accepted window")
+
+// CheckAttempt returns an error wrapping ErrAttemptOutsideWindow when the
+// webhook is a dunning attempt dated outside window around now. Other
+// topics, which charge nothing, pass.
+func (w Webhook) CheckAttempt(now time.Time, window AttemptWindow) error {
+	if w.Dunning == nil {
+		return nil
+	}
+	at, err := w.Dunning.attemptTime()
+	if err != nil {
+		return err
+	}
+	switch age := now.Sub(at); {
+	case age > window.MaxAge:
+		return fmt.Errorf("%w: dunningAttemptDate %s is %s old, more than %s: a webhook held back or replayed is not charged",
+			ErrAttemptOutsideWindow, w.Dunning.DunningAttemptDate, age.Round(time.Second), window.MaxAge)
+	case -age > window.MaxAhead:
+		return fmt.Errorf("%w: dunningAttemptDate %s is %s ahead of now, more than %s",
+			ErrAttemptOutsideWindow, w.Dunning.DunningAttemptDate, (-age).Round(time.Second), window.MaxAhead)
+	}
+	return nil
+}
+
+// CheckBroadcaster returns an error wrapping ErrWrongBroadcaster unless
+// the webhook's broadcasterId is expected: an empty expected id accepts none.
 func (w Webhook) CheckBroadcaster(expected ID) error {
-	if expected == "" || w.BroadcasterID == expected {
+	if expected != "" && w.BroadcasterID == expected {
 		return nil
 	}
 	return failure.Permanent(fmt.Errorf("broadcasterId %s: %w", w.BroadcasterID, ErrWrongBroadcaster))

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cleeng-connector/connector/cleeng"
 	"github.com/cleeng-connector/connector/internal/failure"
@@ -112,6 +113,13 @@ func TestDecodeWebhook_MissingOrMalformedFieldIsNamed(t *testing.T) {
 		{"deactivation without details id", strings.Replace(exampleDeactivated, `"paymentDetailsId": 193925086,`, "", 1), "data.paymentDetailsId"},
 		{"id of the wrong type", strings.Replace(exampleTermination, `"subscriptionId": "826715352"`, `"subscriptionId": {"x":1}`, 1), "data.subscriptionId"},
 		{"amount of the wrong type", strings.Replace(exampleRefund, `"amount": 9.99`, `"amount": true`, 1), "data.amount"},
+		{"currency no ISO 4217 list holds", strings.Replace(exampleAuthorisation, `"currency": "USD"`, `"currency": "XXX"`, 1), "data.currency"},
+		{"refund in an unknown currency", strings.Replace(exampleRefund, `"currency": "USD"`, `"currency": "usd"`, 1), "data.currency"},
+		{"refund beyond any payment", strings.Replace(exampleRefund, `"amount": 9.99`, `"amount": 1e300`, 1), "data.amount"},
+		{"refund finer than the currency", strings.Replace(exampleRefund, `"amount": 9.99`, `"amount": 9.999`, 1), "data.amount"},
+		{"refund finer than a currency without decimals", strings.NewReplacer(`"amount": 9.99`, `"amount": 1000.5`, `"USD"`, `"JPY"`).Replace(exampleRefund), "data.amount"},
+		{"dunningAttemptDate not a timestamp", strings.Replace(exampleCapture, `"2024-05-20T10:00:00+00:00",`, `"next tuesday",`, 1), "data.dunningAttemptDate"},
+		{"dunningAttemptDate without a zone", strings.Replace(exampleCapture, `"2024-05-20T10:00:00+00:00",`, `"2024-05-20T10:00:00",`, 1), "data.dunningAttemptDate"},
 		{"no topic", `{"broadcasterId":1,"data":{}}`, "topic"},
 		{"no broadcaster", `{"topic":"refundPayment","data":{}}`, "broadcasterId"},
 		{"no data", `{"broadcasterId":1,"topic":"refundPayment"}`, "data"},
@@ -131,6 +139,40 @@ func TestDecodeWebhook_MissingOrMalformedFieldIsNamed(t *testing.T) {
 				t.Fatalf("message %q does not start with the field", err)
 			}
 		})
+	}
+}
+
+func TestWebhookCheckAttempt_RefusesStaleAndFutureAttempts(t *testing.T) {
+	t.Parallel()
+	hook, err := cleeng.DecodeWebhook([]byte(exampleAuthorisation)) // attempt of 2024-05-17T10:00:00Z
+	if err != nil {
+		t.Fatal(err)
+	}
+	attempt := time.Date(2024, 5, 17, 10, 0, 0, 0, time.UTC)
+	window := cleeng.AttemptWindow{MaxAge: 72 * time.Hour, MaxAhead: 5 * time.Minute}
+	for _, tt := range []struct {
+		name string
+		now  time.Time
+		ok   bool
+	}{
+		{"at the attempt", attempt, true},
+		{"as old as the window", attempt.Add(72 * time.Hour), true},
+		{"older than the window", attempt.Add(72*time.Hour + time.Second), false},
+		{"a month later (replayed)", attempt.AddDate(0, 1, 0), false},
+		{"ahead within the skew", attempt.Add(-5 * time.Minute), true},
+		{"ahead beyond the skew", attempt.Add(-5*time.Minute - time.Second), false},
+	} {
+		err := hook.CheckAttempt(tt.now, window)
+		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, cleeng.ErrAttemptOutsideWindow)) {
+			t.Errorf("%s: %v, want ok %t", tt.name, err, tt.ok)
+		}
+	}
+	refund, err := cleeng.DecodeWebhook([]byte(exampleRefund))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := refund.CheckAttempt(attempt.AddDate(1, 0, 0), window); err != nil {
+		t.Errorf("a refund has no dunning attempt: %v", err)
 	}
 }
 
@@ -192,8 +234,8 @@ func TestWebhook_CheckBroadcaster(t *testing.T) {
 	if err := w.CheckBroadcaster("123456789"); err != nil {
 		t.Fatalf("matching broadcaster: %v", err)
 	}
-	if err := w.CheckBroadcaster(""); err != nil {
-		t.Fatalf("no broadcaster configured: %v", err)
+	if err := w.CheckBroadcaster(""); !errors.Is(err, cleeng.ErrWrongBroadcaster) {
+		t.Fatalf("no broadcaster configured: %v, want every broadcaster refused", err)
 	}
 	if err := w.CheckBroadcaster("42"); !errors.Is(err, cleeng.ErrWrongBroadcaster) {
 		t.Fatalf("other broadcaster: %v", err)

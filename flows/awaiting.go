@@ -61,26 +61,28 @@ func (f *Flows) indexPending(ctx context.Context, idx pendingIndex) error {
 }
 
 // await parks the renewal until a notification or the timeout.
-func (f *Flows) await(ctx context.Context, rec *ops.Record[renewalState], reason, detail string) error {
+func (f *Flows) await(rec *ops.Record[renewalState], reason, detail string) error {
 	rec.State.Awaiting = &awaiting{Since: time.Now().UTC(), Reason: reason, Detail: detail}
-	if err := rec.Save(ctx, f.ops, stepAwaitingNotification); err != nil {
-		return err
-	}
-	return f.stillAwaiting(ctx, rec)
+	return parkAt(stepAwaitingNotification, f.lookAgain(rec, time.Until(rec.State.Awaiting.Since.Add(f.opts.NotificationTimeout))))
 }
 
-// stillAwaiting asks for another look later, until the timeout: then a
-// pending payment is reported rejected, and a lost answer is dead-lettered
-// for an operator, since only the gateway knows whether it charged.
+// lookAgain asks for another look at a waiting renewal, about twenty
+// times over the timeout, well inside the runtime's not-yet budget.
+func (f *Flows) lookAgain(rec *ops.Record[renewalState], left time.Duration) error {
+	timeout := f.opts.NotificationTimeout
+	return failure.NotYet(max(min(left, timeout/20), 100*time.Millisecond),
+		fmt.Errorf("renewal %s waits for the gateway's notification (%s)", rec.Key, rec.State.Awaiting.Reason))
+}
+
+// stillAwaiting looks at a waiting renewal: until the timeout it waits on;
+// then a pending payment is recorded refused, to be reported rejected, and
+// a lost answer ends the operation for an operator, since only the gateway
+// knows whether it charged.
 func (f *Flows) stillAwaiting(ctx context.Context, rec *ops.Record[renewalState]) error {
 	w := rec.State.Awaiting
 	timeout := f.opts.NotificationTimeout
-	left := time.Until(w.Since.Add(timeout))
-	if left > 0 {
-		// About twenty looks over the timeout, well inside the runtime's
-		// not-yet budget.
-		return failure.NotYet(max(min(left, timeout/20), 100*time.Millisecond),
-			fmt.Errorf("renewal %s waits for the gateway's notification (%s)", rec.Key, w.Reason))
+	if left := time.Until(w.Since.Add(timeout)); left > 0 {
+		return f.lookAgain(rec, left)
 	}
 	order := rec.State.Order
 	if w.Reason == awaitPendingPayment {
@@ -88,9 +90,9 @@ func (f *Flows) stillAwaiting(ctx context.Context, rec *ops.Record[renewalState]
 			RefusalReason: fmt.Sprintf("payment still pending at %s after %s", order.Gateway, timeout)}
 		return rec.Save(ctx, f.ops, stepGateway)
 	}
-	return fail(ctx, f.ops, rec, failure.Permanentf(
+	return failure.Permanentf(
 		"renewal order %s: %s's answer was lost (%s) and no notification came within %s; it cannot be repeated safely: check order %s in %s, then report the payment to Cleeng",
-		order.ID, order.Gateway, w.Detail, timeout, order.ID, order.Gateway))
+		order.ID, order.Gateway, w.Detail, timeout, order.ID, order.Gateway)
 }
 
 // paymentNotified records the outcome a gateway notifies for an order: a
@@ -133,10 +135,8 @@ func (f *Flows) paymentNotified(ctx context.Context, ev gateways.Event) error {
 			res = gateways.Result{Outcome: gateways.Refused, PaymentReference: ev.PaymentReference, RefusalReason: orUnknown(ev.Reason)}
 		}
 		rec.State.Result = &res
-		if err := rec.Save(ctx, f.ops, stepGateway); err != nil {
-			return err
-		}
-		return f.reportRenewal(ctx, rec)
+		// Only the Cleeng report is left: it reads the record, not the webhook.
+		return f.renewalFlow(rec.Flow, cleeng.DunningData{}).resumeAt(ctx, f.ops, rec, stepGateway)
 	})
 }
 

@@ -2,6 +2,7 @@ package flows
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/cleeng-connector/connector/cleeng"
@@ -21,125 +22,149 @@ type captureState struct {
 }
 
 const (
-	flowCapture     = "capture"
-	stepFound       = "found"        // the authorised payment to capture is recorded
-	stepCaptureOnly = "capture-only" // nothing was authorised: charging directly
+	flowCapture = "capture"
+	stepFound   = "found" // the authorised payment to capture is recorded
 )
 
-// Capture handles subscriptionReadyForPaymentCapture: capture the
-// authorisation of this cycle (found through authorised_payments) and mark
-// the Cleeng payment captured or rejected; with nothing authorised, charge
-// the stored token directly (capture-only).
-//
-// Failure policy: while an authorisation of the subscription is still in
-// progress the capture is "not yet"; a gateway that confirms captures
-// later (Adyen answers "received") is reported captured now and turned to
-// rejected by a CAPTURE_FAILED notification (the gateway-events flow).
+// Capture handles subscriptionReadyForPaymentCapture. It decides which flow
+// the dunning attempt takes: the capture flow when an authorisation of it
+// is found in Cleeng, the charge flow (capture-only: renewalFlow, key
+// charge.<subscriptionId>.<dunningAttemptDate>) when nothing is authorised.
+// The first flow to start keeps the attempt: a copy of the webhook finds
+// its record and goes the same way.
 func (f *Flows) Capture(ctx context.Context, data []byte) error {
 	d, err := dunningOf(data, cleeng.TopicPaymentCapture)
 	if err != nil {
 		return err
 	}
-	key := opKey(flowCapture, d.SubscriptionID.String(), d.DunningAttemptDate)
-	return operate(ctx, f.ops, key, flowCapture, func(ctx context.Context, rec *ops.Record[captureState]) error {
-		if rec.Step == "" {
-			if err := f.findAuthorised(ctx, rec, d); err != nil {
-				return fail(ctx, f.ops, rec, err)
-			}
-		}
-		if rec.Step == stepCaptureOnly {
-			if err := f.renew(ctx, opKey(flowCharge, d.SubscriptionID.String(), d.DunningAttemptDate), flowCharge, d, false); err != nil {
-				return err
-			}
-			return rec.Finish(ctx, f.ops, stepDone)
-		}
-		g, err := f.router.ByName(rec.State.Gateway)
-		if err != nil {
-			return fail(ctx, f.ops, rec, err)
-		}
-		auth := rec.State.Authorised
-		if rec.Step == stepFound {
-			amount, err := money.New(auth.Amount.String(), auth.Currency)
-			if err != nil {
-				return fail(ctx, f.ops, rec, failure.Permanent(fmt.Errorf("authorised payment %s: %w", auth.ID, err)))
-			}
-			res, err := g.Capture(ctx, gateways.ModifyRequest{
-				IdempotencyKey: key, PaymentReference: auth.ExternalPaymentID, Reference: auth.OrderID.String(), Amount: amount,
-			})
-			if err != nil {
-				return fail(ctx, f.ops, rec, err)
-			}
-			rec.State.Result = &res
-			if err := rec.Save(ctx, f.ops, stepGateway); err != nil {
-				return err
-			}
-		}
-		if rec.Step == stepGateway {
-			res := *rec.State.Result
-			req := cleeng.UpdatePaymentRequest{Status: cleeng.StatusCaptured}
-			switch res.Outcome {
-			case gateways.Captured:
-				if res.PaymentReference != "" && res.PaymentReference != auth.ExternalPaymentID {
-					// The capture has its own payment id: refunds must use it [seed 001].
-					req.ExternalPaymentID = res.PaymentReference
-				}
-			case gateways.Received:
-				// Accepted for capture, confirmed later. Its reference names the
-				// modification, not a payment: refunds still use the authorisation's.
-			case gateways.Refused:
-				req.Status, req.RejectedReason = cleeng.StatusRejected, res.RefusalReason
-			default:
-				return failure.NotYet(0, fmt.Errorf("capture %s: gateway outcome %q is not final yet", key, res.Outcome))
-			}
-			payment, err := f.cleeng.UpdatePayment(ctx, auth.ID, req)
-			if err != nil {
-				return fail(ctx, f.ops, rec, err)
-			}
-			rec.State.Payment = &payment
-			if err := rec.Save(ctx, f.ops, stepCleengPayment); err != nil {
-				return err
-			}
-		}
-		if ref := rec.State.Payment.ExternalPaymentID; ref != auth.ExternalPaymentID {
-			if err := f.indexPayment(ctx, paymentIndex{Gateway: g.Name(), ExternalPaymentID: ref, PaymentID: auth.ID,
-				OrderID: auth.OrderID, CustomerID: d.CustomerID, SubscriptionID: d.SubscriptionID}); err != nil {
-				return err
-			}
-		}
-		return rec.Finish(ctx, f.ops, stepDone)
-	})
-}
-
-// findAuthorised records the authorised payment of this subscription, or
-// the decision to charge directly when there is none.
-func (f *Flows) findAuthorised(ctx context.Context, rec *ops.Record[captureState], d *cleeng.DunningData) error {
-	g, err := f.router.ForMethod(d.PaymentMethodID)
+	captureKey := opKey(flowCapture, d.SubscriptionID.String(), d.DunningAttemptDate)
+	chargeKey := opKey(flowCharge, d.SubscriptionID.String(), d.DunningAttemptDate)
+	charge, err := f.chargeInstead(ctx, d, captureKey, chargeKey)
 	if err != nil {
 		return err
 	}
-	rec.State.Gateway = g.Name()
+	if charge {
+		return f.renewalFlow(flowCharge, *d).start(ctx, f.ops, chargeKey)
+	}
+	return f.captureFlow(*d).start(ctx, f.ops, captureKey)
+}
+
+// chargeInstead tells whether the capture webhook of a dunning attempt
+// charges directly: its charge operation started, or neither flow did and
+// Cleeng holds no authorised payment for it.
+//
+// Failure policy: while an authorisation of the subscription is still in
+// progress the decision is "not yet"; an authorisation of the same attempt
+// that reached the gateway forbids a direct charge (noAuthorisationHeld).
+func (f *Flows) chargeInstead(ctx context.Context, d *cleeng.DunningData, captureKey, chargeKey string) (bool, error) {
+	for _, key := range []string{captureKey, chargeKey} {
+		if _, err := ops.Get[struct{}](ctx, f.ops, key); err == nil {
+			return key == chargeKey, nil
+		} else if !errors.Is(err, ops.ErrNotFound) {
+			return false, err
+		}
+	}
+	if auth, err := f.authorisedPayment(ctx, d); err != nil || auth != nil {
+		return false, err
+	}
+	running, err := ops.InProgress(ctx, f.ops, opKey(flowAuthorise, d.SubscriptionID.String()))
+	if err != nil {
+		return false, err
+	}
+	if len(running) > 0 {
+		return false, failure.NotYet(0, fmt.Errorf("capture of subscription %s: its authorisation %s is still in progress", d.SubscriptionID, running[0]))
+	}
+	return true, f.noAuthorisationHeld(ctx, d)
+}
+
+// authorisedPayment is the subscription's payment Cleeng holds authorised, or nil.
+func (f *Flows) authorisedPayment(ctx context.Context, d *cleeng.DunningData) (*cleeng.Payment, error) {
 	payments, err := f.cleeng.AuthorisedPayments(ctx, d.PaymentDetailsID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for i := range payments {
 		p := payments[i]
 		if p.Status.Normalize() == cleeng.StatusAuthorized && (p.SubscriptionID == "" || p.SubscriptionID == d.SubscriptionID) {
-			rec.State.Authorised = &p
-			return rec.Save(ctx, f.ops, stepFound)
+			return &p, nil
 		}
 	}
-	running, err := ops.InProgress(ctx, f.ops, opKey(flowAuthorise, d.SubscriptionID.String()))
-	if err != nil {
-		return err
+	return nil, nil
+}
+
+// captureFlow captures the authorisation of this dunning attempt (found
+// through authorised_payments) and marks the Cleeng payment captured or
+// rejected.
+//
+// Failure policy: a gateway that confirms captures later (Adyen answers
+// "received") is reported captured now and turned to rejected by a
+// CAPTURE_FAILED notification (the gateway-events flow).
+func (f *Flows) captureFlow(d cleeng.DunningData) *flow[captureState] {
+	return &flow[captureState]{
+		Name: flowCapture,
+		Steps: []step[captureState]{
+			{stepFound, func(ctx context.Context, rec *ops.Record[captureState]) error {
+				g, err := f.router.ForMethod(d.PaymentMethodID)
+				if err != nil {
+					return err
+				}
+				auth, err := f.authorisedPayment(ctx, &d)
+				if err != nil {
+					return err
+				}
+				if auth == nil {
+					return failure.Permanentf("subscription %s, dunning attempt %s: the capture found an authorised payment in Cleeng, and it is gone: check the subscription's payments, then capture or charge it by hand",
+						d.SubscriptionID, d.DunningAttemptDate)
+				}
+				rec.State.Gateway, rec.State.Authorised = g.Name(), auth
+				return nil
+			}},
+			{stepGateway, func(ctx context.Context, rec *ops.Record[captureState]) error {
+				auth := rec.State.Authorised
+				g, err := f.router.ByName(rec.State.Gateway)
+				if err != nil {
+					return err
+				}
+				amount, err := money.New(auth.Amount.String(), auth.Currency)
+				if err != nil {
+					return failure.Permanent(fmt.Errorf("authorised payment %s: %w", auth.ID, err))
+				}
+				res, err := g.Capture(ctx, gateways.ModifyRequest{
+					IdempotencyKey: rec.Key, PaymentReference: auth.ExternalPaymentID, Reference: auth.OrderID.String(), Amount: amount,
+				})
+				if err != nil {
+					return err
+				}
+				rec.State.Result = &res
+				return nil
+			}},
+			{stepCleengPayment, func(ctx context.Context, rec *ops.Record[captureState]) error {
+				auth, res := rec.State.Authorised, *rec.State.Result
+				status, reason, err := cleengStatus(reportCapture, res)
+				if err != nil {
+					return err
+				}
+				req := cleeng.UpdatePaymentRequest{Status: status, RejectedReason: reason}
+				if res.Outcome == gateways.Captured && res.PaymentReference != "" && res.PaymentReference != auth.ExternalPaymentID {
+					// The capture has its own payment id: refunds must use it
+					// [seed 001]. (A Received capture's reference names the
+					// modification, not a payment: refunds still use the
+					// authorisation's.) Indexed first, like every reference.
+					req.ExternalPaymentID = res.PaymentReference
+					if err := f.indexPayment(ctx, paymentIndex{Gateway: rec.State.Gateway, ExternalPaymentID: res.PaymentReference, PaymentID: auth.ID,
+						OrderID: auth.OrderID, CustomerID: d.CustomerID, SubscriptionID: d.SubscriptionID}); err != nil {
+						return err
+					}
+				}
+				payment, err := f.cleeng.UpdatePayment(ctx, auth.ID, req)
+				if err != nil {
+					return err
+				}
+				rec.State.Payment = &payment
+				return nil
+			}},
+		},
 	}
-	if len(running) > 0 {
-		return failure.NotYet(0, fmt.Errorf("capture of subscription %s: its authorisation %s is still in progress", d.SubscriptionID, running[0]))
-	}
-	if err := f.noAuthorisationHeld(ctx, d); err != nil {
-		return err
-	}
-	return rec.Save(ctx, f.ops, stepCaptureOnly)
 }
 
 // noAuthorisationHeld refuses a direct charge of a dunning attempt whose

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	"github.com/cleeng-connector/connector/cmd/connector-dev/stack"
 	adyensandbox "github.com/cleeng-connector/connector/gateways/adyen/sandbox"
 	"github.com/cleeng-connector/connector/internal/faultinject"
+	"github.com/cleeng-connector/connector/internal/messages"
 	"github.com/cleeng-connector/connector/internal/ops"
 	"github.com/cleeng-connector/connector/internal/testkit"
 )
@@ -55,10 +57,13 @@ type boundary struct {
 var (
 	atAdyenPayment = boundary{"adyen", http.MethodPost, "/v71/payments"}
 	// captures and refunds: /payments/{pspReference}/captures|refunds
-	atAdyenModification = boundary{"adyen", http.MethodPost, "/v71/payments/"}
-	atCleengOrder       = boundary{"cleeng", http.MethodPost, "/3.1/orders"}
-	atCleengPayment     = boundary{"cleeng", http.MethodPost, "/3.1/payments"}
-	atCleengUpdate      = boundary{"cleeng", http.MethodPatch, "/3.1/payments/"}
+	atAdyenModification     = boundary{"adyen", http.MethodPost, "/v71/payments/"}
+	atCleengOrder           = boundary{"cleeng", http.MethodPost, "/3.1/orders"}
+	atCleengPayment         = boundary{"cleeng", http.MethodPost, "/3.1/payments"}
+	atCleengUpdate          = boundary{"cleeng", http.MethodPatch, "/3.1/payments/"}
+	atCleengTermination     = boundary{"cleeng", http.MethodPatch, "/3.1/subscriptions/"}
+	atAdyenTokenDeletion    = boundary{"adyen", http.MethodDelete, "/v71/storedPaymentMethods/"}
+	atCleengDetailsDeletion = boundary{"cleeng", http.MethodDelete, "/3.1/payment_details/"}
 )
 
 // crashOperation is one business operation the harness interrupts.
@@ -78,13 +83,16 @@ type crashOperation struct {
 type crashFlow struct {
 	name  string
 	setUp func(e *e2e) crashOperation
+	// env configures the worker processes beyond workerEnv.
+	env []string
 }
 
-var (
-	crashInitial = crashFlow{"initial purchase", func(e *e2e) crashOperation {
+// crashInitialBy is an initial purchase paid by a card of holder.
+func crashInitialBy(name, holder string) crashFlow {
+	return crashFlow{name: name, setUp: func(e *e2e) crashOperation {
 		o := e.order("DE", stack.DemoOffer.ID)
 		body, _ := json.Marshal(map[string]any{"orderId": json.Number(o.ID),
-			"paymentMethod": adyensandbox.CardMethod(adyensandbox.CardVisa, "Matthew Brown"), "returnUrl": "https://shop.example/return"})
+			"paymentMethod": adyensandbox.CardMethod(adyensandbox.CardVisa, holder), "returnUrl": "https://shop.example/return"})
 		return crashOperation{
 			start: func() {
 				// The front-end's call waits while the worker is held and
@@ -107,7 +115,14 @@ var (
 			},
 		}
 	}}
-	crashAuthorise = crashFlow{"renewal authorise", func(e *e2e) crashOperation {
+}
+
+var (
+	crashInitial = crashInitialBy("initial purchase", "Matthew Brown")
+	// Adyen answers it pending: its AUTHORISATION notification resumes it
+	// and reports it to Cleeng, so the redelivered notification must finish it.
+	crashInitialPending = crashInitialBy("initial purchase settled by notification", adyensandbox.HolderPending)
+	crashAuthorise      = crashFlow{name: "renewal authorise", setUp: func(e *e2e) crashOperation {
 		sub := e.subscribe("DE").SubscriptionID
 		return crashOperation{
 			start: func() {
@@ -118,18 +133,18 @@ var (
 			oneEffect: func(t *testing.T) { e.assertOneRenewalCharge(t) },
 		}
 	}}
-	crashCaptureOnly = crashFlow{"renewal capture-only", func(e *e2e) crashOperation {
+	crashCaptureOnly = crashFlow{name: "renewal capture-only", setUp: func(e *e2e) crashOperation {
 		sub := e.subscribe("DE").SubscriptionID
 		return crashOperation{
 			start: func() {
 				e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentCapture), SubscriptionID: sub, DunningAttemptDate: captureDate})
 			},
-			records:   []string{ops.Key("capture", sub.String(), captureDate), ops.Key("charge", sub.String(), captureDate)},
+			records:   []string{ops.Key("charge", sub.String(), captureDate)},
 			reported:  func() bool { return e.renewalReported(sub, cleeng.StatusCaptured) },
 			oneEffect: func(t *testing.T) { e.assertOneRenewalCharge(t) },
 		}
 	}}
-	crashCapture = crashFlow{"renewal capture", func(e *e2e) crashOperation {
+	crashCapture = crashFlow{name: "renewal capture", setUp: func(e *e2e) crashOperation {
 		sub := e.subscribe("DE").SubscriptionID
 		e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentAuthorisation), SubscriptionID: sub, DunningAttemptDate: authoriseDate})
 		testkit.Eventually(e.t, 15*time.Second, "renewal authorised", func() bool { return e.renewalReported(sub, cleeng.StatusAuthorized) })
@@ -142,12 +157,7 @@ var (
 			oneEffect: func(t *testing.T) {
 				psp := e.payments(sub)[1].ExternalPaymentID
 				charge, _ := e.dev.Adyen.Payment(psp)
-				captures := 0
-				for _, n := range e.dev.Adyen.Notifications() {
-					if n.Item.EventCode == "CAPTURE" && n.Item.OriginalReference == psp {
-						captures++
-					}
-				}
+				captures := len(e.adyenNotifications("CAPTURE", psp))
 				if captures != 1 || charge.Captured != charge.Amount {
 					t.Errorf("%d captures of %s, %d of %d captured; want one capture of the whole amount", captures, psp, charge.Captured, charge.Amount)
 				}
@@ -156,7 +166,30 @@ var (
 	}}
 )
 
-var crashRefund = crashFlow{"refund", func(e *e2e) crashOperation {
+// crashCaptureFailed turns a captured renewal rejected on Adyen's
+// CAPTURE_FAILED, held until the capture finished.
+var crashCaptureFailed = crashFlow{name: "failed capture", setUp: func(e *e2e) crashOperation {
+	sub := e.subscribeWith(adyensandbox.CardAmex, adyensandbox.HolderCaptureFailed)
+	renewal := e.authorisedRenewal(sub)
+	release := e.holdAdyenNotifications()
+	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentCapture), SubscriptionID: sub.SubscriptionID, DunningAttemptDate: captureDate})
+	e.waitStep(ops.Key("capture", sub.SubscriptionID.String(), captureDate), "done")
+	return crashOperation{
+		start:   release,
+		records: []string{ops.Key("capture-failed", "adyen", renewal.ExternalPaymentID)},
+		reported: func() bool {
+			p, _ := e.dev.Cleeng.State().Payment(renewal.ID)
+			return p.Status == cleeng.StatusRejected
+		},
+		oneEffect: func(t *testing.T) {
+			if n := len(e.adyenNotifications("CAPTURE_FAILED", renewal.ExternalPaymentID)); n != 1 {
+				t.Errorf("%d failed captures of %s, want 1", n, renewal.ExternalPaymentID)
+			}
+		},
+	}
+}}
+
+var crashRefund = crashFlow{name: "refund", setUp: func(e *e2e) crashOperation {
 	initial := e.payments(e.subscribe("DE").SubscriptionID)[0]
 	return crashOperation{
 		start: func() {
@@ -168,18 +201,124 @@ var crashRefund = crashFlow{"refund", func(e *e2e) crashOperation {
 			return p.Status == cleeng.StatusRefunded
 		},
 		oneEffect: func(t *testing.T) {
-			refunds := 0
-			for _, n := range e.dev.Adyen.Notifications() {
-				if n.Item.EventCode == "REFUND" && n.Item.OriginalReference == initial.ExternalPaymentID {
-					refunds++
-				}
-			}
+			refunds := len(e.adyenNotifications("REFUND", initial.ExternalPaymentID))
 			if charge, _ := e.dev.Adyen.Payment(initial.ExternalPaymentID); refunds != 1 || charge.Refunded != charge.Amount {
 				t.Errorf("%d refunds of %s, %d of %d refunded; want one refund of the whole amount", refunds, initial.ExternalPaymentID, charge.Refunded, charge.Amount)
 			}
 		},
 	}
 }}
+
+var crashTermination = crashFlow{name: "termination", setUp: func(e *e2e) crashOperation {
+	sub := e.subscribe("DE").SubscriptionID
+	charges := len(e.renewalCharges())
+	return crashOperation{
+		start: func() {
+			e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicTermination), SubscriptionID: sub})
+		},
+		records: []string{ops.Key("terminate", sub.String())},
+		reported: func() bool {
+			s, _ := e.dev.Cleeng.State().Subscription(sub)
+			return s.Status == cleeng.SubscriptionTerminated
+		},
+		oneEffect: func(t *testing.T) {
+			if n := len(e.renewalCharges()); n != charges {
+				t.Errorf("%d renewal charges at Adyen after a termination, want %d: a termination calls no gateway", n, charges)
+			}
+		},
+	}
+}}
+
+// crashUpdateDetails interrupts a card update. Its Cleeng boundary (POST
+// /payment_details) has no row: Cleeng has no idempotency for it, so a
+// worker killed while Cleeng holds that answer leaves a second, identical
+// set of details (DESIGN section 12, payment-details update: no money
+// moves).
+var crashUpdateDetails = crashFlow{name: "update payment details", setUp: func(e *e2e) crashOperation {
+	sub := e.subscribe("DE")
+	customer := stack.DemoCustomer.ID
+	const requestID = "crash-card-update"
+	before := len(e.dev.Cleeng.State().PaymentDetails)
+	body, _ := json.Marshal(map[string]any{"customerId": json.Number(customer), "requestId": requestID,
+		"paymentMethodId": json.Number(stack.DevPaymentMethodAdyen), "paymentMethod": adyensandbox.CardMethod(adyensandbox.CardMastercard, "Matthew Brown")})
+	key := messages.PaymentDetailsKey(mustInt(e.t, customer.String()), requestID)
+	return crashOperation{
+		start: func() {
+			go func() { // answered when the fresh worker finished it, or pending: checked in Cleeng
+				if resp, err := http.Post(e.dev.IngressURL+"/v1/payment-details", "application/json", bytes.NewReader(body)); err == nil {
+					resp.Body.Close()
+				}
+			}()
+		},
+		records: []string{key},
+		reported: func() bool {
+			s, _ := e.dev.Cleeng.State().Subscription(sub.SubscriptionID)
+			return s.PaymentDetailsID != sub.PaymentDetailsID
+		},
+		oneEffect: func(t *testing.T) {
+			ref := "details-" + customer.String() + "-" + requestID
+			if auths := e.dev.Adyen.PaymentsFor(ref); len(auths) != 1 || auths[0].Amount != 0 {
+				t.Errorf("Adyen payments of %s %+v, want one zero-amount authorisation", ref, auths)
+			}
+			if n := len(e.dev.Cleeng.State().PaymentDetails); n != before+1 {
+				t.Errorf("%d Cleeng payment details, want %d: one created by the update", n, before+1)
+			}
+		},
+	}
+}}
+
+var (
+	crashDeactivation         = crashDeactivationOf("deactivation of old details", false)
+	crashDeactivationDeleting = crashDeactivationOf("deactivation deleting the old details", true)
+)
+
+// crashDeactivationOf deactivates details with an open authorisation, and
+// with deleting on, deletes the old token and details too.
+func crashDeactivationOf(name string, deleting bool) crashFlow {
+	fl := crashFlow{name: name, setUp: func(e *e2e) crashOperation {
+		return e.deactivation(deleting)
+	}}
+	if deleting {
+		fl.env = []string{"DEACTIVATE_DELETE_DETAILS=true"}
+	}
+	return fl
+}
+
+func (e *e2e) deactivation(deleting bool) crashOperation {
+	sub := e.subscribe("DE")
+	old := e.detailsOf(sub)
+	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentAuthorisation), SubscriptionID: sub.SubscriptionID, DunningAttemptDate: authoriseDate})
+	testkit.Eventually(e.t, 15*time.Second, "renewal authorised", func() bool { return e.renewalReported(sub.SubscriptionID, cleeng.StatusAuthorized) })
+	authorised := e.payments(sub.SubscriptionID)[1]
+	return crashOperation{
+		start: func() {
+			e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentDetailsDeactivated), PaymentDetailsID: sub.PaymentDetailsID})
+		},
+		records: []string{ops.Key("deactivate-details", sub.PaymentDetailsID.String())},
+		reported: func() bool {
+			p, _ := e.dev.Cleeng.State().Payment(authorised.ID)
+			return p.Status == cleeng.StatusCancelled && (!deleting || e.detailsOf(sub).Deleted)
+		},
+		oneEffect: func(t *testing.T) {
+			cancels := len(e.adyenNotifications("CANCELLATION", authorised.ExternalPaymentID))
+			if charge, _ := e.dev.Adyen.Payment(authorised.ExternalPaymentID); cancels != 1 || charge.Status != adyensandbox.StatusCancelled {
+				t.Errorf("%d cancellations of %s (status %s), want one", cancels, authorised.ExternalPaymentID, charge.Status)
+			}
+			if kept := slices.Contains(e.dev.Adyen.Tokens(sub.CustomerID.String()), old.Token); kept == deleting {
+				t.Errorf("old token kept at Adyen: %v, want %v", kept, !deleting)
+			}
+		},
+	}
+}
+
+// mustInt is a Cleeng id as the front-end's number.
+func mustInt(t *testing.T, id string) int64 {
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
 
 // TestCrash_KilledWorkerResumesOnAFreshOne runs each flow on a worker OS
 // process, holds the answer of one of its calls after the sandbox applied
@@ -202,15 +341,23 @@ func TestCrash_KilledWorkerResumesOnAFreshOne(t *testing.T) {
 		{crashCaptureOnly, atCleengPayment},
 		{crashCapture, atAdyenModification},
 		{crashCapture, atCleengUpdate},
+		{crashCaptureFailed, atCleengUpdate},
 		{crashInitial, atAdyenPayment},
 		{crashInitial, atCleengPayment},
+		{crashInitialPending, atCleengPayment},
 		{crashRefund, atAdyenModification},
 		{crashRefund, atCleengUpdate},
+		{crashTermination, atCleengTermination},
+		{crashUpdateDetails, atAdyenPayment},
+		{crashDeactivation, atAdyenModification},
+		{crashDeactivation, atCleengUpdate},
+		{crashDeactivationDeleting, atAdyenTokenDeletion},
+		{crashDeactivationDeleting, atCleengDetailsDeletion},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s at %s %s %s", tt.flow.name, tt.at.sandbox, tt.at.method, tt.at.path), func(t *testing.T) {
 			e := newE2E(t, func(o *stack.DevOptions) { o.NoWorkers = true })
-			first := startWorkerProcess(t, e)
+			first := startWorkerProcess(t, e, tt.flow.env...)
 			op := tt.flow.setUp(e)
 
 			faults := e.faultsOf(tt.at.sandbox)
@@ -219,7 +366,7 @@ func TestCrash_KilledWorkerResumesOnAFreshOne(t *testing.T) {
 			testkit.Eventually(t, 15*time.Second, "the call applied and its answer held", func() bool { return faults.Held() == 1 })
 			first.kill(t)
 
-			startWorkerProcess(t, e)
+			startWorkerProcess(t, e, tt.flow.env...)
 			testkit.Eventually(t, resumeWithin, "the operation finished by the fresh worker", func() bool {
 				return op.reported() && e.finished(op.records...)
 			})
@@ -242,11 +389,11 @@ type workerProcess struct {
 // startWorkerProcess starts `connector worker` with every flow, on the test's
 // broker and sandboxes. It is killed when the test ends; its logs are
 // printed when the test failed.
-func startWorkerProcess(t *testing.T, e *e2e) *workerProcess {
+func startWorkerProcess(t *testing.T, e *e2e, env ...string) *workerProcess {
 	t.Helper()
 	w := &workerProcess{done: make(chan struct{})}
 	w.cmd = exec.Command(testkit.Binary(t, "github.com/cleeng-connector/connector/cmd/connector"), "worker")
-	w.cmd.Env = workerEnv(e)
+	w.cmd.Env = append(workerEnv(e), env...)
 	w.cmd.Stdout, w.cmd.Stderr = &w.logs, &w.logs
 	if err := w.cmd.Start(); err != nil {
 		t.Fatal(err)

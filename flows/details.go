@@ -18,8 +18,10 @@ const (
 	flowTerminate      = "terminate"
 	flowDeactivate     = "deactivate-details"
 	flowUpdateDetails  = "update-details"
+	stepTerminated     = "terminated"      // the subscription is terminated in Cleeng
 	stepCancelled      = "cancelled"       // open authorisations cancelled at the gateway and in Cleeng
 	stepTokenDeleted   = "token-deleted"   // old token deleted at the gateway
+	stepDetailsDeleted = "details-deleted" // old Cleeng payment details deleted
 	stepDetailsCreated = "details-created" // new Cleeng payment details created
 )
 
@@ -33,12 +35,19 @@ func (f *Flows) Terminate(ctx context.Context, data []byte) error {
 	if w.Termination == nil {
 		return failure.Permanentf("cleeng webhook: topic %s where subscriptionReadyForTermination was expected", w.Topic)
 	}
-	return operate(ctx, f.ops, opKey(flowTerminate, w.Termination.SubscriptionID.String()), flowTerminate, func(ctx context.Context, rec *ops.Record[struct{}]) error {
-		if _, err := f.cleeng.TerminateSubscription(ctx, w.Termination.SubscriptionID); err != nil {
-			return fail(ctx, f.ops, rec, err)
-		}
-		return rec.Finish(ctx, f.ops, stepDone)
-	})
+	return f.terminateFlow(w.Termination.SubscriptionID).start(ctx, f.ops, opKey(flowTerminate, w.Termination.SubscriptionID.String()))
+}
+
+func (f *Flows) terminateFlow(subscriptionID cleeng.ID) *flow[struct{}] {
+	return &flow[struct{}]{
+		Name: flowTerminate,
+		Steps: []step[struct{}]{
+			{stepTerminated, func(ctx context.Context, _ *ops.Record[struct{}]) error {
+				_, err := f.cleeng.TerminateSubscription(ctx, subscriptionID)
+				return err
+			}},
+		},
+	}
 }
 
 // deactivateState is the record of one deactivation (key deactivate-details.<paymentDetailsId>).
@@ -60,37 +69,35 @@ func (f *Flows) DeactivateDetails(ctx context.Context, data []byte) error {
 	if d == nil {
 		return failure.Permanentf("cleeng webhook: topic %s where paymentDetailsDeactivated was expected", w.Topic)
 	}
-	return operate(ctx, f.ops, opKey(flowDeactivate, d.PaymentDetailsID.String()), flowDeactivate, func(ctx context.Context, rec *ops.Record[deactivateState]) error {
-		g, err := f.router.ForMethod(d.PaymentMethodID)
-		if err != nil {
-			return fail(ctx, f.ops, rec, err)
-		}
-		if rec.Step == "" || rec.Step == stepGateway {
-			if err := f.cancelAuthorised(ctx, g, rec, d.PaymentDetailsID); err != nil {
-				return fail(ctx, f.ops, rec, err)
-			}
-			if err := rec.Save(ctx, f.ops, stepCancelled); err != nil {
-				return err
-			}
-		}
-		if !f.opts.DeleteDeactivatedDetails {
-			return rec.Finish(ctx, f.ops, stepDone)
-		}
-		if rec.Step == stepCancelled {
-			if g.Capabilities().DeleteToken && d.Token != "" {
-				if err := g.DeleteToken(ctx, gateways.TokenRequest{ShopperReference: d.CustomerID.String(), Token: string(d.Token)}); err != nil {
-					return fail(ctx, f.ops, rec, err)
+	return f.deactivateFlow(*d).start(ctx, f.ops, opKey(flowDeactivate, d.PaymentDetailsID.String()))
+}
+
+func (f *Flows) deactivateFlow(d cleeng.DeactivationData) *flow[deactivateState] {
+	return &flow[deactivateState]{
+		Name: flowDeactivate,
+		Steps: []step[deactivateState]{
+			{stepCancelled, func(ctx context.Context, rec *ops.Record[deactivateState]) error {
+				g, err := f.router.ForMethod(d.PaymentMethodID)
+				if err != nil {
+					return err
 				}
-			}
-			if err := rec.Save(ctx, f.ops, stepTokenDeleted); err != nil {
-				return err
-			}
-		}
-		if err := f.cleeng.DeletePaymentDetails(ctx, d.PaymentDetailsID); err != nil {
-			return fail(ctx, f.ops, rec, err)
-		}
-		return rec.Finish(ctx, f.ops, stepDone)
-	})
+				return f.cancelAuthorised(ctx, g, rec, d.PaymentDetailsID)
+			}},
+			{stepTokenDeleted, func(ctx context.Context, _ *ops.Record[deactivateState]) error {
+				if !f.opts.DeleteDeactivatedDetails {
+					return endHere() // the old token and details are kept
+				}
+				g, err := f.router.ForMethod(d.PaymentMethodID)
+				if err != nil || !g.Capabilities().DeleteToken || d.Token == "" {
+					return err
+				}
+				return g.DeleteToken(ctx, gateways.TokenRequest{ShopperReference: d.CustomerID.String(), Token: string(d.Token)})
+			}},
+			{stepDetailsDeleted, func(ctx context.Context, _ *ops.Record[deactivateState]) error {
+				return f.cleeng.DeletePaymentDetails(ctx, d.PaymentDetailsID)
+			}},
+		},
+	}
 }
 
 // cancelAuthorised cancels each open authorisation once, recording each.
@@ -113,7 +120,7 @@ func (f *Flows) cancelAuthorised(ctx context.Context, g gateways.Gateway, rec *o
 			return err
 		}
 		rec.State.Cancelled = append(rec.State.Cancelled, p.ID)
-		if err := rec.Save(ctx, f.ops, stepGateway); err != nil {
+		if err := rec.Save(ctx, f.ops, rec.Step); err != nil { // progress within the step
 			return err
 		}
 	}
@@ -142,38 +149,46 @@ func (f *Flows) UpdateDetails(ctx context.Context, data []byte) error {
 	if err := json.Unmarshal(data, &cmd); err != nil {
 		return failure.Permanent(fmt.Errorf("checkout.payment-details: %w", err))
 	}
-	key := messages.PaymentDetailsKey(cmd.CustomerID, cmd.RequestID)
-	return operate(ctx, f.ops, key, flowUpdateDetails, func(ctx context.Context, rec *ops.Record[updateDetailsState]) error {
-		if rec.Step == stepAwaitingShopper {
-			return rec.Park(ctx, f.ops, stepAwaitingShopper) // a copy while the shopper acts
-		}
-		st := &rec.State
-		if rec.Step == "" {
-			st.CustomerID, st.PaymentMethodID = cleeng.ID(fmt.Sprint(cmd.CustomerID)), cleeng.ID(fmt.Sprint(cmd.PaymentMethodID))
-			st.RequestID = cmd.RequestID
-			g, err := f.router.ForMethod(st.PaymentMethodID)
-			if err != nil {
-				return fail(ctx, f.ops, rec, err)
-			}
-			zero, err := money.New("0", f.opts.ZeroAuthCurrency)
-			if err != nil {
-				return fail(ctx, f.ops, rec, failure.Permanent(err))
-			}
-			res, err := f.storeToken(ctx, g, gateways.PayRequest{
-				IdempotencyKey: key, Reference: "details-" + st.CustomerID.String() + "-" + cmd.RequestID, Amount: zero,
-				ShopperReference: st.CustomerID.String(), PaymentMethod: cmd.PaymentMethod, StoreToken: true, ReturnURL: cmd.ReturnURL,
-				Metadata: map[string]string{"customerId": st.CustomerID.String()},
-			})
-			if err != nil {
-				return fail(ctx, f.ops, rec, err)
-			}
-			st.Gateway, st.Result = g.Name(), &res
-			if err := rec.Save(ctx, f.ops, stepGateway); err != nil {
-				return err
-			}
-		}
-		return f.finishUpdateDetails(ctx, rec)
-	})
+	return f.updateDetailsFlow(cmd).start(ctx, f.ops, messages.PaymentDetailsKey(cmd.CustomerID, cmd.RequestID))
+}
+
+// updateDetailsFlow is the payment-details update cmd asks for. The shopper
+// action's result resumes it after its gateway step and passes no command:
+// only the Cleeng details are left, and they read the record.
+func (f *Flows) updateDetailsFlow(cmd messages.PaymentDetailsCommand) *flow[updateDetailsState] {
+	return &flow[updateDetailsState]{
+		Name: flowUpdateDetails,
+		Steps: []step[updateDetailsState]{
+			{stepGateway, func(ctx context.Context, rec *ops.Record[updateDetailsState]) error {
+				st := &rec.State
+				st.CustomerID, st.PaymentMethodID = cleeng.ID(fmt.Sprint(cmd.CustomerID)), cleeng.ID(fmt.Sprint(cmd.PaymentMethodID))
+				st.RequestID = cmd.RequestID
+				g, err := f.router.ForMethod(st.PaymentMethodID)
+				if err != nil {
+					return err
+				}
+				zero, err := money.New("0", f.opts.ZeroAuthCurrency)
+				if err != nil {
+					return failure.Permanent(err)
+				}
+				res, err := f.storeToken(ctx, g, gateways.PayRequest{
+					IdempotencyKey: rec.Key, Reference: "details-" + st.CustomerID.String() + "-" + cmd.RequestID, Amount: zero,
+					ShopperReference: st.CustomerID.String(), PaymentMethod: cmd.PaymentMethod, StoreToken: true, ReturnURL: cmd.ReturnURL,
+					Metadata: map[string]string{"customerId": st.CustomerID.String()},
+				})
+				if err != nil {
+					return err
+				}
+				st.Gateway, st.Result = g.Name(), &res
+				return nil
+			}},
+			{stepDetailsCreated, f.createDetails},
+		},
+		// A copy of the command while the shopper acts leaves it parked.
+		Parked: []parked[updateDetailsState]{
+			{State: stepAwaitingShopper, ResumedBy: "checkout.payment-details-action (the shopper's 3-D Secure result)"},
+		},
+	}
 }
 
 // UpdateDetailsAction handles checkout.payment-details-action: the
@@ -184,10 +199,11 @@ func (f *Flows) UpdateDetailsAction(ctx context.Context, data []byte) error {
 		return failure.Permanent(fmt.Errorf("checkout.payment-details-action: %w", err))
 	}
 	key := messages.PaymentDetailsKey(cmd.CustomerID, cmd.RequestID)
+	fl := f.updateDetailsFlow(messages.PaymentDetailsCommand{})
 	return operate(ctx, f.ops, key, flowUpdateDetails, func(ctx context.Context, rec *ops.Record[updateDetailsState]) error {
 		switch rec.Step {
 		case stepGateway, stepDetailsCreated:
-			return f.finishUpdateDetails(ctx, rec) // a copy after the action completed
+			return fl.run(ctx, f.ops, rec) // a copy after the action completed
 		case stepAwaitingShopper:
 		default:
 			return failure.Permanentf("payment-details update %s: no shopper action is pending (step %q)", key, rec.Step)
@@ -198,43 +214,35 @@ func (f *Flows) UpdateDetailsAction(ctx context.Context, data []byte) error {
 			return err
 		}
 		rec.State.Result = &res
-		if err := rec.Save(ctx, f.ops, stepGateway); err != nil {
-			return err
-		}
-		return f.finishUpdateDetails(ctx, rec)
+		return fl.resumeAt(ctx, f.ops, rec, stepGateway)
 	})
 }
 
-// finishUpdateDetails turns the gateway's result into Cleeng payment
-// details and records the front-end's answer.
-func (f *Flows) finishUpdateDetails(ctx context.Context, rec *ops.Record[updateDetailsState]) error {
+// createDetails turns the gateway's result into Cleeng payment details and
+// records the front-end's answer; a refusal ends the update, a shopper
+// action parks it.
+func (f *Flows) createDetails(ctx context.Context, rec *ops.Record[updateDetailsState]) error {
 	st := &rec.State
 	res := st.Result
-	if rec.Step == stepGateway {
-		switch {
-		case res.Outcome == gateways.Refused:
-			st.Outcome = &messages.DetailsOutcome{Status: "rejected", RequestID: st.RequestID, RejectedReason: res.RefusalReason}
-			return rec.Finish(ctx, f.ops, stepDone)
-		case res.Outcome == gateways.ActionRequired:
-			st.Outcome = &messages.DetailsOutcome{Status: "action_required", RequestID: st.RequestID, Action: res.Action}
-			return rec.Park(ctx, f.ops, stepAwaitingShopper)
-		case res.Token == "":
-			return fail(ctx, f.ops, rec, failure.Permanentf("gateway %s authorised the new card but returned no recurring token", st.Gateway))
-		}
-		details, err := f.cleeng.CreatePaymentDetails(ctx, cleeng.CreatePaymentDetailsRequest{
-			CustomerID: st.CustomerID, Token: cleeng.Secret(res.Token), PaymentMethodID: st.PaymentMethodID,
-			PaymentMethodSpecificParams: cardParams(res.Card),
-		})
-		if err != nil {
-			return fail(ctx, f.ops, rec, err)
-		}
-		st.Details = &details
-		if err := rec.Save(ctx, f.ops, stepDetailsCreated); err != nil {
-			return err
-		}
+	switch {
+	case res.Outcome == gateways.Refused:
+		st.Outcome = &messages.DetailsOutcome{Status: "rejected", RequestID: st.RequestID, RejectedReason: res.RefusalReason}
+		return endHere()
+	case res.Outcome == gateways.ActionRequired:
+		st.Outcome = &messages.DetailsOutcome{Status: "action_required", RequestID: st.RequestID, Action: res.Action}
+		return parkAt(stepAwaitingShopper, nil)
+	case res.Token == "":
+		return failure.Permanentf("gateway %s authorised the new card but returned no recurring token", st.Gateway)
 	}
-	d := st.Details
-	st.Outcome = &messages.DetailsOutcome{Status: "active", RequestID: st.RequestID, PaymentDetailsID: d.ID, PaymentMethodID: d.PaymentMethodID,
-		PaymentMethodSpecificParams: d.PaymentMethodSpecificParams}
-	return rec.Finish(ctx, f.ops, stepDone)
+	details, err := f.cleeng.CreatePaymentDetails(ctx, cleeng.CreatePaymentDetailsRequest{
+		CustomerID: st.CustomerID, Token: cleeng.Secret(res.Token), PaymentMethodID: st.PaymentMethodID,
+		PaymentMethodSpecificParams: cardParams(res.Card),
+	})
+	if err != nil {
+		return err
+	}
+	st.Details = &details
+	st.Outcome = &messages.DetailsOutcome{Status: "active", RequestID: st.RequestID, PaymentDetailsID: details.ID, PaymentMethodID: details.PaymentMethodID,
+		PaymentMethodSpecificParams: details.PaymentMethodSpecificParams}
+	return nil
 }

@@ -66,20 +66,29 @@ func (f *Flows) captureFailed(ctx context.Context, ev gateways.Event) error {
 			return failure.NotYet(0, fmt.Errorf("capture failed for %s while capture %s is still in progress", ev.OriginalReference, running[0]))
 		}
 	}
-	return operate(ctx, f.ops, opKey(flowCaptureFailed, ev.Gateway, ev.OriginalReference), flowCaptureFailed, func(ctx context.Context, rec *ops.Record[struct{}]) error {
-		reason := "capture failed at the gateway"
-		if ev.Reason != "" {
-			reason += ": " + ev.Reason
-		}
-		paymentID, err := f.paymentOf(ctx, idx)
-		if err != nil {
-			return err
-		}
-		if _, err := f.cleeng.UpdatePayment(ctx, paymentID, cleeng.UpdatePaymentRequest{Status: cleeng.StatusRejected, RejectedReason: reason}); err != nil {
-			return fail(ctx, f.ops, rec, err)
-		}
-		return rec.Finish(ctx, f.ops, stepDone)
-	})
+	return f.captureFailedFlow(ev, idx).start(ctx, f.ops, opKey(flowCaptureFailed, ev.Gateway, ev.OriginalReference))
+}
+
+// captureFailedFlow turns the Cleeng payment of a capture the gateway
+// reports failed to rejected.
+func (f *Flows) captureFailedFlow(ev gateways.Event, idx paymentIndex) *flow[struct{}] {
+	return &flow[struct{}]{
+		Name: flowCaptureFailed,
+		Steps: []step[struct{}]{
+			{stepCleengPayment, func(ctx context.Context, _ *ops.Record[struct{}]) error {
+				reason := "capture failed at the gateway"
+				if ev.Reason != "" {
+					reason += ": " + ev.Reason
+				}
+				paymentID, err := f.paymentOf(ctx, idx)
+				if err != nil {
+					return err
+				}
+				_, err = f.cleeng.UpdatePayment(ctx, paymentID, cleeng.UpdatePaymentRequest{Status: cleeng.StatusRejected, RejectedReason: reason})
+				return err
+			}},
+		},
+	}
 }
 
 // refundConfirmed completes or fails the parked refund of the payment. An
@@ -116,14 +125,18 @@ func (f *Flows) refundConfirmed(ctx context.Context, ev gateways.Event) error {
 		return nil // the event repeats what the operation already recorded
 	}
 	return settle(ctx, f.ops, key, flowRefund, late, func(ctx context.Context, rec *ops.Record[refundState]) error {
-		if rec.Step != stepAwaitingConfirmation {
-			return failure.NotYet(0, fmt.Errorf("refund %s confirmed before its gateway answer was recorded (step %q)", key, rec.Step))
-		}
-		if !refunded {
+		fl := f.refundFlow(cleeng.RefundData{})
+		switch {
+		case refunded && (rec.Step == stepConfirmed || rec.Step == stepCleengPayment):
+			return fl.run(ctx, f.ops, rec) // a redelivery after the confirmation was recorded
+		case rec.Step != stepAwaitingConfirmation:
+			return failure.NotYet(0, fmt.Errorf("refund %s is at step %q: %s is decided once it waits for confirmation or finishes", key, rec.Step, ev.Kind))
+		case !refunded:
+			// The event ends the operation: the refund failed for good.
 			return fail(ctx, f.ops, rec, failure.Permanentf("refund of Cleeng payment %s (%s) failed at %s (%s): %s",
 				paymentID, ev.OriginalReference, ev.Gateway, ev.Kind, orUnknown(ev.Reason)))
 		}
-		return f.completeRefund(ctx, rec)
+		return fl.resumeAt(ctx, f.ops, rec, stepConfirmed)
 	})
 }
 

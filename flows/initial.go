@@ -62,43 +62,50 @@ const flowInitial = "initial-purchase"
 
 // InitialPayment handles checkout.payment: charge the order, store the
 // token as Cleeng payment details, and create the Cleeng payment.
-//
-// Failure policy: every step's result is recorded before the next step, so a
-// redelivery resumes and never charges twice (the gateway call also carries
-// an idempotency key derived from the order). A refusal is an outcome, not an
-// error. A shopper action parks the operation until checkout.details.
 func (f *Flows) InitialPayment(ctx context.Context, data []byte) error {
 	var cmd messages.PaymentCommand
 	if err := json.Unmarshal(data, &cmd); err != nil {
 		return failure.Permanent(fmt.Errorf("checkout.payment: %w", err))
 	}
-	return operate(ctx, f.ops, messages.InitialKey(cmd.OrderID), flowInitial, func(ctx context.Context, rec *ops.Record[initialState]) error {
-		switch rec.Step {
-		case stepAwaitingShopper, stepAwaitingNotification:
-			// A copy of the command while the shopper acts or the gateway
-			// settles: leave it parked.
-			return rec.Park(ctx, f.ops, rec.Step)
-		case "":
-			if err := f.readOrder(ctx, rec, cleeng.ID(strconv.FormatInt(cmd.OrderID, 10))); err != nil {
-				return err
-			}
-		}
-		if rec.Step == stepOrder {
-			g, err := f.router.ByName(rec.State.Order.Gateway)
-			if err != nil {
-				return fail(ctx, f.ops, rec, err)
-			}
-			res, err := f.payInitial(ctx, g, rec.State.Order, cmd)
-			if err != nil {
-				return fail(ctx, f.ops, rec, err)
-			}
-			rec.State.Result = &res
-			if err := rec.Save(ctx, f.ops, stepGateway); err != nil {
-				return err
-			}
-		}
-		return f.finishInitial(ctx, rec)
-	})
+	return f.initialFlow(cmd).start(ctx, f.ops, messages.InitialKey(cmd.OrderID))
+}
+
+// initialFlow is the initial purchase (and free trial) of the order cmd
+// names. An event resuming the purchase after its gateway step passes no
+// command: only the Cleeng report is left, and it reads the record.
+//
+// Failure policy: every step's result is recorded before the next step, so a
+// redelivery resumes and never charges twice (the gateway call also carries
+// an idempotency key derived from the order). A refusal is an outcome, not an
+// error. A shopper action parks the operation until checkout.details; a
+// payment the gateway answers pending parks it until its notification.
+func (f *Flows) initialFlow(cmd messages.PaymentCommand) *flow[initialState] {
+	return &flow[initialState]{
+		Name: flowInitial,
+		Steps: []step[initialState]{
+			{stepOrder, func(ctx context.Context, rec *ops.Record[initialState]) error {
+				return f.readOrder(ctx, rec, cleeng.ID(strconv.FormatInt(cmd.OrderID, 10)))
+			}},
+			{stepGateway, func(ctx context.Context, rec *ops.Record[initialState]) error {
+				g, err := f.router.ByName(rec.State.Order.Gateway)
+				if err != nil {
+					return err
+				}
+				res, err := f.payInitial(ctx, g, rec.State.Order, cmd)
+				if err != nil {
+					return err
+				}
+				rec.State.Result = &res
+				return nil
+			}},
+			{stepCleengPayment, f.reportInitial},
+		},
+		// A copy of the command while the purchase is parked leaves it parked.
+		Parked: []parked[initialState]{
+			{State: stepAwaitingShopper, ResumedBy: "checkout.details (the shopper's 3-D Secure or redirect result)"},
+			{State: stepAwaitingNotification, ResumedBy: "the gateway's AUTHORISATION notification"},
+		},
+	}
 }
 
 // PaymentActionDetails handles checkout.details: the shopper's 3-D Secure
@@ -110,11 +117,13 @@ func (f *Flows) PaymentActionDetails(ctx context.Context, data []byte) error {
 	if err := json.Unmarshal(data, &cmd); err != nil {
 		return failure.Permanent(fmt.Errorf("checkout.details: %w", err))
 	}
+	fl := f.initialFlow(messages.PaymentCommand{})
 	return operate(ctx, f.ops, messages.InitialKey(cmd.OrderID), flowInitial, func(ctx context.Context, rec *ops.Record[initialState]) error {
-		if rec.Step != stepAwaitingShopper {
-			if rec.Step == stepGateway || rec.Step == stepCleengPayment {
-				return f.finishInitial(ctx, rec) // a copy after the action completed
-			}
+		switch rec.Step {
+		case stepGateway, stepCleengPayment:
+			return fl.run(ctx, f.ops, rec) // a copy after the action completed
+		case stepAwaitingShopper:
+		default:
 			return failure.Permanentf("order %d: payment details arrived but no shopper action is pending (step %q)", cmd.OrderID, rec.Step)
 		}
 		res, err := f.completeAction(ctx, rec.State.Order.Gateway, "initial-"+rec.State.Order.ID.String(), cmd.Details, rec.State.Result, false)
@@ -122,10 +131,7 @@ func (f *Flows) PaymentActionDetails(ctx context.Context, data []byte) error {
 			return err
 		}
 		rec.State.Result = &res
-		if err := rec.Save(ctx, f.ops, stepGateway); err != nil {
-			return err
-		}
-		return f.finishInitial(ctx, rec)
+		return fl.resumeAt(ctx, f.ops, rec, stepGateway)
 	})
 }
 
@@ -149,17 +155,15 @@ func (f *Flows) completeAction(ctx context.Context, gateway, key string, details
 func (f *Flows) readOrder(ctx context.Context, rec *ops.Record[initialState], orderID cleeng.ID) error {
 	order, err := f.cleeng.GetOrder(ctx, orderID)
 	if err != nil {
-		return fail(ctx, f.ops, rec, err)
+		return err
 	}
 	g, err := f.router.ForMethod(order.PaymentMethodID)
 	if err != nil {
-		return fail(ctx, f.ops, rec, err)
+		return err
 	}
 	rec.State.Order = factsOf(order, g.Name())
-	if _, err := rec.State.Order.amount(); err != nil {
-		return fail(ctx, f.ops, rec, err)
-	}
-	return rec.Save(ctx, f.ops, stepOrder)
+	_, err = rec.State.Order.amount()
+	return err
 }
 
 // payInitial charges the order and stores a token.
@@ -211,56 +215,52 @@ func (f *Flows) storeToken(ctx context.Context, g gateways.Gateway, req gateways
 	return res, nil
 }
 
-// finishInitial reports the gateway's result to Cleeng and records the outcome.
-func (f *Flows) finishInitial(ctx context.Context, rec *ops.Record[initialState]) error {
+// reportInitial reports the gateway's result to Cleeng and records the
+// front-end's answer; a shopper action or a pending payment parks the
+// purchase instead.
+func (f *Flows) reportInitial(ctx context.Context, rec *ops.Record[initialState]) error {
 	st := &rec.State
 	res := *st.Result
 	switch res.Outcome {
 	case gateways.ActionRequired:
 		st.Outcome = &messages.CheckoutOutcome{Status: "action_required", OrderID: st.Order.ID, Action: res.Action}
-		return rec.Park(ctx, f.ops, stepAwaitingShopper)
+		return parkAt(stepAwaitingShopper, nil)
 	case gateways.Pending, gateways.Received:
 		// The gateway settles it by notification (Adyen's AUTHORISATION);
 		// the front-end sees "pending" until then.
-		return rec.Park(ctx, f.ops, stepAwaitingNotification)
+		return parkAt(stepAwaitingNotification, nil)
 	}
-	if rec.Step == stepGateway {
-		amount, err := st.Order.amount()
-		if err != nil {
-			return fail(ctx, f.ops, rec, err)
-		}
-		req := cleeng.CreatePaymentRequest{
-			OrderID:           st.Order.ID,
-			PaymentOperation:  cleeng.OperationInitialPayment,
-			ExternalPaymentID: res.PaymentReference,
-		}
-		if amount.IsZero() {
-			req.PaymentOperation = cleeng.OperationInitialFreeTrial
-		}
-		switch res.Outcome {
-		case gateways.Authorised, gateways.Captured:
-			req.Status = cleeng.StatusCaptured
-			req.PaymentDetails = newPaymentDetails(res)
-		case gateways.Refused:
-			req.Status = cleeng.StatusRejected
-			req.RejectedReason = res.RefusalReason
-		default:
-			return failure.NotYet(0, fmt.Errorf("order %s: gateway outcome %q is not final yet", st.Order.ID, res.Outcome))
-		}
-		idx := paymentIndex{Gateway: st.Order.Gateway, ExternalPaymentID: res.PaymentReference,
-			OpKey: rec.Key, OrderID: st.Order.ID, CustomerID: st.Order.CustomerID}
-		payment, err := f.reportPayment(ctx, idx, req)
-		if err != nil {
-			return fail(ctx, f.ops, rec, err)
-		}
-		st.Payment = &payment
-		if err := rec.Save(ctx, f.ops, stepCleengPayment); err != nil {
-			return err
-		}
+	amount, err := st.Order.amount()
+	if err != nil {
+		return err
 	}
-	st.Outcome = &messages.CheckoutOutcome{Status: string(st.Payment.Status.Normalize()), OrderID: st.Order.ID,
-		PaymentID: st.Payment.ID, ExternalPaymentID: st.Payment.ExternalPaymentID, RejectedReason: res.RefusalReason}
-	return rec.Finish(ctx, f.ops, stepDone)
+	status, reason, err := cleengStatus(reportInitial, res)
+	if err != nil {
+		return err
+	}
+	req := cleeng.CreatePaymentRequest{
+		OrderID:           st.Order.ID,
+		PaymentOperation:  cleeng.OperationInitialPayment,
+		ExternalPaymentID: res.PaymentReference,
+		Status:            status,
+		RejectedReason:    reason,
+	}
+	if amount.IsZero() {
+		req.PaymentOperation = cleeng.OperationInitialFreeTrial
+	}
+	if status == cleeng.StatusCaptured {
+		req.PaymentDetails = newPaymentDetails(res)
+	}
+	idx := paymentIndex{Gateway: st.Order.Gateway, ExternalPaymentID: res.PaymentReference,
+		OpKey: rec.Key, OrderID: st.Order.ID, CustomerID: st.Order.CustomerID}
+	payment, err := f.reportPayment(ctx, idx, req)
+	if err != nil {
+		return err
+	}
+	st.Payment = &payment
+	st.Outcome = &messages.CheckoutOutcome{Status: string(payment.Status.Normalize()), OrderID: st.Order.ID,
+		PaymentID: payment.ID, ExternalPaymentID: payment.ExternalPaymentID, RejectedReason: res.RefusalReason}
+	return nil
 }
 
 // newPaymentDetails turns a stored token and card into Cleeng payment details.
@@ -290,22 +290,22 @@ func (f *Flows) initialNotified(ctx context.Context, ev gateways.Event) error {
 	if rec, err := ops.Get[initialState](ctx, f.ops, key); err != nil || rec.Status != ops.StatusInProgress {
 		return ignoreNotFound(err) // a renewal's, or a purchase already settled
 	}
+	fl := f.initialFlow(messages.PaymentCommand{})
 	return operate(ctx, f.ops, key, flowInitial, func(ctx context.Context, rec *ops.Record[initialState]) error {
 		switch rec.Step {
 		case stepAwaitingNotification:
 		case "", stepOrder:
 			return failure.NotYet(0, fmt.Errorf("order %d: authorisation notified before the gateway's answer was recorded", orderID))
 		default:
-			return nil // the answer was final: the notification confirms it
+			// The answer is recorded (the call's, or this notification's on
+			// an earlier delivery): report it, if no one has yet.
+			return fl.run(ctx, f.ops, rec)
 		}
 		res := gateways.Result{Outcome: gateways.Captured, PaymentReference: ev.PaymentReference, Token: ev.Token}
 		if !ev.Success {
 			res = gateways.Result{Outcome: gateways.Refused, PaymentReference: ev.PaymentReference, RefusalReason: orUnknown(ev.Reason)}
 		}
 		rec.State.Result = &res
-		if err := rec.Save(ctx, f.ops, stepGateway); err != nil {
-			return err
-		}
-		return f.finishInitial(ctx, rec)
+		return fl.resumeAt(ctx, f.ops, rec, stepGateway)
 	})
 }

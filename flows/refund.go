@@ -20,6 +20,7 @@ type refundState struct {
 
 const (
 	flowRefund               = "refund"
+	stepConfirmed            = "confirmed"             // the gateway confirmed the refund (its answer or its notification)
 	stepAwaitingConfirmation = "awaiting-confirmation" // the gateway confirms by notification
 )
 
@@ -27,11 +28,6 @@ func refundKey(paymentID cleeng.ID) string { return opKey(flowRefund, paymentID.
 
 // Refund handles refundPayment: refund at the gateway, then mark the Cleeng
 // payment refunded once the gateway confirms.
-//
-// Failure policy: a gateway that confirms refunds by notification parks the
-// operation; the gateway-events flow completes it on REFUND and fails it,
-// dead-lettering the notification with its reason, on REFUND_FAILED. A
-// gateway without refunds dead-letters the webhook with where to refund.
 func (f *Flows) Refund(ctx context.Context, data []byte) error {
 	w, err := decodeWebhook(data)
 	if err != nil {
@@ -40,76 +36,85 @@ func (f *Flows) Refund(ctx context.Context, data []byte) error {
 	if w.Refund == nil {
 		return failure.Permanentf("cleeng webhook: topic %s where refundPayment was expected", w.Topic)
 	}
-	req := *w.Refund
-	return operate(ctx, f.ops, refundKey(req.PaymentID), flowRefund, func(ctx context.Context, rec *ops.Record[refundState]) error {
-		if rec.Step == stepAwaitingConfirmation {
-			return rec.Park(ctx, f.ops, stepAwaitingConfirmation) // a re-sent webhook
-		}
-		if rec.Step == "" {
-			rec.State.Request = req
-			g, err := f.gatewayOfPayment(ctx, req.ExternalPaymentID)
-			if err != nil {
-				return fail(ctx, f.ops, rec, err)
-			}
-			if caps := g.Capabilities(); !caps.Refund {
-				return fail(ctx, f.ops, rec, failure.Permanentf("gateway %s cannot refund through its API: refund payment %s (%s) %s, then mark Cleeng payment %s refunded",
-					g.Name(), req.ExternalPaymentID, req.Amount.String()+" "+req.Currency, caps.RefundElsewhere, req.PaymentID))
-			}
-			// A payment made before the connector kept an index gets one
-			// now, so the gateway's confirmation finds this refund.
-			if err := f.indexPayment(ctx, paymentIndex{Gateway: g.Name(), ExternalPaymentID: req.ExternalPaymentID,
-				PaymentID: req.PaymentID, OrderID: req.OrderID, CustomerID: req.CustomerID}); err != nil {
-				return err
-			}
-			rec.State.Gateway = g.Name()
-			if err := rec.Save(ctx, f.ops, stepFound); err != nil {
-				return err
-			}
-		}
-		g, err := f.router.ByName(rec.State.Gateway)
-		if err != nil {
-			return fail(ctx, f.ops, rec, err)
-		}
-		if rec.Step == stepFound {
-			amount, err := money.New(req.Amount.String(), req.Currency)
-			if err == nil {
-				_, err = amount.Minor()
-			}
-			if err != nil {
-				return fail(ctx, f.ops, rec, failure.Permanent(fmt.Errorf("refund of payment %s: %w", req.PaymentID, err)))
-			}
-			res, err := g.Refund(ctx, gateways.ModifyRequest{IdempotencyKey: rec.Key, PaymentReference: req.ExternalPaymentID,
-				Reference: req.OrderID.String(), Amount: amount})
-			if err != nil {
-				return fail(ctx, f.ops, rec, err)
-			}
-			rec.State.Result = &res
-			if err := rec.Save(ctx, f.ops, stepGateway); err != nil {
-				return err
-			}
-		}
-		switch rec.State.Result.Outcome {
-		case gateways.Received, gateways.Pending:
-			return rec.Park(ctx, f.ops, stepAwaitingConfirmation)
-		case gateways.Refused:
-			reason := "gateway refused the refund: " + rec.State.Result.RefusalReason
-			return fail(ctx, f.ops, rec, failure.Permanentf("refund of payment %s: %s", req.PaymentID, reason))
-		}
-		return f.completeRefund(ctx, rec)
-	})
+	return f.refundFlow(*w.Refund).start(ctx, f.ops, refundKey(w.Refund.PaymentID))
 }
 
-// completeRefund marks the Cleeng payment refunded and ends the operation.
-func (f *Flows) completeRefund(ctx context.Context, rec *ops.Record[refundState]) error {
-	req := rec.State.Request
-	amount := req.Amount
-	if _, err := f.cleeng.UpdatePayment(ctx, req.PaymentID, cleeng.UpdatePaymentRequest{
-		Status: cleeng.StatusRefunded, OrderID: req.OrderID, RefundedReason: req.Reason,
-		RefundedAmount: &amount, RefundType: cleeng.RefundTypeRefund,
-	}); err != nil {
-		return fail(ctx, f.ops, rec, err)
+// refundFlow refunds the payment req names. The gateway's confirmation
+// resumes it after its gateway step and passes no request: only the Cleeng
+// update is left, and it reads the record.
+//
+// Failure policy: a gateway that confirms refunds by notification parks the
+// operation; the gateway-events flow completes it on REFUND and fails it,
+// dead-lettering the notification with its reason, on REFUND_FAILED. A
+// gateway without refunds dead-letters the webhook with where to refund.
+func (f *Flows) refundFlow(req cleeng.RefundData) *flow[refundState] {
+	return &flow[refundState]{
+		Name: flowRefund,
+		Steps: []step[refundState]{
+			{stepFound, func(ctx context.Context, rec *ops.Record[refundState]) error {
+				rec.State.Request = req
+				g, err := f.gatewayOfPayment(ctx, req.ExternalPaymentID)
+				if err != nil {
+					return err
+				}
+				if caps := g.Capabilities(); !caps.Refund {
+					return failure.Permanentf("gateway %s cannot refund through its API: refund payment %s (%s) %s, then mark Cleeng payment %s refunded",
+						g.Name(), req.ExternalPaymentID, req.Amount.String()+" "+req.Currency, caps.RefundElsewhere, req.PaymentID)
+				}
+				// A payment made before the connector kept an index gets one
+				// now, so the gateway's confirmation finds this refund.
+				if err := f.indexPayment(ctx, paymentIndex{Gateway: g.Name(), ExternalPaymentID: req.ExternalPaymentID,
+					PaymentID: req.PaymentID, OrderID: req.OrderID, CustomerID: req.CustomerID}); err != nil {
+					return err
+				}
+				rec.State.Gateway = g.Name()
+				return nil
+			}},
+			{stepGateway, func(ctx context.Context, rec *ops.Record[refundState]) error {
+				req := rec.State.Request
+				g, err := f.router.ByName(rec.State.Gateway)
+				if err != nil {
+					return err
+				}
+				amount, err := money.New(req.Amount.String(), req.Currency)
+				if err == nil {
+					_, err = amount.Minor()
+				}
+				if err != nil {
+					return failure.Permanent(fmt.Errorf("refund of payment %s: %w", req.PaymentID, err))
+				}
+				res, err := g.Refund(ctx, gateways.ModifyRequest{IdempotencyKey: rec.Key, PaymentReference: req.ExternalPaymentID,
+					Reference: req.OrderID.String(), Amount: amount})
+				if err != nil {
+					return err
+				}
+				rec.State.Result = &res
+				return nil
+			}},
+			{stepConfirmed, func(_ context.Context, rec *ops.Record[refundState]) error {
+				switch res := rec.State.Result; res.Outcome {
+				case gateways.Received, gateways.Pending:
+					return parkAt(stepAwaitingConfirmation, nil)
+				case gateways.Refused:
+					return failure.Permanentf("refund of payment %s: gateway refused the refund: %s", rec.State.Request.PaymentID, res.RefusalReason)
+				}
+				return nil
+			}},
+			{stepCleengPayment, func(ctx context.Context, rec *ops.Record[refundState]) error {
+				req := rec.State.Request
+				amount := req.Amount
+				_, err := f.cleeng.UpdatePayment(ctx, req.PaymentID, cleeng.UpdatePaymentRequest{
+					Status: cleeng.StatusRefunded, OrderID: req.OrderID, RefundedReason: req.Reason,
+					RefundedAmount: &amount, RefundType: cleeng.RefundTypeRefund,
+				})
+				return err
+			}},
+		},
+		// A re-sent webhook leaves it parked.
+		Parked: []parked[refundState]{
+			{State: stepAwaitingConfirmation, ResumedBy: "the gateway's REFUND (confirmed) or REFUND_FAILED (ends the refund) notification"},
+		},
 	}
-	return rec.Finish(ctx, f.ops, stepDone)
 }
 
 // gatewayOfPayment finds the gateway holding a payment: from the payment

@@ -66,69 +66,75 @@ func (f *Flows) Authorise(ctx context.Context, data []byte) error {
 	if err != nil {
 		return err
 	}
-	key := opKey(flowAuthorise, d.SubscriptionID.String(), d.DunningAttemptDate)
-	return f.renew(ctx, key, flowAuthorise, d, true)
+	fl := f.renewalFlow(flowAuthorise, *d)
+	return fl.start(ctx, f.ops, opKey(flowAuthorise, d.SubscriptionID.String(), d.DunningAttemptDate))
 }
 
-// renew runs one dunning attempt: order, gateway, Cleeng payment.
-// authoriseOnly reserves the funds (the authorisation webhook); otherwise the
-// order is charged directly (capture-only).
-func (f *Flows) renew(ctx context.Context, key, flow string, d *cleeng.DunningData, authoriseOnly bool) error {
-	return operate(ctx, f.ops, key, flow, func(ctx context.Context, rec *ops.Record[renewalState]) error {
-		g, err := f.router.ForMethod(d.PaymentMethodID)
-		if err != nil {
-			return fail(ctx, f.ops, rec, err)
-		}
-		if authoriseOnly && !g.Capabilities().SeparateCapture {
-			return fail(ctx, f.ops, rec, failure.Permanentf(
-				"gateway %s cannot authorise without capturing: turn authorizedFirst off in Cleeng's dunning settings for paymentMethodId %s", g.Name(), d.PaymentMethodID))
-		}
-		if rec.Step == "" {
-			// A second order after an ambiguous POST /orders is harmless: an
-			// order is a quote that expires; only a payment moves money.
-			order, err := f.cleeng.CreateOrder(ctx, cleeng.CreateOrderRequest{
-				CustomerID: d.CustomerID, OfferID: d.OfferID, Currency: d.Currency, Country: d.PaymentCountry,
-				PaymentMethodID: d.PaymentMethodID, PaymentOperation: cleeng.OperationRecurringPayment, SubscriptionID: d.SubscriptionID,
-			})
-			if err != nil {
-				return fail(ctx, f.ops, rec, err)
-			}
-			rec.State.Order = factsOf(order, g.Name())
-			rec.State.Renewal = renewalFacts{SubscriptionID: d.SubscriptionID, CustomerID: d.CustomerID,
-				PaymentDetailsID: d.PaymentDetailsID, AuthoriseOnly: authoriseOnly}
-			if _, err := rec.State.Order.amount(); err != nil {
-				return fail(ctx, f.ops, rec, err)
-			}
-			if err := rec.Save(ctx, f.ops, stepOrder); err != nil {
-				return err
-			}
-		}
-		if rec.Step == stepOrder || chargeInDoubt(rec.Step) {
-			if err := f.charge(ctx, g, rec, key, d, authoriseOnly); err != nil {
-				return err
-			}
-		}
-		return f.reportRenewal(ctx, rec)
-	})
-}
-
-// charge calls the gateway for the renewal order and records its result.
+// renewalFlow is one dunning attempt (flowAuthorise: authorise-only, on the
+// authorisation webhook; flowCharge: a direct charge, on the capture webhook
+// when nothing is authorised): order, gateway, Cleeng payment. d is the
+// webhook's; an event resuming the attempt after its gateway step passes
+// none, since only the Cleeng report is left and it reads the record.
 //
 // Failure policy: a gateway with idempotency keys is simply called again
 // after an unknown outcome. A gateway without them (Cleverbridge's Process
-// Cart) is never called twice: a lost answer parks the attempt until the
+// Cart) is never called twice: its intent (gateway-call) is recorded before
+// the call, and resuming there, or a lost answer, parks the attempt until the
 // gateway's notification records the result or Options.NotificationTimeout
 // runs out. A payment any gateway answers pending (an offline payment, an
 // Adyen Pending) waits the same way for its notification.
-func (f *Flows) charge(ctx context.Context, g gateways.Gateway, rec *ops.Record[renewalState], key string, d *cleeng.DunningData, authoriseOnly bool) error {
-	retryable := g.Capabilities().IdempotencyKeys
-	switch rec.Step {
-	case stepAwaitingNotification:
-		return f.stillAwaiting(ctx, rec)
-	case stepGatewayCall:
-		return f.await(ctx, rec, awaitLostAnswer, "the attempt that called the gateway ended before recording its answer")
+func (f *Flows) renewalFlow(name string, d cleeng.DunningData) *flow[renewalState] {
+	authoriseOnly := name == flowAuthorise
+	return &flow[renewalState]{
+		Name: name,
+		Steps: []step[renewalState]{
+			{stepOrder, func(ctx context.Context, rec *ops.Record[renewalState]) error {
+				g, err := f.router.ForMethod(d.PaymentMethodID)
+				if err != nil {
+					return err
+				}
+				if authoriseOnly && !g.Capabilities().SeparateCapture {
+					return failure.Permanentf("gateway %s cannot authorise without capturing: turn authorizedFirst off in Cleeng's dunning settings for paymentMethodId %s", g.Name(), d.PaymentMethodID)
+				}
+				// A second order after an ambiguous POST /orders is harmless: an
+				// order is a quote that expires; only a payment moves money.
+				order, err := f.cleeng.CreateOrder(ctx, cleeng.CreateOrderRequest{
+					CustomerID: d.CustomerID, OfferID: d.OfferID, Currency: d.Currency, Country: d.PaymentCountry,
+					PaymentMethodID: d.PaymentMethodID, PaymentOperation: cleeng.OperationRecurringPayment, SubscriptionID: d.SubscriptionID,
+				})
+				if err != nil {
+					return err
+				}
+				rec.State.Order = factsOf(order, g.Name())
+				rec.State.Renewal = renewalFacts{SubscriptionID: d.SubscriptionID, CustomerID: d.CustomerID,
+					PaymentDetailsID: d.PaymentDetailsID, AuthoriseOnly: authoriseOnly}
+				_, err = rec.State.Order.amount()
+				return err
+			}},
+			{stepGateway, func(ctx context.Context, rec *ops.Record[renewalState]) error {
+				return f.charge(ctx, rec, d)
+			}},
+			{stepCleengPayment, f.reportRenewal},
+		},
+		Parked: []parked[renewalState]{
+			{State: stepGatewayCall, ResumedBy: "the gateway's payment notification (the call's answer was lost)",
+				Look: func(_ context.Context, rec *ops.Record[renewalState]) error {
+					return f.await(rec, awaitLostAnswer, "the attempt that called the gateway ended before recording its answer")
+				}},
+			{State: stepAwaitingNotification, ResumedBy: "the gateway's payment notification, or the timeout",
+				Look: f.stillAwaiting},
+		},
 	}
+}
+
+// charge calls the gateway for the renewal order and sets its result.
+func (f *Flows) charge(ctx context.Context, rec *ops.Record[renewalState], d cleeng.DunningData) error {
 	order := rec.State.Order
+	g, err := f.router.ByName(order.Gateway)
+	if err != nil {
+		return err
+	}
+	retryable := g.Capabilities().IdempotencyKeys
 	if !retryable {
 		if err := f.noChargeInDoubt(ctx, rec); err != nil {
 			return err
@@ -137,73 +143,60 @@ func (f *Flows) charge(ctx context.Context, g gateways.Gateway, rec *ops.Record[
 	// Indexed before the call: an outcome known only by notification (a
 	// pending payment, a lost answer) may have its notification overtake
 	// the answer.
-	if err := f.indexPending(ctx, pendingIndex{Gateway: g.Name(), OrderID: order.ID, OpKey: key, Flow: rec.Flow}); err != nil {
+	if err := f.indexPending(ctx, pendingIndex{Gateway: g.Name(), OrderID: order.ID, OpKey: rec.Key, Flow: rec.Flow}); err != nil {
 		return err
 	}
 	if !retryable {
+		// The intent: from here on the call may have charged.
 		if err := rec.Save(ctx, f.ops, stepGatewayCall); err != nil {
 			return err
 		}
 	}
 	amount, _ := order.amount() // validated when recorded
 	res, err := g.Pay(ctx, gateways.PayRequest{
-		IdempotencyKey:   key,
+		IdempotencyKey:   rec.Key,
 		Reference:        order.ID.String(),
 		Amount:           amount,
 		ShopperReference: d.CustomerID.String(),
 		Token:            string(d.Token),
-		AuthoriseOnly:    authoriseOnly,
+		AuthoriseOnly:    rec.State.Renewal.AuthoriseOnly,
 		Metadata: map[string]string{"customerId": d.CustomerID.String(), "subscriptionId": d.SubscriptionID.String(),
 			"orderId": order.ID.String()},
 	})
 	switch {
 	case !retryable && failure.Is(err, failure.ClassUnknownOutcome):
-		return f.await(ctx, rec, awaitLostAnswer, err.Error())
+		return f.await(rec, awaitLostAnswer, err.Error())
 	case err != nil:
-		return fail(ctx, f.ops, rec, err)
+		return err
 	case res.Outcome == gateways.Pending:
-		return f.await(ctx, rec, awaitPendingPayment, "the gateway reported the payment pending")
+		return f.await(rec, awaitPendingPayment, "the gateway reported the payment pending")
 	}
 	rec.State.Result = &res
-	return rec.Save(ctx, f.ops, stepGateway)
+	return nil
 }
 
 // reportRenewal reports the gateway's recorded result to Cleeng as the
-// renewal's payment, and ends the operation.
+// renewal's payment.
 func (f *Flows) reportRenewal(ctx context.Context, rec *ops.Record[renewalState]) error {
-	r := rec.State.Renewal
-	if rec.Step == stepGateway {
-		res := *rec.State.Result
-		req := cleeng.CreatePaymentRequest{
-			OrderID: rec.State.Order.ID, PaymentOperation: cleeng.OperationRecurringPayment,
-			ExternalPaymentID: res.PaymentReference, PaymentDetailsID: r.PaymentDetailsID, SubscriptionID: r.SubscriptionID,
-		}
-		switch res.Outcome {
-		case gateways.Authorised:
-			req.Status = cleeng.StatusAuthorized
-			if !r.AuthoriseOnly {
-				req.Status = cleeng.StatusCaptured // auto-captured by the gateway
-			}
-		case gateways.Captured:
-			req.Status = cleeng.StatusCaptured
-		case gateways.Refused:
-			req.Status, req.RejectedReason = cleeng.StatusRejected, res.RefusalReason
-		case gateways.ActionRequired:
-			// Nobody is present to authenticate a merchant-initiated renewal.
-			req.Status, req.RejectedReason = cleeng.StatusRejected, "the issuer asked for shopper authentication on a renewal"
-		default:
-			return failure.NotYet(0, fmt.Errorf("renewal %s: gateway outcome %q is not final yet", rec.Key, res.Outcome))
-		}
-		idx := paymentIndex{Gateway: rec.State.Order.Gateway, ExternalPaymentID: res.PaymentReference,
-			OpKey: rec.Key, OrderID: rec.State.Order.ID, CustomerID: r.CustomerID, SubscriptionID: r.SubscriptionID}
-		payment, err := f.reportPayment(ctx, idx, req)
-		if err != nil {
-			return fail(ctx, f.ops, rec, err)
-		}
-		rec.State.Payment = &payment
-		if err := rec.Save(ctx, f.ops, stepCleengPayment); err != nil {
-			return err
-		}
+	r, res := rec.State.Renewal, *rec.State.Result
+	what := reportCharge
+	if r.AuthoriseOnly {
+		what = reportAuthorise
 	}
-	return rec.Finish(ctx, f.ops, stepDone)
+	status, reason, err := cleengStatus(what, res)
+	if err != nil {
+		return err
+	}
+	req := cleeng.CreatePaymentRequest{
+		OrderID: rec.State.Order.ID, PaymentOperation: cleeng.OperationRecurringPayment, Status: status, RejectedReason: reason,
+		ExternalPaymentID: res.PaymentReference, PaymentDetailsID: r.PaymentDetailsID, SubscriptionID: r.SubscriptionID,
+	}
+	idx := paymentIndex{Gateway: rec.State.Order.Gateway, ExternalPaymentID: res.PaymentReference,
+		OpKey: rec.Key, OrderID: rec.State.Order.ID, CustomerID: r.CustomerID, SubscriptionID: r.SubscriptionID}
+	payment, err := f.reportPayment(ctx, idx, req)
+	if err != nil {
+		return err
+	}
+	rec.State.Payment = &payment
+	return nil
 }

@@ -19,7 +19,11 @@ const stepStart = "start"
 // fail ends the operation for good when err is permanent, recording where
 // it stopped and why, and returns err so the runtime dead-letters the
 // message. Any other error is returned as is: the message is redelivered and
-// the operation resumes at its recorded step.
+// the operation resumes at its recorded step. It is the operation's meaning
+// of "permanent": the runner applies it to what steps return; an event that
+// resumes a parked operation returns its own permanent errors as is (they
+// dead-letter the event, not the operation) unless it ends the operation on
+// purpose (DESIGN section 5).
 func fail[T any](ctx context.Context, store *ops.Store, rec *ops.Record[T], err error) error {
 	if !failure.Is(err, failure.ClassPermanent) {
 		return err

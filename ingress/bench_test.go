@@ -6,18 +6,23 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/cleeng-connector/connector/cleeng"
+	"github.com/cleeng-connector/connector/flows"
 	"github.com/cleeng-connector/connector/ingress"
 	"github.com/cleeng-connector/connector/internal/broker"
+	"github.com/cleeng-connector/connector/internal/ops"
 	"github.com/cleeng-connector/connector/internal/testkit"
 )
 
@@ -145,4 +150,73 @@ func BenchmarkIngress_JetStreamPublishSync(b *testing.B) {
 		return err
 	})
 	assertStored(b, br, b.N)
+}
+
+// heldWaits is how many checkout calls BenchmarkIngress_WaitingCheckoutCalls
+// holds waiting at once against one ingress (issue 12).
+const heldWaits = 2000
+
+// BenchmarkIngress_WaitingCheckoutCalls holds heldWaits checkout calls
+// waiting for an outcome no worker gives, on one ingress whose cap is
+// exactly that, and reports what they cost the process: goroutines and
+// heap+stack memory, in all and per call (the clients are bare
+// connections that cost no goroutine). One call more is answered 429.
+func BenchmarkIngress_WaitingCheckoutCalls(b *testing.B) {
+	br := testkit.Broker(b)
+	var goroutines, memory float64
+	for n := range b.N {
+		b.StopTimer()
+		ing := ingress.New(ingress.Config{}, br.JS, br.Ready)
+		ing.MountCheckout(ingress.CheckoutConfig{SyncWait: time.Hour, MaxWaits: heldWaits,
+			Outcomes: flows.NewOutcomes(ops.NewStore(br.Ops), br.Ops)})
+		srv := httptest.NewServer(ing.Handler())
+		beforeGoroutines, beforeMemory := processCost()
+		b.StartTimer()
+
+		conns := make([]net.Conn, heldWaits)
+		for i := range conns {
+			body := fmt.Sprintf(`{"orderId":%d,"paymentMethod":{"type":"scheme"}}`, n*heldWaits+i+1)
+			conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+			if err != nil {
+				b.Fatal(err)
+			}
+			conns[i] = conn
+			if _, err := fmt.Fprintf(conn, "POST /v1/checkout/payments HTTP/1.1\r\nHost: ingress\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body); err != nil {
+				b.Fatal(err)
+			}
+		}
+		// A call takes its slot before it stores: all stored, all waiting.
+		testkit.Eventually(b, 5*time.Minute, "every call stored and waiting", func() bool {
+			return testkit.StreamMsgs(b, br.JS, broker.InboxStream) == uint64((n+1)*heldWaits)
+		})
+		b.StopTimer()
+		afterGoroutines, afterMemory := processCost()
+		goroutines, memory = afterGoroutines-beforeGoroutines, afterMemory-beforeMemory
+
+		resp, err := http.Post(srv.URL+"/v1/checkout/payments", "application/json", strings.NewReader(`{"orderId":1,"paymentMethod":{"type":"scheme"}}`))
+		if err != nil {
+			b.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+			b.Fatalf("call %d past the cap: %d Retry-After %q, want 429 with Retry-After", heldWaits+1, resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
+		for _, conn := range conns {
+			conn.Close()
+		}
+		srv.Close() // returns once every waiting call has ended
+	}
+	b.ReportMetric(goroutines, "goroutines")
+	b.ReportMetric(goroutines/heldWaits, "goroutines/wait")
+	b.ReportMetric(memory/(1<<20), "MiB")
+	b.ReportMetric(memory/heldWaits/(1<<10), "KiB/wait")
+}
+
+// processCost is the process's goroutines and heap+stack bytes in use,
+// after a collection.
+func processCost() (goroutines, bytes float64) {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return float64(runtime.NumGoroutine()), float64(m.HeapInuse + m.StackInuse)
 }

@@ -32,6 +32,9 @@ type Config struct {
 	Logger         zerolog.Logger
 	// Registry receives the ingress metrics and serves /metrics. Nil: a private registry.
 	Registry *prometheus.Registry
+	// MetricsElsewhere leaves /metrics out of the ingress's routes: the
+	// process serves it on an address of its own (METRICS_ADDR).
+	MetricsElsewhere bool
 }
 
 func (c *Config) setDefaults() {
@@ -71,7 +74,9 @@ func New(cfg Config, js jetstream.JetStream, ready func(context.Context) error) 
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	s.mux.HandleFunc("GET /readyz", s.readyz)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
+	if !cfg.MetricsElsewhere {
+		s.mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
+	}
 	return s
 }
 

@@ -4,24 +4,37 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/cleeng-connector/connector/cleeng"
 	"github.com/cleeng-connector/connector/gateways/adyen"
 	"github.com/cleeng-connector/connector/internal/broker"
 )
 
-// CleengWebhookConfig authenticates Cleeng webhooks.
+// CleengWebhookConfig authenticates Cleeng webhooks and bounds the dunning
+// attempts they may ask to charge.
 type CleengWebhookConfig struct {
-	// Secret is the HMAC-SHA256 secret; empty skips the signature check
-	// (then set Username and Password, or keep the URL private).
+	// Secret is the HMAC-SHA256 secret. Without it every webhook is
+	// refused, unless AuthenticatedUpstream says a proxy in front of the
+	// ingress (or Username and Password) authenticates them.
 	Secret []byte
 	// SignatureHeader carries hex or base64 HMAC of the raw body.
 	SignatureHeader string
-	// PublisherID, when set, must equal the webhook's broadcasterId.
+	// AuthenticatedUpstream: the deployment authenticates Cleeng's webhooks
+	// before they reach the ingress, which then takes them unsigned.
+	AuthenticatedUpstream bool
+	// PublisherID must equal the webhook's broadcasterId. Without it every
+	// webhook is refused.
 	PublisherID string
 	// Username and Password, when set, are required as basic auth.
 	Username, Password string
+	// Attempts bounds the dunningAttemptDate of the dunning topics; a
+	// webhook outside it is answered 422 and not stored. Zero MaxAge takes
+	// any date: only the dev stack, whose sandbox runs a dunning cycle of
+	// weeks in seconds and dates its attempts on the due dates ahead.
+	Attempts cleeng.AttemptWindow
 }
 
 // MountCleeng registers POST /webhooks/cleeng.
@@ -29,9 +42,17 @@ func (s *Server) MountCleeng(cfg CleengWebhookConfig) {
 	if cfg.SignatureHeader == "" {
 		cfg.SignatureHeader = cleeng.DefaultSignatureHeader
 	}
+	authenticated := len(cfg.Secret) > 0 || cfg.Username != "" || cfg.AuthenticatedUpstream
+	if !authenticated || cfg.PublisherID == "" {
+		s.cfg.Logger.Error().Msg("cleeng webhooks have no secret, credentials or publisher id configured: every webhook is refused")
+	}
 	s.Handle("POST /webhooks/cleeng", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, ok := readBody(w, r)
 		if !ok {
+			return
+		}
+		if !authenticated {
+			writeError(w, http.StatusUnauthorized, "webhook authentication is not configured", "")
 			return
 		}
 		if cfg.Username != "" && !basicAuthOK(r, cfg.Username, cfg.Password) {
@@ -59,6 +80,13 @@ func (s *Server) MountCleeng(cfg CleengWebhookConfig) {
 		if err := hook.CheckBroadcaster(cleeng.ID(cfg.PublisherID)); err != nil {
 			writeError(w, http.StatusUnauthorized, err.Error(), "broadcasterId")
 			return
+		}
+		if cfg.Attempts.MaxAge > 0 {
+			if err := hook.CheckAttempt(time.Now(), cfg.Attempts); err != nil {
+				s.cfg.Logger.Warn().Err(err).Str("subscriptionId", string(hook.Dunning.SubscriptionID)).Msg("cleeng dunning webhook refused: nothing charged")
+				writeError(w, http.StatusUnprocessableEntity, err.Error(), "data.dunningAttemptDate")
+				return
+			}
 		}
 		if hook.Flow() == cleeng.FlowNone {
 			// capturePayment: required by Cleeng, payload unpublished. Recorded
@@ -103,6 +131,12 @@ func (s *Server) MountAdyen(cfg AdyenWebhookConfig) {
 		case err != nil:
 			writeError(w, http.StatusBadRequest, err.Error(), "")
 			return
+		}
+		for i := range items {
+			if _, err := adyen.ToEvent(items[i]); err != nil {
+				writeError(w, http.StatusBadRequest, fmt.Sprintf("item %d: %v", i, err), "amount")
+				return
+			}
 		}
 		for i := range items {
 			data, err := json.Marshal(items[i])

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cleeng-connector/connector/cleeng"
 	"github.com/cleeng-connector/connector/gateways/adyen"
@@ -160,5 +161,117 @@ func TestAdyenWebhook_PublishedVector(t *testing.T) {
 	}
 	if got := e.stored(); got != 1 {
 		t.Fatalf("stored %d, want 1 (the genuine item, once)", got)
+	}
+}
+
+// dunningWebhook is authorisationWebhook for the attempt dated at.
+func dunningWebhook(at time.Time) string {
+	return strings.Replace(authorisationWebhook, "2026-11-22T10:00:00+00:00", at.Format(time.RFC3339), 1)
+}
+
+func TestCleengWebhook_AttemptOutsideTheWindowRefusedAndStoresNothing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.ing.MountCleeng(ingress.CleengWebhookConfig{Secret: webhookSecret, PublisherID: "123456789",
+		Attempts: cleeng.AttemptWindow{MaxAge: 72 * time.Hour, MaxAhead: 5 * time.Minute}})
+	now := time.Now()
+	for _, tt := range []struct {
+		name    string
+		at      time.Time
+		mention string
+	}{
+		{"stale: held back or replayed", now.Add(-73 * time.Hour), "old"},
+		{"replayed a month later", now.AddDate(0, -1, 0), "old"},
+		{"dated ahead", now.Add(time.Hour), "ahead"},
+	} {
+		body := dunningWebhook(tt.at)
+		code, answer := postSigned(t, e, body, cleeng.Sign(webhookSecret, []byte(body)))
+		if code != http.StatusUnprocessableEntity || !strings.Contains(answer, "data.dunningAttemptDate") || !strings.Contains(answer, tt.mention) {
+			t.Errorf("%s: %d %s, want 422 naming data.dunningAttemptDate, %q", tt.name, code, answer, tt.mention)
+		}
+	}
+	if got := e.stored(); got != 0 {
+		t.Fatalf("refused attempts stored %d messages, want 0", got)
+	}
+	body := dunningWebhook(now.Add(-time.Hour))
+	if code, answer := postSigned(t, e, body, cleeng.Sign(webhookSecret, []byte(body))); code != http.StatusOK {
+		t.Fatalf("an attempt of an hour ago: %d %s, want 200", code, answer)
+	}
+	if got := e.stored(); got != 1 {
+		t.Fatalf("stored %d, want the attempt within the window", got)
+	}
+}
+
+func TestCleengWebhook_ImpossibleValuesAnswered400NamingTheField(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	mountWebhooks(t, e)
+	refund := `{"broadcasterId": 123456789, "topic": "refundPayment", "data": {"paymentId": 5551234, "orderId": 343967543,
+		"externalPaymentId": "PSP-1", "amount": 9.99, "currency": "EUR"}}`
+	for _, tt := range []struct{ name, body, field string }{
+		{"currency no ISO 4217 list holds", strings.Replace(authorisationWebhook, `"EUR"`, `"XXX"`, 1), "data.currency"},
+		{"attempt date in free text", strings.Replace(authorisationWebhook, "2026-11-22T10:00:00+00:00", "next tuesday", 1), "data.dunningAttemptDate"},
+		{"refund beyond any payment", strings.Replace(refund, "9.99", "1e300", 1), "data.amount"},
+		{"refund finer than the currency", strings.Replace(refund, "9.99", "9.999", 1), "data.amount"},
+		{"refund in an unknown currency", strings.Replace(refund, `"EUR"`, `"XTS"`, 1), "data.currency"},
+	} {
+		code, answer := postSigned(t, e, tt.body, cleeng.Sign(webhookSecret, []byte(tt.body)))
+		if code != http.StatusBadRequest || !strings.Contains(answer, `"field":"`+tt.field+`"`) {
+			t.Errorf("%s: %d %s, want 400 naming %s", tt.name, code, answer, tt.field)
+		}
+	}
+	if got := e.stored(); got != 0 {
+		t.Fatalf("impossible webhooks stored %d messages, want 0", got)
+	}
+}
+
+func TestCleengWebhook_WithoutAuthenticationConfiguredEveryWebhookRefused(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name   string
+		cfg    ingress.CleengWebhookConfig
+		status int
+	}{
+		{"no secret", ingress.CleengWebhookConfig{PublisherID: "123456789"}, http.StatusUnauthorized},
+		{"no publisher", ingress.CleengWebhookConfig{Secret: webhookSecret}, http.StatusUnauthorized},
+		{"no publisher, authenticated upstream", ingress.CleengWebhookConfig{AuthenticatedUpstream: true}, http.StatusUnauthorized},
+		{"authenticated upstream", ingress.CleengWebhookConfig{AuthenticatedUpstream: true, PublisherID: "123456789"}, http.StatusOK},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			e.ing.MountCleeng(tt.cfg)
+			code, answer := postSigned(t, e, authorisationWebhook, cleeng.Sign(webhookSecret, []byte(authorisationWebhook)))
+			if code != tt.status {
+				t.Fatalf("%d %s, want %d", code, answer, tt.status)
+			}
+			if want := map[bool]uint64{true: 1, false: 0}[code == http.StatusOK]; e.stored() != want {
+				t.Fatalf("stored %d, want %d", e.stored(), want)
+			}
+		})
+	}
+}
+
+func TestAdyenWebhook_ImpossibleAmountAnswered400AndStoresNothing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	mountWebhooks(t, e)
+	for _, amount := range []string{`{"value": 1130, "currency": "XXX"}`, `{"value": -1130, "currency": "EUR"}`} {
+		unsigned := strings.Replace(adyenBody(t, "TestPayment-1", "", true), `{"currency":"EUR","value":1130}`, amount, 1)
+		items, err := adyen.ParseNotification([]byte(unsigned))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sig, err := adyen.Sign(items[0], adyenKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := strings.Replace(unsigned, `"hmacSignature":""`, `"hmacSignature":"`+sig+`"`, 1)
+		if code, answer := postAdyen(t, e, body); code != http.StatusBadRequest || !strings.Contains(answer, "amount") {
+			t.Errorf("amount %s: %d %s, want 400 naming the amount", amount, code, answer)
+		}
+	}
+	if got := e.stored(); got != 0 {
+		t.Fatalf("stored %d, want 0", got)
 	}
 }

@@ -20,14 +20,16 @@ func runDev(ctx context.Context, env *config.Env, args []string) error {
 	}
 	log := cli.NewLogger(env)
 	opts := stack.DevOptions{
-		Broker:      cli.BrokerOptions(env, "connector-dev"),
-		IngressAddr: env.String("INGRESS_ADDR"),
-		SandboxAddr: env.String("CONNECTOR_DEV_SANDBOX_ADDR"),
-		ConsoleAddr: env.String("CONSOLE_ADDR"),
-		SyncWait:    env.Duration("INGRESS_SYNC_WAIT"),
-		Runtime:     workers.Config{Concurrency: env.Int("WORKER_CONCURRENCY"), AckWait: env.Duration("WORKER_ACK_WAIT")},
-		Registry:    cli.NewRegistry(),
-		Logger:      log,
+		Broker:       cli.BrokerOptions(env, "connector-dev"),
+		IngressAddr:  env.String("INGRESS_ADDR"),
+		SandboxAddr:  env.String("CONNECTOR_DEV_SANDBOX_ADDR"),
+		ConsoleAddr:  env.String("CONSOLE_ADDR"),
+		SyncWait:     env.Duration("INGRESS_SYNC_WAIT"),
+		MaxBodyBytes: int64(env.Int("INGRESS_MAX_BODY_BYTES")),
+		MaxWaits:     env.Int("INGRESS_MAX_WAITS"),
+		Runtime:      workers.Config{Concurrency: env.Int("WORKER_CONCURRENCY"), AckWait: env.Duration("WORKER_ACK_WAIT")},
+		Registry:     cli.NewRegistry(),
+		Logger:       log,
 	}
 	if err := env.Err(); err != nil {
 		return err

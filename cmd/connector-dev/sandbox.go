@@ -40,5 +40,5 @@ func runSandbox(ctx context.Context, env *config.Env, args []string) error {
 	}
 	fmt.Fprintf(os.Stdout, "sandboxes on %s: /cleeng/3.1 (X-Publisher-Token: %s), /adyen/v71 (X-API-Key: %s, contract checks: %t); webhooks to %s\n",
 		addr, stack.DevPublisherToken, stack.DevAdyenAPIKey, strict, settings.IngressURL)
-	return cli.ServeHTTP(ctx, log, "sandboxes", addr, sb.Handler())
+	return cli.ServeHTTP(ctx, log, cli.Site{Name: "sandboxes", Addr: addr, Handler: sb.Handler(), WriteTimeout: stack.SandboxWriteTimeout})
 }

@@ -18,9 +18,14 @@ func runIngress(ctx context.Context, env *config.Env, args []string) error {
 		return err
 	}
 	log := cli.NewLogger(env)
-	settings := readIngressSettings(env, log, cli.NewRegistry())
+	reg := cli.NewRegistry()
+	settings := readIngressSettings(env, log, reg)
 	return runOnBroker(ctx, env, log, cli.BrokerOptions(env, "connector-ingress"), func(b *broker.Broker) error {
-		return cli.ServeHTTP(ctx, log, "ingress", settings.Addr, roles.Ingress(settings, b).Handler())
+		sites := []cli.Site{{Name: "ingress", Addr: settings.Addr, Handler: roles.Ingress(settings, b).Handler(), WriteTimeout: settings.WriteTimeout()}}
+		if settings.MetricsAddr != "" {
+			sites = append(sites, cli.Site{Name: "metrics", Addr: settings.MetricsAddr, Handler: roles.Metrics(reg)})
+		}
+		return cli.ServeHTTP(ctx, log, sites...)
 	})
 }
 
@@ -36,16 +41,24 @@ func runWorker(ctx context.Context, env *config.Env, args []string) error {
 	if *flowList != "" {
 		settings.Flows = strings.Split(*flowList, ",")
 	}
-	addr := env.String("WORKER_ADDR")
+	addr, metricsAddr := env.String("WORKER_ADDR"), env.String("METRICS_ADDR")
 	return runOnBroker(ctx, env, log, cli.BrokerOptions(env, "connector-worker"), func(b *broker.Broker) error {
 		rt, defs, err := roles.Worker(settings, b, log)
 		if err != nil {
 			return err
 		}
+		reg.MustRegister(b.StreamMetrics())
+		sites := []cli.Site{{Name: "worker probes", Addr: addr, Handler: roles.Probes(reg, b.Ready)}}
+		if metricsAddr != "" {
+			sites = []cli.Site{
+				{Name: "worker probes", Addr: addr, Handler: roles.Probes(nil, b.Ready)},
+				{Name: "metrics", Addr: metricsAddr, Handler: roles.Metrics(reg)},
+			}
+		}
 		probeCtx, stopProbe := context.WithCancel(context.Background())
 		defer stopProbe()
 		go func() {
-			if err := cli.ServeHTTP(probeCtx, log, "worker probes", addr, roles.Probes(reg, b.Ready)); err != nil {
+			if err := cli.ServeHTTP(probeCtx, log, sites...); err != nil {
 				log.Error().Err(err).Msg("worker probes not served")
 			}
 		}()
@@ -97,6 +110,6 @@ func runConsole(ctx context.Context, env *config.Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		return cli.ServeHTTP(ctx, log, "console", addr, c.Handler())
+		return cli.ServeHTTP(ctx, log, cli.Site{Name: "console", Addr: addr, Handler: c.Handler()})
 	})
 }

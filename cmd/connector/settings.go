@@ -13,10 +13,15 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// readIngressSettings reads the ingress variables.
+// readIngressSettings reads the ingress variables. Every webhook it takes
+// must be authentic: it refuses to start without Cleeng's secret (unless
+// the deployment authenticates Cleeng's webhooks upstream) and publisher
+// id, and without the notification credentials of every gateway
+// PAYMENT_METHODS names.
 func readIngressSettings(env *config.Env, log zerolog.Logger, reg *prometheus.Registry) roles.IngressSettings {
 	s := roles.IngressSettings{
-		Addr: env.String("INGRESS_ADDR"),
+		Addr:        env.String("INGRESS_ADDR"),
+		MetricsAddr: env.String("METRICS_ADDR"),
 		Config: ingress.Config{
 			MaxBodyBytes: int64(env.Int("INGRESS_MAX_BODY_BYTES")),
 			Logger:       log,
@@ -28,27 +33,60 @@ func readIngressSettings(env *config.Env, log zerolog.Logger, reg *prometheus.Re
 			CORSOrigins: env.List("CORS_ORIGINS"),
 		},
 		Cleeng: ingress.CleengWebhookConfig{
-			Secret:          []byte(env.String("CLEENG_WEBHOOK_SECRET")),
-			SignatureHeader: env.String("CLEENG_WEBHOOK_SIGNATURE_HEADER"),
-			PublisherID:     env.String("CLEENG_PUBLISHER_ID"),
+			Secret:                []byte(env.String("CLEENG_WEBHOOK_SECRET")),
+			SignatureHeader:       env.String("CLEENG_WEBHOOK_SIGNATURE_HEADER"),
+			AuthenticatedUpstream: env.Bool("CLEENG_WEBHOOKS_AUTHENTICATED_UPSTREAM"),
+			PublisherID:           env.String("CLEENG_PUBLISHER_ID"),
+			Attempts: cleeng.AttemptWindow{
+				MaxAge:   env.Duration("CLEENG_DUNNING_MAX_AGE"),
+				MaxAhead: env.Duration("CLEENG_DUNNING_MAX_AHEAD"),
+			},
 		},
 	}
 	if len(s.Cleeng.Secret) > 0 {
 		env.Check("CLEENG_WEBHOOK_SECRET", cleeng.CheckWebhookSecret(s.Cleeng.Secret) == nil, "must be 16 to 64 bytes")
 	}
-	if keys := env.List("ADYEN_HMAC_KEYS"); len(keys) > 0 {
+	env.Check("CLEENG_WEBHOOK_SECRET", len(s.Cleeng.Secret) > 0 || s.Cleeng.AuthenticatedUpstream,
+		"required: Cleeng's webhooks are taken only signed (set CLEENG_WEBHOOKS_AUTHENTICATED_UPSTREAM=true if a proxy in front of the ingress authenticates them)")
+	env.Check("CLEENG_PUBLISHER_ID", s.Cleeng.PublisherID != "", "required: the broadcasterId every Cleeng webhook must carry")
+	opsTTL := env.Duration("NATS_OPS_TTL")
+	env.Check("CLEENG_DUNNING_MAX_AGE", s.Cleeng.Attempts.MaxAge+s.Cleeng.Attempts.MaxAhead < opsTTL,
+		"%s plus CLEENG_DUNNING_MAX_AHEAD (%s) must be shorter than NATS_OPS_TTL (%s): a replayed dunning webhook must be refused before the record of its attempt expires",
+		s.Cleeng.Attempts.MaxAge, s.Cleeng.Attempts.MaxAhead, opsTTL)
+
+	served := servedGateways(env)
+	if keys := env.List("ADYEN_HMAC_KEYS"); len(keys) > 0 || served[adyen.Name] {
+		env.Check("ADYEN_HMAC_KEYS", len(keys) > 0, "required: PAYMENT_METHODS routes payments to adyen, whose notifications are taken only signed")
 		v, err := adyen.NewVerifier(keys...)
-		env.Check("ADYEN_HMAC_KEYS", err == nil, "%v", err)
+		env.Check("ADYEN_HMAC_KEYS", err == nil || len(keys) == 0, "%v", err)
 		s.Adyen = &ingress.AdyenWebhookConfig{
 			Verifier: v,
 			Username: env.Required("ADYEN_WEBHOOK_USERNAME"),
 			Password: env.Required("ADYEN_WEBHOOK_PASSWORD"),
 		}
 	}
-	if user := env.String("CLEVERBRIDGE_USERNAME"); user != "" {
-		s.Cleverbridge = &ingress.CleverbridgeWebhookConfig{Username: user, Password: env.Required("CLEVERBRIDGE_PASSWORD")}
+	if user := env.String("CLEVERBRIDGE_USERNAME"); user != "" || served[cleverbridge.Name] {
+		s.Cleverbridge = &ingress.CleverbridgeWebhookConfig{Username: env.Required("CLEVERBRIDGE_USERNAME"), Password: env.Required("CLEVERBRIDGE_PASSWORD")}
 	}
 	return s
+}
+
+// readPaymentMethods reads PAYMENT_METHODS, which both roles need.
+func readPaymentMethods(env *config.Env) map[string]string {
+	methods := env.Pairs("PAYMENT_METHODS")
+	env.Check("PAYMENT_METHODS", len(methods) > 0, "required: map each Cleeng paymentMethodId to a gateway, e.g. 123876432=adyen")
+	return methods
+}
+
+// servedGateways are the gateways PAYMENT_METHODS routes payments to.
+func servedGateways(env *config.Env) map[string]bool {
+	served := map[string]bool{}
+	for _, gateway := range readPaymentMethods(env) {
+		env.Check("PAYMENT_METHODS", gateway == adyen.Name || gateway == cleverbridge.Name,
+			"%q is not a gateway: %s or %s", gateway, adyen.Name, cleverbridge.Name)
+		served[gateway] = true
+	}
+	return served
 }
 
 // readWorkerSettings reads the worker variables.
@@ -61,7 +99,7 @@ func readWorkerSettings(env *config.Env, log zerolog.Logger, reg prometheus.Regi
 			PublisherToken: env.Required("CLEENG_PUBLISHER_TOKEN"),
 			Logger:         log,
 		},
-		Methods: env.Pairs("PAYMENT_METHODS"),
+		Methods: readPaymentMethods(env),
 		Options: flows.Options{
 			DeleteDeactivatedDetails: env.Bool("DEACTIVATE_DELETE_DETAILS"),
 			ZeroAuthCurrency:         env.String("ZERO_AUTH_CURRENCY"),
@@ -87,6 +125,5 @@ func readWorkerSettings(env *config.Env, log zerolog.Logger, reg prometheus.Regi
 			ReturnURL:       env.Required("ADYEN_RETURN_URL"),
 		}
 	}
-	env.Check("PAYMENT_METHODS", len(s.Methods) > 0, "required: map each Cleeng paymentMethodId to a gateway, e.g. 123876432=adyen")
 	return s
 }

@@ -153,7 +153,10 @@ func ToEvent(item Item) (gateways.Event, error) {
 		// Adyen's minor units, as in its requests: one table both ways.
 		var err error
 		if amount, err = currencyTable.FromMinor(item.Amount.Value, item.Amount.Currency); err != nil {
-			return gateways.Event{}, fmt.Errorf("adyen notification %s: %w", item.PspReference, err)
+			return gateways.Event{}, fmt.Errorf("adyen notification %s: amount: %w", item.PspReference, err)
+		}
+		if item.Amount.Value < 0 {
+			return gateways.Event{}, fmt.Errorf("adyen notification %s: amount: negative value %d", item.PspReference, item.Amount.Value)
 		}
 	}
 	ev := gateways.Event{

@@ -3,9 +3,11 @@ package adyen
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/adyen/adyen-go-api-library/v9/src/hmacvalidator"
+	"github.com/adyen/adyen-go-api-library/v9/src/webhook"
 
 	"github.com/cleeng-connector/connector/gateways"
 )
@@ -170,6 +172,15 @@ func TestToEvent_EventWithoutAmountDecodes(t *testing.T) {
 	ev, err := ToEvent(Item{PspReference: "P2", EventCode: "REPORT_AVAILABLE", Success: "true"})
 	if err != nil || ev.Kind != gateways.EventOther || !ev.Amount.Value.IsZero() {
 		t.Fatalf("event = %+v, %v; want an amountless other event", ev, err)
+	}
+}
+
+func TestToEvent_ImpossibleAmountRefused(t *testing.T) {
+	t.Parallel()
+	for _, amount := range []webhook.Amount{{Currency: "XXX", Value: 100}, {Currency: "euro", Value: 100}, {Currency: "EUR", Value: -1}} {
+		if _, err := ToEvent(Item{PspReference: "P3", EventCode: "AUTHORISATION", Success: "true", Amount: amount}); err == nil || !strings.Contains(err.Error(), "amount") {
+			t.Errorf("amount %+v: err %v, want one naming the amount", amount, err)
+		}
 	}
 }
 

@@ -78,6 +78,11 @@ func (n Notification) amount() (money.Amount, error) {
 	if err != nil || a.Value.IsNegative() {
 		return money.Amount{}, &FieldError{Field: "purchase.totalGross", Problem: fmt.Sprintf("want a decimal amount >= 0, got %q", p.TotalGross)}
 	}
+	// Cleverbridge counts in ISO 4217's decimals: finer, or beyond any
+	// payment, is no purchase.
+	if _, err := a.Minor(); err != nil {
+		return money.Amount{}, &FieldError{Field: "purchase.totalGross", Problem: err.Error()}
+	}
 	return a, nil
 }
 

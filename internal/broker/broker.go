@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Names of the JetStream resources. Subjects are documented in DESIGN section 3.
@@ -41,6 +42,18 @@ type Options struct {
 	DuplicateWindow time.Duration
 	// InboxMaxAge: an unprocessed event must not expire before a human can act. Default 30 days.
 	InboxMaxAge time.Duration
+	// InboxMaxBytes bounds the inbox. When it is full a publish is refused
+	// (the ingress answers 503 and the sender re-sends): a stored event is
+	// never dropped to make room. Default 1 GiB.
+	InboxMaxBytes int64
+	// DLQMaxAge: a dead letter expires after it. It must be shorter than
+	// OpsTTL: a replayed letter resumes its operation from the record, and
+	// without the record it would start over. Default 30 days.
+	DLQMaxAge time.Duration
+	// DLQMaxBytes bounds the dead-letter stream. When it is full a letter
+	// is refused and its message stays in the inbox, redelivered until the
+	// letter is stored: nothing is dropped. Default 1 GiB.
+	DLQMaxBytes int64
 	// OpsTTL: how long an operation record is kept. Default 35 days, longer than Adyen's 30-day retries.
 	OpsTTL time.Duration
 	// IndexTTL: how long an index entry (which Cleeng payment and gateway a
@@ -57,6 +70,10 @@ type Options struct {
 	Existing bool
 }
 
+// DefaultMaxBytes is the default size limit of the inbox and of the
+// dead-letter stream: far more than a day of webhooks, far less than a disk.
+const DefaultMaxBytes = 1 << 30
+
 // DefaultIndexTTL outlasts the longest chargeback window of the card
 // schemes (about 540 days) with room for a late refund.
 const DefaultIndexTTL = 2 * 365 * 24 * time.Hour
@@ -70,6 +87,15 @@ func (o *Options) setDefaults() {
 	}
 	if o.InboxMaxAge == 0 {
 		o.InboxMaxAge = 30 * 24 * time.Hour
+	}
+	if o.InboxMaxBytes == 0 {
+		o.InboxMaxBytes = DefaultMaxBytes
+	}
+	if o.DLQMaxAge == 0 {
+		o.DLQMaxAge = 30 * 24 * time.Hour
+	}
+	if o.DLQMaxBytes == 0 {
+		o.DLQMaxBytes = DefaultMaxBytes
 	}
 	if o.OpsTTL == 0 {
 		o.OpsTTL = 35 * 24 * time.Hour
@@ -174,11 +200,13 @@ func InboxConfig(opts Options) jetstream.StreamConfig {
 		Replicas:    opts.Replicas,
 		Duplicates:  opts.DuplicateWindow,
 		MaxAge:      opts.InboxMaxAge,
-		Discard:     jetstream.DiscardOld,
+		MaxBytes:    opts.InboxMaxBytes,
+		Discard:     jetstream.DiscardNew,
 	}
 }
 
-// DLQConfig is the dead-letter stream: kept until an operator acts, never expired.
+// DLQConfig is the dead-letter stream: kept until an operator acts, or
+// DLQMaxAge; when full, new letters are refused rather than old ones dropped.
 func DLQConfig(opts Options) jetstream.StreamConfig {
 	opts.setDefaults()
 	return jetstream.StreamConfig{
@@ -188,6 +216,9 @@ func DLQConfig(opts Options) jetstream.StreamConfig {
 		Retention:   jetstream.LimitsPolicy,
 		Storage:     jetstream.FileStorage,
 		Replicas:    opts.Replicas,
+		MaxAge:      opts.DLQMaxAge,
+		MaxBytes:    opts.DLQMaxBytes,
+		Discard:     jetstream.DiscardNew,
 	}
 }
 
@@ -326,5 +357,44 @@ func (b *Broker) Close() {
 	if b.Server != nil {
 		b.Server.Shutdown()
 		b.Server.WaitForShutdown()
+	}
+}
+
+// StreamMetrics reports the fill of the inbox and of the dead-letter
+// stream at every scrape (bytes, messages and the byte limit, by stream),
+// so an alert fires well before a full inbox answers 503.
+func (b *Broker) StreamMetrics() prometheus.Collector { return streamMetrics{b} }
+
+var (
+	streamBytesDesc = prometheus.NewDesc("connector_stream_bytes",
+		"Bytes stored in a JetStream stream of the connector.", []string{"stream"}, nil)
+	streamMessagesDesc = prometheus.NewDesc("connector_stream_messages",
+		"Messages stored in a JetStream stream of the connector.", []string{"stream"}, nil)
+	streamMaxBytesDesc = prometheus.NewDesc("connector_stream_max_bytes",
+		"Byte limit of a JetStream stream of the connector: past it, new messages are refused.", []string{"stream"}, nil)
+)
+
+type streamMetrics struct{ b *Broker }
+
+func (m streamMetrics) Describe(ch chan<- *prometheus.Desc) {
+	ch <- streamBytesDesc
+	ch <- streamMessagesDesc
+	ch <- streamMaxBytesDesc
+}
+
+// Collect asks JetStream for each stream's state; a stream it cannot reach
+// within the scrape's bound is left out (readiness reports NATS down).
+func (m streamMetrics) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	for _, name := range []string{InboxStream, DLQStream} {
+		info, err := m.b.JS.Stream(ctx, name)
+		if err != nil {
+			continue
+		}
+		st := info.CachedInfo()
+		ch <- prometheus.MustNewConstMetric(streamBytesDesc, prometheus.GaugeValue, float64(st.State.Bytes), name)
+		ch <- prometheus.MustNewConstMetric(streamMessagesDesc, prometheus.GaugeValue, float64(st.State.Msgs), name)
+		ch <- prometheus.MustNewConstMetric(streamMaxBytesDesc, prometheus.GaugeValue, float64(st.Config.MaxBytes), name)
 	}
 }

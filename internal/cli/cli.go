@@ -124,35 +124,91 @@ func NewRegistry() *prometheus.Registry {
 
 // BrokerOptions reads the NATS variables; name is the NATS connection name.
 func BrokerOptions(env *config.Env, name string) broker.Options {
-	return broker.Options{
+	opts := broker.Options{
 		URL:             env.URL("NATS_URL"),
 		StoreDir:        env.String("NATS_STORE_DIR"),
 		Replicas:        env.Int("NATS_REPLICAS"),
 		DuplicateWindow: env.Duration("NATS_DUPLICATE_WINDOW"),
 		IndexTTL:        env.Duration("NATS_INDEX_TTL"),
+		OpsTTL:          env.Duration("NATS_OPS_TTL"),
+		InboxMaxAge:     env.Duration("NATS_INBOX_MAX_AGE"),
+		InboxMaxBytes:   int64(env.Int("NATS_INBOX_MAX_BYTES")),
+		DLQMaxAge:       env.Duration("NATS_DLQ_MAX_AGE"),
+		DLQMaxBytes:     int64(env.Int("NATS_DLQ_MAX_BYTES")),
 		Name:            name,
 	}
+	env.Check("NATS_DLQ_MAX_AGE", opts.DLQMaxAge < opts.OpsTTL,
+		"%s must be shorter than NATS_OPS_TTL (%s): a dead letter replayed after its operation record expired would start the operation over", opts.DLQMaxAge, opts.OpsTTL)
+	return opts
 }
 
-// ServeHTTP serves h on addr until ctx ends, then shuts down gracefully.
-func ServeHTTP(ctx context.Context, log zerolog.Logger, name, addr string, h http.Handler) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("%s: listen on %s: %w", name, addr, err)
+// Limits of every HTTP server of the connector's processes: a client that
+// sends its request or reads its answer slowly, or idles on a connection,
+// or sends oversized headers, is cut off instead of holding a goroutine and
+// a socket (issue 12).
+const (
+	ReadHeaderTimeout = 10 * time.Second
+	// ReadTimeout bounds reading a request, headers and body.
+	ReadTimeout = 30 * time.Second
+	// DefaultWriteTimeout bounds a request from the end of its headers to
+	// the end of its answer, body read included.
+	DefaultWriteTimeout = ReadTimeout + 30*time.Second
+	IdleTimeout         = 2 * time.Minute
+	// MaxHeaderBytes is far above a browser's or a webhook sender's
+	// headers (a customer JWT is about 1 KiB), far below Go's 1 MiB default.
+	MaxHeaderBytes = 32 << 10
+)
+
+// Site is one HTTP server of a process.
+type Site struct {
+	Name, Addr string
+	Handler    http.Handler
+	// WriteTimeout: longer than the slowest answer the handler gives on
+	// purpose (a checkout call waiting for its outcome). Zero: DefaultWriteTimeout.
+	WriteTimeout time.Duration
+}
+
+// NewHTTPServer is a server of h with the connector's limits.
+func NewHTTPServer(h http.Handler, writeTimeout time.Duration) *http.Server {
+	if writeTimeout == 0 {
+		writeTimeout = DefaultWriteTimeout
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	log.Info().Str("addr", ln.Addr().String()).Msgf("%s listening", name)
+	return &http.Server{Handler: h, ReadHeaderTimeout: ReadHeaderTimeout, ReadTimeout: ReadTimeout,
+		WriteTimeout: writeTimeout, IdleTimeout: IdleTimeout, MaxHeaderBytes: MaxHeaderBytes}
+}
+
+// ServeHTTP serves every site until ctx ends or one of them fails, then
+// shuts them all down gracefully.
+func ServeHTTP(ctx context.Context, log zerolog.Logger, sites ...Site) error {
+	servers := make([]*http.Server, len(sites))
+	listeners := make([]net.Listener, len(sites))
+	for i, site := range sites {
+		ln, err := net.Listen("tcp", site.Addr)
+		if err != nil {
+			for _, open := range listeners[:i] {
+				open.Close()
+			}
+			return fmt.Errorf("%s: listen on %s: %w", site.Name, site.Addr, err)
+		}
+		listeners[i], servers[i] = ln, NewHTTPServer(site.Handler, site.WriteTimeout)
+	}
+	errc := make(chan error, len(sites))
+	for i, site := range sites {
+		go func() { errc <- fmt.Errorf("%s: %w", site.Name, servers[i].Serve(listeners[i])) }()
+		log.Info().Str("addr", listeners[i].Addr().String()).Msgf("%s listening", site.Name)
+	}
+	var failed error
 	select {
-	case err := <-errc:
-		return fmt.Errorf("%s: %w", name, err)
+	case failed = <-errc:
 	case <-ctx.Done():
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("%s: shutdown: %w", name, err)
+	errs := []error{failed}
+	for i, srv := range servers {
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			errs = append(errs, fmt.Errorf("%s: shutdown: %w", sites[i].Name, err))
+		}
 	}
-	return nil
+	return errors.Join(errs...)
 }

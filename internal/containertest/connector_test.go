@@ -38,6 +38,7 @@ func TestConnectorImage_ServesHealthAndStoresWebhooks(t *testing.T) {
 		Env: map[string]string{
 			"INGRESS_ADDR": ":8080", "CLEENG_PUBLISHER_ID": stack.DevPublisherID, "CLEENG_WEBHOOK_SECRET": string(stack.DevWebhookSecret),
 			"ADYEN_HMAC_KEYS": stack.DevHMACKey, "ADYEN_WEBHOOK_USERNAME": stack.DevWebhookUser, "ADYEN_WEBHOOK_PASSWORD": stack.DevWebhookPassword,
+			"PAYMENT_METHODS": stack.DevPaymentMethodAdyen + "=adyen",
 		},
 		Ready: wait.ForHTTP("/readyz").WithPort(IngressPort),
 	})

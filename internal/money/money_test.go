@@ -20,6 +20,10 @@ func TestMinor(t *testing.T) {
 		{"-1", "EUR", 0, true},
 		{"1", "eur", 0, true},
 		{"1", "EURO", 0, true},
+		{"1", "XXX", 0, true}, // well-formed, but "no currency"
+		{"1", "ABC", 0, true},
+		{"1", "VES", 100, false},
+		{"1e300", "EUR", 0, true},
 	}
 	for _, tt := range tests {
 		a, err := New(tt.value, tt.currency)

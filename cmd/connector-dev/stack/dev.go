@@ -18,6 +18,7 @@ import (
 	"github.com/cleeng-connector/connector/gateways/cleverbridge"
 	"github.com/cleeng-connector/connector/ingress"
 	"github.com/cleeng-connector/connector/internal/broker"
+	"github.com/cleeng-connector/connector/internal/cli"
 	"github.com/cleeng-connector/connector/workers"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
@@ -63,6 +64,10 @@ type DevOptions struct {
 	ConsoleAddr string
 	// SyncWait is how long checkout calls wait for their outcome. Default 5s.
 	SyncWait time.Duration
+	// MaxBodyBytes and MaxWaits bound the ingress as in production
+	// (INGRESS_MAX_BODY_BYTES, INGRESS_MAX_WAITS). Zero: their defaults.
+	MaxBodyBytes int64
+	MaxWaits     int
 	// Runtime overrides the worker runtime's settings (tests shorten the schedule).
 	Runtime workers.Config
 	// Flows are the flows' options (tests shorten the notification timeout).
@@ -147,16 +152,19 @@ func StartDev(ctx context.Context, opts DevOptions) (dev *Dev, err error) {
 		opts.Sandboxes(&sandboxSettings)
 	}
 	d.Sandboxes = NewSandboxes(sandboxSettings)
-	d.serve(sandboxLn, d.Sandboxes.Handler())
+	d.serve(sandboxLn, d.Sandboxes.Handler(), SandboxWriteTimeout)
 
-	ing := roles.Ingress(roles.IngressSettings{
-		Config:       ingress.Config{Logger: opts.Logger, Registry: opts.Registry},
-		Checkout:     ingress.CheckoutConfig{SyncWait: opts.SyncWait},
+	// The dev ingress authenticates every webhook as production does; it
+	// takes any dunningAttemptDate (no Attempts window): the sandbox runs a
+	// dunning cycle of weeks in seconds, dating attempts on due dates ahead.
+	ingressSettings := roles.IngressSettings{
+		Config:       ingress.Config{MaxBodyBytes: opts.MaxBodyBytes, Logger: opts.Logger, Registry: opts.Registry},
+		Checkout:     ingress.CheckoutConfig{SyncWait: opts.SyncWait, MaxWaits: opts.MaxWaits},
 		Cleeng:       ingress.CleengWebhookConfig{Secret: DevWebhookSecret, PublisherID: DevPublisherID},
 		Adyen:        &ingress.AdyenWebhookConfig{Verifier: verifier, Username: DevWebhookUser, Password: DevWebhookPassword},
 		Cleverbridge: &ingress.CleverbridgeWebhookConfig{Username: DevCleverbridgeUser, Password: DevCleverbridgePassword},
-	}, d.Broker)
-	d.serve(ingressLn, ing.Handler())
+	}
+	d.serve(ingressLn, roles.Ingress(ingressSettings, d.Broker).Handler(), ingressSettings.WriteTimeout())
 	if opts.ConsoleAddr != "" {
 		if err := d.serveConsole(opts.ConsoleAddr, opts.Logger); err != nil {
 			return nil, err
@@ -247,12 +255,17 @@ func (d *Dev) serveConsole(addr string, log zerolog.Logger) error {
 		return fmt.Errorf("console: listen on %s: %w", addr, err)
 	}
 	d.ConsoleURL = "http://" + ln.Addr().String()
-	d.serve(ln, c.Handler())
+	d.serve(ln, c.Handler(), 0)
 	return nil
 }
 
-func (d *Dev) serve(ln net.Listener, h http.Handler) {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+// SandboxWriteTimeout bounds a sandbox's answer. Sandboxes hold answers on
+// purpose (latency, a gate a test opens, "hold until the caller dies"), so
+// it is longer than any of those, and than the connector's own timeouts.
+const SandboxWriteTimeout = 10 * time.Minute
+
+func (d *Dev) serve(ln net.Listener, h http.Handler, writeTimeout time.Duration) {
+	srv := cli.NewHTTPServer(h, writeTimeout)
 	d.servers = append(d.servers, srv)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

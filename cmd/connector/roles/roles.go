@@ -14,6 +14,7 @@ import (
 	"github.com/cleeng-connector/connector/gateways/cleverbridge"
 	"github.com/cleeng-connector/connector/ingress"
 	"github.com/cleeng-connector/connector/internal/broker"
+	"github.com/cleeng-connector/connector/internal/cli"
 	"github.com/cleeng-connector/connector/internal/ops"
 	"github.com/cleeng-connector/connector/workers"
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,19 +25,32 @@ import (
 // IngressSettings are the ingress's parts.
 type IngressSettings struct {
 	// Addr is the listen address.
-	Addr     string
-	Config   ingress.Config
-	Checkout ingress.CheckoutConfig
-	Cleeng   ingress.CleengWebhookConfig
+	Addr string
+	// MetricsAddr, when set, serves /metrics apart from the ingress's routes.
+	MetricsAddr string
+	Config      ingress.Config
+	Checkout    ingress.CheckoutConfig
+	Cleeng      ingress.CleengWebhookConfig
 	// Adyen is nil when Adyen notifications are not configured.
 	Adyen *ingress.AdyenWebhookConfig
 	// Cleverbridge is nil when Cleverbridge notifications are not configured.
 	Cleverbridge *ingress.CleverbridgeWebhookConfig
 }
 
+// WriteTimeout of the ingress's server: reading the body, storing it and
+// waiting for the outcome up to SyncWait, with room to write the answer.
+func (s IngressSettings) WriteTimeout() time.Duration {
+	return cli.DefaultWriteTimeout + s.Checkout.SyncWait
+}
+
 // Ingress mounts every route on b. Checkout calls answer with the outcome
-// the flows record.
+// the flows record. The streams' fill is reported with its metrics.
 func Ingress(s IngressSettings, b *broker.Broker) *ingress.Server {
+	s.Config.MetricsElsewhere = s.MetricsAddr != ""
+	if s.Config.Registry == nil {
+		s.Config.Registry = prometheus.NewRegistry()
+	}
+	s.Config.Registry.MustRegister(b.StreamMetrics())
 	srv := ingress.New(s.Config, b.JS, b.Ready)
 	s.Checkout.Outcomes = flows.NewOutcomes(ops.NewStore(b.Ops), b.Ops)
 	srv.MountCheckout(s.Checkout)
@@ -130,9 +144,12 @@ func registerQueueMetrics(reg prometheus.Registerer, b *broker.Broker) error {
 }
 
 // Probes serves a worker's /healthz, /readyz (NATS reachable, streams
-// present) and /metrics.
+// present) and, unless reg is nil (served elsewhere: Metrics), /metrics.
 func Probes(reg *prometheus.Registry, ready func(context.Context) error) http.Handler {
 	mux := http.NewServeMux()
+	if reg != nil {
+		mux.Handle("GET /metrics", Metrics(reg))
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -143,6 +160,13 @@ func Probes(reg *prometheus.Registry, ready func(context.Context) error) http.Ha
 		}
 		w.WriteHeader(http.StatusOK)
 	})
+	return mux
+}
+
+// Metrics serves GET /metrics of reg: on a role's own address, or on
+// METRICS_ADDR apart from it.
+func Metrics(reg *prometheus.Registry) http.Handler {
+	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	return mux
 }
