@@ -18,9 +18,9 @@ GOBUILD       = $(GO) build -ldflags='-s -w' -o bin/
 run: build-dev
 	bin/connector-dev dev
 
-## test: every test, including the end-to-end and container tests (skipped without Docker; they reuse the binaries built here)
+## test: every test, including the end-to-end and container tests (skipped without Docker; they reuse the binaries built here) and the console's in Chromium (screenshots in bin/screenshots)
 test: binaries
-	CONTAINERTEST_BIN_DIR=$(CURDIR)/bin $(GO) test -count=1 -timeout 45m ./...
+	CONTAINERTEST_BIN_DIR=$(CURDIR)/bin CONSOLE_SCREENSHOTS_DIR=$(CURDIR)/bin/screenshots $(GO) test -count=1 -timeout 45m ./...
 
 ## demo: a subscription through purchase, renewals, a refusal, a refund, a card update and termination
 demo: build-dev

@@ -23,6 +23,7 @@ func runDev(ctx context.Context, env *config.Env, args []string) error {
 		Broker:       cli.BrokerOptions(env, config.RoleDev),
 		IngressAddr:  env.String("INGRESS_ADDR"),
 		SandboxAddr:  env.String("CONNECTOR_DEV_SANDBOX_ADDR"),
+		ConsoleAddr:  env.String("CONSOLE_ADDR"),
 		SyncWait:     env.Duration("INGRESS_SYNC_WAIT"),
 		MaxBodyBytes: int64(env.Int("INGRESS_MAX_BODY_BYTES")),
 		MaxWaits:     env.Int("INGRESS_MAX_WAITS"),

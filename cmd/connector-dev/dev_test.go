@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cleeng-connector/connector/cmd/connector-dev/stack"
 	"github.com/cleeng-connector/connector/internal/testkit"
 )
 
@@ -32,9 +33,10 @@ type devProcess struct {
 	logs     *testkit.Logs
 	exited   chan error
 	storeDir string
-	// ingressURL and natsURL are read from the banner: where the ingress
-	// listens, and the NATS_URL it tells operators to use.
-	ingressURL, natsURL string
+	// ingressURL, natsURL and consoleURL are read from the banner: where
+	// the ingress listens, the NATS_URL it tells operators to use, and
+	// where the operator console is.
+	ingressURL, natsURL, consoleURL string
 }
 
 // startDev runs `connector-dev dev` on free ports and a store of its own,
@@ -47,6 +49,7 @@ func startDev(t *testing.T) *devProcess {
 		"INGRESS_ADDR=127.0.0.1:0", // free ports, read back from the banner
 		"CONNECTOR_DEV_SANDBOX_ADDR=127.0.0.1:0",
 		"NATS_EMBEDDED_PORT=0",
+		"CONSOLE_ADDR=127.0.0.1:0",
 		"NATS_STORE_DIR="+d.storeDir,
 		"NATS_URL=",
 		"LOG_FORMAT=json",
@@ -60,9 +63,9 @@ func startDev(t *testing.T) *devProcess {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = d.cmd.Process.Kill() }) // a no-op once it exited
-	banner := make(chan [2]string, 1)
+	banner := make(chan [3]string, 1)
 	go func() {
-		var ingressURL string
+		var ingressURL, natsURL string
 		scanner := bufio.NewScanner(stdout)
 		for scanner.Scan() {
 			line := scanner.Text()
@@ -70,14 +73,18 @@ func startDev(t *testing.T) *devProcess {
 				ingressURL, _, _ = strings.Cut(rest, ",")
 			}
 			if _, rest, ok := strings.Cut(line, "reach this stack's NATS at NATS_URL="); ok {
-				banner <- [2]string{ingressURL, strings.TrimSuffix(rest, ":")}
+				natsURL = strings.TrimSuffix(rest, ":")
+			}
+			if _, rest, ok := strings.Cut(line, "Operator console: "); ok { // the banner's last line
+				consoleURL, _, _ := strings.Cut(rest, " ")
+				banner <- [3]string{ingressURL, natsURL, consoleURL}
 			}
 		}
 		d.exited <- d.cmd.Wait() // after stdout is read to its end, as Wait requires
 	}()
 	select {
 	case urls := <-banner:
-		d.ingressURL, d.natsURL = urls[0], urls[1]
+		d.ingressURL, d.natsURL, d.consoleURL = urls[0], urls[1], urls[2]
 	case err := <-d.exited:
 		t.Fatalf("exited before listening: %v; logs:\n%s", err, d.logs.String())
 	case <-time.After(5 * time.Minute):
@@ -87,8 +94,9 @@ func startDev(t *testing.T) *devProcess {
 }
 
 // TestDev_ServesHealthThenStopsCleanlyOnInterrupt is the promise of
-// `make run`: once it prints where it listens it answers /healthz, and
-// Ctrl-C exits 0 with the store closed.
+// `make run`: once it prints where it listens it answers /healthz, its
+// operator console answers with the credentials it printed, and Ctrl-C
+// exits 0 with the store closed.
 func TestDev_ServesHealthThenStopsCleanlyOnInterrupt(t *testing.T) {
 	t.Parallel()
 	d := startDev(t)
@@ -100,6 +108,25 @@ func TestDev_ServesHealthThenStopsCleanlyOnInterrupt(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET /healthz = %d, want 200; logs:\n%s", resp.StatusCode, d.logs.String())
+	}
+	// The banner names the console and its dev credentials; it asks for them.
+	console := d.consoleURL
+	for _, auth := range []struct {
+		user, password string
+		status         int
+	}{{"", "", http.StatusUnauthorized}, {stack.DevConsoleUser, stack.DevConsolePassword, http.StatusOK}} {
+		req, _ := http.NewRequest(http.MethodGet, console+"/", nil)
+		if auth.user != "" {
+			req.SetBasicAuth(auth.user, auth.password)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s/: %v", console, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != auth.status {
+			t.Errorf("GET %s/ as %q = %d, want %d", console, auth.user, resp.StatusCode, auth.status)
+		}
 	}
 	if err := d.cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)

@@ -1,20 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
+	"slices"
 	"text/tabwriter"
-
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/cleeng-connector/connector/internal/broker"
 	"github.com/cleeng-connector/connector/internal/cli"
 	"github.com/cleeng-connector/connector/internal/config"
 	"github.com/cleeng-connector/connector/internal/ops"
+	"github.com/cleeng-connector/connector/internal/redact"
 )
 
 var opsCommands = map[string]subcommand{
@@ -35,7 +33,7 @@ func runOpsShow(ctx context.Context, env *config.Env, args []string, out io.Writ
 		if err != nil {
 			return err
 		}
-		state, err := redactJSON(rec.State)
+		state, err := redact.JSON(rec.State)
 		if err != nil {
 			return fmt.Errorf("operation %s: state: %w", rec.Key, err)
 		}
@@ -85,81 +83,15 @@ func runOpsList(ctx context.Context, env *config.Env, args []string, out io.Writ
 		return cli.Usagef("--status %q is not one of in_progress, done, failed", *status)
 	}
 	return withBroker(ctx, env, config.RoleOps, func(b *broker.Broker) error {
-		var lister jetstream.KeyLister
-		var err error
-		if *prefix == "" {
-			lister, err = b.Ops.ListKeys(ctx)
-		} else {
-			lister, err = b.Ops.ListKeysFiltered(ctx, *prefix, *prefix+".>")
-		}
+		all, err := ops.List[json.RawMessage](ctx, ops.NewStore(b.Ops), *prefix) // state shown, not interpreted
 		if err != nil {
-			return fmt.Errorf("list operation keys: %w", err)
-		}
-		defer func() { _ = lister.Stop() }()
-		store := ops.NewStore(b.Ops)
-		var recs []*ops.Record[json.RawMessage] // state shown, not interpreted
-		for key := range lister.Keys() {
-			rec, err := ops.Get[json.RawMessage](ctx, store, key)
-			if err != nil {
-				return err
-			}
-			if *status == "" || rec.Status == ops.Status(*status) {
-				recs = append(recs, rec)
-			}
-		}
-		if err := ctx.Err(); err != nil {
 			return err
 		}
+		recs := slices.DeleteFunc(all, func(r *ops.Record[json.RawMessage]) bool {
+			return *status != "" && r.Status != ops.Status(*status)
+		})
 		return printTable(out, "no operation records", "KEY\tFLOW\tSTATUS\tSTEP\tUPDATED\tERROR", recs, func(r *ops.Record[json.RawMessage]) string {
 			return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", r.Key, r.Flow, r.Status, r.Step, formatTime(r.Updated), oneLine(r.Error, 80))
 		})
 	})
-}
-
-// redacted replaces the value of a secret field.
-const redacted = "[redacted]"
-
-// secretField reports whether a JSON field may hold a token, card data or
-// an encrypted value: its whole value is redacted, whatever its type.
-func secretField(name string) bool {
-	n := strings.ToLower(name)
-	switch n {
-	case "paymentmethod", "number", "cvc", "cvv", "securitycode":
-		return true
-	}
-	return strings.HasSuffix(n, "token") || strings.HasPrefix(n, "encrypted") || strings.HasSuffix(n, "cardnumber")
-}
-
-// redactJSON returns raw indented, with the value of every secret field
-// (at any depth, in objects within arrays too) replaced by "[redacted]".
-// Numbers keep their exact text.
-func redactJSON(raw []byte) ([]byte, error) {
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return []byte("null"), nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("not JSON: %w", err)
-	}
-	return json.MarshalIndent(redactValue(v), "", "  ")
-}
-
-func redactValue(v any) any {
-	switch v := v.(type) {
-	case map[string]any:
-		for k, item := range v {
-			if secretField(k) {
-				v[k] = redacted
-			} else {
-				v[k] = redactValue(item)
-			}
-		}
-	case []any:
-		for i, item := range v {
-			v[i] = redactValue(item)
-		}
-	}
-	return v
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/cleeng-connector/connector/cmd/connector/console"
 	"github.com/cleeng-connector/connector/cmd/connector/roles"
 	"github.com/cleeng-connector/connector/flows"
 	"github.com/cleeng-connector/connector/internal/broker"
@@ -99,4 +100,30 @@ func closeBroker(log zerolog.Logger, b *broker.Broker) {
 	if b.Server != nil {
 		log.Info().Msg("embedded NATS stopped, store closed")
 	}
+}
+
+// runConsole serves the operator console, bound to the streams and buckets
+// as they are (it changes no settings). It refuses to start without
+// credentials or on an address other than loopback.
+func runConsole(ctx context.Context, env *config.Env, args []string) error {
+	if err := cli.ParseFlags(cli.NewFlagSet("console"), args); err != nil {
+		return err
+	}
+	log := cli.NewLogger(env)
+	addr := env.String("CONSOLE_ADDR")
+	if err := console.CheckAddr(addr); err != nil {
+		env.Check("CONSOLE_ADDR", false, "%v", err)
+	}
+	user, password := env.String("CONSOLE_USER"), env.String("CONSOLE_PASSWORD")
+	env.Check("CONSOLE_USER", user != "", "required: the console's HTTP Basic user")
+	env.Check("CONSOLE_PASSWORD", len(password) >= console.MinPasswordLength, "required, at least %d characters", console.MinPasswordLength)
+	opts := cli.BrokerOptions(env, config.RoleConsole)
+	opts.Existing = true
+	return runOnBroker(ctx, env, log, opts, func(b *broker.Broker) error {
+		c, err := console.New(console.Config{User: user, Password: password, Broker: b, Logger: log})
+		if err != nil {
+			return err
+		}
+		return cli.ServeHTTP(ctx, log, cli.Site{Name: "console", Addr: addr, Handler: c.Handler()})
+	})
 }

@@ -56,7 +56,18 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
-	err := errors.Join(c.collectDeadLetters(ctx, ch), c.collectConsumers(ctx, ch))
+	q, err := ReadQueues(ctx, c.js)
+	for flow, n := range q.DeadLetters {
+		ch <- prometheus.MustNewConstMetric(descDeadLetters, prometheus.GaugeValue, float64(n), flow)
+	}
+	for _, con := range q.Consumers {
+		ch <- prometheus.MustNewConstMetric(descPending, prometheus.GaugeValue, float64(con.Pending), con.Name)
+		ch <- prometheus.MustNewConstMetric(descAckPending, prometheus.GaugeValue, float64(con.AckPending), con.Name)
+		ch <- prometheus.MustNewConstMetric(descRedelivered, prometheus.GaugeValue, float64(con.Redelivered), con.Name)
+		if con.OldestKnown {
+			ch <- prometheus.MustNewConstMetric(descOldest, prometheus.GaugeValue, con.OldestUnfinished.Seconds(), con.Name)
+		}
+	}
 	up := 1.0
 	if err != nil {
 		up = 0
@@ -64,8 +75,40 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, up)
 }
 
-func (c *Collector) collectDeadLetters(ctx context.Context, ch chan<- prometheus.Metric) error {
-	s, err := c.js.Stream(ctx, DLQStream)
+// Queues is what JetStream knows of the connector's queues: the metrics'
+// source, and the operator console's NATS page.
+type Queues struct {
+	// DeadLetters counts the letters in DLQStream by flow.
+	DeadLetters map[string]uint64
+	// Consumers are the flows' consumers on InboxStream, in the server's order.
+	Consumers []ConsumerQueue
+}
+
+// ConsumerQueue is one flow's consumer.
+type ConsumerQueue struct {
+	Name string
+	// Pending: not yet delivered (the lag); AckPending: delivered and not
+	// yet finished; Redelivered: of those, delivered more than once.
+	Pending, AckPending, Redelivered uint64
+	// OldestUnfinished is the age of the oldest message not yet acked (0
+	// when none); OldestKnown is false when it could not be read.
+	OldestUnfinished time.Duration
+	OldestKnown      bool
+	// Info is the server's whole answer about the consumer.
+	Info *jetstream.ConsumerInfo
+}
+
+// ReadQueues reads the dead letters by flow and the inbox's consumers, a
+// few JetStream API calls per consumer, whatever the backlog. On an error
+// it returns what it could read with the error.
+func ReadQueues(ctx context.Context, js jetstream.JetStream) (Queues, error) {
+	q := Queues{DeadLetters: map[string]uint64{}}
+	err := errors.Join(q.readDeadLetters(ctx, js), q.readConsumers(ctx, js))
+	return q, err
+}
+
+func (q *Queues) readDeadLetters(ctx context.Context, js jetstream.JetStream) error {
+	s, err := js.Stream(ctx, DLQStream)
 	if err != nil {
 		return err
 	}
@@ -74,29 +117,28 @@ func (c *Collector) collectDeadLetters(ctx context.Context, ch chan<- prometheus
 		return err
 	}
 	for subject, n := range info.State.Subjects {
-		ch <- prometheus.MustNewConstMetric(descDeadLetters, prometheus.GaugeValue, float64(n), strings.TrimPrefix(subject, SubjectDLQ+"."))
+		q.DeadLetters[strings.TrimPrefix(subject, SubjectDLQ+".")] = n
 	}
 	return nil
 }
 
-func (c *Collector) collectConsumers(ctx context.Context, ch chan<- prometheus.Metric) error {
-	s, err := c.js.Stream(ctx, InboxStream)
+func (q *Queues) readConsumers(ctx context.Context, js jetstream.JetStream) error {
+	s, err := js.Stream(ctx, InboxStream)
 	if err != nil {
 		return err
 	}
 	consumers := s.ListConsumers(ctx)
 	var errs []error
 	for info := range consumers.Info() {
-		name := info.Name
-		ch <- prometheus.MustNewConstMetric(descPending, prometheus.GaugeValue, float64(info.NumPending), name)
-		ch <- prometheus.MustNewConstMetric(descAckPending, prometheus.GaugeValue, float64(info.NumAckPending), name)
-		ch <- prometheus.MustNewConstMetric(descRedelivered, prometheus.GaugeValue, float64(info.NumRedelivered), name)
-		age, err := c.oldestUnfinished(ctx, s, info)
+		con := ConsumerQueue{Name: info.Name, Pending: info.NumPending, AckPending: uint64(info.NumAckPending),
+			Redelivered: uint64(info.NumRedelivered), Info: info}
+		age, err := oldestUnfinished(ctx, s, info)
 		if err != nil {
 			errs = append(errs, err)
-			continue
+		} else {
+			con.OldestUnfinished, con.OldestKnown = age, true
 		}
-		ch <- prometheus.MustNewConstMetric(descOldest, prometheus.GaugeValue, age.Seconds(), name)
+		q.Consumers = append(q.Consumers, con)
 	}
 	return errors.Join(append(errs, consumers.Err())...)
 }
@@ -104,7 +146,7 @@ func (c *Collector) collectConsumers(ctx context.Context, ch chan<- prometheus.M
 // oldestUnfinished is the age of the first message on the consumer's
 // subjects after its ack floor: every message up to the floor is acked, and
 // the first one after it is not (else the floor would have moved past it).
-func (c *Collector) oldestUnfinished(ctx context.Context, s jetstream.Stream, info *jetstream.ConsumerInfo) (time.Duration, error) {
+func oldestUnfinished(ctx context.Context, s jetstream.Stream, info *jetstream.ConsumerInfo) (time.Duration, error) {
 	if info.NumPending == 0 && info.NumAckPending == 0 {
 		return 0, nil
 	}

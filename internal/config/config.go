@@ -37,16 +37,17 @@ const (
 	RoleDLQ     = "dlq"
 	RoleOps     = "ops"
 	RoleCleeng  = "cleeng"
+	RoleConsole = "console"
 )
 
 var (
 	all     = []string{RoleDev, RoleIngress, RoleWorker}
 	ingress = []string{RoleDev, RoleIngress}
 	worker  = []string{RoleDev, RoleWorker}
-	anyRole = []string{RoleDev, RoleIngress, RoleWorker, RoleSandbox}
+	anyRole = []string{RoleDev, RoleIngress, RoleWorker, RoleSandbox, RoleConsole}
 	devOnly = []string{RoleDev}
 	// The roles and the operator commands reaching JetStream, or Cleeng's API.
-	natsRoles = []string{RoleDev, RoleIngress, RoleWorker, RoleDLQ, RoleOps}
+	natsRoles = []string{RoleDev, RoleIngress, RoleWorker, RoleDLQ, RoleOps, RoleConsole}
 	cleengAPI = []string{RoleDev, RoleWorker, RoleCleeng}
 )
 
@@ -60,7 +61,7 @@ var Vars = []Var{
 	{Name: "NATS_TLS_CA", Help: "PEM file of the CAs that sign the NATS servers' certificates; setting it requires TLS (a tls:// URL does too, with the system's CAs)", Roles: natsRoles},
 	{Name: "NATS_TLS_CERT", Help: "PEM client certificate for NATS servers that verify clients (with NATS_TLS_KEY)", Roles: natsRoles},
 	{Name: "NATS_TLS_KEY", Help: "PEM key of NATS_TLS_CERT", Roles: natsRoles},
-	{Name: "NATS_ALLOW_PLAINTEXT", Default: "false", Help: "let a production role reach a NATS_URL that is not on loopback without TLS, when the network is protected another way; otherwise it refuses to start (dev always may)", Roles: []string{RoleIngress, RoleWorker, RoleDLQ, RoleOps}},
+	{Name: "NATS_ALLOW_PLAINTEXT", Default: "false", Help: "let a production role reach a NATS_URL that is not on loopback without TLS, when the network is protected another way; otherwise it refuses to start (dev always may)", Roles: []string{RoleIngress, RoleWorker, RoleDLQ, RoleOps, RoleConsole}},
 	{Name: "NATS_STORE_DIR", Default: "./data/nats", Help: "embedded JetStream storage directory", Roles: natsRoles},
 	{Name: "NATS_EMBEDDED_PORT", Default: "4222", Help: "port of the embedded NATS server (NATS_URL empty) on 127.0.0.1, where the operator commands reach it with NATS_URL=nats://127.0.0.1:<port>; 0 picks a free one. It has no authentication, so it never listens beyond loopback", Roles: all},
 	{Name: "NATS_REPLICAS", Default: "1", Help: "replicas of streams and the KV buckets (3 on a cluster)", Roles: natsRoles},
@@ -110,6 +111,9 @@ var Vars = []Var{
 	{Name: "WORKER_FLOWS", Help: "comma-separated flows this worker runs; empty runs all", Roles: worker},
 	{Name: "WORKER_ACK_WAIT", Default: "30s", Help: "a message whose worker stops reporting progress (it reports every third of this) is redelivered after this; also the lease of its operation claims, so a killed worker's operations resume within about this", Roles: worker},
 	{Name: "WORKER_CONCURRENCY", Default: "64", Help: "in-flight messages per flow (renewals/s at a gateway of latency L is about this / L)", Roles: worker},
+	{Name: "CONSOLE_ADDR", Default: "127.0.0.1:8070", Help: "where the operator console listens: a loopback address (it serves plain HTTP; reach it through a tunnel or a TLS proxy beside it)", Roles: []string{RoleDev, RoleConsole}},
+	{Name: "CONSOLE_USER", Help: "the operator console's user (HTTP Basic); required by connector console", Roles: []string{RoleConsole}},
+	{Name: "CONSOLE_PASSWORD", Secret: true, Help: "the operator console's password, at least 16 characters; required by connector console", Roles: []string{RoleConsole}},
 	{Name: "LOG_LEVEL", Default: "info", Help: "debug, info, warn, error", Roles: anyRole},
 	{Name: "LOG_FORMAT", Default: "console", Help: "json or console", Roles: anyRole},
 	{Name: "SANDBOX_INGRESS_URL", Default: "http://127.0.0.1:8080", Help: "the connector ingress the sandboxes send webhooks and notifications to", Roles: []string{RoleSandbox}},

@@ -201,9 +201,14 @@ func Get[T any](ctx context.Context, s *Store, key string) (*Record[T], error) {
 	if err != nil {
 		return nil, failure.Transient(fmt.Errorf("read operation %s: %w", key, err))
 	}
+	return decode[T](entry)
+}
+
+// decode reads the record a KV entry holds.
+func decode[T any](entry jetstream.KeyValueEntry) (*Record[T], error) {
 	rec := &Record[T]{}
 	if err := json.Unmarshal(entry.Value(), rec); err != nil {
-		return nil, failure.Permanent(fmt.Errorf("decode operation %s: %w", key, err))
+		return nil, failure.Permanent(fmt.Errorf("decode operation %s: %w", entry.Key(), err))
 	}
 	rec.claim = &claim{rev: entry.Revision(), stored: entry.Value(), until: rec.LeaseUntil}
 	return rec, nil

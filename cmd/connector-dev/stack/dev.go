@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cleeng-connector/connector/cleeng"
+	"github.com/cleeng-connector/connector/cmd/connector/console"
 	"github.com/cleeng-connector/connector/cmd/connector/roles"
 	"github.com/cleeng-connector/connector/flows"
 	"github.com/cleeng-connector/connector/gateways/adyen"
@@ -41,6 +42,10 @@ const (
 	DevCleverbridgeUser          = "cleverbridge"
 	DevCleverbridgePassword      = "dev-cleverbridge-password"
 	DevCleverbridgeProduct       = "242233"
+	// DevConsoleUser and DevConsolePassword open the operator console of
+	// the dev stack (printed in its banner).
+	DevConsoleUser     = "operator"
+	DevConsolePassword = "dev-console-password"
 )
 
 // DevPaymentMethods routes the dev payment methods to their gateways.
@@ -55,6 +60,9 @@ type DevOptions struct {
 	Broker broker.Options
 	// IngressAddr and SandboxAddr are listen addresses; "127.0.0.1:0" picks free ports.
 	IngressAddr, SandboxAddr string
+	// ConsoleAddr is where the operator console listens, with the dev
+	// credentials; empty serves none.
+	ConsoleAddr string
 	// SyncWait is how long checkout calls wait for their outcome. Default 5s.
 	SyncWait time.Duration
 	// MaxBodyBytes and MaxWaits bound the ingress as in production
@@ -83,6 +91,8 @@ type Dev struct {
 	*Sandboxes
 	// IngressURL and SandboxURL are the base URLs the stack listens on.
 	IngressURL, SandboxURL string
+	// ConsoleURL is the operator console's, empty when it serves none.
+	ConsoleURL string
 
 	worker  roles.WorkerSettings
 	log     zerolog.Logger
@@ -172,6 +182,11 @@ func StartDev(ctx context.Context, opts DevOptions) (dev *Dev, err error) {
 		return nil, err
 	}
 	d.serve(ingressLn, handler, ingressSettings.WriteTimeout())
+	if opts.ConsoleAddr != "" {
+		if err := d.serveConsole(opts.ConsoleAddr, opts.Logger); err != nil {
+			return nil, err
+		}
+	}
 
 	runtime := opts.Runtime
 	runtime.Logger = opts.Logger
@@ -251,6 +266,21 @@ func (d *Dev) RestartWorkers(n int, change func(*roles.WorkerSettings)) error {
 	d.worker = s
 	d.mu.Unlock()
 	return d.StartWorkers(n)
+}
+
+// serveConsole serves the operator console on addr with the dev credentials.
+func (d *Dev) serveConsole(addr string, log zerolog.Logger) error {
+	c, err := console.New(console.Config{User: DevConsoleUser, Password: DevConsolePassword, Broker: d.Broker, Logger: log})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("console: listen on %s: %w", addr, err)
+	}
+	d.ConsoleURL = "http://" + ln.Addr().String()
+	d.serve(ln, c.Handler(), 0)
+	return nil
 }
 
 // SandboxWriteTimeout bounds a sandbox's answer. Sandboxes hold answers on

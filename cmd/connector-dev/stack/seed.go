@@ -67,6 +67,9 @@ Operator commands (make build) reach this stack's NATS at NATS_URL=%[16]s:
 		DemoOffer.ID, DemoCustomer.ID, DevPaymentMethodAdyen,
 		adyensandbox.EncryptedCardMethod(adyensandbox.CardVisa, "Matthew Brown"), adyensandbox.CardVisa, adyensandbox.CardVisa3DS, DevPaymentMethodCleverbridge,
 		DemoCustomer.Email, DevPublisherID, d.Broker.URL)
+	if d.ConsoleURL != "" {
+		fmt.Fprintf(&b, "Operator console: %s   (user %s, password %s)\n", d.ConsoleURL, DevConsoleUser, DevConsolePassword)
+	}
 	return b.String()
 }
 
