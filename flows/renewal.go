@@ -171,7 +171,9 @@ func (f *Flows) charge(ctx context.Context, rec *ops.Record[renewalState], d cle
 	case res.Outcome == gateways.Pending:
 		return f.await(rec, awaitPendingPayment, "the gateway reported the payment pending")
 	}
-	rec.State.Result = &res
+	// A renewal reports the outcome and its reference: the card (its
+	// holder's name) and the token the gateway echoes are not kept.
+	rec.State.Result = settled(&res)
 	return nil
 }
 

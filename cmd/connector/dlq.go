@@ -9,15 +9,14 @@ import (
 	"os"
 	"slices"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
 
 	"github.com/cleeng-connector/connector/cmd/connector/deadletter"
 	"github.com/cleeng-connector/connector/internal/broker"
 	"github.com/cleeng-connector/connector/internal/cli"
 	"github.com/cleeng-connector/connector/internal/config"
+	"github.com/cleeng-connector/connector/internal/redact"
 	"github.com/rs/zerolog"
 )
 
@@ -86,20 +85,6 @@ func withBroker(ctx context.Context, env *config.Env, role string, f func(*broke
 	return runOnBroker(ctx, env, zerolog.Nop(), opts, f)
 }
 
-// oneLine makes s printable on one line of at most n runes.
-func oneLine(s string, n int) string {
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
-	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
-	}
-	return s
-}
-
 // printTable prints a header and one line per item in aligned columns
 // (cells separated by tabs), or none when there are no items.
 func printTable[T any](out io.Writer, none, header string, items []T, line func(T) string) error {
@@ -142,7 +127,7 @@ func runDLQList(ctx context.Context, env *config.Env, args []string, out io.Writ
 			return err
 		}
 		return printTable(out, "no dead letters", "SEQ\tFLOW\tSUBJECT\tATTEMPTS\tTIME\tERROR", letters, func(l deadletter.Letter) string {
-			return fmt.Sprintf("%d\t%s\t%s\t%d\t%s\t%s", l.Seq, l.Flow, l.OriginalSubject, l.Attempts, formatTime(l.Time), oneLine(l.Error, 100))
+			return fmt.Sprintf("%d\t%s\t%s\t%d\t%s\t%s", l.Seq, l.Flow, l.OriginalSubject, l.Attempts, formatTime(l.Time), redact.OneLine(l.Error, 100))
 		})
 	})
 }
@@ -178,7 +163,7 @@ func runDLQShow(ctx context.Context, env *config.Env, args []string, out io.Writ
 		fmt.Fprintf(out, "dead letter %d of flow %s, stored %s\nheaders:\n", l.Seq, l.Flow, formatTime(l.Time))
 		for _, k := range slices.Sorted(maps.Keys(l.Header)) {
 			for _, v := range l.Header[k] {
-				fmt.Fprintf(out, "  %s: %s\n", k, oneLine(v, 1024))
+				fmt.Fprintf(out, "  %s: %s\n", k, redact.OneLine(v, 1024))
 			}
 		}
 		if !*payload {

@@ -44,7 +44,7 @@ func runOpsShow(ctx context.Context, env *config.Env, args []string, out io.Writ
 			{"created", formatTime(rec.Created)}, {"updated", formatTime(rec.Updated)},
 			{"revision", fmt.Sprint(rec.Revision())},
 		} {
-			fmt.Fprintf(tw, "%s:\t%s\n", f[0], oneLine(f[1], 1024))
+			fmt.Fprintf(tw, "%s:\t%s\n", f[0], redact.OneLine(f[1], 1024))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -64,7 +64,7 @@ func printHistory(out io.Writer, history []ops.PastAttempt) {
 	fmt.Fprintln(out, "earlier attempts:")
 	for i, p := range history {
 		fmt.Fprintf(out, "  %d: failed %s at step %s: %s\n     re-opened %s by the replay of %s\n",
-			i+1, formatTime(p.Failed), p.Step, oneLine(p.Error, 1024), formatTime(p.Reopened), oneLine(p.ReopenedBy, 200))
+			i+1, formatTime(p.Failed), p.Step, redact.OneLine(p.Error, 1024), formatTime(p.Reopened), redact.OneLine(p.ReopenedBy, 200))
 	}
 }
 
@@ -91,7 +91,7 @@ func runOpsList(ctx context.Context, env *config.Env, args []string, out io.Writ
 			return *status != "" && r.Status != ops.Status(*status)
 		})
 		return printTable(out, "no operation records", "KEY\tFLOW\tSTATUS\tSTEP\tUPDATED\tERROR", recs, func(r *ops.Record[json.RawMessage]) string {
-			return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", r.Key, r.Flow, r.Status, r.Step, formatTime(r.Updated), oneLine(r.Error, 80))
+			return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", r.Key, r.Flow, r.Status, r.Step, formatTime(r.Updated), redact.OneLine(r.Error, 80))
 		})
 	})
 }

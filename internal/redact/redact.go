@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode"
 )
 
 // Placeholder replaces the value of a secret field.
@@ -60,4 +61,21 @@ func value(v any) any {
 		}
 	}
 	return v
+}
+
+// OneLine makes s fit one line of at most n runes of a table or a page:
+// control characters (a newline or an escape sequence inside an error
+// from elsewhere) become spaces, so a value can neither break the line
+// nor forge another.
+func OneLine(s string, n int) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
 }

@@ -112,7 +112,7 @@ func (c *Console) timeline(w http.ResponseWriter, r *http.Request) {
 			v.Letters = append(v.Letters, l)
 			v.Events = append(v.Events, event{Time: l.Time, What: fmt.Sprintf("dead letter %d", l.Seq),
 				Link: fmt.Sprintf("/dead-letters/%d", l.Seq), Class: "letter",
-				Text: fmt.Sprintf("flow %s gave up on %s after %d attempts: %s", l.Flow, l.OriginalSubject, l.Attempts, oneLine(300, l.Error))})
+				Text: fmt.Sprintf("flow %s gave up on %s after %d attempts: %s", l.Flow, l.OriginalSubject, l.Attempts, redact.OneLine(l.Error, 300))})
 		}
 	}
 	slices.SortStableFunc(v.Events, func(a, b event) int { return a.Time.Compare(b.Time) })
@@ -141,13 +141,13 @@ func operationEvents(row opRow) []event {
 	for i, p := range row.History {
 		out = append(out,
 			event{Time: p.Failed, What: what, Link: link, Class: "failed",
-				Text: fmt.Sprintf("attempt %d failed at step %s: %s", i+1, p.Step, oneLine(300, p.Error))},
+				Text: fmt.Sprintf("attempt %d failed at step %s: %s", i+1, p.Step, redact.OneLine(p.Error, 300))},
 			event{Time: p.Reopened, What: what, Link: link, Class: "reopened",
 				Text: fmt.Sprintf("attempt %d started: re-opened by the replay of %s", i+2, p.ReopenedBy)})
 	}
 	last := fmt.Sprintf("%s at step %s (attempt %d)", row.Condition, row.Step, row.Attempt())
 	if row.Error != "" {
-		last += ": " + oneLine(300, row.Error)
+		last += ": " + redact.OneLine(row.Error, 300)
 	}
 	return append(out, event{Time: row.Updated, What: what, Link: link, Class: row.Condition, Text: last})
 }

@@ -5,9 +5,9 @@ import (
 	"html/template"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/cleeng-connector/connector/internal/ops"
+	"github.com/cleeng-connector/connector/internal/redact"
 )
 
 // funcs are the templates' formatting helpers.
@@ -16,7 +16,7 @@ var funcs = template.FuncMap{
 	"age":   age,
 	"dur":   formatDuration,
 	"bytes": formatBytes,
-	"short": oneLine,
+	"short": func(n int, s string) string { return redact.OneLine(s, n) },
 	"inc":   func(i int) int { return i + 1 },
 	// tagClass is the CSS class of a condition ("claim expired": claim-expired).
 	"tagClass": func(s string) string { return strings.ReplaceAll(s, " ", "-") },
@@ -55,20 +55,6 @@ func formatBytes(n uint64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
-
-// oneLine makes s printable on one line of at most n runes.
-func oneLine(n int, s string) string {
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
-	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
-	}
-	return s
 }
 
 // Condition of an operation as the console shows it: the record's status,

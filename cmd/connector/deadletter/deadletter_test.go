@@ -54,7 +54,20 @@ func deadLetter(t *testing.T, b *broker.Broker, flow, subject string, msgs ...in
 			t.Fatal(err)
 		}
 	}
-	testkit.Eventually(t, 10*time.Second, "dead letters", func() bool { return dlqCount(t, b) == before+uint64(len(msgs)) })
+	// A letter is stored before its original is acknowledged (and so
+	// removed from the work-queue inbox): wait for both, so what the test
+	// counts in the inbox next is only what it puts there.
+	testkit.Eventually(t, 10*time.Second, "dead letters, their originals gone from the inbox", func() bool {
+		if dlqCount(t, b) != before+uint64(len(msgs)) {
+			return false
+		}
+		for _, m := range msgs {
+			if len(inboxMsgs(t, b, m.subject)) != 0 {
+				return false
+			}
+		}
+		return true
+	})
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
