@@ -149,7 +149,7 @@ func StartDev(ctx context.Context, opts DevOptions) (dev *Dev, err error) {
 		ingressLn.Close()
 		return nil, fmt.Errorf("sandboxes: listen on %s: %w", opts.SandboxAddr, err)
 	}
-	d.IngressURL = "http://" + ingressLn.Addr().String()
+	d.IngressURL = reachableURL(ingressLn.Addr())
 	d.SandboxURL = "http://" + sandboxLn.Addr().String()
 
 	sandboxSettings := DevSandboxSettings(d.IngressURL)
@@ -213,6 +213,17 @@ func StartDev(ctx context.Context, opts DevOptions) (dev *Dev, err error) {
 
 // loopbackOrigins are the origins a browser on this machine reaches addr
 // by: pages served there may name return URLs in dev.
+// reachableURL is where a client on this machine reaches a listener: an
+// unspecified address (INGRESS_ADDR=:8080 listens on every interface) is
+// reached on loopback, one of the origins loopbackOrigins allows.
+func reachableURL(addr net.Addr) string {
+	tcp := addr.(*net.TCPAddr)
+	if tcp.IP.IsUnspecified() {
+		return "http://127.0.0.1:" + strconv.Itoa(tcp.Port)
+	}
+	return "http://" + tcp.String()
+}
+
 func loopbackOrigins(addr net.Addr) []string {
 	port := strconv.Itoa(addr.(*net.TCPAddr).Port)
 	return []string{"http://127.0.0.1:" + port, "http://localhost:" + port, "http://[::1]:" + port}
