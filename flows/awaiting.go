@@ -142,29 +142,6 @@ func (f *Flows) paymentNotified(ctx context.Context, ev gateways.Event) error {
 	})
 }
 
-// noChargeInDoubt holds a charge at a gateway without idempotency keys while
-// an earlier charge of the same subscription waits for its notification:
-// if that one went through, a second would charge the shopper twice.
-func (f *Flows) noChargeInDoubt(ctx context.Context, rec *ops.Record[renewalState]) error {
-	running, err := ops.InProgress(ctx, f.ops, opKey(rec.Flow, rec.State.Renewal.SubscriptionID.String()))
-	if err != nil {
-		return err
-	}
-	for _, key := range running {
-		if key == rec.Key {
-			continue
-		}
-		other, err := ops.Get[renewalState](ctx, f.ops, key)
-		if err != nil {
-			return ignoreNotFound(err)
-		}
-		if chargeInDoubt(other.Step) {
-			return failure.NotYet(0, fmt.Errorf("renewal %s waits: the outcome of %s at %s is still unknown", rec.Key, key, other.State.Order.Gateway))
-		}
-	}
-	return nil
-}
-
 // paidButNotReported catches a "paid" the renewal can no longer report:
 // it was reported rejected to Cleeng, or is about to be (the gateway's own
 // retry, an offline payment settled after the timeout), or it ended failed

@@ -213,3 +213,63 @@ func TestCleverbridge_PaidAfterReportedRejectedIsDeadLetteredForAnOperator(t *te
 		t.Errorf("dead-letter reason %q does not say Cleeng holds a rejection", reason)
 	}
 }
+
+// TestCleverbridge_TwoAttemptsAtOnceChargeOnce: two dunning attempts of one
+// subscription, their orders answered at the same moment, race to Process
+// Cart; neither has recorded its intent when the other looks, so only the
+// subscription's charge lock stops the second call while the first is in
+// flight. Several subscriptions race at once, so a check-then-act race
+// shows in at least one of them.
+func TestCleverbridge_TwoAttemptsAtOnceChargeOnce(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t)
+	orders, processCart := faultinject.NewGate(), faultinject.NewGate()
+	e.dev.Cleeng.Faults().Add(faultinject.Fault{Method: http.MethodPost, PathPrefix: "/3.1/orders", Hold: orders})
+	e.dev.Cleverbridge.Faults().Add(faultinject.Fault{Method: http.MethodPost, PathPrefix: "/cart/processcart", Hold: processCart})
+	defer orders.Open()
+	defer processCart.Open()
+	tokens := []string{"S1000001", "S1000002", "S1000003", "S1000004"}
+	dates := []string{"2026-12-01T00:00:00Z", "2026-12-02T00:00:00Z"}
+	subs := make([]cleeng.ID, len(tokens))
+	for i, token := range tokens {
+		subs[i] = e.cleverbridgeSubscription(token).SubscriptionID
+		for _, date := range dates {
+			e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentCapture), SubscriptionID: subs[i], DunningAttemptDate: date})
+		}
+	}
+	testkit.Eventually(t, time.Minute, "every attempt creating its order", func() bool {
+		return orders.Arrived() == len(tokens)*len(dates)
+	})
+	orders.Open()
+
+	store := ops.NewStore(e.dev.Broker.Ops)
+	testkit.Eventually(t, time.Minute, "one attempt of each subscription calling Process Cart, the other held before it", func() bool {
+		if n := processCart.Arrived(); n > len(tokens) {
+			t.Fatalf("%d Process Cart calls for %d subscriptions while every first call is in flight: a subscription is charged twice", n, len(tokens))
+		}
+		for _, sub := range subs {
+			held := 0
+			for _, date := range dates {
+				rec, err := ops.Get[struct{}](context.Background(), store, ops.Key("charge", sub.String(), date))
+				if err == nil && rec.Step == "order" && rec.LeaseUntil.IsZero() {
+					held++
+				}
+			}
+			if held != 1 {
+				return false
+			}
+		}
+		return processCart.Arrived() == len(tokens)
+	})
+
+	processCart.Open()
+	for i, sub := range subs {
+		testkit.Eventually(t, time.Minute, "both attempts captured", func() bool {
+			p := e.payments(sub)
+			return len(p) == 2 && p[0].Status == cleeng.StatusCaptured && p[1].Status == cleeng.StatusCaptured
+		})
+		if n := len(e.processCartCalls(tokens[i])); n != 2 {
+			t.Errorf("%s: %d Process Cart calls, want 2: one per dunning attempt", tokens[i], n)
+		}
+	}
+}

@@ -78,10 +78,11 @@ func (f *Flows) Authorise(ctx context.Context, data []byte) error {
 //
 // Failure policy: a gateway with idempotency keys is simply called again
 // after an unknown outcome. A gateway without them (Cleverbridge's Process
-// Cart) is never called twice: its intent (gateway-call) is recorded before
-// the call, and resuming there, or a lost answer, parks the attempt until the
-// gateway's notification records the result or Options.NotificationTimeout
-// runs out. A payment any gateway answers pending (an offline payment, an
+// Cart) is never called twice: the attempt first takes its subscription's
+// charge lock (lockCharge), so a second attempt waits while one is in flight
+// or in doubt; its intent (gateway-call) is recorded before the call, and
+// resuming there, or a lost answer, parks the attempt until the gateway's
+// notification records the result or Options.NotificationTimeout runs out. A payment any gateway answers pending (an offline payment, an
 // Adyen Pending) waits the same way for its notification.
 func (f *Flows) renewalFlow(name string, d cleeng.DunningData) *flow[renewalState] {
 	authoriseOnly := name == flowAuthorise
@@ -111,6 +112,7 @@ func (f *Flows) renewalFlow(name string, d cleeng.DunningData) *flow[renewalStat
 				_, err = rec.State.Order.amount()
 				return err
 			}},
+			{stepChargeLock, f.lockCharge},
 			{stepGateway, func(ctx context.Context, rec *ops.Record[renewalState]) error {
 				return f.charge(ctx, rec, d)
 			}},
@@ -135,11 +137,6 @@ func (f *Flows) charge(ctx context.Context, rec *ops.Record[renewalState], d cle
 		return err
 	}
 	retryable := g.Capabilities().IdempotencyKeys
-	if !retryable {
-		if err := f.noChargeInDoubt(ctx, rec); err != nil {
-			return err
-		}
-	}
 	// Indexed before the call: an outcome known only by notification (a
 	// pending payment, a lost answer) may have its notification overtake
 	// the answer.

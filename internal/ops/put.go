@@ -54,3 +54,17 @@ func Amend[T any](ctx context.Context, s *Store, key string, change func(*T) boo
 	}
 	return failure.NotYet(0, fmt.Errorf("amend operation %s: %w", key, ErrConflict))
 }
+
+// Remove deletes rec's key if it is still at the revision rec was read at;
+// a key written since is a "not yet" ErrConflict: look again.
+func Remove[T any](ctx context.Context, s *Store, rec *Record[T]) error {
+	err := s.kv.Delete(ctx, rec.Key, jetstream.LastRevision(rec.Revision()))
+	var api *jetstream.APIError
+	if errors.As(err, &api) && api.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
+		return failure.NotYet(claimSlack, fmt.Errorf("remove operation %s: %w", rec.Key, ErrConflict))
+	}
+	if err != nil {
+		return failure.Transient(fmt.Errorf("remove operation %s: %w", rec.Key, err))
+	}
+	return nil
+}
