@@ -273,3 +273,25 @@ func TestCleverbridge_TwoAttemptsAtOnceChargeOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestCleverbridge_AttemptAfterOneGivenUpChargesAgain: a renewal whose lost
+// answer was given up on (dead-lettered for an operator) no longer holds its
+// subscription's charge lock: the next dunning attempt charges.
+func TestCleverbridge_AttemptAfterOneGivenUpChargesAgain(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t, func(o *stack.DevOptions) { o.Flows.NotificationTimeout = time.Second })
+	sub := e.cleverbridgeSubscription("S1000001")
+	e.dev.Cleverbridge.SetNotifyTarget("", "", "") // hold the purchase notification
+	e.dev.Cleverbridge.Faults().Add(faultinject.Fault{Method: http.MethodPost, PathPrefix: "/cart/processcart", DropResponse: true, Count: 1})
+	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentCapture), SubscriptionID: sub.SubscriptionID, DunningAttemptDate: "2026-12-01T00:00:00Z"})
+	e.waitDeadLetter("capture")
+
+	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentCapture), SubscriptionID: sub.SubscriptionID, DunningAttemptDate: "2026-12-02T00:00:00Z"})
+	testkit.Eventually(t, time.Minute, "the next attempt captured", func() bool {
+		p := e.payments(sub.SubscriptionID)
+		return len(p) == 1 && p[0].Status == cleeng.StatusCaptured
+	})
+	if n := len(e.processCartCalls("S1000001")); n != 2 {
+		t.Errorf("%d Process Cart calls, want 2: the given-up one and the next attempt's", n)
+	}
+}
