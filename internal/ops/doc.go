@@ -23,5 +23,6 @@
 //
 // A Store works on any bucket: index entries that must outlive the
 // operation records (the flows' payment index, in CONNECTOR_INDEX) are
-// finished records written with PutOnce and completed with Amend.
+// finished records written with PutOnce and completed with Amend; Remove
+// deletes one at the revision read (a lock freed by whoever finds it stale).
 package ops
