@@ -144,6 +144,73 @@ type Gateway interface {
 	DeleteToken(ctx context.Context, req TokenRequest) error
 }
 
+// PaymentMethodLister is implemented by gateways whose front-end component
+// asks which payment methods to show (Adyen's Drop-in renders its form
+// from Adyen's /paymentMethods answer). It is not part of Gateway: a
+// gateway with a hosted checkout (Cleverbridge) has no such call, and the
+// flows never need one. Callers find it with a type assertion.
+type PaymentMethodLister interface {
+	PaymentMethods(ctx context.Context, req PaymentMethodsRequest) (PaymentMethods, error)
+}
+
+// PaymentMethodsRequest asks which payment methods a shopper can use.
+type PaymentMethodsRequest struct {
+	// Amount is the order's amount and currency (zero for a free trial);
+	// the gateway offers what can pay in that currency.
+	Amount money.Amount
+	// CountryCode is the shopper's country (ISO 3166-1 alpha-2, e.g. "NL").
+	CountryCode string
+	// ShopperReference, when set, adds the shopper's stored methods: the
+	// Cleeng customerId, as in PayRequest.
+	ShopperReference string
+	// Channel is where the form is shown: "Web" (the default), "iOS" or "Android".
+	Channel string
+	// Allowed limits the answer to these method types (e.g. "scheme",
+	// "paypal"), stored methods included; empty: every type the account has.
+	Allowed []string
+}
+
+// PaymentMethods is what the shopper can pay with. Its JSON is the shape
+// of Adyen's /paymentMethods answer, which Drop-in takes as
+// paymentMethodsResponse.
+type PaymentMethods struct {
+	Methods []PaymentMethod       `json:"paymentMethods"`
+	Stored  []StoredPaymentMethod `json:"storedPaymentMethods,omitempty"`
+}
+
+// PaymentMethod is one method the shopper can choose.
+type PaymentMethod struct {
+	Type   string   `json:"type"` // the gateway's method type: "scheme" for cards
+	Name   string   `json:"name"`
+	Brands []string `json:"brands,omitempty"` // card brands ("visa", "mc")
+	// Configuration is what the front-end needs for a wallet (Apple Pay's
+	// merchantId, Google Pay's gatewayMerchantId).
+	Configuration map[string]string `json:"configuration,omitempty"`
+	Issuers       []Issuer          `json:"issuers,omitempty"` // banks, for iDEAL and the like
+}
+
+// Issuer is a bank the shopper picks for a method with issuers.
+type Issuer struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Disabled bool   `json:"disabled,omitempty"`
+}
+
+// StoredPaymentMethod is a method stored for the shopper.
+type StoredPaymentMethod struct {
+	// ID is the gateway's token: the front-end sends it back to pay with
+	// the stored method. Never logged.
+	ID                           string   `json:"id"`
+	Type                         string   `json:"type"`
+	Name                         string   `json:"name,omitempty"`
+	Brand                        string   `json:"brand,omitempty"`
+	LastFour                     string   `json:"lastFour,omitempty"`
+	ExpiryMonth                  string   `json:"expiryMonth,omitempty"`
+	ExpiryYear                   string   `json:"expiryYear,omitempty"`
+	HolderName                   string   `json:"holderName,omitempty"`
+	SupportedShopperInteractions []string `json:"supportedShopperInteractions,omitempty"`
+}
+
 // EventKind is what a gateway notification reports, normalised across gateways.
 type EventKind string
 

@@ -2,6 +2,7 @@ package adyen_test
 
 import (
 	"bufio"
+	"bytes"
 	"io"
 	"net"
 	"net/http"
@@ -38,6 +39,7 @@ type env struct {
 // the connection was closed without an answer).
 type call struct {
 	method, path, idempotencyKey string
+	body                         []byte
 	status                       int
 }
 
@@ -50,10 +52,12 @@ type calls struct {
 func (c *calls) record(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rw := &statusWriter{ResponseWriter: w}
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		defer func() {
 			c.mu.Lock()
 			defer c.mu.Unlock()
-			c.list = append(c.list, call{r.Method, r.URL.Path, r.Header.Get("Idempotency-Key"), rw.status})
+			c.list = append(c.list, call{r.Method, r.URL.Path, r.Header.Get("Idempotency-Key"), body, rw.status})
 		}()
 		next.ServeHTTP(rw, r)
 	})

@@ -117,7 +117,7 @@ var Vars = []Var{
 	{Name: "LOG_LEVEL", Default: "info", Help: "debug, info, warn, error", Roles: anyRole},
 	{Name: "LOG_FORMAT", Default: "console", Help: "json or console", Roles: anyRole},
 	{Name: "SANDBOX_INGRESS_URL", Default: "http://127.0.0.1:8080", Help: "the connector ingress the sandboxes send webhooks and notifications to", Roles: []string{RoleSandbox}},
-	{Name: "SANDBOX_ADYEN_CONTRACT", Default: "false", Help: "check every Adyen request and notification against Adyen's OpenAPI documents: a request that does not conform is answered 422, and every violation is listed in /adyen/sandbox/state", Roles: []string{RoleSandbox}},
+	{Name: "SANDBOX_ADYEN_CONTRACT", Default: "false", Help: "check every Adyen request, successful answer and notification against Adyen's OpenAPI documents: a request that does not conform is answered 422, and every violation is listed in /adyen/sandbox/state", Roles: []string{RoleSandbox}},
 	{Name: "CONNECTOR_DEV_SANDBOX_ADDR", Default: "127.0.0.1:8090", Help: "where dev and sandbox serve the sandboxes", Roles: append(devOnly, RoleSandbox)},
 }
 

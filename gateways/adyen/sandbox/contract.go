@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"sync"
 
@@ -83,6 +84,25 @@ func (c *Contract) CheckRequest(r *http.Request, body []byte) []string {
 	defer c.mu.Unlock()
 	_, verrs := c.checkout.ValidateHttpRequestSync(req)
 	return describe(r.Method+" "+r.URL.Path, verrs)
+}
+
+// CheckAnswer validates the answer (status and JSON body) to a Checkout
+// request against the operation's response schema.
+func (c *Contract) CheckAnswer(r *http.Request, status int, body []byte) []string {
+	req, err := http.NewRequest(r.Method, "https://checkout-test.adyen.com"+r.URL.Path, nil)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	resp := &http.Response{
+		StatusCode: status,
+		Header:     http.Header{"Content-Type": []string{"application/json"}},
+		Body:       io.NopCloser(bytes.NewReader(body)),
+		Request:    req,
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, verrs := c.checkout.ValidateHttpResponse(req, resp)
+	return describe("answer to "+r.Method+" "+r.URL.Path, verrs)
 }
 
 // CheckNotification validates a notification body against the webhook of

@@ -14,6 +14,12 @@
 // you cannot capture more than was authorised, refund more than was
 // captured, or cancel what was captured (those modifications are answered
 // "received" and then fail by notification, success "false", as Adyen does).
+// /paymentMethods lists cards (the test cards' brands), Apple Pay and
+// Google Pay (with the `configuration` Drop-in needs), PayPal (in the
+// currencies PayPal settles), SEPA Direct Debit (EUR, SEPA countries) and
+// iDEAL (EUR, NL, with Adyen's test issuers), filtered by countryCode,
+// currency, channel and allowed/blockedPaymentMethods, and the shopper's
+// stored cards (the tokens stored for that shopperReference).
 // Idempotency follows Adyen: the same Idempotency-Key returns the first
 // answer; while the first is in flight, 422 errorCode 704 with
 // Transient-Error: true (Options.Hold keeps calls in flight until a test
@@ -41,7 +47,8 @@
 // "test_2030", "test_737"), as Drop-in produces them with a test client key.
 //
 // With Options.Contract set (strict mode), every request is validated against
-// Adyen's CheckoutService-v71.json and every notification against
+// Adyen's CheckoutService-v71.json, so is every successful answer, and
+// every notification against
 // Webhooks-v1.json (copies in openapi/, MIT licence beside them);
 // non-conforming requests are answered 422 and every violation is recorded
 // for tests (Violations).

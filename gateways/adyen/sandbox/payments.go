@@ -42,6 +42,7 @@ type storedToken struct {
 	ShopperReference string
 	Card             card
 	refusal          *verdict // forced by RefuseToken
+	seq              int      // creation order, for listing a shopper's tokens oldest first
 }
 
 // amount is Adyen's Amount.
@@ -275,7 +276,8 @@ func (s *Sandbox) storeToken(shopper string, c card) string {
 			return t.ID
 		}
 	}
-	t := &storedToken{ID: newReference(), ShopperReference: shopper, Card: c}
+	s.tokenSeq++
+	t := &storedToken{ID: newReference(), ShopperReference: shopper, Card: c, seq: s.tokenSeq}
 	s.tokens[t.ID] = t
 	return t.ID
 }

@@ -37,7 +37,7 @@ type Options struct {
 	// claimed until the gate opens, so a test sees a call "in flight" for
 	// certain.
 	Hold *faultinject.Gate
-	// Contract, when set, validates every request and notification (strict mode).
+	// Contract, when set, validates every request, answer and notification (strict mode).
 	Contract *Contract
 	// Now is the clock for card expiry and event dates. Default time.Now.
 	Now func() time.Time
@@ -79,6 +79,7 @@ type Sandbox struct {
 	payments      map[string]*Payment // by pspReference
 	order         []string            // pspReferences in creation order
 	tokens        map[string]*storedToken
+	tokenSeq      int               // tokens stored so far
 	challenges    map[string]string // threeDSServerTransID → pspReference
 	keys          map[string]*keyEntry
 	notifications []*Notification
@@ -191,12 +192,19 @@ func (s *Sandbox) serveCheckout(w http.ResponseWriter, r *http.Request) {
 		write(w, apiError(http.StatusNotFound, "000", "validation", "no such endpoint: "+r.Method+" "+r.URL.Path))
 		return
 	}
-	key := r.Header.Get("Idempotency-Key")
-	if key == "" || r.Method != http.MethodPost {
-		write(w, s.process(func() answer { return route(body) }))
-		return
+	var a answer
+	if key := r.Header.Get("Idempotency-Key"); key == "" || r.Method != http.MethodPost {
+		a = s.process(func() answer { return route(body) })
+	} else {
+		a = s.idempotent(key, func() answer { return route(body) })
 	}
-	write(w, s.idempotent(key, func() answer { return route(body) }))
+	// Successful answers are checked against their schemas; error answers
+	// are not: Adyen answers statuses its document does not list (422 to a
+	// DELETE of an unknown token).
+	if c := s.opts.Contract; c != nil && a.status < 300 {
+		s.recordViolations(c.CheckAnswer(r, a.status, a.body))
+	}
+	write(w, a)
 }
 
 // process runs a call, once Options.Hold lets it (or Close).
@@ -214,6 +222,8 @@ func (s *Sandbox) route(r *http.Request) func(body []byte) answer {
 	switch {
 	case r.Method == http.MethodPost && path == "/payments":
 		return s.pay
+	case r.Method == http.MethodPost && path == "/paymentMethods":
+		return s.paymentMethods
 	case r.Method == http.MethodPost && path == "/payments/details":
 		return s.paymentDetails
 	case r.Method == http.MethodPost && len(parts) == 3 && parts[0] == "payments":

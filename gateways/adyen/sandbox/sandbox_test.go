@@ -199,3 +199,34 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+func TestSandbox_PaymentMethodsRefusesBadRequests(t *testing.T) {
+	t.Parallel()
+	sb, srv := newServer(t, Options{})
+	valid := func() map[string]any {
+		return map[string]any{"merchantAccount": sb.MerchantAccount(), "countryCode": "NL",
+			"amount": map[string]any{"currency": "EUR", "value": 999}, "channel": "Web"}
+	}
+	resp, body := post(t, srv.URL+"/v71/paymentMethods", sb.APIKey(), valid())
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"type":"ideal"`) {
+		t.Fatalf("valid request: %d %s", resp.StatusCode, body)
+	}
+	wrongMerchant := valid()
+	wrongMerchant["merchantAccount"] = "SomeoneElse"
+	if resp, body := post(t, srv.URL+"/v71/paymentMethods", sb.APIKey(), wrongMerchant); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("another merchant account: %d %s", resp.StatusCode, body)
+	}
+	badChannel := valid()
+	badChannel["channel"] = "Fax"
+	unknownField := valid()
+	unknownField["shopperName"] = "Jane"
+	for name, req := range map[string]map[string]any{"channel outside the enum": badChannel, "unknown field": unknownField} {
+		if resp, body := post(t, srv.URL+"/v71/paymentMethods", sb.APIKey(), req); resp.StatusCode != http.StatusUnprocessableEntity ||
+			!strings.Contains(string(body), "CheckoutService-v71.json") {
+			t.Errorf("%s: %d %s", name, resp.StatusCode, body)
+		}
+	}
+	if v := sb.Violations(); len(v) != 2 {
+		t.Fatalf("violations = %q, want the two non-conforming requests", v)
+	}
+}
