@@ -38,8 +38,11 @@ func chargeLockKey(gateway string, subscriptionID cleeng.ID) string {
 // back after that renewal's outcome is known.
 func (f *Flows) lockCharge(ctx context.Context, rec *ops.Record[renewalState]) error {
 	g, err := f.router.ByName(rec.State.Order.Gateway)
-	if err != nil || g.Capabilities().IdempotencyKeys {
-		return err // a gateway with idempotency keys needs no lock
+	if err != nil {
+		return err
+	}
+	if g.Capabilities().IdempotencyKeys {
+		return errNothingToRecord // a gateway with idempotency keys needs no lock
 	}
 	key := chargeLockKey(g.Name(), rec.State.Renewal.SubscriptionID)
 	if err := ops.PutOnce(ctx, f.ops, key, flowChargeLock, stepDone, chargeLock{OpKey: rec.Key}); err != nil {

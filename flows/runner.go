@@ -24,7 +24,8 @@ type flow[T any] struct {
 // rec.State for the runner to record. An error ends the run: a permanent
 // one ends the operation (fail), any other is retried from this step. A
 // step that cannot go on returns parkAt (the operation waits for an event)
-// or endHere (the remaining steps do not apply).
+// or endHere (the remaining steps do not apply); one with nothing to do
+// returns errNothingToRecord (no write).
 type step[T any] struct {
 	Name string
 	Run  func(ctx context.Context, rec *ops.Record[T]) error
@@ -62,6 +63,11 @@ func parkAt(state string, then error) error { return &stop{park: state, then: th
 
 // endHere finishes the operation without its remaining steps.
 func endHere() error { return &stop{} }
+
+// errNothingToRecord is what a step returns when it has nothing to do for
+// this operation (a charge lock at a gateway with idempotency keys): the
+// run goes on without a write, and a resumed run does it again, as nothing.
+var errNothingToRecord = errors.New("nothing to record")
 
 // stepNames lists the steps in order.
 func (fl *flow[T]) stepNames() []string {
@@ -147,7 +153,11 @@ func (fl *flow[T]) run(ctx context.Context, store *ops.Store, rec *ops.Record[T]
 		next = i + 1
 	}
 	for _, s := range fl.Steps[next:] {
-		if ended, err := fl.ended(ctx, store, rec, s.Run(ctx, rec)); ended {
+		err := s.Run(ctx, rec)
+		if errors.Is(err, errNothingToRecord) {
+			continue
+		}
+		if ended, err := fl.ended(ctx, store, rec, err); ended {
 			return err
 		}
 		if err := rec.Save(ctx, store, s.Name); err != nil {
