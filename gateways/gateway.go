@@ -70,6 +70,14 @@ type PayRequest struct {
 	BrowserInfo json.RawMessage
 	ShopperIP   string
 	Origin      string
+	// BillingAddress is the shopper's address as the front-end collected
+	// it (Drop-in's state.data.billingAddress), for the issuer's address
+	// checks. Never logged.
+	BillingAddress json.RawMessage
+	// RedirectThreeDS asks for 3-D Secure on the issuer's own page (a
+	// redirect the shopper comes back from) instead of inside the checkout
+	// page (native), which is the default.
+	RedirectThreeDS bool
 	// Metadata ties gateway notifications back to Cleeng (customerId, subscriptionId, orderId).
 	Metadata map[string]string
 }
