@@ -172,7 +172,7 @@ func (f *Flows) updateDetailsFlow(cmd messages.PaymentDetailsCommand) *flow[upda
 				}
 				res, err := f.storeToken(ctx, g, gateways.PayRequest{
 					IdempotencyKey: rec.Key, Reference: "details-" + st.CustomerID.String() + "-" + cmd.RequestID, Amount: zero,
-					ShopperReference: st.CustomerID.String(), PaymentMethod: cmd.PaymentMethod, StoreToken: true, ReturnURL: cmd.ReturnURL,
+					ShopperReference: st.CustomerID.String(), PaymentMethod: cmd.PaymentMethod, StoreToken: true, Shopper: cmd.Shopper,
 					Metadata: map[string]string{"customerId": st.CustomerID.String()},
 				})
 				if err != nil {

@@ -195,10 +195,7 @@ func (f *Flows) payInitial(ctx context.Context, g gateways.Gateway, order orderF
 		ShopperReference: order.CustomerID.String(),
 		PaymentMethod:    cmd.PaymentMethod,
 		StoreToken:       true,
-		ReturnURL:        cmd.ReturnURL,
-		BrowserInfo:      cmd.BrowserInfo,
-		ShopperIP:        cmd.ShopperIP,
-		Origin:           cmd.Origin,
+		Shopper:          cmd.Shopper,
 		Metadata:         map[string]string{"customerId": order.CustomerID.String(), "orderId": order.ID.String()},
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/cleeng-connector/connector/cleeng"
+	"github.com/cleeng-connector/connector/gateways"
 	"github.com/cleeng-connector/connector/internal/ops"
 )
 
@@ -30,12 +31,9 @@ type PaymentCommand struct {
 	CustomerID    int64           `json:"customerId"`
 	OrderID       int64           `json:"orderId"`
 	PaymentMethod json.RawMessage `json:"paymentMethod"`
-	ReturnURL     string          `json:"returnUrl,omitempty"`
-	BrowserInfo   json.RawMessage `json:"browserInfo,omitempty"`
-	// ShopperIP is set by the ingress from the connection (or a trusted
-	// proxy's X-Forwarded-For), never taken from the body.
-	ShopperIP string `json:"shopperIP,omitempty"`
-	Origin    string `json:"origin,omitempty"`
+	// Shopper's ShopperIP is set by the ingress from the connection (or a
+	// trusted proxy's X-Forwarded-For), never taken from the body.
+	gateways.Shopper
 }
 
 // DetailsCommand is the body of POST /v1/checkout/payments/details.
@@ -50,7 +48,8 @@ type PaymentDetailsCommand struct {
 	CustomerID      int64           `json:"customerId"`
 	PaymentMethodID int64           `json:"paymentMethodId"`
 	PaymentMethod   json.RawMessage `json:"paymentMethod"`
-	ReturnURL       string          `json:"returnUrl,omitempty"`
+	// Shopper as in PaymentCommand: a new card may be challenged too.
+	gateways.Shopper
 	// RequestID, when the front-end sends one, identifies a retried call;
 	// otherwise the body's hash does.
 	RequestID string `json:"requestId,omitempty"`
