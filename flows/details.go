@@ -229,7 +229,7 @@ func (f *Flows) createDetails(ctx context.Context, rec *ops.Record[updateDetails
 		st.Result = settled(res)
 		return endHere()
 	case res.Outcome == gateways.ActionRequired:
-		st.Outcome = &messages.DetailsOutcome{Status: "action_required", RequestID: st.RequestID, Action: res.Action}
+		st.Outcome = &messages.DetailsOutcome{Status: messages.StatusActionRequired, RequestID: st.RequestID, PaymentMethodID: st.PaymentMethodID, Action: res.Action}
 		return parkAt(stepAwaitingShopper, nil)
 	case res.Token == "":
 		return failure.Permanentf("gateway %s authorised the new card but returned no recurring token", st.Gateway)

@@ -74,6 +74,9 @@ type CheckoutOutcome struct {
 	ExternalPaymentID string          `json:"externalPaymentId,omitempty"`
 	RejectedReason    string          `json:"rejectedReason,omitempty"`
 	Action            json.RawMessage `json:"action,omitempty"`
+	// Payment is the Cleeng payment the purchase created, as Cleeng
+	// answered it (what Cleeng's own checkout hands its front-end).
+	Payment *cleeng.Payment `json:"payment,omitempty"`
 }
 
 // DetailsOutcome is the answer of POST /v1/payment-details.
@@ -89,6 +92,10 @@ type DetailsOutcome struct {
 	Action                      json.RawMessage `json:"action,omitempty"`
 }
 
+// StatusActionRequired is the status of an outcome that waits for the
+// shopper (3-D Secure, a redirect): its action says what to show them.
+const StatusActionRequired = "action_required"
+
 // OutcomeOrderNotFound is the code of a purchase whose order Cleeng does
 // not hold for the calling customer: it does not exist, or is another's.
 const OutcomeOrderNotFound = "order_not_found"
@@ -103,6 +110,12 @@ func OutcomeKeys() []string { return []string{"initial.>", "update-details.>"} }
 // caller's is an operation of its own, never the owner's.
 func InitialKey(customerID, orderID int64) string {
 	return ops.Key("initial", strconv.FormatInt(customerID, 10), strconv.FormatInt(orderID, 10))
+}
+
+// PaymentDetailsPrefix is the prefix (ops.InProgress) of the operation
+// keys of a customer's payment-details updates.
+func PaymentDetailsPrefix(customerID int64) string {
+	return ops.Key("update-details", strconv.FormatInt(customerID, 10))
 }
 
 // PaymentDetailsKey is the operation key of one payment-details update.

@@ -237,14 +237,14 @@ func (d *Dev) StartWorkers(n int) error {
 		d.runCtx, d.cancel = context.WithCancel(context.Background())
 	}
 	for range n {
-		rt, defs, err := roles.Worker(d.worker, d.Broker, d.log)
+		w, err := roles.NewWorker(d.worker, d.Broker, d.log)
 		if err != nil {
 			return err
 		}
 		d.workers.Add(1)
 		go func() {
 			defer d.workers.Done()
-			if err := rt.Run(d.runCtx, defs...); err != nil {
+			if err := w.Run(d.runCtx); err != nil {
 				d.errs <- fmt.Errorf("workers: %w", err)
 			}
 		}()
