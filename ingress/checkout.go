@@ -23,9 +23,12 @@ import (
 // failed, or waiting for the shopper) and differs from stale, or ok=false
 // when ctx ends first. Get reports whether the operation exists and its
 // outcome, nil while it has none yet.
+// AwaitingShopper finds the latest operation under a key prefix that
+// waits for the shopper.
 type Outcomes interface {
 	Wait(ctx context.Context, key string, stale json.RawMessage) (outcome json.RawMessage, ok bool, err error)
 	Get(ctx context.Context, key string) (outcome json.RawMessage, found bool, err error)
+	AwaitingShopper(ctx context.Context, prefix string) (key string, outcome json.RawMessage, found bool, err error)
 }
 
 // Customers verifies a Cleeng customer JWT and names its customer
@@ -55,6 +58,8 @@ type CheckoutConfig struct {
 	// call is answered 429 with Retry-After, and nothing is stored.
 	// Default 1000.
 	MaxWaits int
+	// MediaStore configures the Adyen endpoints of Cleeng's MediaStore SDK.
+	MediaStore MediaStoreConfig
 }
 
 // DefaultMaxWaits is CheckoutConfig.MaxWaits's default.
@@ -74,10 +79,11 @@ func (s *Server) MountCheckout(cfg CheckoutConfig) {
 	s.Handle("GET /v1/checkout/payments/{orderId}", c.cors(http.HandlerFunc(c.status)))
 	s.Handle("POST /v1/payment-details", c.cors(http.HandlerFunc(c.paymentDetails)))
 	s.Handle("POST /v1/payment-details/details", c.cors(http.HandlerFunc(c.paymentDetailsAction)))
+	c.mountMediaStore()
 	// Preflights carry no credentials: they are answered unauthenticated.
-	s.Handle("OPTIONS /v1/", c.cors(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.WriteHeader(http.StatusNoContent)
-	})))
+	preflight := c.cors(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	s.Handle("OPTIONS /v1/", preflight)
+	s.Handle("OPTIONS "+mediaStorePrefix, preflight)
 }
 
 type checkout struct {
