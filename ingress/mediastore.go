@@ -274,7 +274,7 @@ func (c *checkout) sdkPaymentMethods(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusServiceUnavailable, "payment methods cannot be listed now; retry", "")
 	case answer.Code == messages.OutcomeOrderNotFound:
-		writeError(w, http.StatusNotFound, answer.Error, "orderId")
+		writeCodedError(w, http.StatusNotFound, answer.Code, answer.Error)
 	case answer.Code == messages.QueryNotPossible:
 		writeCodedError(w, http.StatusUnprocessableEntity, answer.Code, answer.Error)
 	case answer.Code != "":

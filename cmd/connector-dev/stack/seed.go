@@ -17,6 +17,7 @@ var DemoOffer = cleengsandbox.Offer{
 	Prices: map[string]cleengsandbox.Price{
 		"US": {Amount: cleeng.MustDecimal("9.99"), Currency: "USD", TaxRate: cleeng.MustDecimal("0")},
 		"DE": {Amount: cleeng.MustDecimal("9.99"), Currency: "EUR", TaxRate: cleeng.MustDecimal("0.19")},
+		"NL": {Amount: cleeng.MustDecimal("9.99"), Currency: "EUR", TaxRate: cleeng.MustDecimal("0.21")},
 		"JP": {Amount: cleeng.MustDecimal("1200"), Currency: "JPY", TaxRate: cleeng.MustDecimal("0.10")},
 		"KW": {Amount: cleeng.MustDecimal("3.125"), Currency: "KWD", TaxRate: cleeng.MustDecimal("0")},
 	},
