@@ -168,7 +168,10 @@ func StartDev(ctx context.Context, opts DevOptions) (dev *Dev, err error) {
 		opts.Sandboxes(&sandboxSettings)
 	}
 	d.Sandboxes = NewSandboxes(sandboxSettings)
-	d.serve(sandboxLn, d.Sandboxes.Handler(), SandboxWriteTimeout)
+	sandboxSite := http.NewServeMux()
+	sandboxSite.Handle("/", d.Sandboxes.Handler())
+	sandboxSite.Handle("GET "+DropInPath, d.dropInPage())
+	d.serve(sandboxLn, sandboxSite, SandboxWriteTimeout)
 
 	// The dev ingress authenticates every webhook as production does, and
 	// verifies the Cleeng sandbox's customer tokens as production verifies
