@@ -7,7 +7,12 @@
 // notification it already delivered).
 //
 // It is stateful and keeps Adyen's rules: payments authorise, refuse or ask
-// for a 3-D Secure challenge completed through /payments/details; tokens are
+// the shopper to act, completed through /payments/details: a 3-D Secure
+// challenge in the page (threeDS2 action, when the request prefers
+// nativeThreeDS) or on the issuer's page (a redirect action, otherwise, as
+// Adyen does since v69), and iDEAL's redirect to the bank (issuer 1160
+// refuses; an approved one stores a SEPA Direct Debit token); the
+// redirect's result comes back as redirectResult (RedirectResult); tokens are
 // stored per shopperReference; captures, refunds and cancels are answered
 // 201 "received" and confirmed later by an HMAC-signed notification POSTed
 // (with basic auth) to the configured URL until it answers 200 [accepted];

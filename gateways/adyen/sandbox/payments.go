@@ -184,13 +184,20 @@ func cardFrom(pm cardInput) (card, string, answer, bool) {
 	return c, cvc, answer{}, true
 }
 
+// awaitShopper parks p until /payments/details brings the result the
+// returned reference names. Called with s.mu held.
+func (s *Sandbox) awaitShopper(p *Payment) (ref string) {
+	p.Status = StatusChallenge
+	s.add(p)
+	ref = newReference()
+	s.challenges[ref] = p.PSPReference
+	return ref
+}
+
 // challenge parks p until /payments/details brings the 3-D Secure result.
 // Called with s.mu held.
 func (s *Sandbox) challenge(p *Payment) answer {
-	p.Status = StatusChallenge
-	s.add(p)
-	transID := newReference()
-	s.challenges[transID] = p.PSPReference
+	transID := s.awaitShopper(p)
 	token, _ := json.Marshal(map[string]string{"threeDSServerTransID": transID, "acsURL": "https://sandbox.invalid/acs"})
 	return jsonAnswer(http.StatusOK, map[string]any{
 		"resultCode":        "ChallengeShopper",

@@ -19,10 +19,7 @@ const redirectBase = "https://sandbox.invalid/redirect"
 // a card's 3-D Secure on the issuer's page (the request did not prefer
 // native), or a redirect method. Called with s.mu held.
 func (s *Sandbox) redirect(p *Payment) answer {
-	p.Status = StatusChallenge
-	s.add(p)
-	ref := newReference()
-	s.challenges[ref] = p.PSPReference
+	ref := s.awaitShopper(p)
 	return jsonAnswer(http.StatusOK, map[string]any{
 		"resultCode":        "RedirectShopper",
 		"pspReference":      p.PSPReference,
