@@ -95,7 +95,7 @@ func ParseReport(r io.Reader) (kind string, rows []ReportRow, err error) {
 	cr.FieldsPerRecord = -1 // checked below, with the line in the error
 	header, err := cr.Read()
 	if err != nil {
-		return "", nil, fmt.Errorf("adyen report: header: %w", err)
+		return "", nil, fmt.Errorf("adyen report: no CSV header line: %w", err)
 	}
 	col := map[string]int{}
 	for i, name := range header {
