@@ -210,7 +210,9 @@ func (w *reconcileWorld) consistent() {
 	o = w.order()
 	psp := w.adyenPay(o, o.Amount(), true)
 	p := w.cleengPay(o, cleeng.StatusAuthorized, psp)
-	w.cleengUpdate(p, cleeng.UpdatePaymentRequest{Status: cleeng.StatusCaptured, ExternalPaymentID: w.adyenModify("capture", psp, o)})
+	w.adyenModify("capture", psp, o)
+	// Cleeng keeps the payment's pspReference: refunds take it (DESIGN section 12).
+	w.cleengUpdate(p, cleeng.UpdatePaymentRequest{Status: cleeng.StatusCaptured})
 
 	o = w.order()
 	psp = w.adyenPay(o, o.Amount(), false)
@@ -320,8 +322,8 @@ func TestReconcile_FindsEachPlantedDrift(t *testing.T) {
 			o := w.order()
 			psp := w.adyenPay(o, o.Amount(), true)
 			p := w.cleengPay(o, cleeng.StatusAuthorized, psp)
-			capture := w.adyenModify("capture", psp, o)
-			return planted{reconcile.CapturedVsAuthorised, psp, "mark Cleeng payment " + p.ID.String() + " captured (PATCH /payments/" + p.ID.String() + " status captured, externalPaymentId " + capture}
+			w.adyenModify("capture", psp, o)
+			return planted{reconcile.CapturedVsAuthorised, psp, "mark Cleeng payment " + p.ID.String() + " captured (PATCH /payments/" + p.ID.String() + " status captured)"}
 		}},
 		{"authorised at adyen, captured in Cleeng", func(w *reconcileWorld) planted {
 			o := w.order()

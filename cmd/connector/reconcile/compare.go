@@ -29,9 +29,6 @@ type GatewayPayment struct {
 	// Reference is the gateway's payment reference (Adyen's pspReference,
 	// Cleverbridge's purchase id): Cleeng's externalPaymentId.
 	Reference string
-	// Aliases are the capture references Cleeng's externalPaymentId holds
-	// instead when the capture has its own (DESIGN section 1).
-	Aliases []string
 	// MerchantReference is the connector's reference: the Cleeng order id.
 	MerchantReference string
 	State             State
@@ -108,11 +105,6 @@ func Compare(in Inputs) []Drift {
 			continue
 		}
 		c, found := byExternalID[g.Reference]
-		for _, alias := range g.Aliases {
-			if !found {
-				c, found = byExternalID[alias]
-			}
-		}
 		var cp *cleeng.Payment
 		if found {
 			cp = &c
@@ -143,6 +135,9 @@ func comparePayment(g GatewayPayment, c *cleeng.Payment) []Drift {
 	switch {
 	case g.State == StatePending:
 	case verification && (c == nil || status == cleeng.StatusCaptured || status == cleeng.StatusAuthorized):
+	case c != nil && c.Amount.IsZero() && g.State == StateCancelled:
+		// A free trial whose gateway cannot authorise zero: one minor unit
+		// authorised and cancelled (DESIGN section 12).
 	case c == nil && charged:
 		kind, action = MissingInCleeng, missingAction(g)
 	case (status == cleeng.StatusRejected || status == cleeng.StatusCancelled) && charged && !g.Refunded:
@@ -152,7 +147,7 @@ func comparePayment(g GatewayPayment, c *cleeng.Payment) []Drift {
 	case !charged:
 		kind, action = NotChargedAtGateway, fmt.Sprintf("the gateway %s it: mark Cleeng payment %s rejected (PATCH /payments/%s status rejected), or charge again", g.State, c.ID, c.ID)
 	case status == cleeng.StatusAuthorized && g.State == StateCaptured:
-		kind, action = CapturedVsAuthorised, fmt.Sprintf("mark Cleeng payment %s captured (PATCH /payments/%s status captured, externalPaymentId %s)", c.ID, c.ID, captureReference(g))
+		kind, action = CapturedVsAuthorised, fmt.Sprintf("mark Cleeng payment %s captured (PATCH /payments/%s status captured)", c.ID, c.ID)
 	case (status == cleeng.StatusCaptured || status == cleeng.StatusRefunded) && g.State == StateAuthorised:
 		kind, action = CapturedVsAuthorised, fmt.Sprintf("capture %s at %s (POST /payments/%s/captures), or correct Cleeng payment %s", g.Reference, g.Gateway, g.Reference, c.ID)
 	case status == cleeng.StatusCaptured && g.Refunded:
@@ -194,7 +189,7 @@ func missingAction(g GatewayPayment) string {
 		status = cleeng.StatusAuthorized
 	}
 	return fmt.Sprintf("record it in Cleeng (POST /payments order %s, status %s, externalPaymentId %s), or %s",
-		orDash(g.MerchantReference), status, captureReference(g), undoAtGateway(g, "nobody should have been charged"))
+		orDash(g.MerchantReference), status, g.Reference, undoAtGateway(g, "nobody should have been charged"))
 }
 
 // undoAtGateway is the gateway-side correction: a refund, or the
@@ -211,15 +206,6 @@ func refundAtGateway(g GatewayPayment, why string) string {
 		return fmt.Sprintf("refund %s at adyen if %s (POST /payments/%s/refunds)", g.Reference, why, g.Reference)
 	}
 	return fmt.Sprintf("refund purchase %s in %s's own tools if %s", g.Reference, g.Gateway, why)
-}
-
-// captureReference is the reference Cleeng should hold: the capture's own
-// when it has one.
-func captureReference(g GatewayPayment) string {
-	if g.State == StateCaptured && len(g.Aliases) > 0 {
-		return g.Aliases[len(g.Aliases)-1]
-	}
-	return g.Reference
 }
 
 func gatewaySide(g GatewayPayment) string {

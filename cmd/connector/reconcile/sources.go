@@ -98,9 +98,6 @@ func AdyenPayments(report []byte, merchantAccount string) ([]GatewayPayment, err
 			p.State = StateCancelled
 		case "SentForSettle", "Settled", "SettledBulk", "Captured":
 			p.State = StateCaptured
-			if r.ModificationReference != "" {
-				p.Aliases = appendNew(p.Aliases, r.ModificationReference)
-			}
 		case "SentForRefund", "Refunded", "RefundedBulk", "Chargeback", "ChargebackExternally", "RefundedExternally", "SecondChargeback":
 			// A settlement report has no authorisation rows: a refund
 			// or chargeback implies the capture.
@@ -125,15 +122,6 @@ func AdyenPayments(report []byte, merchantAccount string) ([]GatewayPayment, err
 // refundKey names one refund of a payment: its own reference, which its
 // later failure or reversal carries too.
 func refundKey(r adyen.ReportRow) string { return r.PSPReference + "/" + r.ModificationReference }
-
-func appendNew(list []string, s string) []string {
-	for _, have := range list {
-		if have == s {
-			return list
-		}
-	}
-	return append(list, s)
-}
 
 // CleverbridgePurchase is a purchase as Cleverbridge lists it: the fields
 // reconcile reads of the sandbox's purchases (GET /sandbox/state).
