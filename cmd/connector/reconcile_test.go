@@ -42,13 +42,13 @@ type reconcileWorld struct {
 	cleeng         *cleeng.Client
 	paymentsURL    string
 	opsStore       *ops.Store
-	orders         int
 }
 
 const (
-	reconcileOffer    = "S-MONTHLY"
-	reconcileCustomer = "9001"
-	reconcileMethod   = "123876432"
+	reconcileOffer      = "S-MONTHLY"
+	reconcileTrialOffer = "S-TRIAL"
+	reconcileCustomer   = "9001"
+	reconcileMethod     = "123876432"
 )
 
 func newReconcileWorld(t *testing.T) *reconcileWorld {
@@ -82,6 +82,10 @@ func newReconcileWorld(t *testing.T) *reconcileWorld {
 		"DE": {Amount: decimalOf(t, "9.99"), Currency: "EUR", TaxRate: decimalOf(t, "0.19")}}}); err != nil {
 		t.Fatal(err)
 	}
+	if err := cleengSB.SeedOffer(cleengsandbox.Offer{ID: reconcileTrialOffer, Prices: map[string]cleengsandbox.Price{
+		"DE": {Amount: decimalOf(t, "0"), Currency: "EUR", TaxRate: decimalOf(t, "0.19")}}}); err != nil {
+		t.Fatal(err)
+	}
 	if err := cleengSB.SeedCustomer(cleengsandbox.Customer{ID: reconcileCustomer, Country: "DE"}); err != nil {
 		t.Fatal(err)
 	}
@@ -113,9 +117,11 @@ func eurOrUSD(t *testing.T, value, currency string) money.Amount {
 }
 
 // order creates a Cleeng order of 9.99 EUR.
-func (w *reconcileWorld) order() cleeng.Order {
+func (w *reconcileWorld) order() cleeng.Order { return w.orderOf(reconcileOffer) }
+
+func (w *reconcileWorld) orderOf(offer string) cleeng.Order {
 	w.t.Helper()
-	o, err := w.cleeng.CreateOrder(w.t.Context(), cleeng.CreateOrderRequest{CustomerID: reconcileCustomer, OfferID: reconcileOffer,
+	o, err := w.cleeng.CreateOrder(w.t.Context(), cleeng.CreateOrderRequest{CustomerID: reconcileCustomer, OfferID: offer,
 		Currency: "EUR", Country: "DE", PaymentMethodID: reconcileMethod})
 	if err != nil {
 		w.t.Fatal(err)
@@ -127,7 +133,6 @@ func (w *reconcileWorld) order() cleeng.Order {
 // authorised.
 func (w *reconcileWorld) adyenPay(order cleeng.Order, amount money.Amount, authoriseOnly bool) string {
 	w.t.Helper()
-	w.orders++
 	res, err := w.adyen.Pay(w.t.Context(), gateways.PayRequest{IdempotencyKey: "pay-" + order.ID.String(), Reference: order.ID.String(),
 		Amount: amount, ShopperReference: reconcileCustomer, AuthoriseOnly: authoriseOnly,
 		PaymentMethod: adyensandbox.EncryptedCardMethod(adyensandbox.CardVisa, "Jane Smith")})
@@ -140,6 +145,17 @@ func (w *reconcileWorld) adyenPay(order cleeng.Order, amount money.Amount, autho
 	}
 	if res.Outcome != want || res.PaymentReference == "" {
 		w.t.Fatalf("adyen pay of %s: %+v, want %s", order.ID, res, want)
+	}
+	return res.PaymentReference
+}
+
+// adyenRefused pays order with a card the issuer refuses.
+func (w *reconcileWorld) adyenRefused(order cleeng.Order) string {
+	w.t.Helper()
+	res, err := w.adyen.Pay(w.t.Context(), gateways.PayRequest{IdempotencyKey: "pay-" + order.ID.String(), Reference: order.ID.String(),
+		Amount: order.Amount(), ShopperReference: reconcileCustomer, PaymentMethod: adyensandbox.EncryptedCardMethod(adyensandbox.CardVisa, "DECLINED")})
+	if err != nil || res.Outcome != gateways.Refused {
+		w.t.Fatalf("refused payment: %+v, %v", res, err)
 	}
 	return res.PaymentReference
 }
@@ -164,6 +180,9 @@ func (w *reconcileWorld) adyenModify(what string, psp string, order cleeng.Order
 func (w *reconcileWorld) cleengPay(order cleeng.Order, status cleeng.PaymentStatus, externalID string) cleeng.Payment {
 	w.t.Helper()
 	req := cleeng.CreatePaymentRequest{OrderID: order.ID, Status: status, PaymentOperation: cleeng.OperationInitialPayment, ExternalPaymentID: externalID}
+	if order.Amount().IsZero() {
+		req.PaymentOperation = cleeng.OperationInitialFreeTrial
+	}
 	if status == cleeng.StatusRejected {
 		req.RejectedReason = "Refused"
 	}
@@ -199,9 +218,9 @@ func (w *reconcileWorld) cleverbridgeCharge(order cleeng.Order) string {
 }
 
 // consistent records, on every side, what the connector's flows leave
-// behind: a purchase, an authorisation later captured under its own
-// reference, a refund, a refusal, a Cleverbridge renewal, a card check, and
-// their finished operation records.
+// behind: a purchase, an authorisation captured later, a refund, a
+// refusal, a free trial, a card check, a Cleverbridge renewal, and a
+// finished operation record.
 func (w *reconcileWorld) consistent() {
 	w.t.Helper()
 	o := w.order()
@@ -221,12 +240,11 @@ func (w *reconcileWorld) consistent() {
 	w.cleengRefund(p)
 
 	o = w.order()
-	refused, err := w.adyen.Pay(w.t.Context(), gateways.PayRequest{IdempotencyKey: "pay-" + o.ID.String(), Reference: o.ID.String(),
-		Amount: o.Amount(), ShopperReference: reconcileCustomer, PaymentMethod: adyensandbox.EncryptedCardMethod(adyensandbox.CardVisa, "DECLINED")})
-	if err != nil || refused.Outcome != gateways.Refused {
-		w.t.Fatalf("refused payment: %+v, %v", refused, err)
-	}
-	w.cleengPay(o, cleeng.StatusRejected, refused.PaymentReference)
+	w.cleengPay(o, cleeng.StatusRejected, w.adyenRefused(o))
+
+	// A free trial: a zero-amount authorisation, a zero captured payment.
+	o = w.orderOf(reconcileTrialOffer)
+	w.cleengPay(o, cleeng.StatusCaptured, w.adyenPay(o, o.Amount(), true))
 
 	// A card update's zero-amount check has no Cleeng payment.
 	w.adyenPay(cleeng.Order{ID: "card-update-1"}, eurOrUSD(w.t, "0", "EUR"), true)
@@ -343,6 +361,12 @@ func TestReconcile_FindsEachPlantedDrift(t *testing.T) {
 			psp := w.adyenPay(o, o.Amount(), false)
 			w.cleengRefund(w.cleengPay(o, cleeng.StatusCaptured, psp))
 			return planted{reconcile.RefundedOneSide, psp, "refund " + psp + " at adyen if Cleeng refunded it"}
+		}},
+		{"refused at adyen, captured in Cleeng", func(w *reconcileWorld) planted {
+			o := w.order()
+			psp := w.adyenRefused(o)
+			p := w.cleengPay(o, cleeng.StatusCaptured, psp)
+			return planted{reconcile.NotChargedAtGateway, psp, "mark Cleeng payment " + p.ID.String() + " rejected"}
 		}},
 		{"amount differs", func(w *reconcileWorld) planted {
 			o := w.order()
