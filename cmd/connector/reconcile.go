@@ -104,7 +104,7 @@ func reconcileCommand(now func() time.Time) func(ctx context.Context, env *confi
 			return cli.ExitError{Code: 2, Err: err}
 		}
 		if len(drifts) > 0 {
-			return cli.ExitError{Code: 1, Err: fmt.Errorf("%d drifts between %s and %s", len(drifts), formatTime(window.from), formatTime(window.to))}
+			return cli.ExitError{Code: 1, Err: fmt.Errorf("drift found between %s and %s: %d", formatTime(window.from), formatTime(window.to), len(drifts))}
 		}
 		return nil
 	}
