@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"time"
 
@@ -54,44 +53,14 @@ func reconcileCommand(now func() time.Time) func(ctx context.Context, env *confi
 		case *adyenReport == "" && *purchases == "":
 			return cli.Usagef("give --adyen-report, --cleverbridge-purchases or both: a gateway's records to compare with")
 		}
-		reportKey := env.String("ADYEN_REPORT_API_KEY")
+		sources := reconcile.Sources{AdyenReport: *adyenReport, AdyenReportAPIKey: env.String("ADYEN_REPORT_API_KEY"),
+			AdyenMerchantAccount: *adyenMerchant, CleverbridgePurchases: *purchases, CleengPayments: *cleengPayments}
 		in := reconcile.Inputs{From: window.from, To: window.to, Now: clock, InDoubtAfter: *inDoubtAfter}
 		err = withBroker(ctx, env, config.RoleReconcile, func(b *broker.Broker) error {
 			if in.Operations, err = ops.List[json.RawMessage](ctx, ops.NewStore(b.Ops), ""); err != nil {
 				return fmt.Errorf("operation records: %w", err)
 			}
-			if *adyenReport != "" {
-				header := http.Header{}
-				if reportKey != "" {
-					header.Set("X-API-Key", reportKey)
-				}
-				doc, err := reconcile.Fetch(ctx, *adyenReport, header)
-				if err != nil {
-					return fmt.Errorf("--adyen-report: %w", err)
-				}
-				payments, err := reconcile.AdyenPayments(doc, *adyenMerchant)
-				if err != nil {
-					return fmt.Errorf("--adyen-report: %w", err)
-				}
-				in.Gateways = append(in.Gateways, payments...)
-			}
-			if *purchases != "" {
-				doc, err := reconcile.Fetch(ctx, *purchases, nil)
-				if err != nil {
-					return fmt.Errorf("--cleverbridge-purchases: %w", err)
-				}
-				payments, err := reconcile.CleverbridgePayments(doc)
-				if err != nil {
-					return fmt.Errorf("--cleverbridge-purchases: %w", err)
-				}
-				in.Gateways = append(in.Gateways, payments...)
-			}
-			doc, err := reconcile.Fetch(ctx, *cleengPayments, nil)
-			if err != nil {
-				return fmt.Errorf("--cleeng-payments: %w", err)
-			}
-			in.Cleeng, err = reconcile.CleengPayments(doc)
-			return err
+			return sources.Load(ctx, &in)
 		})
 		if err != nil {
 			if errors.As(err, new(cli.UsageError)) {

@@ -62,6 +62,57 @@ func Fetch(ctx context.Context, location string, header http.Header) ([]byte, er
 	return body, nil
 }
 
+// Sources say where each side's records are read: a file path or an
+// http(s) URL each; an empty gateway source is not read.
+type Sources struct {
+	// AdyenReport is Adyen's Payment accounting or Settlement details
+	// report, downloaded with AdyenReportAPIKey as X-API-Key when set.
+	AdyenReport, AdyenReportAPIKey string
+	// AdyenMerchantAccount keeps that merchant account's rows only.
+	AdyenMerchantAccount  string
+	CleverbridgePurchases string
+	CleengPayments        string
+}
+
+// Load reads every source into in's Gateways and Cleeng; an error names
+// the source.
+func (s Sources) Load(ctx context.Context, in *Inputs) error {
+	if s.AdyenReport != "" {
+		header := http.Header{}
+		if s.AdyenReportAPIKey != "" {
+			header.Set("X-API-Key", s.AdyenReportAPIKey)
+		}
+		doc, err := Fetch(ctx, s.AdyenReport, header)
+		if err == nil {
+			var payments []GatewayPayment
+			payments, err = AdyenPayments(doc, s.AdyenMerchantAccount)
+			in.Gateways = append(in.Gateways, payments...)
+		}
+		if err != nil {
+			return fmt.Errorf("--adyen-report: %w", err)
+		}
+	}
+	if s.CleverbridgePurchases != "" {
+		doc, err := Fetch(ctx, s.CleverbridgePurchases, nil)
+		if err == nil {
+			var payments []GatewayPayment
+			payments, err = CleverbridgePayments(doc)
+			in.Gateways = append(in.Gateways, payments...)
+		}
+		if err != nil {
+			return fmt.Errorf("--cleverbridge-purchases: %w", err)
+		}
+	}
+	doc, err := Fetch(ctx, s.CleengPayments, nil)
+	if err == nil {
+		in.Cleeng, err = CleengPayments(doc)
+	}
+	if err != nil {
+		return fmt.Errorf("--cleeng-payments: %w", err)
+	}
+	return nil
+}
+
 // AdyenPayments reads an Adyen report (CSV) into payments, keeping those
 // of merchantAccount (all of them when it is empty).
 func AdyenPayments(report []byte, merchantAccount string) ([]GatewayPayment, error) {
