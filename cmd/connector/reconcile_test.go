@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -305,6 +306,18 @@ func TestReconcile_CleanRunFindsNothing(t *testing.T) {
 	if err != nil || !strings.Contains(out, "no drift between") {
 		t.Errorf("clean run as a table: %q, %v", out, err)
 	}
+	// The report as a file, as an operator downloads it from the Customer Area.
+	report, err := reconcile.Fetch(t.Context(), w.adyenReportURL, http.Header{"X-Api-Key": {w.env["ADYEN_REPORT_API_KEY"]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "payments_accounting_report.csv")
+	if err := os.WriteFile(file, report, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if drifts, err := w.reconcile(time.Now().Add(time.Minute), "--adyen-report", file); err != nil || len(drifts) != 0 {
+		t.Errorf("clean run on the report's file: %+v, %v", drifts, err)
+	}
 }
 
 // TestReconcile_FindsEachPlantedDrift plants one drift per subtest on a
@@ -423,7 +436,9 @@ func TestReconcile_OperationInDoubtPastItsDeadline(t *testing.T) {
 		!strings.Contains(drifts[0].Action, "at step charge-lock") || exitCode(err) != 1 {
 		t.Fatalf("past the deadline: %+v, %v; want %s in doubt at step charge-lock, exit 1", drifts, err, key)
 	}
-	out, _ := w.run(time.Now().Add(defaultInDoubtAfter+time.Minute), "--in-doubt-after", "20h")
+	out, _ := w.run(time.Now().Add(defaultInDoubtAfter + time.Minute))
+	mustContain(t, "the table", out, "KIND", "ACTION", "in-doubt", key, "connector ops show "+key)
+	out, _ = w.run(time.Now().Add(defaultInDoubtAfter+time.Minute), "--in-doubt-after", "20h")
 	if !strings.Contains(out, "no drift") {
 		t.Errorf("with --in-doubt-after 20h: %s", out)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cleeng-connector/connector/cleeng"
+	"github.com/cleeng-connector/connector/gateways/adyen"
 	"github.com/cleeng-connector/connector/internal/money"
 	"github.com/cleeng-connector/connector/internal/ops"
 )
@@ -202,7 +203,7 @@ func undoAtGateway(g GatewayPayment, why string) string {
 }
 
 func refundAtGateway(g GatewayPayment, why string) string {
-	if g.Gateway == "adyen" {
+	if g.Gateway == adyen.Name {
 		return fmt.Sprintf("refund %s at adyen if %s (POST /payments/%s/refunds)", g.Reference, why, g.Reference)
 	}
 	return fmt.Sprintf("refund purchase %s in %s's own tools if %s", g.Reference, g.Gateway, why)
