@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -50,6 +49,8 @@ func reconcileCommand(now func() time.Time) func(ctx context.Context, env *confi
 		switch {
 		case *cleengPayments == "":
 			return cli.Usagef("--cleeng-payments is required: Cleeng's payments to compare with")
+		case *inDoubtAfter <= 0:
+			return cli.Usagef("--in-doubt-after %s: want a positive duration", *inDoubtAfter)
 		case *adyenReport == "" && *purchases == "":
 			return cli.Usagef("give --adyen-report, --cleverbridge-purchases or both: a gateway's records to compare with")
 		}
@@ -63,9 +64,6 @@ func reconcileCommand(now func() time.Time) func(ctx context.Context, env *confi
 			return sources.Load(ctx, &in)
 		})
 		if err != nil {
-			if errors.As(err, new(cli.UsageError)) {
-				return err
-			}
 			return cli.ExitError{Code: 2, Err: err}
 		}
 		drifts := reconcile.Compare(in)

@@ -275,10 +275,14 @@ func (w *reconcileWorld) reconcile(now time.Time, extra ...string) ([]reconcile.
 }
 
 func (w *reconcileWorld) run(now time.Time, extra ...string) (string, error) {
+	return w.runWith(w.env, now, extra...)
+}
+
+func (w *reconcileWorld) runWith(env map[string]string, now time.Time, extra ...string) (string, error) {
 	args := append([]string{"--from", w.start.Format(time.RFC3339), "--adyen-report", w.adyenReportURL,
 		"--cleverbridge-purchases", w.purchasesURL, "--cleeng-payments", w.paymentsURL}, extra...)
 	var out bytes.Buffer
-	err := reconcileCommand(func() time.Time { return now })(w.t.Context(), config.FromMap(w.env), args, &out)
+	err := reconcileCommand(func() time.Time { return now })(w.t.Context(), config.FromMap(env), args, &out)
 	return out.String(), err
 }
 
@@ -455,16 +459,24 @@ func TestReconcile_ErrorsNameTheProblem(t *testing.T) {
 		name    string
 		args    []string
 		mention string
+		natsURL string // instead of the world's
 	}{
-		{"report not found", []string{"--adyen-report", w.adyenReportURL + ".missing"}, "--adyen-report: GET"},
-		{"report file missing", []string{"--adyen-report", t.TempDir() + "/none.csv"}, "--adyen-report: open"},
-		{"not CSV", []string{"--adyen-report", w.paymentsURL}, "adyen report: no CSV header line"},
-		{"not a report", []string{"--adyen-report", otherCSV}, "neither a Payment accounting report"},
-		{"no Cleeng payments", []string{"--cleeng-payments", w.adyenReportURL}, "--cleeng-payments: GET"},
-		{"bad window", []string{"--to", "yesterday"}, "--to: \"yesterday\" is neither"},
+		{"report not found", []string{"--adyen-report", w.adyenReportURL + ".missing"}, "--adyen-report: GET", ""},
+		{"report file missing", []string{"--adyen-report", t.TempDir() + "/none.csv"}, "--adyen-report: open", ""},
+		{"not CSV", []string{"--adyen-report", w.paymentsURL}, "adyen report: no CSV header line", ""},
+		{"not a report", []string{"--adyen-report", otherCSV}, "neither a Payment accounting report", ""},
+		{"no Cleeng payments", []string{"--cleeng-payments", w.adyenReportURL}, "--cleeng-payments: GET", ""},
+		{"bad window", []string{"--to", "yesterday"}, "--to: \"yesterday\" is neither", ""},
+		{"empty window", []string{"--to", w.start.Add(-time.Hour).Format(time.RFC3339)}, "is not before --to", ""},
+		{"no deadline", []string{"--in-doubt-after", "0s"}, "--in-doubt-after 0s: want a positive duration", ""},
+		{"NATS unreachable", nil, "connect to NATS at nats://127.0.0.1:1", "nats://127.0.0.1:1"},
 	}
 	for _, tt := range tests {
-		_, err := w.run(time.Now(), tt.args...)
+		env := w.env
+		if tt.natsURL != "" {
+			env = map[string]string{"NATS_URL": tt.natsURL}
+		}
+		_, err := w.runWith(env, time.Now(), tt.args...)
 		if exitCode(err) != 2 || !strings.Contains(err.Error(), tt.mention) {
 			t.Errorf("%s: %v (exit %d), want exit 2 mentioning %q", tt.name, err, exitCode(err), tt.mention)
 		}
