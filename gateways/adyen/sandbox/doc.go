@@ -4,7 +4,10 @@
 // is <host>/adyen/v71), plus /sandbox/state, /sandbox/faults and the
 // controls POST /sandbox/tokens/{token}/refuse and
 // POST /sandbox/notifications/{index}/resend (Adyen re-sending a
-// notification it already delivered).
+// notification it already delivered), and the Payment accounting report of
+// everything it did, as Adyen's report download serves it (GET
+// /reports/download/MerchantAccount/{account}/payments_accounting_report*.csv
+// with X-API-Key; `connector reconcile` reads it).
 //
 // It is stateful and keeps Adyen's rules: payments authorise, refuse or ask
 // the shopper to act, completed through /payments/details: a 3-D Secure
@@ -34,7 +37,8 @@
 // 4217's: 1990 ISK is 199000, 99000 IDR is 99000), kept and echoed exactly
 // as received. The sandbox never converts them, so a test compares what it
 // holds with Adyen's documented values rather than with the gateway's own
-// conversion.
+// conversion. The report is the one place it writes major units, as Adyen's
+// reports do, with the gateway's table (adyen.ReportAmount).
 //
 // Test data (Adyen's documented test cards and holder-name triggers):
 //
