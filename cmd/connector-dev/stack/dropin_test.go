@@ -1,7 +1,6 @@
 package stack_test
 
 import (
-	"context"
 	"html"
 	"io"
 	"net/http"
@@ -9,24 +8,13 @@ import (
 	"testing"
 
 	"github.com/cleeng-connector/connector/cmd/connector-dev/stack"
-	"github.com/cleeng-connector/connector/internal/broker"
 )
 
 // The dev stack's page shows the payment-methods answer a MediaStore SDK
 // checkout gets for the seeded order, asked through the ingress.
 func TestDropInPage_ShowsWhatDropInReceives(t *testing.T) {
 	t.Parallel()
-	dev, err := stack.StartDev(context.Background(), stack.DevOptions{
-		Broker:      broker.Options{StoreDir: t.TempDir()},
-		IngressAddr: "127.0.0.1:0", SandboxAddr: "127.0.0.1:0",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dev.Close()
-	if err := stack.SeedDemo(dev.Sandboxes); err != nil {
-		t.Fatal(err)
-	}
+	dev := stack.StartSeeded(t)
 	for range 2 { // the order is seeded once, then shown again
 		resp, err := http.Get(dev.SandboxURL + stack.DropInPath)
 		if err != nil {

@@ -1,7 +1,6 @@
 package stack_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"testing"
@@ -11,9 +10,7 @@ import (
 	"github.com/cleeng-connector/connector/cmd/connector-dev/demo"
 	"github.com/cleeng-connector/connector/cmd/connector-dev/stack"
 	"github.com/cleeng-connector/connector/cmd/connector/reconcile"
-	"github.com/cleeng-connector/connector/internal/broker"
 	"github.com/cleeng-connector/connector/internal/ops"
-	"github.com/cleeng-connector/connector/workers"
 )
 
 // TestReconcile_TheDemoLeavesNoDriftAndAPlantedOneIsFound drives the demo's
@@ -24,18 +21,7 @@ import (
 // found, alone.
 func TestReconcile_TheDemoLeavesNoDriftAndAPlantedOneIsFound(t *testing.T) {
 	t.Parallel()
-	dev, err := stack.StartDev(context.Background(), stack.DevOptions{
-		Broker:      broker.Options{StoreDir: t.TempDir()},
-		IngressAddr: "127.0.0.1:0", SandboxAddr: "127.0.0.1:0",
-		Runtime: workers.Config{Schedule: []time.Duration{20 * time.Millisecond, 100 * time.Millisecond}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dev.Close()
-	if err := stack.SeedDemo(dev.Sandboxes); err != nil {
-		t.Fatal(err)
-	}
+	dev := stack.StartSeeded(t)
 	start := time.Now().Add(-time.Second)
 	if _, err := demo.Run(t.Context(), stack.DemoTarget(dev.IngressURL, dev.SandboxURL), io.Discard); err != nil {
 		t.Fatal(err)
@@ -43,6 +29,7 @@ func TestReconcile_TheDemoLeavesNoDriftAndAPlantedOneIsFound(t *testing.T) {
 	reconcileDev := func() []reconcile.Drift {
 		t.Helper()
 		in := reconcile.Inputs{From: start, To: time.Now().Add(time.Minute), Now: time.Now(), InDoubtAfter: 14 * time.Hour}
+		var err error
 		if in.Operations, err = ops.List[json.RawMessage](t.Context(), ops.NewStore(dev.Broker.Ops), ""); err != nil {
 			t.Fatal(err)
 		}
