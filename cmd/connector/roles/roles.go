@@ -12,6 +12,7 @@ import (
 	"github.com/cleeng-connector/connector/gateways"
 	"github.com/cleeng-connector/connector/gateways/adyen"
 	"github.com/cleeng-connector/connector/gateways/cleverbridge"
+	"github.com/cleeng-connector/connector/gateways/guard"
 	"github.com/cleeng-connector/connector/ingress"
 	"github.com/cleeng-connector/connector/internal/broker"
 	"github.com/cleeng-connector/connector/internal/cli"
@@ -92,6 +93,13 @@ type WorkerSettings struct {
 	// Methods maps Cleeng paymentMethodIds to gateway names.
 	Methods map[string]string
 	Options flows.Options
+	// Guards are each gateway's limits (by gateway name) for the whole
+	// deployment; this worker takes its share (guard.Limits.Share). A
+	// gateway without an entry is neither paced nor ever paused.
+	Guards map[string]guard.Limits
+	// Replicas is the number of worker replicas sharing the Guards' rates.
+	// Default 1.
+	Replicas int
 }
 
 // Worker wires the flows to their gateways, Cleeng and the operation store.
@@ -118,6 +126,9 @@ func Worker(s WorkerSettings, b *broker.Broker, log zerolog.Logger) (*workers.Ru
 		gws = append(gws, g)
 		decoders[cleverbridge.Name] = cleverbridge.DecodeEvent
 	}
+	if gws, err = guarded(s, gws, log); err != nil {
+		return nil, nil, err
+	}
 	router, err := flows.NewRouter(s.Methods, gws...)
 	if err != nil {
 		return nil, nil, err
@@ -140,6 +151,28 @@ func Worker(s WorkerSettings, b *broker.Broker, log zerolog.Logger) (*workers.Ru
 		return nil, nil, err
 	}
 	return rt, defs, nil
+}
+
+// guarded wraps each gateway in its guard (gateways/guard), with this
+// replica's share of the gateway's limits: every call the flows make to a
+// gateway waits for its turn and passes its circuit breaker.
+func guarded(s WorkerSettings, gws []gateways.Gateway, log zerolog.Logger) ([]gateways.Gateway, error) {
+	var metrics *guard.Metrics
+	if s.Runtime.Metrics != nil {
+		var err error
+		if metrics, err = guard.NewMetrics(s.Runtime.Metrics); err != nil {
+			return nil, fmt.Errorf("gateway guard metrics: %w", err)
+		}
+	}
+	out := make([]gateways.Gateway, len(gws))
+	for i, gw := range gws {
+		g, err := guard.New(gw.Name(), s.Guards[gw.Name()].Share(s.Replicas), metrics, log)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = guard.Wrap(gw, g)
+	}
+	return out, nil
 }
 
 // queueMetricsTimeout bounds the JetStream calls of one scrape.
