@@ -147,6 +147,13 @@ func (f *Flows) charge(ctx context.Context, rec *ops.Record[renewalState], d cle
 	}
 	before := rec.Step
 	if !retryable {
+		// The call's turn under the gateway's rate limit is waited for
+		// before the intent, so a crash while waiting leaves nothing in doubt.
+		if p, ok := g.(gateways.Pacer); ok {
+			if ctx, err = p.Pace(ctx); err != nil {
+				return err
+			}
+		}
 		// The intent: from here on the call may have charged.
 		if err := rec.Save(ctx, f.ops, stepGatewayCall); err != nil {
 			return err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -120,17 +121,42 @@ func New(name string, l Limits, m *Metrics, log zerolog.Logger) (*Guard, error) 
 	return g, nil
 }
 
-// admit waits for the call's turn and asks the breaker; done reports the
-// call's error once it returns. A call that is not admitted was not sent:
-// its error is transient, or "not yet" when its turn comes after the
-// handler's deadline.
-func (g *Guard) admit(ctx context.Context, what string) (done func(ctx context.Context, err error), err error) {
-	// An open breaker refuses at once rather than after a wait in line.
-	if g.breaker.State() == gobreaker.StateOpen {
-		return nil, g.refuse(what)
+// turn is a turn taken ahead of its call (Pace), carried by the call's
+// context; the first call of its guard made with that context uses it.
+type turn struct {
+	guard *Guard
+	used  atomic.Bool
+}
+
+type turnKey struct{}
+
+// Pace waits for the turn of the next call made with the returned context
+// (gateways.Pacer): a flow waits before it records its intent to call.
+func (g *Guard) Pace(ctx context.Context) (context.Context, error) {
+	if err := g.take(ctx, "call"); err != nil {
+		return ctx, err
 	}
-	if err := g.wait(ctx, what); err != nil {
-		return nil, err
+	return context.WithValue(ctx, turnKey{}, &turn{guard: g}), nil
+}
+
+// take waits for a turn; an open breaker refuses at once rather than after
+// a wait in line.
+func (g *Guard) take(ctx context.Context, what string) error {
+	if g.breaker.State() == gobreaker.StateOpen {
+		return g.refuse(what)
+	}
+	return g.wait(ctx, what)
+}
+
+// admit takes the call's turn (or the one Pace took for it) and asks the
+// breaker; done reports the call's error once it returns. A call that is
+// not admitted was not sent: its error is transient, or "not yet" when its
+// turn comes after the handler's deadline.
+func (g *Guard) admit(ctx context.Context, what string) (done func(ctx context.Context, err error), err error) {
+	if t, ok := ctx.Value(turnKey{}).(*turn); !ok || t.guard != g || t.used.Swap(true) {
+		if err := g.take(ctx, what); err != nil {
+			return nil, err
+		}
 	}
 	report, err := g.breaker.Allow()
 	if err != nil {

@@ -331,3 +331,33 @@ func TestWrap_KeepsNameCapabilitiesAndPaymentMethodListing(t *testing.T) {
 		t.Fatalf("guarded Cleverbridge gained capabilities: %+v", c.gw.Capabilities())
 	}
 }
+
+// TestPace_TakesTheTurnOfTheNextCallOnly: a flow paces before recording
+// its intent; the call it then makes goes out at once on that turn, and a
+// second call with the same context waits its own turn.
+func TestPace_TakesTheTurnOfTheNextCallOnly(t *testing.T) {
+	t.Parallel()
+	g, sb := withAdyen(t, guard.Limits{Rate: 0.01, Burst: 1}) // one call per 100 s
+	pacer, ok := g.gw.(gateways.Pacer)
+	if !ok {
+		t.Fatal("the guarded gateway does not pace")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	paced, err := pacer.Pace(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.gw.Pay(paced, card(t, "order-paced")); err != nil {
+		t.Fatalf("the paced call: %v, want it sent on its turn", err)
+	}
+	if _, err := g.gw.Pay(paced, card(t, "order-unpaced")); !failure.Is(err, failure.ClassNotYet) {
+		t.Fatalf("a second call on the same turn: %v, want not yet", err)
+	}
+	if _, err := pacer.Pace(ctx); !failure.Is(err, failure.ClassNotYet) {
+		t.Fatalf("pacing with no turn before the deadline: %v, want not yet", err)
+	}
+	if n := len(sb.Payments()); n != 1 {
+		t.Fatalf("%d payments at Adyen, want 1", n)
+	}
+}

@@ -6,8 +6,8 @@ import (
 	"github.com/cleeng-connector/connector/gateways"
 )
 
-// Wrap returns gw with every call made under g. The wrapper has gw's name
-// and capabilities, and lists payment methods when gw does
+// Wrap returns gw with every call made under g. The wrapper paces
+// (gateways.Pacer), has gw's name and capabilities, and lists payment methods when gw does
 // (gateways.PaymentMethodLister), so callers' type assertions still find it.
 func Wrap(gw gateways.Gateway, g *Guard) gateways.Gateway {
 	w := &wrapped{next: gw, guard: g}
@@ -21,6 +21,9 @@ type wrapped struct {
 	next  gateways.Gateway
 	guard *Guard
 }
+
+// Pace waits for the turn of the next call made with the returned context.
+func (w *wrapped) Pace(ctx context.Context) (context.Context, error) { return w.guard.Pace(ctx) }
 
 func (w *wrapped) Name() string                        { return w.next.Name() }
 func (w *wrapped) Capabilities() gateways.Capabilities { return w.next.Capabilities() }
