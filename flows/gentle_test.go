@@ -47,6 +47,38 @@ func sumOf(t *testing.T, reg *prometheus.Registry, name string, match map[string
 	return sum
 }
 
+// renewAll sends a capture webhook for each subscription at once and waits
+// until every renewal is captured in Cleeng and every message handled.
+func (e *e2e) renewAll(subs []cleeng.ID) {
+	e.t.Helper()
+	for _, sub := range subs {
+		e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentCapture), SubscriptionID: sub})
+	}
+	testkit.Eventually(e.t, 2*time.Minute, "every renewal captured in Cleeng and every message handled", func() bool {
+		for _, sub := range subs {
+			ps := e.payments(sub)
+			if len(ps) != 1 || ps[0].Status != cleeng.StatusCaptured {
+				return false
+			}
+		}
+		return e.inboxEmpty()
+	})
+}
+
+// newLimitedE2E is a stack whose workers call gateway under limits, with
+// an AckWait of 1 s (shorter than the waits the tests make), and the
+// registry of its metrics.
+func newLimitedE2E(t *testing.T, gateway string, limits guard.Limits) (*e2e, *prometheus.Registry) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	e := newE2E(t, func(o *stack.DevOptions) {
+		o.Registry = reg
+		o.Runtime.AckWait = time.Second
+		o.Guards = map[string]guard.Limits{gateway: limits}
+	})
+	return e, reg
+}
+
 // TestRenewal_UnderATightRateLimitEveryRenewalSucceedsWithoutDeadLetter:
 // a dozen renewals at once against Adyen limited to 3 calls/s wait in line
 // up to 4 s, longer than the runtime's AckWait (1 s), and every
@@ -56,12 +88,7 @@ func sumOf(t *testing.T, reg *prometheus.Registry, name string, match map[string
 func TestRenewal_UnderATightRateLimitEveryRenewalSucceedsWithoutDeadLetter(t *testing.T) {
 	t.Parallel()
 	const renewals = 12
-	reg := prometheus.NewRegistry()
-	e := newE2E(t, func(o *stack.DevOptions) {
-		o.Registry = reg
-		o.Runtime.AckWait = time.Second
-		o.Guards = map[string]guard.Limits{adyen.Name: {Rate: 3, Burst: 1}}
-	})
+	e, reg := newLimitedE2E(t, adyen.Name, guard.Limits{Rate: 3, Burst: 1})
 	first := e.subscribe("DE")
 	subs := make([]cleeng.ID, renewals)
 	for i := range subs {
@@ -72,18 +99,7 @@ func TestRenewal_UnderATightRateLimitEveryRenewalSucceedsWithoutDeadLetter(t *te
 		}
 		subs[i] = sub.SubscriptionID
 	}
-	for _, sub := range subs {
-		e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentCapture), SubscriptionID: sub})
-	}
-	testkit.Eventually(t, 2*time.Minute, "every renewal captured in Cleeng and every message handled", func() bool {
-		for _, sub := range subs {
-			ps := e.payments(sub)
-			if len(ps) != 1 || ps[0].Status != cleeng.StatusCaptured {
-				return false
-			}
-		}
-		return e.inboxEmpty()
-	})
+	e.renewAll(subs)
 	if n := len(e.renewalCharges()); n != renewals {
 		t.Errorf("%d renewal charges at Adyen, want %d", n, renewals)
 	}
@@ -163,5 +179,29 @@ func TestCleverbridge_OpenBreakerPausesTheRenewalWhichThenChargesOnce(t *testing
 	}
 	if n := e.deadLetters(); n != 0 {
 		t.Errorf("%d dead letters, want none", n)
+	}
+}
+
+// TestCleverbridge_RenewalsWaitingTheirTurnChargeOnceEach: renewals at
+// Cleverbridge, which has no idempotency keys, wait for their turn under a
+// tight limit before recording the intent to call; each is charged once and
+// captured, none parks in doubt, none is dead-lettered.
+func TestCleverbridge_RenewalsWaitingTheirTurnChargeOnceEach(t *testing.T) {
+	t.Parallel()
+	const renewals = 6
+	e, reg := newLimitedE2E(t, cleverbridge.Name, guard.Limits{Rate: 2, Burst: 1})
+	subs := make([]cleeng.ID, renewals)
+	for i := range subs {
+		subs[i] = e.cleverbridgeSubscription(cbsandbox.SubscriptionPaid).SubscriptionID
+	}
+	e.renewAll(subs)
+	if n := len(e.processCartCalls(cbsandbox.SubscriptionPaid)); n != renewals {
+		t.Errorf("%d Process Cart calls, want %d: one per renewal", n, renewals)
+	}
+	if n := e.deadLetters(); n != 0 {
+		t.Errorf("%d dead letters, want none", n)
+	}
+	if n := waitsLongerThan(t, reg, cleverbridge.Name, time.Second); n == 0 {
+		t.Error("no renewal waited longer than AckWait for its turn: the test did not test what it says")
 	}
 }
