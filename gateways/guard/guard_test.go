@@ -361,3 +361,32 @@ func TestPace_TakesTheTurnOfTheNextCallOnly(t *testing.T) {
 		t.Fatalf("%d payments at Adyen, want 1", n)
 	}
 }
+
+// TestBreaker_CallCutShortByItsCallerIsNoFailure: a call the worker itself
+// abandons (a drain, the handler's deadline) while Adyen holds the answer
+// says nothing about Adyen's health: one failure would open this breaker,
+// and it stays closed.
+func TestBreaker_CallCutShortByItsCallerIsNoFailure(t *testing.T) {
+	t.Parallel()
+	g, sb := withAdyen(t, guard.Limits{Failures: 1, Cooldown: time.Hour})
+	held := faultinject.NewGate()
+	defer held.Open()
+	sb.Faults().Add(faultinject.Fault{PathPrefix: "/v71/payments", Hold: held, Count: 1})
+	ctx, cancel := context.WithCancel(context.Background())
+	abandoned := make(chan error, 1)
+	go func() {
+		_, err := g.gw.Pay(ctx, card(t, "order-abandoned"))
+		abandoned <- err
+	}()
+	testkit.Eventually(t, time.Minute, "the call held at Adyen", func() bool { return held.Arrived() == 1 })
+	cancel()
+	if err := <-abandoned; !failure.Is(err, failure.ClassUnknownOutcome) {
+		t.Fatalf("abandoned call: %v, want Adyen's unknown outcome", err)
+	}
+	if s := g.state(t); s != 0 {
+		t.Fatalf("breaker state %v after the caller gave up, want 0 (closed)", s)
+	}
+	if _, err := g.gw.Pay(context.Background(), card(t, "order-after")); err != nil {
+		t.Fatalf("next call: %v, want it sent", err)
+	}
+}
