@@ -373,9 +373,9 @@ func TestBreaker_CallCutShortByItsCallerIsNoFailure(t *testing.T) {
 	defer held.Open()
 	sb.Faults().Add(faultinject.Fault{PathPrefix: "/v71/payments", Hold: held, Count: 1})
 	ctx, cancel := context.WithCancel(context.Background())
-	abandoned := make(chan error, 1)
+	abandoned, req := make(chan error, 1), card(t, "order-abandoned")
 	go func() {
-		_, err := g.gw.Pay(ctx, card(t, "order-abandoned"))
+		_, err := g.gw.Pay(ctx, req)
 		abandoned <- err
 	}()
 	testkit.Eventually(t, time.Minute, "the call held at Adyen", func() bool { return held.Arrived() == 1 })
