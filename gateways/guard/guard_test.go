@@ -259,8 +259,12 @@ func TestLimiter_PacesConcurrentCallsAndFailsNone(t *testing.T) {
 	t.Parallel()
 	const calls, perSecond = 30, 20
 	g, sb := withAdyen(t, guard.Limits{Rate: perSecond, Burst: 1})
+	reqs := make([]gateways.PayRequest, calls)
+	for i := range reqs {
+		reqs[i] = card(t, fmt.Sprint("order-paced-", i))
+	}
 	testkit.FanOut(t, calls, calls, func(i int) error {
-		res, err := g.gw.Pay(context.Background(), card(t, fmt.Sprint("order-paced-", i)))
+		res, err := g.gw.Pay(context.Background(), reqs[i])
 		if err == nil && res.Outcome != gateways.Captured {
 			err = fmt.Errorf("outcome %s", res.Outcome)
 		}
