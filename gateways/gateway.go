@@ -162,6 +162,17 @@ type Gateway interface {
 	DeleteToken(ctx context.Context, req TokenRequest) error
 }
 
+// Pacer is implemented by a gateway whose calls wait their turn under a
+// rate limit (gateways/guard). Pace waits for the turn of the next call
+// made with the context it returns, which then goes out at once. A flow
+// calling a gateway without idempotency keys paces before it records its
+// intent to call, so the wait is not part of the window in which a crash
+// leaves the charge in doubt. An error means no call was made and no turn
+// is held: transient (refused) or not yet (the turn comes too late).
+type Pacer interface {
+	Pace(ctx context.Context) (context.Context, error)
+}
+
 // PaymentMethodLister is implemented by gateways whose front-end component
 // asks which payment methods to show (Adyen's Drop-in renders its form
 // from Adyen's /paymentMethods answer). It is not part of Gateway: a

@@ -2,17 +2,20 @@ package main
 
 import (
 	"strings"
+	"time"
 
 	"github.com/cleeng-connector/connector/cleeng"
 	"github.com/cleeng-connector/connector/cmd/connector/roles"
 	"github.com/cleeng-connector/connector/flows"
 	"github.com/cleeng-connector/connector/gateways/adyen"
 	"github.com/cleeng-connector/connector/gateways/cleverbridge"
+	"github.com/cleeng-connector/connector/gateways/guard"
 	"github.com/cleeng-connector/connector/ingress"
 	"github.com/cleeng-connector/connector/internal/config"
 	"github.com/cleeng-connector/connector/workers"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+	"golang.org/x/time/rate"
 )
 
 // readIngressSettings reads the ingress variables. Every webhook it takes
@@ -134,7 +137,13 @@ func readWorkerSettings(env *config.Env, log zerolog.Logger, reg prometheus.Regi
 			Mode:      env.OneOf("CLEVERBRIDGE_MODE", cleverbridge.ModeInteractive, cleverbridge.ModeNonInteractive),
 		}
 	}
+	s.Replicas = env.Int("WORKER_REPLICAS")
+	s.Guards = map[string]guard.Limits{}
+	if s.Cleverbridge != nil {
+		s.Guards[cleverbridge.Name] = readGuard(env, "CLEVERBRIDGE", s)
+	}
 	if env.String("ADYEN_API_KEY") != "" {
+		s.Guards[adyen.Name] = readGuard(env, "ADYEN", s)
 		s.Adyen = &adyen.Config{
 			APIKey:          env.String("ADYEN_API_KEY"),
 			MerchantAccount: env.Required("ADYEN_MERCHANT_ACCOUNT"),
@@ -145,4 +154,29 @@ func readWorkerSettings(env *config.Env, log zerolog.Logger, reg prometheus.Regi
 		}
 	}
 	return s
+}
+
+// readGuard reads a gateway's limits (variables <prefix>_RATE_LIMIT, ...)
+// and checks that a call never waits its turn past half the handler's
+// time: every handler of the worker (WORKER_CONCURRENCY per flow it runs)
+// may be waiting for the gateway at once, served at this replica's share
+// of the rate. The other half is the call's and the rest of the flow's.
+func readGuard(env *config.Env, prefix string, s roles.WorkerSettings) guard.Limits {
+	l := guard.Limits{
+		Rate:     rate.Limit(env.Float(prefix + "_RATE_LIMIT")),
+		Burst:    env.Int(prefix + "_RATE_BURST"),
+		Failures: env.Int(prefix + "_BREAKER_FAILURES"),
+		Cooldown: env.Duration(prefix + "_BREAKER_COOLDOWN"),
+	}
+	flowsRun := len(s.Flows)
+	if flowsRun == 0 {
+		flowsRun = len(flows.Names)
+	}
+	handlers := s.Runtime.Concurrency * flowsRun
+	share := l.Share(s.Replicas)
+	longest := workers.DefaultHandlerTimeout / 2
+	env.Check(prefix+"_RATE_LIMIT", share.MaxWait(handlers) <= longest,
+		"%v calls/s shared by WORKER_REPLICAS=%d leaves each worker %.2f/s, at which its %d handlers (WORKER_CONCURRENCY %d × %d flows) could wait %v for their turn, more than half the handler timeout (%v): raise it, lower WORKER_CONCURRENCY, or run fewer flows per worker (WORKER_FLOWS)",
+		float64(l.Rate), s.Replicas, float64(share.Rate), handlers, s.Runtime.Concurrency, flowsRun, share.MaxWait(handlers).Round(time.Second), longest)
+	return l
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/netip"
 	"net/url"
 	"os"
@@ -108,6 +109,14 @@ var Vars = []Var{
 	{Name: "CLEVERBRIDGE_PASSWORD", Secret: true, Help: "Cleverbridge API password (also checks its notifications)", Roles: all},
 	{Name: "CLEVERBRIDGE_PRODUCT_ID", Help: "Cleverbridge product id used for renewals", Roles: worker},
 	{Name: "CLEVERBRIDGE_MODE", Default: "non-interactive", Help: "ProcessCartMode: interactive or non-interactive", Roles: worker},
+	{Name: "ADYEN_RATE_LIMIT", Default: "100", Help: "calls per second to Adyen over the whole deployment, each of WORKER_REPLICAS workers taking an equal share; a call past it waits its turn and never fails for it", Roles: []string{RoleWorker}},
+	{Name: "ADYEN_RATE_BURST", Default: "20", Help: "calls to Adyen that may go out at once after a quiet spell, over the whole deployment (each worker at least 1)", Roles: []string{RoleWorker}},
+	{Name: "ADYEN_BREAKER_FAILURES", Default: "5", Help: "failed calls to Adyen in a row (5xx, 429, timeouts, no answer; not refusals or other 4xx) that open its circuit breaker: calls then wait for redelivery, unsent", Roles: []string{RoleWorker}},
+	{Name: "ADYEN_BREAKER_COOLDOWN", Default: "30s", Help: "how long Adyen's open circuit breaker refuses calls before it lets one probe through", Roles: []string{RoleWorker}},
+	{Name: "CLEVERBRIDGE_RATE_LIMIT", Default: "5", Help: "Process Cart calls per second over the whole deployment, each of WORKER_REPLICAS workers taking an equal share; conservative, as Cleverbridge asks to be contacted before calling it often; a call past it waits its turn and never fails for it", Roles: []string{RoleWorker}},
+	{Name: "CLEVERBRIDGE_RATE_BURST", Default: "1", Help: "Process Cart calls that may go out at once after a quiet spell, over the whole deployment (each worker at least 1)", Roles: []string{RoleWorker}},
+	{Name: "CLEVERBRIDGE_BREAKER_FAILURES", Default: "5", Help: "failed Process Cart calls in a row (5xx, 429, timeouts, no answer; not refusals or other 4xx) that open Cleverbridge's circuit breaker", Roles: []string{RoleWorker}},
+	{Name: "CLEVERBRIDGE_BREAKER_COOLDOWN", Default: "30s", Help: "how long Cleverbridge's open circuit breaker refuses calls before it lets one probe through", Roles: []string{RoleWorker}},
 	{Name: "CLEVERBRIDGE_NOTIFICATION_TIMEOUT", Default: "1h", Help: "how long a renewal whose Process Cart answer was lost (or is pending offline) waits for the purchase notification", Roles: worker},
 	{Name: "PAYMENT_METHODS", Help: "paymentMethodId=gateway pairs, e.g. 123876432=adyen,555001=cleverbridge; the ingress requires the notification credentials of every gateway named", Roles: all},
 	{Name: "DEACTIVATE_DELETE_DETAILS", Default: "false", Help: "on paymentDetailsDeactivated, also delete the old token at the gateway and the old Cleeng payment details", Roles: worker},
@@ -115,6 +124,7 @@ var Vars = []Var{
 	{Name: "WORKER_ADDR", Default: ":9090", Help: "where a worker serves /healthz, /readyz and /metrics", Roles: []string{RoleWorker}},
 	{Name: "WORKER_FLOWS", Help: "comma-separated flows this worker runs; empty runs all", Roles: worker},
 	{Name: "WORKER_ACK_WAIT", Default: "30s", Help: "a message whose worker stops reporting progress (it reports every third of this) is redelivered after this; also the lease of its operation claims, so a killed worker's operations resume within about this", Roles: worker},
+	{Name: "WORKER_REPLICAS", Default: "1", Help: "worker replicas of the deployment: each takes an equal share of every gateway's rate limit (ADYEN_RATE_LIMIT, CLEVERBRIDGE_RATE_LIMIT); set it with the replica count, or the deployment calls a gateway faster than its limit", Roles: []string{RoleWorker}},
 	{Name: "WORKER_CONCURRENCY", Default: "64", Help: "in-flight messages per flow (renewals/s at a gateway of latency L is about this / L)", Roles: worker},
 	{Name: "CONSOLE_ADDR", Default: "127.0.0.1:8070", Help: "where the operator console listens: a loopback address (it serves plain HTTP; reach it through a tunnel or a TLS proxy beside it)", Roles: []string{RoleDev, RoleConsole}},
 	{Name: "CONSOLE_USER", Help: "the operator console's user (HTTP Basic); required by connector console", Roles: []string{RoleConsole}},
@@ -178,6 +188,16 @@ func (e *Env) Int(name string) int {
 		e.fail(name, "%q is not a positive integer", v)
 	}
 	return n
+}
+
+// Float parses a positive number such as 2.5.
+func (e *Env) Float(name string) float64 {
+	v := e.raw(name)
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || !(f > 0) || math.IsInf(f, 0) {
+		e.fail(name, "%q is not a positive number", v)
+	}
+	return f
 }
 
 // Bool parses true or false.

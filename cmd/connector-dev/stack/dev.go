@@ -17,6 +17,7 @@ import (
 	"github.com/cleeng-connector/connector/flows"
 	"github.com/cleeng-connector/connector/gateways/adyen"
 	"github.com/cleeng-connector/connector/gateways/cleverbridge"
+	"github.com/cleeng-connector/connector/gateways/guard"
 	"github.com/cleeng-connector/connector/ingress"
 	"github.com/cleeng-connector/connector/internal/broker"
 	"github.com/cleeng-connector/connector/internal/cli"
@@ -83,6 +84,10 @@ type DevOptions struct {
 	Runtime workers.Config
 	// Flows are the flows' options (tests shorten the notification timeout).
 	Flows flows.Options
+	// Guards limit the calls to each gateway (by name) over all the
+	// stack's worker runtimes, which share them as replicas do; a gateway
+	// without an entry is neither paced nor ever paused.
+	Guards map[string]guard.Limits
 	// Workers is the number of worker runtimes sharing the durables. Default 1.
 	Workers int
 	// NoWorkers starts no worker runtime: the workers run elsewhere (crash
@@ -212,8 +217,10 @@ func StartDev(ctx context.Context, opts DevOptions) (dev *Dev, err error) {
 			CheckoutURL: d.AdyenCheckoutURL(), ReturnURL: d.IngressURL + "/return"},
 		Cleverbridge: &cleverbridge.Config{BaseURL: d.SandboxURL + "/cleverbridge", Username: DevCleverbridgeUser,
 			Password: DevCleverbridgePassword, ProductID: DevCleverbridgeProduct},
-		Methods: DevPaymentMethods,
-		Options: opts.Flows,
+		Methods:  DevPaymentMethods,
+		Options:  opts.Flows,
+		Guards:   opts.Guards,
+		Replicas: opts.Workers,
 	}
 	if d.worker.Options.AllowedPaymentMethods == nil {
 		d.worker.Options.AllowedPaymentMethods = DevAllowedPaymentMethods

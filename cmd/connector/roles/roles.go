@@ -13,6 +13,7 @@ import (
 	"github.com/cleeng-connector/connector/gateways"
 	"github.com/cleeng-connector/connector/gateways/adyen"
 	"github.com/cleeng-connector/connector/gateways/cleverbridge"
+	"github.com/cleeng-connector/connector/gateways/guard"
 	"github.com/cleeng-connector/connector/ingress"
 	"github.com/cleeng-connector/connector/internal/broker"
 	"github.com/cleeng-connector/connector/internal/cli"
@@ -94,6 +95,13 @@ type WorkerSettings struct {
 	// Methods maps Cleeng paymentMethodIds to gateway names.
 	Methods map[string]string
 	Options flows.Options
+	// Guards are each gateway's limits (by gateway name) for the whole
+	// deployment; this worker takes its share (guard.Limits.Share). A
+	// gateway without an entry is neither paced nor ever paused.
+	Guards map[string]guard.Limits
+	// Replicas is the number of worker replicas sharing the Guards' rates.
+	// Default 1.
+	Replicas int
 }
 
 // Worker is a worker's flows on their runtime, and the queries it answers.
@@ -161,6 +169,9 @@ func worker(s WorkerSettings, b *broker.Broker, log zerolog.Logger) (*workers.Ru
 		gws = append(gws, g)
 		decoders[cleverbridge.Name] = cleverbridge.DecodeEvent
 	}
+	if gws, err = guarded(s, gws, log); err != nil {
+		return nil, nil, nil, err
+	}
 	router, err := flows.NewRouter(s.Methods, gws...)
 	if err != nil {
 		return nil, nil, nil, err
@@ -183,6 +194,28 @@ func worker(s WorkerSettings, b *broker.Broker, log zerolog.Logger) (*workers.Ru
 		return nil, nil, nil, err
 	}
 	return rt, defs, f, nil
+}
+
+// guarded wraps each gateway in its guard (gateways/guard), with this
+// replica's share of the gateway's limits: every call the flows make to a
+// gateway waits for its turn and passes its circuit breaker.
+func guarded(s WorkerSettings, gws []gateways.Gateway, log zerolog.Logger) ([]gateways.Gateway, error) {
+	var metrics *guard.Metrics
+	if s.Runtime.Metrics != nil {
+		var err error
+		if metrics, err = guard.NewMetrics(s.Runtime.Metrics); err != nil {
+			return nil, fmt.Errorf("gateway guard metrics: %w", err)
+		}
+	}
+	out := make([]gateways.Gateway, len(gws))
+	for i, gw := range gws {
+		g, err := guard.New(gw.Name(), s.Guards[gw.Name()].Share(s.Replicas), metrics, log)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = guard.Wrap(gw, g)
+	}
+	return out, nil
 }
 
 // queueMetricsTimeout bounds the JetStream calls of one scrape.
