@@ -42,12 +42,10 @@ func (r *Runtime) process(workCtx context.Context, f *flowRun, jm jetstream.Msg)
 	d := r.cfg.decide(herr, msg.Attempt, time.Since(msg.Received))
 	switch d.action {
 	case actAck:
-		ctx, cancel := context.WithTimeout(context.Background(), replyTimeout)
-		err := jm.DoubleAck(ctx)
-		cancel()
-		if err != nil {
-			// The server may or may not have the ack: the message may come
-			// again, and the flow's operation record makes the repeat a no-op.
+		// Fire and forget: the flow's operation record already makes the
+		// work once-only, so an ack lost on the way costs a redelivery after
+		// AckWait that finds the operation done (DESIGN section 4).
+		if err := jm.Ack(); err != nil {
 			log(f.log.Error()).Err(err).Msg("ack failed")
 			d.outcome = outcomeAckFailed
 		}

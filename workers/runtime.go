@@ -75,6 +75,15 @@ const (
 	// MaxDeliverNotYet, so a dead-letter publish that failed on the last
 	// counted delivery is tried again rather than left undelivered.
 	deadLetterRetries = 3
+	// prefetch is how many messages per handler the client buffers beyond
+	// those in flight. It asks for more when half are gone, so a batch
+	// covers the round trip of the next pull (one message per handler left
+	// the runtime idle, waiting on the server, at a third of its rate). A
+	// buffered message waits at most prefetch handler calls, and its
+	// AckWait runs meanwhile: four calls of up to AckWait/5 each (6 s with
+	// the defaults) fit in it, and a longer wait costs a redelivery that
+	// the operation record turns into a no-op.
+	prefetch = 4
 )
 
 var flowName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
@@ -237,9 +246,7 @@ func (r *Runtime) consume(ctx, workCtx context.Context, f *flowRun) {
 		workers.Wait()
 	}()
 	for ctx.Err() == nil {
-		// The client buffers at most Concurrency messages beyond those in
-		// flight, so a replica never sits on work others could do.
-		iter, err := f.consumer.Messages(jetstream.PullMaxMessages(f.Concurrency))
+		iter, err := f.consumer.Messages(jetstream.PullMaxMessages(prefetch * f.Concurrency))
 		if err == nil {
 			r.pump(ctx, f, iter, work)
 			if ctx.Err() != nil {
