@@ -11,7 +11,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cleeng-connector/connector/internal/broker"
-	"github.com/cleeng-connector/connector/internal/testkit"
 	"github.com/cleeng-connector/connector/workers"
 )
 
@@ -78,7 +77,7 @@ func consumeRound(b *testing.B, br *broker.Broker, subject, durable string, from
 	b.StartTimer()
 	began := time.Now()
 	stop := consume()
-	testkit.EventuallyEvery(b, 5*time.Minute, time.Millisecond, "every message acked", func() bool {
+	eventually(b, 5*time.Minute, "every message acked", func() bool {
 		return streamMsgs(b, br.JS, broker.InboxStream) == 0
 	})
 	took := time.Since(began)

@@ -122,6 +122,7 @@ type flowRun struct {
 	consumer jetstream.Consumer
 	metrics  flowMetrics
 	log      zerolog.Logger
+	beats    beats
 }
 
 // Run creates (or updates) each flow's durable consumer and consumes until
@@ -241,14 +242,38 @@ func (r *Runtime) consume(ctx, workCtx context.Context, f *flowRun) {
 			}
 		})
 	}
+	stopBeating := f.beats.run(r.cfg.heartbeatEvery())
 	defer func() {
 		close(work)
 		workers.Wait()
+		stopBeating()
 	}()
+	// The callback blocks until a worker takes the message: the client
+	// counts a message as buffered until then and asks for more only as
+	// workers take them, so the buffer stays at prefetch per handler.
+	dispatch := func(m jetstream.Msg) {
+		if ctx.Err() != nil {
+			r.handBack(f, m)
+			return
+		}
+		select {
+		case work <- m:
+		case <-ctx.Done():
+			r.handBack(f, m)
+		}
+	}
 	for ctx.Err() == nil {
-		iter, err := f.consumer.Messages(jetstream.PullMaxMessages(prefetch * f.Concurrency))
+		cc, err := f.consumer.Consume(dispatch, jetstream.PullMaxMessages(prefetch*f.Concurrency),
+			jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+				// A missed heartbeat or a reconnect: the client pulls again.
+				f.log.Debug().Err(err).Msg("consume")
+			}))
 		if err == nil {
-			r.pump(ctx, f, iter, work)
+			// Drain hands the buffered messages to dispatch, which hands
+			// them back; Closed follows once the buffer is empty.
+			stop := context.AfterFunc(ctx, cc.Drain)
+			<-cc.Closed()
+			stop()
 			if ctx.Err() != nil {
 				return
 			}
@@ -261,33 +286,6 @@ func (r *Runtime) consume(ctx, workCtx context.Context, f *flowRun) {
 		}
 		if err := r.ensureConsumer(ctx, f); err != nil {
 			f.log.Warn().Err(err).Msg("cannot recreate consumer")
-		}
-	}
-}
-
-// pump hands messages from iter to the workers until iter is closed. When
-// ctx is cancelled it drains iter and hands buffered messages back.
-func (r *Runtime) pump(ctx context.Context, f *flowRun, iter jetstream.MessagesContext, work chan<- jetstream.Msg) {
-	stop := context.AfterFunc(ctx, iter.Drain)
-	defer stop()
-	defer iter.Stop()
-	for {
-		m, err := iter.Next()
-		if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-			return
-		}
-		if err != nil { // a missed heartbeat or a reconnect: the iterator carries on
-			f.log.Debug().Err(err).Msg("consume")
-			continue
-		}
-		if ctx.Err() != nil {
-			r.handBack(f, m)
-			continue
-		}
-		select {
-		case work <- m:
-		case <-ctx.Done():
-			r.handBack(f, m)
 		}
 	}
 }
