@@ -99,10 +99,11 @@ func (p *webhookPoster) post(i int) error {
 	return nil
 }
 
-// load is one side of a benchmark: the calls it timed and how long they
-// took together.
+// load is one side of a benchmark: the calls it timed, how long they took
+// together and the CPU the process spent meanwhile.
 type load struct {
 	took    time.Duration
+	cpu     time.Duration
 	latency []time.Duration
 }
 
@@ -112,7 +113,7 @@ func (l *load) round(b *testing.B, from, n int, do func(i int) error) {
 	b.Helper()
 	latency := make([]time.Duration, n)
 	b.StartTimer()
-	began := time.Now()
+	began, cpu := time.Now(), testkit.CPUTime()
 	testkit.FanOut(b, benchClients, n, func(i int) error {
 		start := time.Now()
 		err := do(from + i)
@@ -120,12 +121,18 @@ func (l *load) round(b *testing.B, from, n int, do func(i int) error) {
 		return err
 	})
 	l.took += time.Since(began)
+	l.cpu += testkit.CPUTime() - cpu
 	b.StopTimer()
 	l.latency = append(l.latency, latency...)
 }
 
 // rate is calls per second.
 func (l *load) rate() float64 { return float64(len(l.latency)) / l.took.Seconds() }
+
+// cpuPerCall is the process's CPU time per call, in microseconds.
+func (l *load) cpuPerCall() float64 {
+	return float64(l.cpu) / float64(len(l.latency)) / float64(time.Microsecond)
+}
 
 // percentile of the latencies, in microseconds.
 func (l *load) percentile(p int) float64 {
@@ -148,8 +155,9 @@ func assertStored(b *testing.B, br *broker.Broker, want int) {
 // floors under the same clients and bodies: a bare net/http handler that
 // reads the body and answers 200, and the same bodies published
 // synchronously with a de-duplication id, without HTTP. The three take
-// turns, a round of benchRound calls each. It reports each side's rate and
-// latency, and the ingress's rate and p99 as ratios of the bare handler's.
+// turns, a round of benchRound calls each. It reports each side's rate,
+// latency and CPU per call, and the ingress's rate, p99 and CPU per call as
+// ratios of the bare handler's.
 func BenchmarkIngress_CleengWebhook(b *testing.B) {
 	br := testkit.Broker(b)
 	ing := ingress.New(ingress.Config{}, br.JS, br.Ready)
@@ -180,7 +188,11 @@ func BenchmarkIngress_CleengWebhook(b *testing.B) {
 	b.ReportMetric(onBare.percentile(50), "floor-bare-p50-µs")
 	b.ReportMetric(onBare.percentile(99), "floor-bare-p99-µs")
 	b.ReportMetric(onPublish.rate(), "floor-publish/s")
+	b.ReportMetric(onIngress.cpuPerCall(), "cpu-µs/webhook")
+	b.ReportMetric(onBare.cpuPerCall(), "floor-bare-cpu-µs/webhook")
+	b.ReportMetric(onPublish.cpuPerCall(), "floor-publish-cpu-µs/message")
 	b.ReportMetric(onIngress.rate()/onBare.rate(), "ratio")
+	b.ReportMetric(onBare.cpuPerCall()/onIngress.cpuPerCall(), "cpu-ratio")
 	b.ReportMetric(onIngress.percentile(99)/onBare.percentile(99), "p99-ratio")
 }
 

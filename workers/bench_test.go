@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cleeng-connector/connector/internal/broker"
+	"github.com/cleeng-connector/connector/internal/testkit"
 	"github.com/cleeng-connector/connector/workers"
 )
 
@@ -25,7 +26,8 @@ const benchRound = 20_000
 // the same embedded server. The two take turns, a round of 128-byte
 // messages each, and each round is timed from the start of its consumer
 // to the inbox being empty, that is until the server has processed an ack
-// for every message. It reports both rates and their ratio.
+// for every message. It reports both rates and the process's CPU per
+// message on each side, and their ratios.
 func BenchmarkConsume(b *testing.B) {
 	br := openBroker(b)
 	js := connect(b, br)
@@ -50,23 +52,32 @@ func BenchmarkConsume(b *testing.B) {
 		return func() { in.stopAndWait(b, time.Minute) }
 	}
 	b.StopTimer()
-	var floor, connector time.Duration
+	var floor, connector round
 	for done := 0; done < b.N; done += benchRound {
 		n := min(benchRound, b.N-done)
-		floor += consumeRound(b, br, "checkout.bench-plain", "plain", done, n, plain)
-		connector += consumeRound(b, br, "checkout.bench-runtime", "bench", done, n, runtime)
+		floor.add(consumeRound(b, br, "checkout.bench-plain", "plain", done, n, plain))
+		connector.add(consumeRound(b, br, "checkout.bench-runtime", "bench", done, n, runtime))
 	}
-	b.ReportMetric(float64(b.N)/connector.Seconds(), "msgs/s")
-	b.ReportMetric(float64(b.N)/floor.Seconds(), "floor-msgs/s")
-	b.ReportMetric(floor.Seconds()/connector.Seconds(), "ratio")
+	perMsg := func(d time.Duration) float64 { return float64(d) / float64(b.N) / float64(time.Microsecond) }
+	b.ReportMetric(float64(b.N)/connector.took.Seconds(), "msgs/s")
+	b.ReportMetric(perMsg(connector.cpu), "cpu-µs/msg")
+	b.ReportMetric(float64(b.N)/floor.took.Seconds(), "floor-msgs/s")
+	b.ReportMetric(perMsg(floor.cpu), "floor-cpu-µs/msg")
+	b.ReportMetric(floor.took.Seconds()/connector.took.Seconds(), "ratio")
+	b.ReportMetric(float64(floor.cpu)/float64(connector.cpu), "cpu-ratio")
 }
+
+// round is the time rounds took and the CPU the process spent meanwhile.
+type round struct{ took, cpu time.Duration }
+
+func (r *round) add(more round) { r.took, r.cpu = r.took+more.took, r.cpu+more.cpu }
 
 // consumeRound stores n messages on subject, then times consume from its
 // start until the inbox is empty. It deletes the durable consumer after
 // the round: a pull request its stopped client left on the server would
 // otherwise take the next round's first messages into the void until their
 // AckWait ran out.
-func consumeRound(b *testing.B, br *broker.Broker, subject, durable string, from, n int, consume func() (stop func())) time.Duration {
+func consumeRound(b *testing.B, br *broker.Broker, subject, durable string, from, n int, consume func() (stop func())) round {
 	b.Helper()
 	payload := make([]byte, 128)
 	msgs := make([]*nats.Msg, n)
@@ -75,12 +86,12 @@ func consumeRound(b *testing.B, br *broker.Broker, subject, durable string, from
 	}
 	publishAll(b, br.JS, msgs)
 	b.StartTimer()
-	began := time.Now()
+	began, cpu := time.Now(), testkit.CPUTime()
 	stop := consume()
 	eventually(b, 5*time.Minute, "every message acked", func() bool {
 		return streamMsgs(b, br.JS, broker.InboxStream) == 0
 	})
-	took := time.Since(began)
+	took := round{took: time.Since(began), cpu: testkit.CPUTime() - cpu}
 	b.StopTimer()
 	stop()
 	if err := br.JS.DeleteConsumer(context.Background(), broker.InboxStream, durable); err != nil {

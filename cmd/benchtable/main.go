@@ -3,8 +3,10 @@
 // benchmarks measured in the same run, and their ratios (`make bench`).
 //
 // It relies on the benchmarks' metric names: a metric named floor-<unit>
-// is a floor (printed as <unit>), one ending in "ratio" is a ratio, and
-// every other one except ns/op, B/op and allocs/op is the connector's.
+// is a floor (printed as <unit>); "ratio" is the ratio of the rates,
+// printed first as "rate", and <what>-ratio another ratio, printed as
+// <what>; every other metric except ns/op, B/op and allocs/op is the
+// connector's.
 package main
 
 import (
@@ -72,8 +74,10 @@ func resultRow(pkg, line string) (string, bool) {
 		case unit == "ns/op" || unit == "B/op" || unit == "allocs/op":
 		case strings.HasPrefix(unit, "floor-"):
 			floor = append(floor, number(v)+" "+strings.TrimPrefix(unit, "floor-"))
-		case strings.HasSuffix(unit, "ratio"):
-			ratio = append(ratio, strings.TrimSpace(strings.TrimSuffix(strings.TrimSuffix(unit, "ratio"), "-")+" "+strconv.FormatFloat(v, 'f', 2, 64)))
+		case unit == "ratio": // the headline: rates, first
+			ratio = append([]string{"rate " + strconv.FormatFloat(v, 'f', 2, 64)}, ratio...)
+		case strings.HasSuffix(unit, "-ratio"):
+			ratio = append(ratio, strings.TrimSuffix(unit, "-ratio")+" "+strconv.FormatFloat(v, 'f', 2, 64))
 		default:
 			connector = append(connector, number(v)+" "+unit)
 		}

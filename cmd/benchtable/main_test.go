@@ -12,7 +12,7 @@ func TestTable_PutsFloorsAndRatiosBesideTheConnector(t *testing.T) {
 	t.Parallel()
 	in := `goos: linux
 pkg: github.com/cleeng-connector/connector/workers
-BenchmarkConsume-2   	  100000	     46658 ns/op	     48631 floor-msgs/s	     38546.4 msgs/s	         0.7926 ratio	    5061 B/op	      72 allocs/op
+BenchmarkConsume-2   	  100000	     46658 ns/op	     48631 floor-msgs/s	     38546.4 msgs/s	         1.29 p99-ratio	         0.7926 ratio	    5061 B/op	      72 allocs/op
 PASS
 pkg: github.com/cleeng-connector/connector/cmd/connector-dev/stack
 BenchmarkRenewals_ZeroLatency/concurrency=16-2         	     900	   1000000 ns/op	       946.0 renewals/s
@@ -25,7 +25,7 @@ ok  	github.com/cleeng-connector/connector/workers	3.8s
 	}
 	want := `| Benchmark | Connector | Floor in the same run | Ratio |
 |---|---|---|---|
-| workers BenchmarkConsume | 38,546 msgs/s | 48,631 msgs/s | 0.79 |
+| workers BenchmarkConsume | 38,546 msgs/s | 48,631 msgs/s | rate 0.79, p99 1.29 |
 | stack BenchmarkRenewals_ZeroLatency/concurrency=16 | 946 renewals/s | — | — |
 | stack BenchmarkPlain | 1234 ns/op | — | — |
 `
