@@ -161,7 +161,7 @@ func (r *Runtime) Run(ctx context.Context, flows ...Flow) error {
 	}
 	wg.Wait()
 	close(drained)
-	// Naks and Terms are fire-and-forget: make sure the server has them
+	// Acks, Naks and Terms are fire-and-forget: make sure the server has them
 	// before the caller closes the connection.
 	if err := r.js.Conn().FlushTimeout(replyTimeout); err != nil {
 		r.log.Warn().Err(err).Msg("flush after drain; unacked messages are redelivered after ack wait")
