@@ -91,6 +91,10 @@ type Options struct {
 	NotificationTimeout time.Duration
 	// EventDecoders decode each gateway's stored notifications, by gateway name.
 	EventDecoders map[string]EventDecoder
+	// AllowedPaymentMethods are, by gateway name, the method types the
+	// payment-methods query offers (Adyen's "scheme", "ideal"); none: every
+	// type the gateway's account has.
+	AllowedPaymentMethods map[string][]string
 }
 
 // Stores are where the flows keep their records.

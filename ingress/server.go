@@ -185,6 +185,11 @@ func writeError(w http.ResponseWriter, status int, msg, field string) {
 	writeJSON(w, status, apiError{Code: errorCode(status), Error: msg, Field: field})
 }
 
+// writeCodedError answers an error whose code says more than its status.
+func writeCodedError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, apiError{Code: code, Error: msg})
+}
+
 // writeStatus answers 200 with {"status": status}, the answer of every
 // stored (or deliberately ignored) request, without an encoder (net/http
 // adds the Content-Length of so short a body).

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"strings"
+
 	"github.com/cleeng-connector/connector/cleeng"
 	"github.com/cleeng-connector/connector/cmd/connector/roles"
 	"github.com/cleeng-connector/connector/flows"
@@ -33,6 +35,11 @@ func readIngressSettings(env *config.Env, log zerolog.Logger, reg *prometheus.Re
 			CORSOrigins:    env.List("CORS_ORIGINS"),
 			ReturnOrigins:  env.Origins("CHECKOUT_RETURN_ORIGINS"),
 			TrustedProxies: env.Prefixes("INGRESS_TRUSTED_PROXIES"),
+			MediaStore: ingress.MediaStoreConfig{
+				ClientKey:        env.String("ADYEN_CLIENT_KEY"),
+				Region:           env.String("ADYEN_CLIENT_REGION"),
+				ShopperStatement: env.String("ADYEN_SHOPPER_STATEMENT"),
+			},
 		},
 		JWKSURL: env.URL("CLEENG_JWKS_URL"),
 		Cleeng: ingress.CleengWebhookConfig{
@@ -50,6 +57,10 @@ func readIngressSettings(env *config.Env, log zerolog.Logger, reg *prometheus.Re
 	// outside dev, which verifies the sandbox's.
 	env.Check("CLEENG_JWKS_URL", s.JWKSURL != "", "required: the JWKS of Cleeng's customer tokens, which authenticate every front-end call")
 	env.Check("CLEENG_PUBLISHER_ID", s.Cleeng.PublisherID != "", "required: customer tokens must name this publisher")
+	if err := s.Checkout.MediaStore.Check(); err != nil {
+		name, why, _ := strings.Cut(err.Error(), ": ")
+		env.Check(name, false, "%s", why)
+	}
 	if len(s.Cleeng.Secret) > 0 {
 		env.Check("CLEENG_WEBHOOK_SECRET", cleeng.CheckWebhookSecret(s.Cleeng.Secret) == nil, "must be 16 to 64 bytes")
 	}
@@ -111,6 +122,7 @@ func readWorkerSettings(env *config.Env, log zerolog.Logger, reg prometheus.Regi
 			DeleteDeactivatedDetails: env.Bool("DEACTIVATE_DELETE_DETAILS"),
 			ZeroAuthCurrency:         env.String("ZERO_AUTH_CURRENCY"),
 			NotificationTimeout:      env.Duration("CLEVERBRIDGE_NOTIFICATION_TIMEOUT"),
+			AllowedPaymentMethods:    map[string][]string{adyen.Name: env.List("ADYEN_ALLOWED_PAYMENT_METHODS")},
 		},
 	}
 	if env.String("CLEVERBRIDGE_API_URL") != "" {

@@ -30,14 +30,15 @@ type Var struct {
 // Role names, as the subcommands of cmd/connector (dev and sandbox: of
 // cmd/connector-dev).
 const (
-	RoleDev     = "dev"
-	RoleIngress = "ingress"
-	RoleWorker  = "worker"
-	RoleSandbox = "sandbox"
-	RoleDLQ     = "dlq"
-	RoleOps     = "ops"
-	RoleCleeng  = "cleeng"
-	RoleConsole = "console"
+	RoleDev       = "dev"
+	RoleIngress   = "ingress"
+	RoleWorker    = "worker"
+	RoleSandbox   = "sandbox"
+	RoleDLQ       = "dlq"
+	RoleOps       = "ops"
+	RoleCleeng    = "cleeng"
+	RoleConsole   = "console"
+	RoleReconcile = "reconcile"
 )
 
 var (
@@ -47,7 +48,7 @@ var (
 	anyRole = []string{RoleDev, RoleIngress, RoleWorker, RoleSandbox, RoleConsole}
 	devOnly = []string{RoleDev}
 	// The roles and the operator commands reaching JetStream, or Cleeng's API.
-	natsRoles = []string{RoleDev, RoleIngress, RoleWorker, RoleDLQ, RoleOps, RoleConsole}
+	natsRoles = []string{RoleDev, RoleIngress, RoleWorker, RoleDLQ, RoleOps, RoleConsole, RoleReconcile}
 	cleengAPI = []string{RoleDev, RoleWorker, RoleCleeng}
 )
 
@@ -61,7 +62,7 @@ var Vars = []Var{
 	{Name: "NATS_TLS_CA", Help: "PEM file of the CAs that sign the NATS servers' certificates; setting it requires TLS (a tls:// URL does too, with the system's CAs)", Roles: natsRoles},
 	{Name: "NATS_TLS_CERT", Help: "PEM client certificate for NATS servers that verify clients (with NATS_TLS_KEY)", Roles: natsRoles},
 	{Name: "NATS_TLS_KEY", Help: "PEM key of NATS_TLS_CERT", Roles: natsRoles},
-	{Name: "NATS_ALLOW_PLAINTEXT", Default: "false", Help: "let a production role reach a NATS_URL that is not on loopback without TLS, when the network is protected another way; otherwise it refuses to start (dev always may)", Roles: []string{RoleIngress, RoleWorker, RoleDLQ, RoleOps, RoleConsole}},
+	{Name: "NATS_ALLOW_PLAINTEXT", Default: "false", Help: "let a production role reach a NATS_URL that is not on loopback without TLS, when the network is protected another way; otherwise it refuses to start (dev always may)", Roles: []string{RoleIngress, RoleWorker, RoleDLQ, RoleOps, RoleConsole, RoleReconcile}},
 	{Name: "NATS_STORE_DIR", Default: "./data/nats", Help: "embedded JetStream storage directory", Roles: natsRoles},
 	{Name: "NATS_EMBEDDED_PORT", Default: "4222", Help: "port of the embedded NATS server (NATS_URL empty) on 127.0.0.1, where the operator commands reach it with NATS_URL=nats://127.0.0.1:<port>; 0 picks a free one. It has no authentication, so it never listens beyond loopback", Roles: all},
 	{Name: "NATS_REPLICAS", Default: "1", Help: "replicas of streams and the KV buckets (3 on a cluster)", Roles: natsRoles},
@@ -98,6 +99,10 @@ var Vars = []Var{
 	{Name: "ADYEN_WEBHOOK_USERNAME", Help: "basic-auth user of Adyen notifications", Roles: ingress},
 	{Name: "ADYEN_WEBHOOK_PASSWORD", Secret: true, Help: "basic-auth password of Adyen notifications", Roles: ingress},
 	{Name: "ADYEN_RETURN_URL", Help: "shopper return URL after a redirect or 3-D Secure", Roles: worker},
+	{Name: "ADYEN_ALLOWED_PAYMENT_METHODS", Default: "scheme,ideal", Help: "comma-separated Adyen payment method types the payment-methods call offers (Adyen's allowedPaymentMethods); the flows pay cards (scheme) and redirect methods (ideal)", Roles: worker},
+	{Name: "ADYEN_CLIENT_KEY", Help: "Adyen client key Drop-in uses (test_… or live_…), answered by /connectors/adyen/payment-methods; without it that call answers an error naming it", Roles: []string{RoleIngress}},
+	{Name: "ADYEN_CLIENT_REGION", Help: "Adyen's front-end environment answered with ADYEN_CLIENT_KEY: test, live, live-us, live-au, live-apse or live-in (a test_ key goes with test only)", Roles: []string{RoleIngress}},
+	{Name: "ADYEN_SHOPPER_STATEMENT", Help: "merchant name Apple Pay and Google Pay show, answered by /connectors/adyen/payment-methods", Roles: []string{RoleIngress}},
 	{Name: "CLEVERBRIDGE_API_URL", Help: "Cleverbridge REST API base URL", Roles: worker},
 	{Name: "CLEVERBRIDGE_USERNAME", Help: "Cleverbridge API user (also checks its notifications: required by the ingress when PAYMENT_METHODS names cleverbridge)", Roles: all},
 	{Name: "CLEVERBRIDGE_PASSWORD", Secret: true, Help: "Cleverbridge API password (also checks its notifications)", Roles: all},
@@ -114,6 +119,7 @@ var Vars = []Var{
 	{Name: "CONSOLE_ADDR", Default: "127.0.0.1:8070", Help: "where the operator console listens: a loopback address (it serves plain HTTP; reach it through a tunnel or a TLS proxy beside it)", Roles: []string{RoleDev, RoleConsole}},
 	{Name: "CONSOLE_USER", Help: "the operator console's user (HTTP Basic); required by connector console", Roles: []string{RoleConsole}},
 	{Name: "CONSOLE_PASSWORD", Secret: true, Help: "the operator console's password, at least 16 characters; required by connector console", Roles: []string{RoleConsole}},
+	{Name: "ADYEN_REPORT_API_KEY", Secret: true, Help: "API key of Adyen's report user, sent as X-API-Key when connector reconcile downloads --adyen-report from a URL", Roles: []string{RoleReconcile}},
 	{Name: "LOG_LEVEL", Default: "info", Help: "debug, info, warn, error", Roles: anyRole},
 	{Name: "LOG_FORMAT", Default: "console", Help: "json or console", Roles: anyRole},
 	{Name: "SANDBOX_INGRESS_URL", Default: "http://127.0.0.1:8080", Help: "the connector ingress the sandboxes send webhooks and notifications to", Roles: []string{RoleSandbox}},

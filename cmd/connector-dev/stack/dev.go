@@ -46,7 +46,17 @@ const (
 	// the dev stack (printed in its banner).
 	DevConsoleUser     = "operator"
 	DevConsolePassword = "dev-console-password"
+	// DevAdyenClientKey is the client key the dev ingress gives Drop-in,
+	// in Adyen's test form; the sandbox takes any.
+	DevAdyenClientKey = "test_DEVCLIENTKEY0SANDBOX00000000"
 )
+
+// DevDropIn is what the dev ingress tells Drop-in besides the methods.
+var DevDropIn = ingress.MediaStoreConfig{ClientKey: DevAdyenClientKey, Region: "test", ShopperStatement: "Connector dev"}
+
+// DevAllowedPaymentMethods are the Adyen method types the dev stack offers
+// (ADYEN_ALLOWED_PAYMENT_METHODS's default).
+var DevAllowedPaymentMethods = map[string][]string{adyen.Name: {"scheme", "ideal"}}
 
 // DevPaymentMethods routes the dev payment methods to their gateways.
 var DevPaymentMethods = map[string]string{DevPaymentMethodAdyen: adyen.Name, DevPaymentMethodCleverbridge: cleverbridge.Name}
@@ -158,7 +168,10 @@ func StartDev(ctx context.Context, opts DevOptions) (dev *Dev, err error) {
 		opts.Sandboxes(&sandboxSettings)
 	}
 	d.Sandboxes = NewSandboxes(sandboxSettings)
-	d.serve(sandboxLn, d.Sandboxes.Handler(), SandboxWriteTimeout)
+	sandboxSite := http.NewServeMux()
+	sandboxSite.Handle("/", d.Sandboxes.Handler())
+	sandboxSite.Handle("GET "+DropInPath, d.dropInPage())
+	d.serve(sandboxLn, sandboxSite, SandboxWriteTimeout)
 
 	// The dev ingress authenticates every webhook as production does, and
 	// verifies the Cleeng sandbox's customer tokens as production verifies
@@ -169,8 +182,9 @@ func StartDev(ctx context.Context, opts DevOptions) (dev *Dev, err error) {
 	var ingressLife context.Context
 	ingressLife, d.stopIngress = context.WithCancel(context.Background())
 	ingressSettings := roles.IngressSettings{
-		Config:       ingress.Config{MaxBodyBytes: opts.MaxBodyBytes, Logger: opts.Logger, Registry: opts.Registry},
-		Checkout:     ingress.CheckoutConfig{SyncWait: opts.SyncWait, MaxWaits: opts.MaxWaits, ReturnOrigins: loopbackOrigins(ingressLn.Addr())},
+		Config: ingress.Config{MaxBodyBytes: opts.MaxBodyBytes, Logger: opts.Logger, Registry: opts.Registry},
+		Checkout: ingress.CheckoutConfig{SyncWait: opts.SyncWait, MaxWaits: opts.MaxWaits, ReturnOrigins: loopbackOrigins(ingressLn.Addr()),
+			MediaStore: DevDropIn},
 		Cleeng:       ingress.CleengWebhookConfig{Secret: DevWebhookSecret, PublisherID: DevPublisherID},
 		Adyen:        &ingress.AdyenWebhookConfig{Verifier: verifier, Username: DevWebhookUser, Password: DevWebhookPassword},
 		Cleverbridge: &ingress.CleverbridgeWebhookConfig{Username: DevCleverbridgeUser, Password: DevCleverbridgePassword},
@@ -200,6 +214,9 @@ func StartDev(ctx context.Context, opts DevOptions) (dev *Dev, err error) {
 			Password: DevCleverbridgePassword, ProductID: DevCleverbridgeProduct},
 		Methods: DevPaymentMethods,
 		Options: opts.Flows,
+	}
+	if d.worker.Options.AllowedPaymentMethods == nil {
+		d.worker.Options.AllowedPaymentMethods = DevAllowedPaymentMethods
 	}
 	d.log = opts.Logger
 	if opts.NoWorkers {
@@ -237,14 +254,14 @@ func (d *Dev) StartWorkers(n int) error {
 		d.runCtx, d.cancel = context.WithCancel(context.Background())
 	}
 	for range n {
-		rt, defs, err := roles.Worker(d.worker, d.Broker, d.log)
+		w, err := roles.NewWorker(d.worker, d.Broker, d.log)
 		if err != nil {
 			return err
 		}
 		d.workers.Add(1)
 		go func() {
 			defer d.workers.Done()
-			if err := rt.Run(d.runCtx, defs...); err != nil {
+			if err := w.Run(d.runCtx); err != nil {
 				d.errs <- fmt.Errorf("workers: %w", err)
 			}
 		}()

@@ -2,6 +2,7 @@ package roles
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"github.com/cleeng-connector/connector/ingress"
 	"github.com/cleeng-connector/connector/internal/broker"
 	"github.com/cleeng-connector/connector/internal/cli"
+	"github.com/cleeng-connector/connector/internal/messages"
 	"github.com/cleeng-connector/connector/internal/ops"
 	"github.com/cleeng-connector/connector/internal/telemetry"
 	"github.com/cleeng-connector/connector/workers"
@@ -94,18 +96,59 @@ type WorkerSettings struct {
 	Options flows.Options
 }
 
-// Worker wires the flows to their gateways, Cleeng and the operation store.
-func Worker(s WorkerSettings, b *broker.Broker, log zerolog.Logger) (*workers.Runtime, []workers.Flow, error) {
+// Worker is a worker's flows on their runtime, and the queries it answers.
+type Worker struct {
+	runtime *workers.Runtime
+	flows   []workers.Flow
+	answers func(ctx context.Context) error
+}
+
+// Flows is how many flows the worker runs.
+func (w *Worker) Flows() int { return len(w.flows) }
+
+// Run runs the flows and answers the queries until ctx ends, then drains.
+func (w *Worker) Run(ctx context.Context) error {
+	queries, stop := context.WithCancel(ctx)
+	answered := make(chan error, 1)
+	go func() { answered <- w.answers(queries) }()
+	err := w.runtime.Run(ctx, w.flows...)
+	stop()
+	return errors.Join(err, <-answered)
+}
+
+// NewWorker wires the flows to their gateways, Cleeng and the operation
+// store, and the payment-methods query to the flows.
+func NewWorker(s WorkerSettings, b *broker.Broker, log zerolog.Logger) (*Worker, error) {
+	rt, defs, f, err := worker(s, b, log)
+	if err != nil {
+		return nil, err
+	}
+	answers := func(ctx context.Context) error {
+		return workers.Answer(ctx, b.Conn, messages.SubjectQueryPaymentMethods, messages.QueryWorkers, s.Runtime.Concurrency,
+			func(ctx context.Context, request []byte) []byte {
+				var q messages.PaymentMethodsQuery
+				answer := messages.PaymentMethodsAnswer{Code: messages.QueryNotPossible, Error: "malformed query"}
+				if json.Unmarshal(request, &q) == nil {
+					answer = f.PaymentMethods(ctx, q)
+				}
+				out, _ := json.Marshal(answer) // plain data always encodes
+				return out
+			})
+	}
+	return &Worker{runtime: rt, flows: defs, answers: answers}, nil
+}
+
+func worker(s WorkerSettings, b *broker.Broker, log zerolog.Logger) (*workers.Runtime, []workers.Flow, *flows.Flows, error) {
 	client, err := cleeng.NewClient(s.Cleeng)
 	if err != nil {
-		return nil, nil, fmt.Errorf("cleeng client: %w", err)
+		return nil, nil, nil, fmt.Errorf("cleeng client: %w", err)
 	}
 	var gws []gateways.Gateway
 	decoders := map[string]flows.EventDecoder{}
 	if s.Adyen != nil {
 		g, err := adyen.New(*s.Adyen)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		gws = append(gws, g)
 		decoders[adyen.Name] = adyen.DecodeEvent
@@ -113,21 +156,21 @@ func Worker(s WorkerSettings, b *broker.Broker, log zerolog.Logger) (*workers.Ru
 	if s.Cleverbridge != nil {
 		g, err := cleverbridge.New(*s.Cleverbridge)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		gws = append(gws, g)
 		decoders[cleverbridge.Name] = cleverbridge.DecodeEvent
 	}
 	router, err := flows.NewRouter(s.Methods, gws...)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	rt, err := workers.New(b.JS, s.Runtime)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if err := registerQueueMetrics(s.Runtime.Metrics, b); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	opts := s.Options
 	opts.EventDecoders = decoders
@@ -137,9 +180,9 @@ func Worker(s WorkerSettings, b *broker.Broker, log zerolog.Logger) (*workers.Ru
 	f := flows.New(client, router, stores, log, opts)
 	defs, err := f.Definitions(s.Flows...)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return rt, defs, nil
+	return rt, defs, f, nil
 }
 
 // queueMetricsTimeout bounds the JetStream calls of one scrape.
