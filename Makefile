@@ -61,9 +61,12 @@ lint:
 	$(GO) test -count=1 -run '^TestAlerts' ./cmd/connector-dev/stack
 	@if command -v promtool >/dev/null; then promtool check rules deploy/prometheus/alerts.yml; fi
 
-## bench: benchmarks with the machine's reference numbers in the same run
+## bench: benchmarks with the machine's reference numbers in the same run, then one table of the ratios (bin/bench.txt keeps the raw output)
+bench: SHELL := /bin/bash
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./...
+	@mkdir -p bin
+	set -o pipefail; $(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./... | tee bin/bench.txt
+	@$(GO) run ./cmd/benchtable < bin/bench.txt
 
 clean:
 	rm -rf bin data

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 )
@@ -21,6 +22,14 @@ func (id *ID) UnmarshalJSON(b []byte) error {
 	case bytes.Equal(b, []byte("null")):
 		*id = ""
 		return nil
+	case plainString(b):
+		// A webhook carries many ids: these two cases spare each a decoder
+		// of its own (issue 15).
+		*id = ID(b[1 : len(b)-1])
+		return nil
+	case len(b) > 0 && (b[0] == '-' || '0' <= b[0] && b[0] <= '9') && json.Valid(b):
+		*id = ID(b) // a number's text, as json.Number keeps it
+		return nil
 	case len(b) > 0 && b[0] == '"':
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
@@ -35,6 +44,20 @@ func (id *ID) UnmarshalJSON(b []byte) error {
 	}
 	*id = ID(n.String())
 	return nil
+}
+
+// plainString reports whether b is a JSON string literal that needs no
+// decoding: quoted, valid UTF-8, without escapes or control characters.
+func plainString(b []byte) bool {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return false
+	}
+	for _, c := range b[1 : len(b)-1] {
+		if c < 0x20 || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return utf8.Valid(b)
 }
 
 // MarshalJSON writes a numeric id as a number, any other id as a string.

@@ -33,6 +33,37 @@ func TestID_ReadsNumbersAndStrings(t *testing.T) {
 	}
 }
 
+// TestID_ReadsEveryLiteralAsTheDecoderDoes: the shortcuts for plain strings
+// and numbers give the text encoding/json gives, and escapes, invalid UTF-8
+// and non-literals still take the decoder's way.
+func TestID_ReadsEveryLiteralAsTheDecoderDoes(t *testing.T) {
+	t.Parallel()
+	for _, literal := range []string{`"abc"`, `""`, `"a\"b"`, `"\u00e9t\u00e9"`, `"été"`, "\"\xff\"", `"tab\tx"`,
+		`0`, `-12`, `1.5e3`, `343967543`} {
+		var got cleeng.ID
+		if err := json.Unmarshal([]byte(literal), &got); err != nil {
+			t.Fatalf("%s: %v", literal, err)
+		}
+		var want string
+		if literal[0] == '"' {
+			_ = json.Unmarshal([]byte(literal), &want)
+		} else {
+			var n json.Number
+			_ = json.Unmarshal([]byte(literal), &n)
+			want = n.String()
+		}
+		if string(got) != want {
+			t.Errorf("%s decoded as %q, want %q", literal, got, want)
+		}
+	}
+	for _, bad := range []string{`"abc`, `-`, `1x`, `{}`} {
+		var id cleeng.ID
+		if err := id.UnmarshalJSON([]byte(bad)); err == nil {
+			t.Errorf("%s decoded as %q", bad, id)
+		}
+	}
+}
+
 func TestDecimal_ExactWithoutFloat(t *testing.T) {
 	t.Parallel()
 	var o cleeng.Order

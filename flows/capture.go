@@ -58,13 +58,18 @@ func (f *Flows) Capture(ctx context.Context, data []byte) error {
 // that reached the gateway forbids a direct charge (noAuthorisationHeld).
 func (f *Flows) chargeInstead(ctx context.Context, d *cleeng.DunningData, captureKey, chargeKey string) (bool, error) {
 	for _, key := range []string{captureKey, chargeKey} {
-		if _, err := ops.Get[struct{}](ctx, f.ops, key); err == nil {
-			return key == chargeKey, nil
-		} else if !errors.Is(err, ops.ErrNotFound) {
-			return false, err
+		if started, err := f.started(ctx, key); err != nil || started {
+			return key == chargeKey, err
 		}
 	}
 	if auth, err := f.authorisedPayment(ctx, d); err != nil || auth != nil {
+		return false, err
+	}
+	// A copy of this webhook may have started the capture since the
+	// records were read, and taken the authorisation Cleeng held: it wrote
+	// its record before it captured, so reading the record again now sees
+	// it, and this copy follows it rather than charging a second time.
+	if started, err := f.started(ctx, captureKey); err != nil || started {
 		return false, err
 	}
 	running, err := ops.InProgress(ctx, f.ops, opKey(flowAuthorise, d.SubscriptionID.String()))
@@ -75,6 +80,15 @@ func (f *Flows) chargeInstead(ctx context.Context, d *cleeng.DunningData, captur
 		return false, failure.NotYet(0, fmt.Errorf("capture of subscription %s: its authorisation %s is still in progress", d.SubscriptionID, running[0]))
 	}
 	return true, f.noAuthorisationHeld(ctx, d)
+}
+
+// started tells whether the operation key has a record, claimed or finished.
+func (f *Flows) started(ctx context.Context, key string) (bool, error) {
+	_, err := ops.Get[struct{}](ctx, f.ops, key)
+	if errors.Is(err, ops.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // authorisedPayment is the subscription's payment Cleeng holds authorised, or nil.

@@ -54,61 +54,90 @@ func captureWebhook(i int) (body []byte, signature string) {
 	return body, cleeng.Sign(benchSecret, body)
 }
 
-// postWebhooks serves h on loopback and POSTs b.N capture webhooks to it
+// benchRound is how many calls each side makes in one round of
+// BenchmarkIngress_CleengWebhook: a fraction of a second, so load from
+// elsewhere on the shared machine falls on every side alike.
+const benchRound = 2000
+
+// webhookPoster POSTs signed capture webhooks to one server on loopback
 // from benchClients keep-alive connections.
-func postWebhooks(b *testing.B, h http.Handler) {
+type webhookPoster struct {
+	url    string
+	client *http.Client
+}
+
+func newWebhookPoster(b *testing.B, h http.Handler) *webhookPoster {
 	b.Helper()
 	srv := httptest.NewServer(h)
 	b.Cleanup(srv.Close)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchClients}}
 	b.Cleanup(client.CloseIdleConnections)
-	url := srv.URL + "/webhooks/cleeng"
-	runLoad(b, func(i int) error {
-		body, sig := captureWebhook(i)
-		req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-		if err != nil {
-			return err
-		}
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set(cleeng.DefaultSignatureHeader, sig)
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		answer, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			return err
-		}
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("webhook %d answered %d: %s", i, resp.StatusCode, answer)
-		}
-		return nil
-	})
+	return &webhookPoster{url: srv.URL + "/webhooks/cleeng", client: client}
 }
 
-// runLoad runs do(0) ... do(b.N-1) from benchClients goroutines and reports
-// the rate and the latency percentiles of one call. Only the calls are timed.
-func runLoad(b *testing.B, do func(i int) error) {
+// post sends webhook i and fails unless it is answered 200.
+func (p *webhookPoster) post(i int) error {
+	body, sig := captureWebhook(i)
+	req, err := http.NewRequest(http.MethodPost, p.url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(cleeng.DefaultSignatureHeader, sig)
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return err
+	}
+	answer, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("webhook %d answered %d: %s", i, resp.StatusCode, answer)
+	}
+	return nil
+}
+
+// load is one side of a benchmark: the calls it timed, how long they took
+// together and the CPU the process spent meanwhile.
+type load struct {
+	took    time.Duration
+	cpu     time.Duration
+	latency []time.Duration
+}
+
+// round runs do(from) ... do(from+n-1) from benchClients goroutines and
+// adds their time and latencies to l. Only the calls are timed.
+func (l *load) round(b *testing.B, from, n int, do func(i int) error) {
 	b.Helper()
-	latency := make([]time.Duration, b.N)
-	b.ResetTimer()
-	testkit.FanOut(b, benchClients, b.N, func(i int) error {
+	latency := make([]time.Duration, n)
+	b.StartTimer()
+	began, cpu := time.Now(), testkit.CPUTime()
+	testkit.FanOut(b, benchClients, n, func(i int) error {
 		start := time.Now()
-		err := do(i)
+		err := do(from + i)
 		latency[i] = time.Since(start)
 		return err
 	})
+	l.took += time.Since(began)
+	l.cpu += testkit.CPUTime() - cpu
 	b.StopTimer()
-	slices.Sort(latency)
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "webhooks/s")
-	b.ReportMetric(percentile(latency, 50), "p50-µs")
-	b.ReportMetric(percentile(latency, 99), "p99-µs")
+	l.latency = append(l.latency, latency...)
 }
 
-// percentile of sorted durations, in microseconds.
-func percentile(sorted []time.Duration, p int) float64 {
-	return float64(sorted[(len(sorted)-1)*p/100]) / float64(time.Microsecond)
+// rate is calls per second.
+func (l *load) rate() float64 { return float64(len(l.latency)) / l.took.Seconds() }
+
+// cpuPerCall is the process's CPU time per call, in microseconds.
+func (l *load) cpuPerCall() float64 {
+	return float64(l.cpu) / float64(len(l.latency)) / float64(time.Microsecond)
+}
+
+// percentile of the latencies, in microseconds.
+func (l *load) percentile(p int) float64 {
+	slices.Sort(l.latency)
+	return float64(l.latency[(len(l.latency)-1)*p/100]) / float64(time.Microsecond)
 }
 
 // assertStored fails unless the inbox holds exactly want messages: nothing
@@ -121,35 +150,54 @@ func assertStored(b *testing.B, br *broker.Broker, want int) {
 }
 
 // BenchmarkIngress_CleengWebhook is POST /webhooks/cleeng through the real
-// ingress: body limit, HMAC check, decoding and validation, and a
-// synchronous JetStream publish with its de-duplication id.
+// ingress (body limit, HMAC check, decoding and validation, and a
+// synchronous JetStream publish with its de-duplication id) against its
+// floors under the same clients and bodies: a bare net/http handler that
+// reads the body and answers 200, and the same bodies published
+// synchronously with a de-duplication id, without HTTP. The three take
+// turns, a round of benchRound calls each. It reports each side's rate,
+// latency and CPU per call, and the ingress's rate, p99 and CPU per call as
+// ratios of the bare handler's.
 func BenchmarkIngress_CleengWebhook(b *testing.B) {
 	br := testkit.Broker(b)
 	ing := ingress.New(ingress.Config{}, br.JS, br.Ready)
 	ing.MountCleeng(ingress.CleengWebhookConfig{Secret: benchSecret, PublisherID: benchPublisherID})
-	postWebhooks(b, ing.Handler())
-	assertStored(b, br, b.N)
-}
-
-// BenchmarkIngress_BareNetHTTP is the HTTP floor: a handler that reads the
-// body and answers 200, under the same clients and bodies.
-func BenchmarkIngress_BareNetHTTP(b *testing.B) {
-	postWebhooks(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	connector := newWebhookPoster(b, ing.Handler())
+	bare := newWebhookPoster(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		w.WriteHeader(http.StatusOK)
 	}))
-}
-
-// BenchmarkIngress_JetStreamPublishSync is the storage floor: the same
-// bodies published synchronously with a de-duplication id, without HTTP.
-func BenchmarkIngress_JetStreamPublishSync(b *testing.B) {
-	br := testkit.Broker(b)
-	runLoad(b, func(i int) error {
+	publishSync := func(i int) error {
 		body, _ := captureWebhook(i)
-		_, err := br.JS.Publish(context.Background(), captureSubject, body, jetstream.WithMsgID(strconv.Itoa(i)))
+		_, err := br.JS.Publish(context.Background(), captureSubject+"-floor", body, jetstream.WithMsgID("floor-"+strconv.Itoa(i)))
 		return err
-	})
-	assertStored(b, br, b.N)
+	}
+	b.StopTimer()
+	var onIngress, onBare, onPublish load
+	for done := 0; done < b.N; done += benchRound {
+		n := min(benchRound, b.N-done)
+		onBare.round(b, done, n, bare.post)
+		onIngress.round(b, done, n, connector.post)
+		onPublish.round(b, done, n, publishSync)
+	}
+	assertStored(b, br, 2*b.N)
+	b.ReportMetric(onIngress.rate(), "webhooks/s")
+	b.ReportMetric(onIngress.percentile(50), "p50-µs")
+	b.ReportMetric(onIngress.percentile(99), "p99-µs")
+	b.ReportMetric(onBare.rate(), "floor-bare-webhooks/s")
+	b.ReportMetric(onBare.percentile(50), "floor-bare-p50-µs")
+	b.ReportMetric(onBare.percentile(99), "floor-bare-p99-µs")
+	b.ReportMetric(onPublish.rate(), "floor-publish/s")
+	b.ReportMetric(onIngress.cpuPerCall(), "cpu-µs/webhook")
+	b.ReportMetric(onBare.cpuPerCall(), "floor-bare-cpu-µs/webhook")
+	b.ReportMetric(onPublish.cpuPerCall(), "floor-publish-cpu-µs/message")
+	b.ReportMetric(onIngress.rate()/onBare.rate(), "ratio")
+	b.ReportMetric(onBare.cpuPerCall()/onIngress.cpuPerCall(), "cpu-ratio")
+	// The CPU ratio of an ingress whose only work was the HTTP exchange
+	// and the publish, each as cheap as its floor: the most a webhook that
+	// must be stored before it is answered can reach.
+	b.ReportMetric(onBare.cpuPerCall()/(onBare.cpuPerCall()+onPublish.cpuPerCall()), "ceiling-ratio")
+	b.ReportMetric(onIngress.percentile(99)/onBare.percentile(99), "p99-ratio")
 }
 
 // heldWaits is how many checkout calls BenchmarkIngress_WaitingCheckoutCalls

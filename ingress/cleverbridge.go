@@ -46,6 +46,6 @@ func (s *Server) MountCleverbridge(cfg CleverbridgeWebhookConfig) {
 		if !s.publishOr503(w, r, cleverbridge.Subject(n), cleverbridge.DedupID(n), body) {
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "accepted"})
+		writeStatus(w, "accepted")
 	}))
 }

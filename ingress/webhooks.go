@@ -68,7 +68,7 @@ func (s *Server) MountCleeng(cfg CleengWebhookConfig) {
 		switch {
 		case errors.Is(err, cleeng.ErrUnknownTopic):
 			s.cfg.Logger.Info().Str("topic", string(hook.Topic)).Msg("cleeng webhook with a topic no flow handles; ignored")
-			writeJSON(w, http.StatusOK, map[string]string{"status": "ignored"})
+			writeStatus(w, "ignored")
 			return
 		case errors.As(err, &fieldErr):
 			writeError(w, http.StatusBadRequest, err.Error(), fieldErr.Field)
@@ -92,13 +92,13 @@ func (s *Server) MountCleeng(cfg CleengWebhookConfig) {
 			// capturePayment: required by Cleeng, payload unpublished. Recorded
 			// in the log with its content-derived id, not processed.
 			s.cfg.Logger.Info().Str("topic", string(hook.Topic)).Str("id", hook.DedupID()).Msg("cleeng webhook recorded and ignored")
-			writeJSON(w, http.StatusOK, map[string]string{"status": "ignored"})
+			writeStatus(w, "ignored")
 			return
 		}
 		if !s.publishOr503(w, r, broker.SubjectCleengWebhook+"."+string(hook.Topic), hook.DedupID(), body) {
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "accepted"})
+		writeStatus(w, "accepted")
 	}))
 }
 

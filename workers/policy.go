@@ -43,7 +43,9 @@ var outcomes = []string{outcomeAcked, outcomeRetried, outcomeNotYet, outcomeDead
 // that does.
 //
 // Failure policy:
-//   - nil: the work is done; ack it (synchronously, so "acked" is known).
+//   - nil: the work is done; ack it. The ack does not wait for the
+//     server: the flow's operation record makes a redelivery after a lost
+//     ack a no-op (DESIGN section 12).
 //   - Permanent: repeating cannot help (bad input, rejected credentials, an
 //     unknown payment method); dead-letter it at once with the reason, so
 //     an operator sees it and can replay it after a fix.

@@ -42,12 +42,10 @@ func (r *Runtime) process(workCtx context.Context, f *flowRun, jm jetstream.Msg)
 	d := r.cfg.decide(herr, msg.Attempt, time.Since(msg.Received))
 	switch d.action {
 	case actAck:
-		ctx, cancel := context.WithTimeout(context.Background(), replyTimeout)
-		err := jm.DoubleAck(ctx)
-		cancel()
-		if err != nil {
-			// The server may or may not have the ack: the message may come
-			// again, and the flow's operation record makes the repeat a no-op.
+		// Fire and forget: the flow's operation record already makes the
+		// work once-only, so an ack lost on the way costs a redelivery after
+		// AckWait that finds the operation done (DESIGN section 4).
+		if err := jm.Ack(); err != nil {
 			log(f.log.Error()).Err(err).Msg("ack failed")
 			d.outcome = outcomeAckFailed
 		}
@@ -81,8 +79,8 @@ func (r *Runtime) process(workCtx context.Context, f *flowRun, jm jetstream.Msg)
 func (r *Runtime) call(workCtx context.Context, f *flowRun, jm jetstream.Msg, msg Message) (err error) {
 	ctx, cancel := context.WithTimeout(workCtx, r.cfg.HandlerTimeout)
 	defer cancel()
-	beat := startHeartbeat(jm, r.cfg.heartbeatEvery())
-	defer beat.stop()
+	beat := f.beats.start(jm)
+	defer f.beats.end(beat)
 	ctx = context.WithValue(ctx, heartbeatKey{}, beat)
 	f.metrics.inFlight.Inc()
 	start := time.Now()
@@ -99,57 +97,98 @@ func (r *Runtime) call(workCtx context.Context, f *flowRun, jm jetstream.Msg, ms
 // heartbeat tells the server every interval that a message is still being
 // worked on, so AckWait only catches dead workers, and renews what the
 // handler registered with OnHeartbeat (its operation claims), so those too
-// outlive a long call and run out when the worker dies.
+// outlive a long call and run out when the worker dies. The flow's beats
+// ticker beats every running handler's heartbeat, so a handler costs no
+// timer of its own.
 type heartbeat struct {
-	msg   jetstream.Msg
-	every time.Duration
+	msg jetstream.Msg
 
 	mu      sync.Mutex
 	stopped bool
-	timer   *time.Timer
+	beating bool
 	renew   map[int]func(context.Context)
 	nextID  int
 }
 
 type heartbeatKey struct{}
 
-func startHeartbeat(m jetstream.Msg, every time.Duration) *heartbeat {
-	h := &heartbeat{msg: m, every: every}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.timer = time.AfterFunc(every, h.beat)
-	return h
-}
-
 // beat reports the message in progress, then runs the renewals, together
-// bounded by one interval: the next beat follows at most two intervals after
-// this one, inside AckWait's three.
-func (h *heartbeat) beat() {
+// bounded by one interval, so a beat is over before the next is due and the
+// message is never more than two intervals without one, inside AckWait's
+// three. A beat still under way when the next is due skips that one.
+func (h *heartbeat) beat(every time.Duration) {
 	h.mu.Lock()
-	if h.stopped {
+	if h.stopped || h.beating {
 		h.mu.Unlock()
 		return
 	}
+	h.beating = true
 	renewals := slices.Collect(maps.Values(h.renew))
 	h.mu.Unlock()
 	_ = h.msg.InProgress() // a lost heartbeat at worst lets AckWait redeliver
-	ctx, cancel := context.WithTimeout(context.Background(), h.every)
+	ctx, cancel := context.WithTimeout(context.Background(), every)
 	for _, renew := range renewals {
 		renew(ctx)
 	}
 	cancel()
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	if !h.stopped {
-		h.timer.Reset(h.every)
-	}
+	h.beating = false
+	h.mu.Unlock()
 }
 
 func (h *heartbeat) stop() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.stopped = true
-	h.timer.Stop()
+}
+
+// beats are the heartbeats of a flow's running handlers.
+type beats struct {
+	mu      sync.Mutex
+	running map[*heartbeat]struct{}
+}
+
+// start registers a heartbeat for m; the handler's first beat comes within
+// one interval.
+func (b *beats) start(m jetstream.Msg) *heartbeat {
+	h := &heartbeat{msg: m}
+	b.mu.Lock()
+	if b.running == nil {
+		b.running = map[*heartbeat]struct{}{}
+	}
+	b.running[h] = struct{}{}
+	b.mu.Unlock()
+	return h
+}
+
+func (b *beats) end(h *heartbeat) {
+	h.stop()
+	b.mu.Lock()
+	delete(b.running, h)
+	b.mu.Unlock()
+}
+
+// run beats every running heartbeat every interval, each in a goroutine of
+// its own so a slow renewal delays no other message, until stop is called.
+func (b *beats) run(every time.Duration) (stop func()) {
+	done := make(chan struct{})
+	ticker := time.NewTicker(every)
+	go func() {
+		defer ticker.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ticker.C:
+			}
+			b.mu.Lock()
+			for h := range b.running {
+				go h.beat(every)
+			}
+			b.mu.Unlock()
+		}
+	}()
+	return func() { close(done) }
 }
 
 // OnHeartbeat runs renew with every heartbeat of the message whose handler

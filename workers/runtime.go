@@ -75,6 +75,15 @@ const (
 	// MaxDeliverNotYet, so a dead-letter publish that failed on the last
 	// counted delivery is tried again rather than left undelivered.
 	deadLetterRetries = 3
+	// prefetch is how many messages per handler the client buffers beyond
+	// those in flight. It asks for more when half are gone, so a batch
+	// covers the round trip of the next pull (one message per handler left
+	// the runtime idle, waiting on the server, at a third of its rate). A
+	// buffered message waits at most prefetch handler calls, and its
+	// AckWait runs meanwhile: four calls of up to AckWait/5 each (6 s with
+	// the defaults) fit in it, and a longer wait costs a redelivery that
+	// the operation record turns into a no-op.
+	prefetch = 4
 )
 
 var flowName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
@@ -113,6 +122,7 @@ type flowRun struct {
 	consumer jetstream.Consumer
 	metrics  flowMetrics
 	log      zerolog.Logger
+	beats    beats
 }
 
 // Run creates (or updates) each flow's durable consumer and consumes until
@@ -151,7 +161,7 @@ func (r *Runtime) Run(ctx context.Context, flows ...Flow) error {
 	}
 	wg.Wait()
 	close(drained)
-	// Naks and Terms are fire-and-forget: make sure the server has them
+	// Acks, Naks and Terms are fire-and-forget: make sure the server has them
 	// before the caller closes the connection.
 	if err := r.js.Conn().FlushTimeout(replyTimeout); err != nil {
 		r.log.Warn().Err(err).Msg("flush after drain; unacked messages are redelivered after ack wait")
@@ -232,16 +242,38 @@ func (r *Runtime) consume(ctx, workCtx context.Context, f *flowRun) {
 			}
 		})
 	}
+	stopBeating := f.beats.run(r.cfg.heartbeatEvery())
 	defer func() {
 		close(work)
 		workers.Wait()
+		stopBeating()
 	}()
+	// The callback blocks until a worker takes the message: the client
+	// counts a message as buffered until then and asks for more only as
+	// workers take them, so the buffer stays at prefetch per handler.
+	dispatch := func(m jetstream.Msg) {
+		if ctx.Err() != nil {
+			r.handBack(f, m)
+			return
+		}
+		select {
+		case work <- m:
+		case <-ctx.Done():
+			r.handBack(f, m)
+		}
+	}
 	for ctx.Err() == nil {
-		// The client buffers at most Concurrency messages beyond those in
-		// flight, so a replica never sits on work others could do.
-		iter, err := f.consumer.Messages(jetstream.PullMaxMessages(f.Concurrency))
+		cc, err := f.consumer.Consume(dispatch, jetstream.PullMaxMessages(prefetch*f.Concurrency),
+			jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+				// A missed heartbeat or a reconnect: the client pulls again.
+				f.log.Debug().Err(err).Msg("consume")
+			}))
 		if err == nil {
-			r.pump(ctx, f, iter, work)
+			// Drain hands the buffered messages to dispatch, which hands
+			// them back; Closed follows once the buffer is empty.
+			stop := context.AfterFunc(ctx, cc.Drain)
+			<-cc.Closed()
+			stop()
 			if ctx.Err() != nil {
 				return
 			}
@@ -254,33 +286,6 @@ func (r *Runtime) consume(ctx, workCtx context.Context, f *flowRun) {
 		}
 		if err := r.ensureConsumer(ctx, f); err != nil {
 			f.log.Warn().Err(err).Msg("cannot recreate consumer")
-		}
-	}
-}
-
-// pump hands messages from iter to the workers until iter is closed. When
-// ctx is cancelled it drains iter and hands buffered messages back.
-func (r *Runtime) pump(ctx context.Context, f *flowRun, iter jetstream.MessagesContext, work chan<- jetstream.Msg) {
-	stop := context.AfterFunc(ctx, iter.Drain)
-	defer stop()
-	defer iter.Stop()
-	for {
-		m, err := iter.Next()
-		if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-			return
-		}
-		if err != nil { // a missed heartbeat or a reconnect: the iterator carries on
-			f.log.Debug().Err(err).Msg("consume")
-			continue
-		}
-		if ctx.Err() != nil {
-			r.handBack(f, m)
-			continue
-		}
-		select {
-		case work <- m:
-		case <-ctx.Done():
-			r.handBack(f, m)
 		}
 	}
 }

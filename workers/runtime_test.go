@@ -512,6 +512,33 @@ func TestRuntime_PanicIsRetriedNotFatal(t *testing.T) {
 	}
 }
 
+// TestRuntime_ConsumesAgainAfterItsConsumerIsDeleted: an operator (or a
+// stream restored from a backup) removing a flow's consumer stops nothing
+// for good: the runtime creates it again and handles what came meanwhile.
+func TestRuntime_ConsumesAgainAfterItsConsumerIsDeleted(t *testing.T) {
+	t.Parallel()
+	b := openBroker(t)
+	js := connect(t, b)
+	var handled atomic.Int32
+	start(t, js, workers.Config{}, workers.Flow{Name: "deleted", Subjects: []string{"checkout.deleted"},
+		Handler: func(context.Context, workers.Message) error {
+			handled.Add(1)
+			return nil
+		}})
+	publish(t, js, "checkout.deleted", []byte("before"), nil)
+	eventually(t, time.Minute, "first message acked", func() bool { return streamMsgs(t, js, broker.InboxStream) == 0 })
+	if err := js.DeleteConsumer(context.Background(), broker.InboxStream, "deleted"); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, js, "checkout.deleted", []byte("after"), nil)
+	eventually(t, time.Minute, "message stored after the deletion acked", func() bool {
+		return streamMsgs(t, js, broker.InboxStream) == 0
+	})
+	if handled.Load() != 2 {
+		t.Errorf("handler called %d times, want 2", handled.Load())
+	}
+}
+
 func TestRuntime_RejectsInvalidFlows(t *testing.T) {
 	t.Parallel()
 	b := openBroker(t)
