@@ -31,6 +31,11 @@ type Payment struct {
 	Recurring        bool   `json:"recurring"` // paid with a stored token (ContAuth)
 	Token            string `json:"-"`
 	Card             card   `json:"card"`
+	// Dispute is the pspReference of the payment's dispute, DisputeStage
+	// its last event, ChargedBack the amount the shopper's bank took back.
+	Dispute      string `json:"dispute,omitempty"`
+	DisputeStage string `json:"disputeStage,omitempty"`
+	ChargedBack  int64  `json:"chargedBack,omitempty"`
 
 	storeToken bool
 	outcome    verdict
