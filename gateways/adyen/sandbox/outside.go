@@ -78,11 +78,14 @@ func (s *Sandbox) CancelOrRefund(psp string) (string, bool) {
 	item := s.modification(p, amount{p.Currency, p.Amount})
 	item.EventCode = "CANCEL_OR_REFUND"
 	action := "cancel"
-	if p.Captured > 0 {
+	switch left := p.Captured - p.Refunded; {
+	case p.Captured > 0 && left == 0:
+		action, item.Reason = "refund", "Payment is already refunded"
+	case p.Captured > 0:
 		action = "refund"
-		item.Amount.Value = p.Captured - p.Refunded
+		item.Amount.Value = left
 		_, item.Reason = s.refund(p, item.Amount)
-	} else {
+	default:
 		_, item.Reason = s.cancelPayment(p)
 	}
 	if item.Reason != "" {
@@ -137,9 +140,10 @@ func (s *Sandbox) Dispute(psp, eventCode string, value int64) (string, error) {
 }
 
 // SendEvent sends eventCode about payment psp, with its amount, for the
-// events whose cause the sandbox does not model (an expired authorisation,
-// Auto Rescue, a manual review, payouts, reports): a receiver must decide
-// each code Adyen may send. It reports false when there is no payment psp.
+// events whose cause the sandbox does not model (Auto Rescue, a manual
+// review, payouts, reports): a receiver must decide each code Adyen may
+// send. EXPIRE also expires what psp has authorised and not captured, so a
+// later capture fails. It reports false when there is no payment psp.
 func (s *Sandbox) SendEvent(psp, eventCode string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -154,6 +158,11 @@ func (s *Sandbox) SendEvent(psp, eventCode string) bool {
 		// Its pspReference is the token, originalPsp the payment that stored it.
 		item.PspReference, item.OriginalPsp, item.OriginalReference = p.Token, p.PSPReference, ""
 		item.Amount.Value = 0
+	case "EXPIRE":
+		if p.Status == StatusAuthorised {
+			p.Status = StatusExpired
+		}
+		item.Amount.Value = p.Amount - p.Captured
 	case "REPORT_AVAILABLE":
 		item.Reason = "https://ca-test.adyen.com/reports/download/MerchantAccount/" + s.opts.MerchantAccount + "/settlement_detail_report_batch_1.csv"
 	}

@@ -14,6 +14,7 @@ const (
 	StatusCaptured   = "captured"   // captured in full (auto-capture, or captures adding up)
 	StatusRefused    = "refused"
 	StatusCancelled  = "cancelled"
+	StatusExpired    = "expired" // an authorisation left uncaptured too long (SendEvent EXPIRE)
 )
 
 // Payment is the sandbox's record of one /payments call (copies are handed to tests).
