@@ -47,9 +47,7 @@ var ignoredAdyenEvents = []string{
 // row asks for them and no dead letter.
 func TestGatewayEvents_EachRowChangesCleengOnceAlsoPastTheDuplicateWindow(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	// A short AckWait: a copy that finds another holding the event's
-	// operation waits out the holder's lease, AckWait long.
-	shared := newDupE2E(t, func(o *stack.DevOptions) { o.Registry = reg; o.Runtime.AckWait = 600 * time.Millisecond })
+	shared := newDupE2E(t, func(o *stack.DevOptions) { o.Registry = reg })
 	tested := map[string]bool{}
 	row := func(id, name string, play func(e *e2e)) {
 		tested[id] = true
