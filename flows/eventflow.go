@@ -159,10 +159,10 @@ func (f *Flows) refundEvent(ctx context.Context, ev gateways.Event, row eventRow
 	return f.recordEvent(ctx, ev, row)
 }
 
-// ownRefund tells whether ev is about the refund the connector made of
+// ownRefund tells whether ev may be about the refund the connector made of
 // Cleeng payment paymentID: its refund operation's gateway call has ev's
-// reference. Before that call's answer is recorded it cannot tell: "not
-// yet", while the operation runs.
+// reference, or is running without a recorded answer (refundConfirmed
+// then waits for it, as any event waits for a claimed operation).
 func (f *Flows) ownRefund(ctx context.Context, paymentID cleeng.ID, ev gateways.Event) (bool, error) {
 	rec, err := ops.Get[refundState](ctx, f.ops, refundKey(paymentID))
 	if errors.Is(err, ops.ErrNotFound) {
@@ -174,8 +174,5 @@ func (f *Flows) ownRefund(ctx context.Context, paymentID cleeng.ID, ev gateways.
 	if res := rec.State.Result; res != nil {
 		return res.PaymentReference == ev.PaymentReference, nil
 	}
-	if rec.Status == ops.StatusInProgress {
-		return false, failure.NotYet(0, fmt.Errorf("%s %s of payment %s: the connector's refund %s has not recorded its gateway reference yet", ev.Gateway, ev.Code, ev.OriginalReference, rec.Key))
-	}
-	return false, nil
+	return rec.Status == ops.StatusInProgress, nil
 }

@@ -117,6 +117,10 @@ func (f *Flows) refundConfirmed(ctx context.Context, ev gateways.Event, paymentI
 	return settle(ctx, f.ops, key, flowRefund, late, func(ctx context.Context, rec *ops.Record[refundState]) error {
 		fl := f.refundFlow(cleeng.RefundData{})
 		switch {
+		case rec.State.Result != nil && rec.State.Result.PaymentReference != ev.PaymentReference:
+			// The answer recorded since refundEvent looked names another
+			// refund: this one was made elsewhere, which the redelivery decides.
+			return failure.NotYet(0, fmt.Errorf("%s %s of payment %s is not refund %s's (%s)", ev.Gateway, ev.Code, ev.OriginalReference, key, rec.State.Result.PaymentReference))
 		case refunded && (rec.Step == stepConfirmed || rec.Step == stepCleengPayment):
 			return fl.run(ctx, f.ops, rec) // a redelivery after the confirmation was recorded
 		case rec.Step != stepAwaitingConfirmation:
