@@ -67,7 +67,7 @@ func (f *Flows) eventFlow(row eventRow, ev gateways.Event) *flow[eventState] {
 		Steps: []step[eventState]{
 			{stepFound, func(ctx context.Context, rec *ops.Record[eventState]) error {
 				rec.State = eventState{Code: ev.Code, Decision: row.Decision, Reference: paymentReference(ev), Event: ev.PaymentReference, Reason: ev.Reason}
-				if !ev.Amount.IsZero() || ev.Amount.Currency != "" {
+				if ev.Amount.Currency != "" { // some events carry no amount
 					rec.State.Amount = ev.Amount.String()
 				}
 				idx, ok, err := f.lookupPayment(ctx, ev.Gateway, rec.State.Reference)
