@@ -95,6 +95,10 @@ type Options struct {
 	// Metrics receives the flows' metrics (the worker's registry); nil:
 	// counted, not exported.
 	Metrics prometheus.Registerer
+	// AllowedPaymentMethods are, by gateway name, the method types the
+	// payment-methods query offers (Adyen's "scheme", "ideal"); none: every
+	// type the gateway's account has.
+	AllowedPaymentMethods map[string][]string
 }
 
 // Stores are where the flows keep their records.

@@ -172,7 +172,7 @@ func (f *Flows) updateDetailsFlow(cmd messages.PaymentDetailsCommand) *flow[upda
 				}
 				res, err := f.storeToken(ctx, g, gateways.PayRequest{
 					IdempotencyKey: rec.Key, Reference: "details-" + st.CustomerID.String() + "-" + cmd.RequestID, Amount: zero,
-					ShopperReference: st.CustomerID.String(), PaymentMethod: cmd.PaymentMethod, StoreToken: true, ReturnURL: cmd.ReturnURL,
+					ShopperReference: st.CustomerID.String(), PaymentMethod: cmd.PaymentMethod, StoreToken: true, Shopper: cmd.Shopper,
 					Metadata: map[string]string{"customerId": st.CustomerID.String()},
 				})
 				if err != nil {
@@ -229,7 +229,7 @@ func (f *Flows) createDetails(ctx context.Context, rec *ops.Record[updateDetails
 		st.Result = settled(res)
 		return endHere()
 	case res.Outcome == gateways.ActionRequired:
-		st.Outcome = &messages.DetailsOutcome{Status: "action_required", RequestID: st.RequestID, Action: res.Action}
+		st.Outcome = &messages.DetailsOutcome{Status: messages.StatusActionRequired, RequestID: st.RequestID, PaymentMethodID: st.PaymentMethodID, Action: res.Action}
 		return parkAt(stepAwaitingShopper, nil)
 	case res.Token == "":
 		return failure.Permanentf("gateway %s authorised the new card but returned no recurring token", st.Gateway)

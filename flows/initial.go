@@ -164,14 +164,13 @@ func (f *Flows) completeAction(ctx context.Context, gateway, key string, details
 // the outcome order_not_found before anything is charged or recorded of
 // it: it is the caller's mistake (or probe), not an operator's problem.
 func (f *Flows) readOrder(ctx context.Context, rec *ops.Record[initialState], customerID int64, orderID cleeng.ID) error {
-	order, err := f.cleeng.GetOrder(ctx, orderID)
-	var apiErr *cleeng.APIError
-	if errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound || err == nil && order.CustomerID.String() != strconv.FormatInt(customerID, 10) {
-		rec.State.Outcome = &messages.CheckoutOutcome{Status: statusFailed, Code: messages.OutcomeOrderNotFound, OrderID: orderID}
-		return endHere()
-	}
+	order, found, err := f.customersOrder(ctx, customerID, orderID)
 	if err != nil {
 		return err
+	}
+	if !found {
+		rec.State.Outcome = &messages.CheckoutOutcome{Status: statusFailed, Code: messages.OutcomeOrderNotFound, OrderID: orderID}
+		return endHere()
 	}
 	g, err := f.router.ForMethod(order.PaymentMethodID)
 	if err != nil {
@@ -180,6 +179,20 @@ func (f *Flows) readOrder(ctx context.Context, rec *ops.Record[initialState], cu
 	rec.State.Order = factsOf(order, g.Name())
 	_, err = rec.State.Order.amount()
 	return err
+}
+
+// customersOrder reads an order of the customer's: found is false when
+// Cleeng does not hold it, or holds it for another customer, alike.
+func (f *Flows) customersOrder(ctx context.Context, customerID int64, orderID cleeng.ID) (order cleeng.Order, found bool, err error) {
+	order, err = f.cleeng.GetOrder(ctx, orderID)
+	var apiErr *cleeng.APIError
+	switch {
+	case errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound:
+		return order, false, nil
+	case err != nil:
+		return order, false, err
+	}
+	return order, order.CustomerID.String() == strconv.FormatInt(customerID, 10), nil
 }
 
 // payInitial charges the order and stores a token.
@@ -195,10 +208,7 @@ func (f *Flows) payInitial(ctx context.Context, g gateways.Gateway, order orderF
 		ShopperReference: order.CustomerID.String(),
 		PaymentMethod:    cmd.PaymentMethod,
 		StoreToken:       true,
-		ReturnURL:        cmd.ReturnURL,
-		BrowserInfo:      cmd.BrowserInfo,
-		ShopperIP:        cmd.ShopperIP,
-		Origin:           cmd.Origin,
+		Shopper:          cmd.Shopper,
 		Metadata:         map[string]string{"customerId": order.CustomerID.String(), "orderId": order.ID.String()},
 	})
 }
@@ -239,7 +249,7 @@ func (f *Flows) reportInitial(ctx context.Context, rec *ops.Record[initialState]
 	res := *st.Result
 	switch res.Outcome {
 	case gateways.ActionRequired:
-		st.Outcome = &messages.CheckoutOutcome{Status: "action_required", OrderID: st.Order.ID, Action: res.Action}
+		st.Outcome = &messages.CheckoutOutcome{Status: messages.StatusActionRequired, OrderID: st.Order.ID, Action: res.Action}
 		return parkAt(stepAwaitingShopper, nil)
 	case gateways.Pending, gateways.Received:
 		// The gateway settles it by notification (Adyen's AUTHORISATION);
@@ -275,7 +285,7 @@ func (f *Flows) reportInitial(ctx context.Context, rec *ops.Record[initialState]
 	}
 	st.Payment = &payment
 	st.Outcome = &messages.CheckoutOutcome{Status: string(payment.Status.Normalize()), OrderID: st.Order.ID,
-		PaymentID: payment.ID, ExternalPaymentID: payment.ExternalPaymentID, RejectedReason: res.RefusalReason}
+		PaymentID: payment.ID, ExternalPaymentID: payment.ExternalPaymentID, RejectedReason: res.RefusalReason, Payment: &payment}
 	st.Result = settled(st.Result)
 	return nil
 }

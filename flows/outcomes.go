@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/cleeng-connector/connector/internal/messages"
 	"github.com/cleeng-connector/connector/internal/ops"
@@ -73,6 +74,39 @@ func outcomeOf(rec *ops.Record[outcomeOnly]) (json.RawMessage, bool) {
 		return rec.State.Outcome, true
 	}
 	return nil, false
+}
+
+// AwaitingShopper finds the operation under prefix (an ops.Key) that waits
+// for the shopper's action result, the latest one if several do, and its
+// outcome: for a front-end that sends the result without naming the
+// operation (Cleeng's MediaStore SDK finalizing a card update).
+func (o *Outcomes) AwaitingShopper(ctx context.Context, prefix string) (key string, outcome json.RawMessage, found bool, err error) {
+	keys, err := ops.InProgress(ctx, o.store, prefix)
+	if err != nil {
+		return "", nil, false, err
+	}
+	var latest time.Time
+	for _, k := range keys {
+		rec, err := ops.Get[outcomeOnly](ctx, o.store, k)
+		if errors.Is(err, ops.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return "", nil, false, err
+		}
+		if out, known := outcomeOf(rec); known && awaitsShopper(out) && rec.Updated.After(latest) {
+			key, outcome, found, latest = k, out, true, rec.Updated
+		}
+	}
+	return key, outcome, found, nil
+}
+
+// awaitsShopper reports whether an outcome asks the shopper to act.
+func awaitsShopper(out json.RawMessage) bool {
+	var o struct {
+		Status string `json:"status"`
+	}
+	return json.Unmarshal(out, &o) == nil && o.Status == messages.StatusActionRequired
 }
 
 // Wait returns the outcome of key once it is known and differs from stale

@@ -2,7 +2,9 @@ package flows
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/cleeng-connector/connector/cleeng"
 	"github.com/cleeng-connector/connector/gateways"
@@ -143,7 +145,15 @@ func (f *Flows) charge(ctx context.Context, rec *ops.Record[renewalState], d cle
 	if err := f.indexPending(ctx, pendingIndex{Gateway: g.Name(), OrderID: order.ID, OpKey: rec.Key, Flow: rec.Flow}); err != nil {
 		return err
 	}
+	before := rec.Step
 	if !retryable {
+		// The call's turn under the gateway's rate limit is waited for
+		// before the intent, so a crash while waiting leaves nothing in doubt.
+		if p, ok := g.(gateways.Pacer); ok {
+			if ctx, err = p.Pace(ctx); err != nil {
+				return err
+			}
+		}
 		// The intent: from here on the call may have charged.
 		if err := rec.Save(ctx, f.ops, stepGatewayCall); err != nil {
 			return err
@@ -163,6 +173,8 @@ func (f *Flows) charge(ctx context.Context, rec *ops.Record[renewalState], d cle
 	switch {
 	case !retryable && failure.Is(err, failure.ClassUnknownOutcome):
 		return f.await(rec, awaitLostAnswer, err.Error())
+	case !retryable && (failure.Is(err, failure.ClassTransient) || failure.Is(err, failure.ClassNotYet)):
+		return f.withdrawIntent(ctx, rec, before, err)
 	case err != nil:
 		return err
 	case res.Outcome == gateways.Pending:
@@ -173,6 +185,23 @@ func (f *Flows) charge(ctx context.Context, rec *ops.Record[renewalState], d cle
 	rec.State.Result = settled(&res)
 	return nil
 }
+
+// withdrawIntent moves a renewal back to the step it had before its intent
+// (gateway-call) when the call charged nothing: the gateways classify
+// "transient" as not sent or answered unprocessed, and a guard's refusal
+// or wait (gateways/guard) as not sent, transient or not yet. The
+// redelivery then calls again instead of waiting for a notification that
+// cannot come. It is written even when ctx was cut short (a drain during a
+// rate limit's wait); if it cannot be written the renewal stays in doubt,
+// the safe side. The message gets err back, to be redelivered as its class says.
+func (f *Flows) withdrawIntent(ctx context.Context, rec *ops.Record[renewalState], before string, err error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), withdrawTimeout)
+	defer cancel()
+	return errors.Join(err, rec.Save(ctx, f.ops, before))
+}
+
+// withdrawTimeout bounds writing a withdrawn intent.
+const withdrawTimeout = 5 * time.Second
 
 // reportRenewal reports the gateway's recorded result to Cleeng as the
 // renewal's payment.

@@ -65,13 +65,31 @@ type PayRequest struct {
 	StoreToken bool
 	// AuthoriseOnly reserves funds for a later Capture.
 	AuthoriseOnly bool
-	// ReturnURL, BrowserInfo, ShopperIP, Origin come from the front-end for shopper actions.
-	ReturnURL   string
-	BrowserInfo json.RawMessage
-	ShopperIP   string
-	Origin      string
+	// Shopper is the front-end's word on the shopper (a first payment).
+	Shopper
 	// Metadata ties gateway notifications back to Cleeng (customerId, subscriptionId, orderId).
 	Metadata map[string]string
+}
+
+// Shopper is what a gateway needs of the shopper at a first payment, for a
+// shopper action (3-D Secure, a redirect) and its risk checks. The
+// front-end gives it, but for ShopperIP, which the ingress takes from the
+// connection. Its JSON is the front-end commands' (messages).
+type Shopper struct {
+	// ReturnURL is where a redirect sends the shopper back.
+	ReturnURL   string          `json:"returnUrl,omitempty"`
+	BrowserInfo json.RawMessage `json:"browserInfo,omitempty"`
+	ShopperIP   string          `json:"shopperIP,omitempty"`
+	// Origin is the checkout page's origin, where in-page 3-D Secure runs.
+	Origin string `json:"origin,omitempty"`
+	// BillingAddress is the shopper's address as the front-end collected
+	// it (Drop-in's state.data.billingAddress), for the issuer's address
+	// checks. Never logged.
+	BillingAddress json.RawMessage `json:"billingAddress,omitempty"`
+	// RedirectThreeDS asks for 3-D Secure on the issuer's own page (a
+	// redirect the shopper comes back from) instead of inside the checkout
+	// page (native), which is the default.
+	RedirectThreeDS bool `json:"redirectThreeDS,omitempty"`
 }
 
 // ActionRequest completes a shopper action (3-D Secure result, redirect details).
@@ -144,6 +162,17 @@ type Gateway interface {
 	DeleteToken(ctx context.Context, req TokenRequest) error
 }
 
+// Pacer is implemented by a gateway whose calls wait their turn under a
+// rate limit (gateways/guard). Pace waits for the turn of the next call
+// made with the context it returns, which then goes out at once. A flow
+// calling a gateway without idempotency keys paces before it records its
+// intent to call, so the wait is not part of the window in which a crash
+// leaves the charge in doubt. An error means no call was made and no turn
+// is held: transient (refused) or not yet (the turn comes too late).
+type Pacer interface {
+	Pace(ctx context.Context) (context.Context, error)
+}
+
 // PaymentMethodLister is implemented by gateways whose front-end component
 // asks which payment methods to show (Adyen's Drop-in renders its form
 // from Adyen's /paymentMethods answer). It is not part of Gateway: a
@@ -158,7 +187,8 @@ type PaymentMethodsRequest struct {
 	// Amount is the order's amount and currency (zero for a free trial);
 	// the gateway offers what can pay in that currency.
 	Amount money.Amount
-	// CountryCode is the shopper's country (ISO 3166-1 alpha-2, e.g. "NL").
+	// CountryCode is the shopper's country (ISO 3166-1 alpha-2, e.g. "NL");
+	// empty: the methods of every country.
 	CountryCode string
 	// ShopperReference, when set, adds the shopper's stored methods: the
 	// Cleeng customerId, as in PayRequest.
@@ -176,6 +206,16 @@ type PaymentMethodsRequest struct {
 type PaymentMethods struct {
 	Methods []PaymentMethod       `json:"paymentMethods"`
 	Stored  []StoredPaymentMethod `json:"storedPaymentMethods,omitempty"`
+	// Amount is the request's amount as the gateway counts it (its own
+	// minor units), which the front-end component shows and pays.
+	Amount MinorAmount `json:"amount"`
+}
+
+// MinorAmount is an amount in a gateway's own minor units (Adyen's
+// {value, currency}, as Drop-in takes it).
+type MinorAmount struct {
+	Value    int64  `json:"value"`
+	Currency string `json:"currency"`
 }
 
 // PaymentMethod is one method the shopper can choose.

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cleeng-connector/connector/gateways"
 	"github.com/cleeng-connector/connector/internal/messages"
 )
 
@@ -22,9 +23,12 @@ import (
 // failed, or waiting for the shopper) and differs from stale, or ok=false
 // when ctx ends first. Get reports whether the operation exists and its
 // outcome, nil while it has none yet.
+// AwaitingShopper finds the latest operation under a key prefix that
+// waits for the shopper.
 type Outcomes interface {
 	Wait(ctx context.Context, key string, stale json.RawMessage) (outcome json.RawMessage, ok bool, err error)
 	Get(ctx context.Context, key string) (outcome json.RawMessage, found bool, err error)
+	AwaitingShopper(ctx context.Context, prefix string) (key string, outcome json.RawMessage, found bool, err error)
 }
 
 // Customers verifies a Cleeng customer JWT and names its customer
@@ -54,6 +58,8 @@ type CheckoutConfig struct {
 	// call is answered 429 with Retry-After, and nothing is stored.
 	// Default 1000.
 	MaxWaits int
+	// MediaStore configures the Adyen endpoints of Cleeng's MediaStore SDK.
+	MediaStore MediaStoreConfig
 }
 
 // DefaultMaxWaits is CheckoutConfig.MaxWaits's default.
@@ -73,10 +79,11 @@ func (s *Server) MountCheckout(cfg CheckoutConfig) {
 	s.Handle("GET /v1/checkout/payments/{orderId}", c.cors(http.HandlerFunc(c.status)))
 	s.Handle("POST /v1/payment-details", c.cors(http.HandlerFunc(c.paymentDetails)))
 	s.Handle("POST /v1/payment-details/details", c.cors(http.HandlerFunc(c.paymentDetailsAction)))
+	c.mountMediaStore()
 	// Preflights carry no credentials: they are answered unauthenticated.
-	s.Handle("OPTIONS /v1/", c.cors(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.WriteHeader(http.StatusNoContent)
-	})))
+	preflight := c.cors(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	s.Handle("OPTIONS /v1/", preflight)
+	s.Handle("OPTIONS "+mediaStorePrefix, preflight)
 }
 
 type checkout struct {
@@ -116,10 +123,14 @@ func (c *checkout) admit(w http.ResponseWriter) (release func(), ok bool) {
 
 func (c *checkout) payment(w http.ResponseWriter, r *http.Request) {
 	var cmd messages.PaymentCommand
-	if !c.read(w, r, &cmd, &cmd.CustomerID) || !valid(w, positive("orderId", cmd.OrderID),
-		paymentMethod(cmd.PaymentMethod),
-		rule{cmd.ShopperIP == "", "shopperIP", "not accepted: the connector takes it from the connection"},
-		c.underOrigins("returnUrl", cmd.ReturnURL), c.underOrigins("origin", cmd.Origin)) {
+	if c.read(w, r, &cmd, &cmd.CustomerID) {
+		c.pay(w, r, cmd)
+	}
+}
+
+// pay stores a customer's payment of an order and answers its outcome.
+func (c *checkout) pay(w http.ResponseWriter, r *http.Request, cmd messages.PaymentCommand) {
+	if !valid(w, append([]rule{positive("orderId", cmd.OrderID), paymentMethod(cmd.PaymentMethod)}, c.shopperRules(cmd.Shopper)...)...) {
 		return
 	}
 	cmd.ShopperIP = c.clientIP(r)
@@ -136,8 +147,14 @@ func (c *checkout) payment(w http.ResponseWriter, r *http.Request) {
 
 func (c *checkout) details(w http.ResponseWriter, r *http.Request) {
 	var cmd messages.DetailsCommand
-	if !c.read(w, r, &cmd, &cmd.CustomerID) || !valid(w, positive("orderId", cmd.OrderID),
-		object("details", cmd.Details, "the gateway's action result object")) {
+	if c.read(w, r, &cmd, &cmd.CustomerID) {
+		c.completePayment(w, r, cmd)
+	}
+}
+
+// completePayment stores the shopper's action result for a payment.
+func (c *checkout) completePayment(w http.ResponseWriter, r *http.Request, cmd messages.DetailsCommand) {
+	if !valid(w, positive("orderId", cmd.OrderID), object("details", cmd.Details, "the gateway's action result object")) {
 		return
 	}
 	key := messages.InitialKey(cmd.CustomerID, cmd.OrderID)
@@ -146,11 +163,19 @@ func (c *checkout) details(w http.ResponseWriter, r *http.Request) {
 
 func (c *checkout) paymentDetails(w http.ResponseWriter, r *http.Request) {
 	var cmd messages.PaymentDetailsCommand
-	if !c.read(w, r, &cmd, &cmd.CustomerID) || !valid(w, positive("paymentMethodId", cmd.PaymentMethodID),
-		paymentMethod(cmd.PaymentMethod), c.underOrigins("returnUrl", cmd.ReturnURL),
-		rule{cmd.RequestID == "" || requestIDPattern.MatchString(cmd.RequestID), "requestId", requestIDRule}) {
+	if c.read(w, r, &cmd, &cmd.CustomerID) {
+		c.updateDetails(w, r, cmd)
+	}
+}
+
+// updateDetails stores a customer's new payment details and answers the
+// update's outcome.
+func (c *checkout) updateDetails(w http.ResponseWriter, r *http.Request, cmd messages.PaymentDetailsCommand) {
+	if !valid(w, append([]rule{positive("paymentMethodId", cmd.PaymentMethodID), paymentMethod(cmd.PaymentMethod),
+		{cmd.RequestID == "" || requestIDPattern.MatchString(cmd.RequestID), "requestId", requestIDRule}}, c.shopperRules(cmd.Shopper)...)...) {
 		return
 	}
+	cmd.ShopperIP = c.clientIP(r)
 	body, ok := marshal(w, cmd)
 	if !ok {
 		return
@@ -167,8 +192,14 @@ func (c *checkout) paymentDetails(w http.ResponseWriter, r *http.Request) {
 
 func (c *checkout) paymentDetailsAction(w http.ResponseWriter, r *http.Request) {
 	var cmd messages.PaymentDetailsActionCommand
-	if !c.read(w, r, &cmd, &cmd.CustomerID) || !valid(w,
-		rule{requestIDPattern.MatchString(cmd.RequestID), "requestId", "required, the requestId the update answered with"},
+	if c.read(w, r, &cmd, &cmd.CustomerID) {
+		c.completeUpdate(w, r, cmd)
+	}
+}
+
+// completeUpdate stores the shopper's action result for a details update.
+func (c *checkout) completeUpdate(w http.ResponseWriter, r *http.Request, cmd messages.PaymentDetailsActionCommand) {
+	if !valid(w, rule{requestIDPattern.MatchString(cmd.RequestID), "requestId", "required, the requestId the update answered with"},
 		object("details", cmd.Details, "the gateway's action result object")) {
 		return
 	}
@@ -243,6 +274,22 @@ type rule struct {
 
 const paymentMethodObject = "the gateway's payment method object"
 
+// shopperRules check the front-end's word on the shopper: its own
+// address is the connection's, its pages are the allowed origins', and
+// what it describes is an object.
+func (c *checkout) shopperRules(s gateways.Shopper) []rule {
+	return []rule{
+		{s.ShopperIP == "", "shopperIP", "not accepted: the connector takes it from the connection"},
+		c.underOrigins("returnUrl", s.ReturnURL), c.underOrigins("origin", s.Origin),
+		optionalObject("browserInfo", s.BrowserInfo), optionalObject("billingAddress", s.BillingAddress),
+	}
+}
+
+// optionalObject: field, when present, is a JSON object.
+func optionalObject(field string, raw json.RawMessage) rule {
+	return rule{len(raw) == 0 || string(raw) == "null" || isObject(raw), field, "a JSON object when present"}
+}
+
 // positive: field is a required positive integer.
 func positive(field string, n int64) rule {
 	return rule{n > 0, field, "required, a positive integer"}
@@ -278,15 +325,11 @@ func pendingAction(out json.RawMessage) json.RawMessage {
 	var current struct {
 		Status string `json:"status"`
 	}
-	if json.Unmarshal(out, &current) != nil || current.Status != statusActionRequired {
+	if json.Unmarshal(out, &current) != nil || current.Status != messages.StatusActionRequired {
 		return nil
 	}
 	return out
 }
-
-// statusActionRequired is the status of an outcome that waits for the
-// shopper (3-D Secure, a redirect).
-const statusActionRequired = "action_required"
 
 // wait answers 200 with the outcome when the flow has one (other than
 // stale) within SyncWait, else 202 pending with the status URL in Location.

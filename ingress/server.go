@@ -163,6 +163,11 @@ func writeError(w http.ResponseWriter, status int, msg, field string) {
 	writeJSON(w, status, apiError{Code: errorCode(status), Error: msg, Field: field})
 }
 
+// writeCodedError answers an error whose code says more than its status.
+func writeCodedError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, apiError{Code: code, Error: msg})
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)

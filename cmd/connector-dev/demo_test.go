@@ -2,19 +2,15 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"net/http"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/cleeng-connector/connector/cmd/connector-dev/stack"
-	"github.com/cleeng-connector/connector/internal/broker"
 	"github.com/cleeng-connector/connector/internal/faultinject"
-	"github.com/cleeng-connector/connector/workers"
 )
 
 // TestDemo_ExitStatusSaysWhetherEveryStepPassed runs `connector-dev demo` as
@@ -23,18 +19,7 @@ import (
 // when one fails (here Cleeng refusing to create the order).
 func TestDemo_ExitStatusSaysWhetherEveryStepPassed(t *testing.T) {
 	t.Parallel()
-	dev, err := stack.StartDev(context.Background(), stack.DevOptions{
-		Broker:      broker.Options{StoreDir: t.TempDir()},
-		IngressAddr: "127.0.0.1:0", SandboxAddr: "127.0.0.1:0",
-		Runtime: workers.Config{Schedule: []time.Duration{20 * time.Millisecond, 100 * time.Millisecond}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dev.Close()
-	if err := stack.SeedDemo(dev.Sandboxes); err != nil {
-		t.Fatal(err)
-	}
+	dev := stack.StartSeeded(t)
 	demo := func() (exitCode int, stdout, stderr string) {
 		cmd := exec.Command(os.Args[0], "demo")
 		cmd.Env = append(os.Environ(), "CONNECTOR_TEST_MAIN=1",

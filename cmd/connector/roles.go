@@ -57,7 +57,7 @@ func runWorker(ctx context.Context, env *config.Env, args []string) error {
 	defer flush()
 	addr, metricsAddr := env.String("WORKER_ADDR"), env.String("METRICS_ADDR")
 	return runOnBroker(ctx, env, log, cli.BrokerOptions(env, config.RoleWorker), func(b *broker.Broker) error {
-		rt, defs, err := roles.Worker(settings, b, log)
+		w, err := roles.NewWorker(settings, b, log)
 		if err != nil {
 			return err
 		}
@@ -76,8 +76,8 @@ func runWorker(ctx context.Context, env *config.Env, args []string) error {
 				log.Error().Err(err).Msg("worker probes not served")
 			}
 		}()
-		log.Info().Int("flows", len(defs)).Msg("worker running")
-		return rt.Run(ctx, defs...)
+		log.Info().Int("flows", w.Flows()).Msg("worker running")
+		return w.Run(ctx)
 	})
 }
 

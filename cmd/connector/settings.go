@@ -1,16 +1,21 @@
 package main
 
 import (
+	"strings"
+	"time"
+
 	"github.com/cleeng-connector/connector/cleeng"
 	"github.com/cleeng-connector/connector/cmd/connector/roles"
 	"github.com/cleeng-connector/connector/flows"
 	"github.com/cleeng-connector/connector/gateways/adyen"
 	"github.com/cleeng-connector/connector/gateways/cleverbridge"
+	"github.com/cleeng-connector/connector/gateways/guard"
 	"github.com/cleeng-connector/connector/ingress"
 	"github.com/cleeng-connector/connector/internal/config"
 	"github.com/cleeng-connector/connector/workers"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+	"golang.org/x/time/rate"
 )
 
 // readIngressSettings reads the ingress variables. Every webhook it takes
@@ -33,6 +38,11 @@ func readIngressSettings(env *config.Env, log zerolog.Logger, reg *prometheus.Re
 			CORSOrigins:    env.List("CORS_ORIGINS"),
 			ReturnOrigins:  env.Origins("CHECKOUT_RETURN_ORIGINS"),
 			TrustedProxies: env.Prefixes("INGRESS_TRUSTED_PROXIES"),
+			MediaStore: ingress.MediaStoreConfig{
+				ClientKey:        env.String("ADYEN_CLIENT_KEY"),
+				Region:           env.String("ADYEN_CLIENT_REGION"),
+				ShopperStatement: env.String("ADYEN_SHOPPER_STATEMENT"),
+			},
 		},
 		JWKSURL: env.URL("CLEENG_JWKS_URL"),
 		Cleeng: ingress.CleengWebhookConfig{
@@ -50,6 +60,10 @@ func readIngressSettings(env *config.Env, log zerolog.Logger, reg *prometheus.Re
 	// outside dev, which verifies the sandbox's.
 	env.Check("CLEENG_JWKS_URL", s.JWKSURL != "", "required: the JWKS of Cleeng's customer tokens, which authenticate every front-end call")
 	env.Check("CLEENG_PUBLISHER_ID", s.Cleeng.PublisherID != "", "required: customer tokens must name this publisher")
+	if err := s.Checkout.MediaStore.Check(); err != nil {
+		name, why, _ := strings.Cut(err.Error(), ": ")
+		env.Check(name, false, "%s", why)
+	}
 	if len(s.Cleeng.Secret) > 0 {
 		env.Check("CLEENG_WEBHOOK_SECRET", cleeng.CheckWebhookSecret(s.Cleeng.Secret) == nil, "must be 16 to 64 bytes")
 	}
@@ -111,6 +125,7 @@ func readWorkerSettings(env *config.Env, log zerolog.Logger, reg prometheus.Regi
 			DeleteDeactivatedDetails: env.Bool("DEACTIVATE_DELETE_DETAILS"),
 			ZeroAuthCurrency:         env.String("ZERO_AUTH_CURRENCY"),
 			NotificationTimeout:      env.Duration("CLEVERBRIDGE_NOTIFICATION_TIMEOUT"),
+			AllowedPaymentMethods:    map[string][]string{adyen.Name: env.List("ADYEN_ALLOWED_PAYMENT_METHODS")},
 		},
 	}
 	if env.String("CLEVERBRIDGE_API_URL") != "" {
@@ -122,7 +137,13 @@ func readWorkerSettings(env *config.Env, log zerolog.Logger, reg prometheus.Regi
 			Mode:      env.OneOf("CLEVERBRIDGE_MODE", cleverbridge.ModeInteractive, cleverbridge.ModeNonInteractive),
 		}
 	}
+	s.Replicas = env.Int("WORKER_REPLICAS")
+	s.Guards = map[string]guard.Limits{}
+	if s.Cleverbridge != nil {
+		s.Guards[cleverbridge.Name] = readGuard(env, "CLEVERBRIDGE", s)
+	}
 	if env.String("ADYEN_API_KEY") != "" {
+		s.Guards[adyen.Name] = readGuard(env, "ADYEN", s)
 		s.Adyen = &adyen.Config{
 			APIKey:          env.String("ADYEN_API_KEY"),
 			MerchantAccount: env.Required("ADYEN_MERCHANT_ACCOUNT"),
@@ -133,4 +154,29 @@ func readWorkerSettings(env *config.Env, log zerolog.Logger, reg prometheus.Regi
 		}
 	}
 	return s
+}
+
+// readGuard reads a gateway's limits (variables <prefix>_RATE_LIMIT, ...)
+// and checks that a call never waits its turn past half the handler's
+// time: every handler of the worker (WORKER_CONCURRENCY per flow it runs)
+// may be waiting for the gateway at once, served at this replica's share
+// of the rate. The other half is the call's and the rest of the flow's.
+func readGuard(env *config.Env, prefix string, s roles.WorkerSettings) guard.Limits {
+	l := guard.Limits{
+		Rate:     rate.Limit(env.Float(prefix + "_RATE_LIMIT")),
+		Burst:    env.Int(prefix + "_RATE_BURST"),
+		Failures: env.Int(prefix + "_BREAKER_FAILURES"),
+		Cooldown: env.Duration(prefix + "_BREAKER_COOLDOWN"),
+	}
+	flowsRun := len(s.Flows)
+	if flowsRun == 0 {
+		flowsRun = len(flows.Names)
+	}
+	handlers := s.Runtime.Concurrency * flowsRun
+	share := l.Share(s.Replicas)
+	longest := workers.DefaultHandlerTimeout / 2
+	env.Check(prefix+"_RATE_LIMIT", share.MaxWait(handlers) <= longest,
+		"%v calls/s shared by WORKER_REPLICAS=%d leaves each worker %.2f/s, at which its %d handlers (WORKER_CONCURRENCY %d × %d flows) could wait %v for their turn, more than half the handler timeout (%v): raise it, lower WORKER_CONCURRENCY, or run fewer flows per worker (WORKER_FLOWS)",
+		float64(l.Rate), s.Replicas, float64(share.Rate), handlers, s.Runtime.Concurrency, flowsRun, share.MaxWait(handlers).Round(time.Second), longest)
+	return l
 }

@@ -44,6 +44,9 @@ func TestIngress_RefusesToStartUnlessEveryWebhookIsAuthentic(t *testing.T) {
 		{"an unknown gateway", map[string]string{"PAYMENT_METHODS": "1=stripe"}, []string{"PAYMENT_METHODS", "stripe"}},
 		{"dunning window outlasting the records", map[string]string{"CLEENG_DUNNING_MAX_AGE": "840h"}, []string{"CLEENG_DUNNING_MAX_AGE", "NATS_OPS_TTL"}},
 		{"dunning window within shorter records", map[string]string{"NATS_OPS_TTL": "48h"}, []string{"CLEENG_DUNNING_MAX_AGE", "NATS_OPS_TTL"}},
+		{"Drop-in's client key and region", map[string]string{"ADYEN_CLIENT_KEY": "live_L6HTEOAXQBCZJHKNU4NLN6EI7IE6VRRW", "ADYEN_CLIENT_REGION": "live-us"}, nil},
+		{"a client key without its region", map[string]string{"ADYEN_CLIENT_KEY": "live_L6HTEOAXQBCZJHKNU4NLN6EI7IE6VRRW"}, []string{"ADYEN_CLIENT_REGION"}},
+		{"an API key as client key", map[string]string{"ADYEN_CLIENT_KEY": "AQEyhmfxK4", "ADYEN_CLIENT_REGION": "live"}, []string{"ADYEN_CLIENT_KEY"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

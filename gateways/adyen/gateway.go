@@ -163,6 +163,22 @@ func (g *Gateway) paymentRequest(req gateways.PayRequest) (checkout.PaymentReque
 		}
 		preq.BrowserInfo = &bi
 	}
+	if len(req.BillingAddress) > 0 {
+		var ba checkout.BillingAddress
+		if err := json.Unmarshal(req.BillingAddress, &ba); err != nil {
+			// The error names the field, never its value (an address).
+			return preq, failure.Permanentf("adyen payment %s: billingAddress: not Adyen's address object", req.Reference)
+		}
+		preq.BillingAddress = &ba
+	}
+	if !req.RedirectThreeDS {
+		// Since Checkout API v69 Adyen redirects to the issuer unless the
+		// request prefers the in-page (native) 3-D Secure, which Drop-in
+		// handles with its threeDS2 action.
+		preq.AuthenticationData = &checkout.AuthenticationData{
+			ThreeDSRequestData: &checkout.ThreeDSRequestData{NativeThreeDS: common.PtrString("preferred")},
+		}
+	}
 	return preq, nil
 }
 

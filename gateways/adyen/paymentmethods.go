@@ -31,7 +31,9 @@ func (g *Gateway) PaymentMethods(ctx context.Context, req gateways.PaymentMethod
 	if err != nil {
 		return gateways.PaymentMethods{}, err
 	}
-	return paymentMethodsOf(resp), nil
+	out := paymentMethodsOf(resp)
+	out.Amount = gateways.MinorAmount{Value: preq.Amount.Value, Currency: preq.Amount.Currency}
+	return out, nil
 }
 
 func paymentMethodsRequest(merchantAccount string, req gateways.PaymentMethodsRequest) (checkout.PaymentMethodsRequest, error) {
@@ -42,7 +44,7 @@ func paymentMethodsRequest(merchantAccount string, req gateways.PaymentMethodsRe
 	if !channels[channel] {
 		return checkout.PaymentMethodsRequest{}, failure.Permanentf("adyen payment methods: channel %q: want Web, iOS or Android", req.Channel)
 	}
-	if !isCountryCode(req.CountryCode) {
+	if req.CountryCode != "" && !isCountryCode(req.CountryCode) {
 		return checkout.PaymentMethodsRequest{}, failure.Permanentf("adyen payment methods: country code %q: want two capital letters (ISO 3166-1 alpha-2)", req.CountryCode)
 	}
 	amount, err := minorAmount(req.Amount)
@@ -52,9 +54,11 @@ func paymentMethodsRequest(merchantAccount string, req gateways.PaymentMethodsRe
 	preq := checkout.PaymentMethodsRequest{
 		MerchantAccount:       merchantAccount,
 		Amount:                &amount,
-		CountryCode:           common.PtrString(req.CountryCode),
 		Channel:               common.PtrString(channel),
 		AllowedPaymentMethods: req.Allowed,
+	}
+	if req.CountryCode != "" {
+		preq.CountryCode = common.PtrString(req.CountryCode)
 	}
 	if req.ShopperReference != "" {
 		if len(req.ShopperReference) < 3 {

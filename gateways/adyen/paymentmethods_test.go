@@ -87,7 +87,10 @@ func TestPaymentMethods_FilteredByCountryCurrencyAndChannel(t *testing.T) {
 func TestPaymentMethods_AmountInAdyensMinorUnits(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	listMethods(t, e, gateways.PaymentMethodsRequest{Amount: amount(t, "1990", "ISK"), CountryCode: "IS"})
+	pm := listMethods(t, e, gateways.PaymentMethodsRequest{Amount: amount(t, "1990", "ISK"), CountryCode: "IS"})
+	if pm.Amount != (gateways.MinorAmount{Value: 199000, Currency: "ISK"}) {
+		t.Errorf("answer's amount = %+v, want Adyen's 199000 ISK for the front-end", pm.Amount)
+	}
 	sent := e.calls.to("/paymentMethods")
 	if len(sent) != 1 {
 		t.Fatalf("%d calls to /paymentMethods, want 1", len(sent))
@@ -198,7 +201,7 @@ func TestPaymentMethods_BadInputRefusedBeforeAnyCall(t *testing.T) {
 	e := newEnv(t)
 	ok := gateways.PaymentMethodsRequest{Amount: amount(t, "9.99", "EUR"), CountryCode: "NL"}
 	cases := map[string]func(r *gateways.PaymentMethodsRequest){
-		"no country":                 func(r *gateways.PaymentMethodsRequest) { r.CountryCode = "" },
+		"three-letter country":       func(r *gateways.PaymentMethodsRequest) { r.CountryCode = "NLD" },
 		"lower-case country":         func(r *gateways.PaymentMethodsRequest) { r.CountryCode = "nl" },
 		"unknown channel":            func(r *gateways.PaymentMethodsRequest) { r.Channel = "Fax" },
 		"short shopper reference":    func(r *gateways.PaymentMethodsRequest) { r.ShopperReference = "ab" },

@@ -103,7 +103,15 @@ type ConsumerQueue struct {
 // it returns what it could read with the error.
 func ReadQueues(ctx context.Context, js jetstream.JetStream) (Queues, error) {
 	q := Queues{DeadLetters: map[string]uint64{}}
-	err := errors.Join(q.readDeadLetters(ctx, js), q.readConsumers(ctx, js))
+	lettersErr := q.readDeadLetters(ctx, js)
+	err := errors.Join(lettersErr, q.readConsumers(ctx, js))
+	if lettersErr == nil {
+		// A flow (its consumer bears its name) with no letters counts 0:
+		// an alert on the count sees a series, not an absent one.
+		for _, con := range q.Consumers {
+			q.DeadLetters[con.Name] += 0
+		}
+	}
 	return q, err
 }
 

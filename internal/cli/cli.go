@@ -67,6 +67,11 @@ func Main(name string, commands map[string]Command, args []string, stdout, stder
 	case errors.As(err, new(UsageError)):
 		fmt.Fprintf(stderr, "%s %s: %v\n", name, args[0], err)
 		return 2
+	case errors.As(err, new(ExitError)):
+		fmt.Fprintf(stderr, "%s %s: %v\n", name, args[0], err)
+		var exit ExitError
+		errors.As(err, &exit)
+		return exit.Code
 	default:
 		fmt.Fprintf(stderr, "%s %s: %v\n", name, args[0], err)
 		return 1
@@ -86,6 +91,18 @@ type UsageError struct{ Err error }
 func (e UsageError) Error() string { return e.Err.Error() }
 
 func (e UsageError) Unwrap() error { return e.Err }
+
+// ExitError ends a command with its own exit status, for a command whose
+// statuses say more than success or failure (reconcile: 1 when it found
+// drift, 2 when it could not look).
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e ExitError) Error() string { return e.Err.Error() }
+
+func (e ExitError) Unwrap() error { return e.Err }
 
 // Usagef is a UsageError with a formatted message.
 func Usagef(format string, a ...any) error { return UsageError{fmt.Errorf(format, a...)} }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/netip"
 	"net/url"
 	"os"
@@ -30,14 +31,15 @@ type Var struct {
 // Role names, as the subcommands of cmd/connector (dev and sandbox: of
 // cmd/connector-dev).
 const (
-	RoleDev     = "dev"
-	RoleIngress = "ingress"
-	RoleWorker  = "worker"
-	RoleSandbox = "sandbox"
-	RoleDLQ     = "dlq"
-	RoleOps     = "ops"
-	RoleCleeng  = "cleeng"
-	RoleConsole = "console"
+	RoleDev       = "dev"
+	RoleIngress   = "ingress"
+	RoleWorker    = "worker"
+	RoleSandbox   = "sandbox"
+	RoleDLQ       = "dlq"
+	RoleOps       = "ops"
+	RoleCleeng    = "cleeng"
+	RoleConsole   = "console"
+	RoleReconcile = "reconcile"
 )
 
 var (
@@ -47,7 +49,7 @@ var (
 	anyRole = []string{RoleDev, RoleIngress, RoleWorker, RoleSandbox, RoleConsole}
 	devOnly = []string{RoleDev}
 	// The roles and the operator commands reaching JetStream, or Cleeng's API.
-	natsRoles = []string{RoleDev, RoleIngress, RoleWorker, RoleDLQ, RoleOps, RoleConsole}
+	natsRoles = []string{RoleDev, RoleIngress, RoleWorker, RoleDLQ, RoleOps, RoleConsole, RoleReconcile}
 	cleengAPI = []string{RoleDev, RoleWorker, RoleCleeng}
 )
 
@@ -61,7 +63,7 @@ var Vars = []Var{
 	{Name: "NATS_TLS_CA", Help: "PEM file of the CAs that sign the NATS servers' certificates; setting it requires TLS (a tls:// URL does too, with the system's CAs)", Roles: natsRoles},
 	{Name: "NATS_TLS_CERT", Help: "PEM client certificate for NATS servers that verify clients (with NATS_TLS_KEY)", Roles: natsRoles},
 	{Name: "NATS_TLS_KEY", Help: "PEM key of NATS_TLS_CERT", Roles: natsRoles},
-	{Name: "NATS_ALLOW_PLAINTEXT", Default: "false", Help: "let a production role reach a NATS_URL that is not on loopback without TLS, when the network is protected another way; otherwise it refuses to start (dev always may)", Roles: []string{RoleIngress, RoleWorker, RoleDLQ, RoleOps, RoleConsole}},
+	{Name: "NATS_ALLOW_PLAINTEXT", Default: "false", Help: "let a production role reach a NATS_URL that is not on loopback without TLS, when the network is protected another way; otherwise it refuses to start (dev always may)", Roles: []string{RoleIngress, RoleWorker, RoleDLQ, RoleOps, RoleConsole, RoleReconcile}},
 	{Name: "NATS_STORE_DIR", Default: "./data/nats", Help: "embedded JetStream storage directory", Roles: natsRoles},
 	{Name: "NATS_EMBEDDED_PORT", Default: "4222", Help: "port of the embedded NATS server (NATS_URL empty) on 127.0.0.1, where the operator commands reach it with NATS_URL=nats://127.0.0.1:<port>; 0 picks a free one. It has no authentication, so it never listens beyond loopback", Roles: all},
 	{Name: "NATS_REPLICAS", Default: "1", Help: "replicas of streams and the KV buckets (3 on a cluster)", Roles: natsRoles},
@@ -98,11 +100,23 @@ var Vars = []Var{
 	{Name: "ADYEN_WEBHOOK_USERNAME", Help: "basic-auth user of Adyen notifications", Roles: ingress},
 	{Name: "ADYEN_WEBHOOK_PASSWORD", Secret: true, Help: "basic-auth password of Adyen notifications", Roles: ingress},
 	{Name: "ADYEN_RETURN_URL", Help: "shopper return URL after a redirect or 3-D Secure", Roles: worker},
+	{Name: "ADYEN_ALLOWED_PAYMENT_METHODS", Default: "scheme,ideal", Help: "comma-separated Adyen payment method types the payment-methods call offers (Adyen's allowedPaymentMethods); the flows pay cards (scheme) and redirect methods (ideal)", Roles: worker},
+	{Name: "ADYEN_CLIENT_KEY", Help: "Adyen client key Drop-in uses (test_… or live_…), answered by /connectors/adyen/payment-methods; without it that call answers an error naming it", Roles: []string{RoleIngress}},
+	{Name: "ADYEN_CLIENT_REGION", Help: "Adyen's front-end environment answered with ADYEN_CLIENT_KEY: test, live, live-us, live-au, live-apse or live-in (a test_ key goes with test only)", Roles: []string{RoleIngress}},
+	{Name: "ADYEN_SHOPPER_STATEMENT", Help: "merchant name Apple Pay and Google Pay show, answered by /connectors/adyen/payment-methods", Roles: []string{RoleIngress}},
 	{Name: "CLEVERBRIDGE_API_URL", Help: "Cleverbridge REST API base URL", Roles: worker},
 	{Name: "CLEVERBRIDGE_USERNAME", Help: "Cleverbridge API user (also checks its notifications: required by the ingress when PAYMENT_METHODS names cleverbridge)", Roles: all},
 	{Name: "CLEVERBRIDGE_PASSWORD", Secret: true, Help: "Cleverbridge API password (also checks its notifications)", Roles: all},
 	{Name: "CLEVERBRIDGE_PRODUCT_ID", Help: "Cleverbridge product id used for renewals", Roles: worker},
 	{Name: "CLEVERBRIDGE_MODE", Default: "non-interactive", Help: "ProcessCartMode: interactive or non-interactive", Roles: worker},
+	{Name: "ADYEN_RATE_LIMIT", Default: "100", Help: "calls per second to Adyen over the whole deployment, each of WORKER_REPLICAS workers taking an equal share; a call past it waits its turn and never fails for it", Roles: []string{RoleWorker}},
+	{Name: "ADYEN_RATE_BURST", Default: "20", Help: "calls to Adyen that may go out at once after a quiet spell, over the whole deployment (each worker at least 1)", Roles: []string{RoleWorker}},
+	{Name: "ADYEN_BREAKER_FAILURES", Default: "5", Help: "failed calls to Adyen in a row (5xx, 429, timeouts, no answer; not refusals or other 4xx) that open its circuit breaker: calls then wait for redelivery, unsent", Roles: []string{RoleWorker}},
+	{Name: "ADYEN_BREAKER_COOLDOWN", Default: "30s", Help: "how long Adyen's open circuit breaker refuses calls before it lets one probe through", Roles: []string{RoleWorker}},
+	{Name: "CLEVERBRIDGE_RATE_LIMIT", Default: "5", Help: "Process Cart calls per second over the whole deployment, each of WORKER_REPLICAS workers taking an equal share; conservative, as Cleverbridge asks to be contacted before calling it often; a call past it waits its turn and never fails for it", Roles: []string{RoleWorker}},
+	{Name: "CLEVERBRIDGE_RATE_BURST", Default: "1", Help: "Process Cart calls that may go out at once after a quiet spell, over the whole deployment (each worker at least 1)", Roles: []string{RoleWorker}},
+	{Name: "CLEVERBRIDGE_BREAKER_FAILURES", Default: "5", Help: "failed Process Cart calls in a row (5xx, 429, timeouts, no answer; not refusals or other 4xx) that open Cleverbridge's circuit breaker", Roles: []string{RoleWorker}},
+	{Name: "CLEVERBRIDGE_BREAKER_COOLDOWN", Default: "30s", Help: "how long Cleverbridge's open circuit breaker refuses calls before it lets one probe through", Roles: []string{RoleWorker}},
 	{Name: "CLEVERBRIDGE_NOTIFICATION_TIMEOUT", Default: "1h", Help: "how long a renewal whose Process Cart answer was lost (or is pending offline) waits for the purchase notification", Roles: worker},
 	{Name: "PAYMENT_METHODS", Help: "paymentMethodId=gateway pairs, e.g. 123876432=adyen,555001=cleverbridge; the ingress requires the notification credentials of every gateway named", Roles: all},
 	{Name: "DEACTIVATE_DELETE_DETAILS", Default: "false", Help: "on paymentDetailsDeactivated, also delete the old token at the gateway and the old Cleeng payment details", Roles: worker},
@@ -110,10 +124,12 @@ var Vars = []Var{
 	{Name: "WORKER_ADDR", Default: ":9090", Help: "where a worker serves /healthz, /readyz and /metrics", Roles: []string{RoleWorker}},
 	{Name: "WORKER_FLOWS", Help: "comma-separated flows this worker runs; empty runs all", Roles: worker},
 	{Name: "WORKER_ACK_WAIT", Default: "30s", Help: "a message whose worker stops reporting progress (it reports every third of this) is redelivered after this; also the lease of its operation claims, so a killed worker's operations resume within about this", Roles: worker},
+	{Name: "WORKER_REPLICAS", Default: "1", Help: "worker replicas of the deployment: each takes an equal share of every gateway's rate limit (ADYEN_RATE_LIMIT, CLEVERBRIDGE_RATE_LIMIT); set it with the replica count, or the deployment calls a gateway faster than its limit", Roles: []string{RoleWorker}},
 	{Name: "WORKER_CONCURRENCY", Default: "64", Help: "in-flight messages per flow (renewals/s at a gateway of latency L is about this / L)", Roles: worker},
 	{Name: "CONSOLE_ADDR", Default: "127.0.0.1:8070", Help: "where the operator console listens: a loopback address (it serves plain HTTP; reach it through a tunnel or a TLS proxy beside it)", Roles: []string{RoleDev, RoleConsole}},
 	{Name: "CONSOLE_USER", Help: "the operator console's user (HTTP Basic); required by connector console", Roles: []string{RoleConsole}},
 	{Name: "CONSOLE_PASSWORD", Secret: true, Help: "the operator console's password, at least 16 characters; required by connector console", Roles: []string{RoleConsole}},
+	{Name: "ADYEN_REPORT_API_KEY", Secret: true, Help: "API key of Adyen's report user, sent as X-API-Key when connector reconcile downloads --adyen-report from a URL", Roles: []string{RoleReconcile}},
 	{Name: "LOG_LEVEL", Default: "info", Help: "debug, info, warn, error", Roles: anyRole},
 	{Name: "LOG_FORMAT", Default: "console", Help: "json or console", Roles: anyRole},
 	{Name: "SANDBOX_INGRESS_URL", Default: "http://127.0.0.1:8080", Help: "the connector ingress the sandboxes send webhooks and notifications to", Roles: []string{RoleSandbox}},
@@ -172,6 +188,16 @@ func (e *Env) Int(name string) int {
 		e.fail(name, "%q is not a positive integer", v)
 	}
 	return n
+}
+
+// Float parses a positive number such as 2.5.
+func (e *Env) Float(name string) float64 {
+	v := e.raw(name)
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || !(f > 0) || math.IsInf(f, 0) {
+		e.fail(name, "%q is not a positive number", v)
+	}
+	return f
 }
 
 // Bool parses true or false.

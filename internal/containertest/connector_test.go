@@ -25,6 +25,9 @@ import (
 // documents (the sandbox checks them), and the Adyen notifications it
 // caused were stored by the ingress (it answers only after JetStream has
 // them).
+// composeDunningMaxAhead is docker-compose.yml's CLEENG_DUNNING_MAX_AHEAD.
+const composeDunningMaxAhead = "720h"
+
 func TestConnectorImage_ServesHealthAndStoresWebhooks(t *testing.T) {
 	ctx := setup(t)
 	cl := StartCluster(ctx, t)
@@ -40,6 +43,9 @@ func TestConnectorImage_ServesHealthAndStoresWebhooks(t *testing.T) {
 			"CLEENG_JWKS_URL": "http://sandbox:8090/cleeng/.well-known/jwks.json",
 			"ADYEN_HMAC_KEYS": stack.DevHMACKey, "ADYEN_WEBHOOK_USERNAME": stack.DevWebhookUser, "ADYEN_WEBHOOK_PASSWORD": stack.DevWebhookPassword,
 			"PAYMENT_METHODS": stack.DevPaymentMethodAdyen + "=adyen",
+			// As docker-compose.yml: the sandbox dates dunning attempts on
+			// due dates weeks ahead.
+			"CLEENG_DUNNING_MAX_AHEAD": composeDunningMaxAhead,
 		},
 		Ready: wait.ForHTTP("/readyz").WithPort(IngressPort),
 	})
@@ -110,6 +116,22 @@ func TestConnectorImage_ServesHealthAndStoresWebhooks(t *testing.T) {
 	getJSON(ctx, t, sandboxURL+"/cleeng/sandbox/state", &cleengState)
 	if p, ok := cleengState.Payment(out.PaymentID); !ok || p.Status != cleeng.StatusCaptured {
 		t.Errorf("Cleeng payment %s: %+v, want captured", out.PaymentID, p)
+	}
+	// A renewal through the production ingress: the sandbox's dunning
+	// webhook, dated on the subscription's due date, is taken and charged.
+	var renewed cleengsandbox.DunningResult
+	for _, sub := range cleengState.Subscriptions {
+		if sub.CustomerID != stack.DemoCustomer.ID || sub.OfferID != stack.DemoOffer.ID {
+			continue
+		}
+		dunning, _ := json.Marshal(cleengsandbox.DunningOptions{Attempts: 1, NoTermination: true})
+		code, body := call(ctx, t, http.MethodPost, sandboxURL+"/cleeng/sandbox/subscriptions/"+sub.SubscriptionID.String()+"/dunning", dunning)
+		if err := json.Unmarshal(body, &renewed); code != http.StatusOK || err != nil {
+			t.Fatalf("dunning: %d %s", code, body)
+		}
+	}
+	if !renewed.Renewed {
+		t.Errorf("dunning %+v, want the subscription renewed through the production ingress", renewed)
 	}
 	eventually(ctx, t, "Adyen notifications stored by the ingress", func(ctx context.Context) error {
 		var st adyensandbox.State

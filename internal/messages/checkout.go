@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/cleeng-connector/connector/cleeng"
+	"github.com/cleeng-connector/connector/gateways"
 	"github.com/cleeng-connector/connector/internal/ops"
 )
 
@@ -30,12 +31,9 @@ type PaymentCommand struct {
 	CustomerID    int64           `json:"customerId"`
 	OrderID       int64           `json:"orderId"`
 	PaymentMethod json.RawMessage `json:"paymentMethod"`
-	ReturnURL     string          `json:"returnUrl,omitempty"`
-	BrowserInfo   json.RawMessage `json:"browserInfo,omitempty"`
-	// ShopperIP is set by the ingress from the connection (or a trusted
-	// proxy's X-Forwarded-For), never taken from the body.
-	ShopperIP string `json:"shopperIP,omitempty"`
-	Origin    string `json:"origin,omitempty"`
+	// Shopper's ShopperIP is set by the ingress from the connection (or a
+	// trusted proxy's X-Forwarded-For), never taken from the body.
+	gateways.Shopper
 }
 
 // DetailsCommand is the body of POST /v1/checkout/payments/details.
@@ -50,7 +48,8 @@ type PaymentDetailsCommand struct {
 	CustomerID      int64           `json:"customerId"`
 	PaymentMethodID int64           `json:"paymentMethodId"`
 	PaymentMethod   json.RawMessage `json:"paymentMethod"`
-	ReturnURL       string          `json:"returnUrl,omitempty"`
+	// Shopper as in PaymentCommand: a new card may be challenged too.
+	gateways.Shopper
 	// RequestID, when the front-end sends one, identifies a retried call;
 	// otherwise the body's hash does.
 	RequestID string `json:"requestId,omitempty"`
@@ -75,6 +74,9 @@ type CheckoutOutcome struct {
 	ExternalPaymentID string          `json:"externalPaymentId,omitempty"`
 	RejectedReason    string          `json:"rejectedReason,omitempty"`
 	Action            json.RawMessage `json:"action,omitempty"`
+	// Payment is the Cleeng payment the purchase created, as Cleeng
+	// answered it (what Cleeng's own checkout hands its front-end).
+	Payment *cleeng.Payment `json:"payment,omitempty"`
 }
 
 // DetailsOutcome is the answer of POST /v1/payment-details.
@@ -90,6 +92,10 @@ type DetailsOutcome struct {
 	Action                      json.RawMessage `json:"action,omitempty"`
 }
 
+// StatusActionRequired is the status of an outcome that waits for the
+// shopper (3-D Secure, a redirect): its action says what to show them.
+const StatusActionRequired = "action_required"
+
 // OutcomeOrderNotFound is the code of a purchase whose order Cleeng does
 // not hold for the calling customer: it does not exist, or is another's.
 const OutcomeOrderNotFound = "order_not_found"
@@ -104,6 +110,12 @@ func OutcomeKeys() []string { return []string{"initial.>", "update-details.>"} }
 // caller's is an operation of its own, never the owner's.
 func InitialKey(customerID, orderID int64) string {
 	return ops.Key("initial", strconv.FormatInt(customerID, 10), strconv.FormatInt(orderID, 10))
+}
+
+// PaymentDetailsPrefix is the prefix (ops.InProgress) of the operation
+// keys of a customer's payment-details updates.
+func PaymentDetailsPrefix(customerID int64) string {
+	return ops.Key("update-details", strconv.FormatInt(customerID, 10))
 }
 
 // PaymentDetailsKey is the operation key of one payment-details update.

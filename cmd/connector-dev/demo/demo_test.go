@@ -5,13 +5,10 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/cleeng-connector/connector/cleeng"
 	"github.com/cleeng-connector/connector/cmd/connector-dev/demo"
 	"github.com/cleeng-connector/connector/cmd/connector-dev/stack"
-	"github.com/cleeng-connector/connector/internal/broker"
-	"github.com/cleeng-connector/connector/workers"
 )
 
 // TestDemo_WalksASubscriptionThroughEveryFunction is `make demo`'s scenario
@@ -19,18 +16,7 @@ import (
 // the first one left (its refused card, its terminated subscription).
 func TestDemo_WalksASubscriptionThroughEveryFunction(t *testing.T) {
 	t.Parallel()
-	dev, err := stack.StartDev(context.Background(), stack.DevOptions{
-		Broker:      broker.Options{StoreDir: t.TempDir()},
-		IngressAddr: "127.0.0.1:0", SandboxAddr: "127.0.0.1:0",
-		Runtime: workers.Config{Schedule: []time.Duration{20 * time.Millisecond, 100 * time.Millisecond}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dev.Close()
-	if err := stack.SeedDemo(dev.Sandboxes); err != nil {
-		t.Fatal(err)
-	}
+	dev := stack.StartSeeded(t)
 	var first demo.Result
 	for run := 1; run <= 2; run++ {
 		var log bytes.Buffer

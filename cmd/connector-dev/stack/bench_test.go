@@ -40,15 +40,19 @@ type renewals struct {
 // per flow, seeds n subscriptions paying with Adyen sandbox tokens, waits
 // until the seeding's side effects are processed, then adds gatewayLatency
 // to every Adyen POST /payments. Nothing of it is timed.
-func newRenewals(b *testing.B, n, concurrency int, gatewayLatency time.Duration) *renewals {
+func newRenewals(b *testing.B, n, concurrency int, gatewayLatency time.Duration, tweak ...func(*stack.DevOptions)) *renewals {
 	b.Helper()
 	b.StopTimer()
-	dev, err := stack.StartDev(context.Background(), stack.DevOptions{
+	opts := stack.DevOptions{
 		Broker:      broker.Options{StoreDir: b.TempDir()},
 		IngressAddr: "127.0.0.1:0",
 		SandboxAddr: "127.0.0.1:0",
 		Runtime:     workers.Config{Concurrency: concurrency},
-	})
+	}
+	for _, f := range tweak {
+		f(&opts)
+	}
+	dev, err := stack.StartDev(context.Background(), opts)
 	if err != nil {
 		b.Fatal(err)
 	}

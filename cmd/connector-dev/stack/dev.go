@@ -17,6 +17,7 @@ import (
 	"github.com/cleeng-connector/connector/flows"
 	"github.com/cleeng-connector/connector/gateways/adyen"
 	"github.com/cleeng-connector/connector/gateways/cleverbridge"
+	"github.com/cleeng-connector/connector/gateways/guard"
 	"github.com/cleeng-connector/connector/ingress"
 	"github.com/cleeng-connector/connector/internal/broker"
 	"github.com/cleeng-connector/connector/internal/cli"
@@ -46,7 +47,17 @@ const (
 	// the dev stack (printed in its banner).
 	DevConsoleUser     = "operator"
 	DevConsolePassword = "dev-console-password"
+	// DevAdyenClientKey is the client key the dev ingress gives Drop-in,
+	// in Adyen's test form; the sandbox takes any.
+	DevAdyenClientKey = "test_DEVCLIENTKEY0SANDBOX00000000"
 )
+
+// DevDropIn is what the dev ingress tells Drop-in besides the methods.
+var DevDropIn = ingress.MediaStoreConfig{ClientKey: DevAdyenClientKey, Region: "test", ShopperStatement: "Connector dev"}
+
+// DevAllowedPaymentMethods are the Adyen method types the dev stack offers
+// (ADYEN_ALLOWED_PAYMENT_METHODS's default).
+var DevAllowedPaymentMethods = map[string][]string{adyen.Name: {"scheme", "ideal"}}
 
 // DevPaymentMethods routes the dev payment methods to their gateways.
 var DevPaymentMethods = map[string]string{DevPaymentMethodAdyen: adyen.Name, DevPaymentMethodCleverbridge: cleverbridge.Name}
@@ -73,6 +84,10 @@ type DevOptions struct {
 	Runtime workers.Config
 	// Flows are the flows' options (tests shorten the notification timeout).
 	Flows flows.Options
+	// Guards limit the calls to each gateway (by name) over all the
+	// stack's worker runtimes, which share them as replicas do; a gateway
+	// without an entry is neither paced nor ever paused.
+	Guards map[string]guard.Limits
 	// Workers is the number of worker runtimes sharing the durables. Default 1.
 	Workers int
 	// NoWorkers starts no worker runtime: the workers run elsewhere (crash
@@ -158,7 +173,10 @@ func StartDev(ctx context.Context, opts DevOptions) (dev *Dev, err error) {
 		opts.Sandboxes(&sandboxSettings)
 	}
 	d.Sandboxes = NewSandboxes(sandboxSettings)
-	d.serve(sandboxLn, d.Sandboxes.Handler(), SandboxWriteTimeout)
+	sandboxSite := http.NewServeMux()
+	sandboxSite.Handle("/", d.Sandboxes.Handler())
+	sandboxSite.Handle("GET "+DropInPath, d.dropInPage())
+	d.serve(sandboxLn, sandboxSite, SandboxWriteTimeout)
 
 	// The dev ingress authenticates every webhook as production does, and
 	// verifies the Cleeng sandbox's customer tokens as production verifies
@@ -169,8 +187,9 @@ func StartDev(ctx context.Context, opts DevOptions) (dev *Dev, err error) {
 	var ingressLife context.Context
 	ingressLife, d.stopIngress = context.WithCancel(context.Background())
 	ingressSettings := roles.IngressSettings{
-		Config:       ingress.Config{MaxBodyBytes: opts.MaxBodyBytes, Logger: opts.Logger, Registry: opts.Registry},
-		Checkout:     ingress.CheckoutConfig{SyncWait: opts.SyncWait, MaxWaits: opts.MaxWaits, ReturnOrigins: loopbackOrigins(ingressLn.Addr())},
+		Config: ingress.Config{MaxBodyBytes: opts.MaxBodyBytes, Logger: opts.Logger, Registry: opts.Registry},
+		Checkout: ingress.CheckoutConfig{SyncWait: opts.SyncWait, MaxWaits: opts.MaxWaits, ReturnOrigins: loopbackOrigins(ingressLn.Addr()),
+			MediaStore: DevDropIn},
 		Cleeng:       ingress.CleengWebhookConfig{Secret: DevWebhookSecret, PublisherID: DevPublisherID},
 		Adyen:        &ingress.AdyenWebhookConfig{Verifier: verifier, Username: DevWebhookUser, Password: DevWebhookPassword},
 		Cleverbridge: &ingress.CleverbridgeWebhookConfig{Username: DevCleverbridgeUser, Password: DevCleverbridgePassword},
@@ -198,8 +217,13 @@ func StartDev(ctx context.Context, opts DevOptions) (dev *Dev, err error) {
 			CheckoutURL: d.AdyenCheckoutURL(), ReturnURL: d.IngressURL + "/return"},
 		Cleverbridge: &cleverbridge.Config{BaseURL: d.SandboxURL + "/cleverbridge", Username: DevCleverbridgeUser,
 			Password: DevCleverbridgePassword, ProductID: DevCleverbridgeProduct},
-		Methods: DevPaymentMethods,
-		Options: opts.Flows,
+		Methods:  DevPaymentMethods,
+		Options:  opts.Flows,
+		Guards:   opts.Guards,
+		Replicas: opts.Workers,
+	}
+	if d.worker.Options.AllowedPaymentMethods == nil {
+		d.worker.Options.AllowedPaymentMethods = DevAllowedPaymentMethods
 	}
 	d.log = opts.Logger
 	if opts.NoWorkers {
@@ -237,14 +261,14 @@ func (d *Dev) StartWorkers(n int) error {
 		d.runCtx, d.cancel = context.WithCancel(context.Background())
 	}
 	for range n {
-		rt, defs, err := roles.Worker(d.worker, d.Broker, d.log)
+		w, err := roles.NewWorker(d.worker, d.Broker, d.log)
 		if err != nil {
 			return err
 		}
 		d.workers.Add(1)
 		go func() {
 			defer d.workers.Done()
-			if err := rt.Run(d.runCtx, defs...); err != nil {
+			if err := w.Run(d.runCtx); err != nil {
 				d.errs <- fmt.Errorf("workers: %w", err)
 			}
 		}()

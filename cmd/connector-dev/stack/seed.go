@@ -17,6 +17,7 @@ var DemoOffer = cleengsandbox.Offer{
 	Prices: map[string]cleengsandbox.Price{
 		"US": {Amount: cleeng.MustDecimal("9.99"), Currency: "USD", TaxRate: cleeng.MustDecimal("0")},
 		"DE": {Amount: cleeng.MustDecimal("9.99"), Currency: "EUR", TaxRate: cleeng.MustDecimal("0.19")},
+		"NL": {Amount: cleeng.MustDecimal("9.99"), Currency: "EUR", TaxRate: cleeng.MustDecimal("0.21")},
 		"JP": {Amount: cleeng.MustDecimal("1200"), Currency: "JPY", TaxRate: cleeng.MustDecimal("0.10")},
 		"KW": {Amount: cleeng.MustDecimal("3.125"), Currency: "KWD", TaxRate: cleeng.MustDecimal("0")},
 	},
@@ -41,7 +42,7 @@ func Instructions(d *Dev) string {
 Cleeng payments connector (dev): ingress %[1]s, sandboxes %[2]s
   Cleeng sandbox API  %[3]s   (X-Publisher-Token: %[4]s)
   Adyen sandbox       %[5]s   (X-API-Key: %[6]s)
-  Seeded: offer %[7]s (9.99 EUR in DE, 9.99 USD in US, 1200 JPY in JP, 3.125 KWD in KW), customer %[8]s,
+  Seeded: offer %[7]s (9.99 EUR in DE and NL, 9.99 USD in US, 1200 JPY in JP, 3.125 KWD in KW), customer %[8]s,
           paymentMethodId %[9]s routed to adyen, %[13]s routed to cleverbridge (Process Cart renewals:
           payment-details token S1000001 pays, S-PAY_DEC declines; see gateways/cleverbridge/sandbox).
 
@@ -58,6 +59,7 @@ Try an initial purchase:
   Test cards: %[11]s authorises; %[12]s asks for 3-D Secure;
   holder names DECLINED, NOT_ENOUGH_BALANCE, CARD_EXPIRED, CVC_DECLINED refuse.
   State: %[2]s/cleeng/sandbox/state, %[2]s/adyen/sandbox/state, %[2]s/cleverbridge/sandbox/state
+  What Cleeng's MediaStore SDK hands Adyen's Drop-in for an order (/connectors/adyen/payment-methods): %[2]s%[17]s
   'make demo' walks a whole subscription through renewals, a refusal, a refund, a card update and a termination.
 
 Operator commands (make build) reach this stack's NATS at NATS_URL=%[16]s:
@@ -66,7 +68,7 @@ Operator commands (make build) reach this stack's NATS at NATS_URL=%[16]s:
 `, d.IngressURL, d.SandboxURL, d.CleengAPIURL(), DevPublisherToken, d.AdyenCheckoutURL(), DevAdyenAPIKey,
 		DemoOffer.ID, DemoCustomer.ID, DevPaymentMethodAdyen,
 		adyensandbox.EncryptedCardMethod(adyensandbox.CardVisa, "Matthew Brown"), adyensandbox.CardVisa, adyensandbox.CardVisa3DS, DevPaymentMethodCleverbridge,
-		DemoCustomer.Email, DevPublisherID, d.Broker.URL)
+		DemoCustomer.Email, DevPublisherID, d.Broker.URL, DropInPath)
 	if d.ConsoleURL != "" {
 		fmt.Fprintf(&b, "Operator console: %s   (user %s, password %s)\n", d.ConsoleURL, DevConsoleUser, DevConsolePassword)
 	}

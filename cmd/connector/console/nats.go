@@ -60,7 +60,9 @@ func (c *Console) nats(w http.ResponseWriter, r *http.Request) {
 func byFlow(m map[string]uint64) []flowCount {
 	var out []flowCount
 	for _, f := range slices.Sorted(maps.Keys(m)) {
-		out = append(out, flowCount{f, m[f]})
+		if m[f] > 0 { // the metrics count every flow; the operator wants the ones with letters
+			out = append(out, flowCount{f, m[f]})
+		}
 	}
 	return out
 }

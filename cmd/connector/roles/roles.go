@@ -2,6 +2,7 @@ package roles
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,9 +13,11 @@ import (
 	"github.com/cleeng-connector/connector/gateways"
 	"github.com/cleeng-connector/connector/gateways/adyen"
 	"github.com/cleeng-connector/connector/gateways/cleverbridge"
+	"github.com/cleeng-connector/connector/gateways/guard"
 	"github.com/cleeng-connector/connector/ingress"
 	"github.com/cleeng-connector/connector/internal/broker"
 	"github.com/cleeng-connector/connector/internal/cli"
+	"github.com/cleeng-connector/connector/internal/messages"
 	"github.com/cleeng-connector/connector/internal/ops"
 	"github.com/cleeng-connector/connector/internal/telemetry"
 	"github.com/cleeng-connector/connector/workers"
@@ -92,20 +95,68 @@ type WorkerSettings struct {
 	// Methods maps Cleeng paymentMethodIds to gateway names.
 	Methods map[string]string
 	Options flows.Options
+	// Guards are each gateway's limits (by gateway name) for the whole
+	// deployment; this worker takes its share (guard.Limits.Share). A
+	// gateway without an entry is neither paced nor ever paused.
+	Guards map[string]guard.Limits
+	// Replicas is the number of worker replicas sharing the Guards' rates.
+	// Default 1.
+	Replicas int
 }
 
-// Worker wires the flows to their gateways, Cleeng and the operation store.
-func Worker(s WorkerSettings, b *broker.Broker, log zerolog.Logger) (*workers.Runtime, []workers.Flow, error) {
+// Worker is a worker's flows on their runtime, and the queries it answers.
+type Worker struct {
+	runtime *workers.Runtime
+	flows   []workers.Flow
+	answers func(ctx context.Context) error
+}
+
+// Flows is how many flows the worker runs.
+func (w *Worker) Flows() int { return len(w.flows) }
+
+// Run runs the flows and answers the queries until ctx ends, then drains.
+func (w *Worker) Run(ctx context.Context) error {
+	queries, stop := context.WithCancel(ctx)
+	answered := make(chan error, 1)
+	go func() { answered <- w.answers(queries) }()
+	err := w.runtime.Run(ctx, w.flows...)
+	stop()
+	return errors.Join(err, <-answered)
+}
+
+// NewWorker wires the flows to their gateways, Cleeng and the operation
+// store, and the payment-methods query to the flows.
+func NewWorker(s WorkerSettings, b *broker.Broker, log zerolog.Logger) (*Worker, error) {
+	rt, defs, f, err := worker(s, b, log)
+	if err != nil {
+		return nil, err
+	}
+	answers := func(ctx context.Context) error {
+		return workers.Answer(ctx, b.Conn, messages.SubjectQueryPaymentMethods, messages.QueryWorkers, s.Runtime.Concurrency,
+			func(ctx context.Context, request []byte) []byte {
+				var q messages.PaymentMethodsQuery
+				answer := messages.PaymentMethodsAnswer{Code: messages.QueryNotPossible, Error: "malformed query"}
+				if json.Unmarshal(request, &q) == nil {
+					answer = f.PaymentMethods(ctx, q)
+				}
+				out, _ := json.Marshal(answer) // plain data always encodes
+				return out
+			})
+	}
+	return &Worker{runtime: rt, flows: defs, answers: answers}, nil
+}
+
+func worker(s WorkerSettings, b *broker.Broker, log zerolog.Logger) (*workers.Runtime, []workers.Flow, *flows.Flows, error) {
 	client, err := cleeng.NewClient(s.Cleeng)
 	if err != nil {
-		return nil, nil, fmt.Errorf("cleeng client: %w", err)
+		return nil, nil, nil, fmt.Errorf("cleeng client: %w", err)
 	}
 	var gws []gateways.Gateway
 	decoders := map[string]flows.EventDecoder{}
 	if s.Adyen != nil {
 		g, err := adyen.New(*s.Adyen)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		gws = append(gws, g)
 		decoders[adyen.Name] = adyen.DecodeEvent
@@ -113,21 +164,24 @@ func Worker(s WorkerSettings, b *broker.Broker, log zerolog.Logger) (*workers.Ru
 	if s.Cleverbridge != nil {
 		g, err := cleverbridge.New(*s.Cleverbridge)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		gws = append(gws, g)
 		decoders[cleverbridge.Name] = cleverbridge.DecodeEvent
 	}
+	if gws, err = guarded(s, gws, log); err != nil {
+		return nil, nil, nil, err
+	}
 	router, err := flows.NewRouter(s.Methods, gws...)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	rt, err := workers.New(b.JS, s.Runtime)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if err := registerQueueMetrics(s.Runtime.Metrics, b); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	opts := s.Options
 	opts.EventDecoders = decoders
@@ -138,9 +192,31 @@ func Worker(s WorkerSettings, b *broker.Broker, log zerolog.Logger) (*workers.Ru
 	f := flows.New(client, router, stores, log, opts)
 	defs, err := f.Definitions(s.Flows...)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return rt, defs, nil
+	return rt, defs, f, nil
+}
+
+// guarded wraps each gateway in its guard (gateways/guard), with this
+// replica's share of the gateway's limits: every call the flows make to a
+// gateway waits for its turn and passes its circuit breaker.
+func guarded(s WorkerSettings, gws []gateways.Gateway, log zerolog.Logger) ([]gateways.Gateway, error) {
+	var metrics *guard.Metrics
+	if s.Runtime.Metrics != nil {
+		var err error
+		if metrics, err = guard.NewMetrics(s.Runtime.Metrics); err != nil {
+			return nil, fmt.Errorf("gateway guard metrics: %w", err)
+		}
+	}
+	out := make([]gateways.Gateway, len(gws))
+	for i, gw := range gws {
+		g, err := guard.New(gw.Name(), s.Guards[gw.Name()].Share(s.Replicas), metrics, log)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = guard.Wrap(gw, g)
+	}
+	return out, nil
 }
 
 // queueMetricsTimeout bounds the JetStream calls of one scrape.

@@ -101,6 +101,7 @@ type cardInput struct {
 	HolderName            string `json:"holderName"`
 	StoredPaymentMethodID string `json:"storedPaymentMethodId"`
 	RecurringDetailRef    string `json:"recurringDetailReference"`
+	Issuer                string `json:"issuer"` // iDEAL's bank
 }
 
 // decrypt reads Adyen's test "encryption": the value prefixed with "test_".

@@ -4,10 +4,18 @@
 // is <host>/adyen/v71), plus /sandbox/state, /sandbox/faults and the
 // controls POST /sandbox/tokens/{token}/refuse and
 // POST /sandbox/notifications/{index}/resend (Adyen re-sending a
-// notification it already delivered).
+// notification it already delivered), and the Payment accounting report of
+// everything it did, as Adyen's report download serves it (GET
+// /reports/download/MerchantAccount/{account}/payments_accounting_report*.csv
+// with X-API-Key; `connector reconcile` reads it).
 //
 // It is stateful and keeps Adyen's rules: payments authorise, refuse or ask
-// for a 3-D Secure challenge completed through /payments/details; tokens are
+// the shopper to act, completed through /payments/details: a 3-D Secure
+// challenge in the page (threeDS2 action, when the request prefers
+// nativeThreeDS) or on the issuer's page (a redirect action, otherwise, as
+// Adyen does since v69), and iDEAL's redirect to the bank (issuer 1160
+// refuses; an approved one stores a SEPA Direct Debit token); the
+// redirect's result comes back as redirectResult (RedirectResult); tokens are
 // stored per shopperReference; captures, refunds and cancels are answered
 // 201 "received" and confirmed later by an HMAC-signed notification POSTed
 // (with basic auth) to the configured URL until it answers 200 [accepted];
@@ -38,7 +46,8 @@
 // 4217's: 1990 ISK is 199000, 99000 IDR is 99000), kept and echoed exactly
 // as received. The sandbox never converts them, so a test compares what it
 // holds with Adyen's documented values rather than with the gateway's own
-// conversion.
+// conversion. The report is the one place it writes major units, as Adyen's
+// reports do, with the gateway's table (adyen.ReportAmount).
 //
 // Test data (Adyen's documented test cards and holder-name triggers):
 //

@@ -32,6 +32,8 @@ type Payment struct {
 	Recurring        bool   `json:"recurring"` // paid with a stored token (ContAuth)
 	Token            string `json:"-"`
 	Card             card   `json:"card"`
+	// Method is the payment method's type: "scheme" (cards) or "ideal".
+	Method string `json:"paymentMethod"`
 	// Dispute is the pspReference of the payment's dispute, DisputeStage
 	// its last event, ChargedBack the amount the shopper's bank took back.
 	Dispute      string `json:"dispute,omitempty"`
@@ -40,6 +42,9 @@ type Payment struct {
 
 	storeToken bool
 	outcome    verdict
+	// approved is the verdict once the shopper approves at a redirect
+	// (iDEAL's issuer decides it); cards are judged then instead.
+	approved *verdict
 }
 
 // storedToken is a stored payment method.
@@ -69,6 +74,17 @@ type paymentRequest struct {
 	ShopperInteraction       string            `json:"shopperInteraction"`
 	RecurringProcessingModel string            `json:"recurringProcessingModel"`
 	AdditionalData           map[string]string `json:"additionalData"`
+	AuthenticationData       struct {
+		ThreeDSRequestData struct {
+			NativeThreeDS string `json:"nativeThreeDS"`
+		} `json:"threeDSRequestData"`
+	} `json:"authenticationData"`
+}
+
+// native reports whether the request prefers in-page 3-D Secure; without
+// it Adyen redirects the shopper to the issuer (Checkout API v69 and later).
+func (r paymentRequest) native() bool {
+	return r.AuthenticationData.ThreeDSRequestData.NativeThreeDS == "preferred"
 }
 
 // pay handles POST /payments.
@@ -92,6 +108,10 @@ func (s *Sandbox) pay(body []byte) answer {
 		Amount:           req.Amount.Value,
 		ManualCapture:    req.AdditionalData["manualCapture"] == "true",
 		storeToken:       req.StorePaymentMethod && req.ShopperReference != "",
+		Method:           "scheme",
+	}
+	if pm.Type == methodIdeal {
+		return s.payIdeal(p, pm.Issuer)
 	}
 
 	s.mu.Lock()
@@ -120,6 +140,9 @@ func (s *Sandbox) pay(body []byte) answer {
 		p.Card = c
 		v = judge(c, cvc, s.opts.Now())
 		if v == authorised && testCards[c.Number].challenge {
+			if !req.native() {
+				return s.redirect(p)
+			}
 			return s.challenge(p)
 		}
 	}
@@ -167,13 +190,20 @@ func cardFrom(pm cardInput) (card, string, answer, bool) {
 	return c, cvc, answer{}, true
 }
 
+// awaitShopper parks p until /payments/details brings the result the
+// returned reference names. Called with s.mu held.
+func (s *Sandbox) awaitShopper(p *Payment) (ref string) {
+	p.Status = StatusChallenge
+	s.add(p)
+	ref = newReference()
+	s.challenges[ref] = p.PSPReference
+	return ref
+}
+
 // challenge parks p until /payments/details brings the 3-D Secure result.
 // Called with s.mu held.
 func (s *Sandbox) challenge(p *Payment) answer {
-	p.Status = StatusChallenge
-	s.add(p)
-	transID := newReference()
-	s.challenges[transID] = p.PSPReference
+	transID := s.awaitShopper(p)
 	token, _ := json.Marshal(map[string]string{"threeDSServerTransID": transID, "acsURL": "https://sandbox.invalid/acs"})
 	return jsonAnswer(http.StatusOK, map[string]any{
 		"resultCode":        "ChallengeShopper",
@@ -216,17 +246,23 @@ func ThreeDSResult(action json.RawMessage, authenticated bool) (json.RawMessage,
 	return json.Marshal(map[string]string{"threeDSResult": base64.StdEncoding.EncodeToString(result)})
 }
 
-// paymentDetails handles POST /payments/details (3-D Secure results).
+// paymentDetails handles POST /payments/details: a 3-D Secure result
+// (threeDSResult) or a redirect's (redirectResult).
 func (s *Sandbox) paymentDetails(body []byte) answer {
 	var req struct {
 		Details struct {
-			ThreeDSResult string `json:"threeDSResult"`
+			ThreeDSResult  string `json:"threeDSResult"`
+			RedirectResult string `json:"redirectResult"`
 		} `json:"details"`
 	}
 	if err := json.Unmarshal(body, &req); err != nil {
 		return apiError(http.StatusBadRequest, "702", "validation", "malformed JSON")
 	}
-	raw, err := base64.StdEncoding.DecodeString(req.Details.ThreeDSResult)
+	encoded := req.Details.ThreeDSResult
+	if encoded == "" {
+		encoded = req.Details.RedirectResult
+	}
+	raw, err := base64.StdEncoding.DecodeString(encoded)
 	var result struct {
 		TransStatus string `json:"transStatus"`
 		TransID     string `json:"threeDSServerTransID"`
@@ -243,8 +279,13 @@ func (s *Sandbox) paymentDetails(body []byte) answer {
 	delete(s.challenges, result.TransID)
 	p := s.payments[psp]
 	v := verdict{"Refused", "11", "3D Not Authenticated"}
-	if result.TransStatus == "Y" {
+	switch {
+	case result.TransStatus == "Y" && p.approved != nil:
+		v = *p.approved
+	case result.TransStatus == "Y":
 		v = judge(p.Card, "", s.opts.Now())
+	case p.Method == methodIdeal:
+		v = verdict{"Cancelled", "", "Cancelled by shopper"}
 	}
 	s.settle(p, v)
 	return jsonAnswer(http.StatusOK, s.paymentResponse(p))
@@ -299,7 +340,10 @@ func (s *Sandbox) paymentResponse(p *Payment) map[string]any {
 		"pspReference":      p.PSPReference,
 		"merchantReference": p.Reference,
 		"amount":            amount{p.Currency, p.Amount},
-		"paymentMethod":     map[string]string{"type": "scheme", "brand": p.Card.Brand},
+		"paymentMethod":     map[string]string{"type": p.Method, "brand": p.Card.Brand},
+	}
+	if p.Method != "scheme" {
+		resp["paymentMethod"] = map[string]string{"type": p.Method}
 	}
 	if p.Status == StatusRefused {
 		resp["resultCode"] = p.outcome.resultCode
@@ -307,11 +351,14 @@ func (s *Sandbox) paymentResponse(p *Payment) map[string]any {
 		return resp
 	}
 	resp["resultCode"] = "Authorised"
-	ad := map[string]string{
-		"cardSummary":    p.Card.summary(),
-		"expiryDate":     p.Card.expiryDate(),
-		"cardHolderName": p.Card.HolderName,
-		"paymentMethod":  p.Card.Brand,
+	ad := map[string]string{"paymentMethod": p.Method}
+	if p.Method == "scheme" {
+		ad = map[string]string{
+			"cardSummary":    p.Card.summary(),
+			"expiryDate":     p.Card.expiryDate(),
+			"cardHolderName": p.Card.HolderName,
+			"paymentMethod":  p.Card.Brand,
+		}
 	}
 	if p.Token != "" && !p.Recurring {
 		ad["recurring.recurringDetailReference"] = p.Token

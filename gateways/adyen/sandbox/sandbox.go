@@ -108,6 +108,7 @@ func New(opts Options) *Sandbox {
 	mux.Handle("/sandbox/faults", s.faults.Handler())
 	mux.HandleFunc("POST /sandbox/tokens/{token}/refuse", s.serveRefuseToken)
 	mux.HandleFunc("POST /sandbox/notifications/{index}/resend", s.serveResend)
+	mux.HandleFunc("GET /reports/download/MerchantAccount/{account}/{file}", s.serveReport)
 	s.handler = s.faults.Wrap(mux)
 	return s
 }
