@@ -47,6 +47,7 @@ func TestDesignTableNamesEachFlowsSteps(t *testing.T) {
 		{flowDeactivate, checklistOf(t, f.deactivateFlow(cleeng.DeactivationData{}))},
 		{flowRefund, checklistOf(t, f.refundFlow(cleeng.RefundData{}))},
 		{flowCaptureFailed, checklistOf(t, f.captureFailedFlow(gateways.Event{}, paymentIndex{}))},
+		{flowEvent, checklistOf(t, f.eventFlow(eventRow{}, gateways.Event{}))},
 	} {
 		defined[c.name] = c.list
 	}
@@ -82,17 +83,28 @@ var (
 	parenthesised = regexp.MustCompile(`\([^)]*\)`)
 )
 
-// designTable reads the Flow, Steps and Parked columns of DESIGN section 1's
-// table: the backticked names, outside parentheses (what resumes a parked
-// state is prose).
-func designTable(t *testing.T) map[string]checklist {
+// designSection returns the text of DESIGN.md from the line starting with
+// start to the next line starting with end.
+func designSection(t *testing.T, start, end string) string {
 	t.Helper()
 	b, err := os.ReadFile("../DESIGN.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	section, _, _ := strings.Cut(string(b), "\n## 2.")
-	_, section, _ = strings.Cut(section, "\n## 1.")
+	_, section, found := strings.Cut(string(b), "\n"+start)
+	if !found {
+		t.Fatalf("DESIGN.md has no %q", start)
+	}
+	section, _, _ = strings.Cut(section, "\n"+end)
+	return section
+}
+
+// designTable reads the Flow, Steps and Parked columns of DESIGN section 1's
+// first table: the backticked names, outside parentheses (what resumes a
+// parked state is prose).
+func designTable(t *testing.T) map[string]checklist {
+	t.Helper()
+	section := designSection(t, "## 1.", "### ")
 	names := func(cell string) []string {
 		var out []string
 		for _, m := range backticked.FindAllStringSubmatch(parenthesised.ReplaceAllString(cell, ""), -1) {

@@ -11,6 +11,7 @@ import (
 	"github.com/cleeng-connector/connector/gateways"
 	"github.com/cleeng-connector/connector/internal/failure"
 	"github.com/cleeng-connector/connector/internal/ops"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 )
 
@@ -91,6 +92,9 @@ type Options struct {
 	NotificationTimeout time.Duration
 	// EventDecoders decode each gateway's stored notifications, by gateway name.
 	EventDecoders map[string]EventDecoder
+	// Metrics receives the flows' metrics (the worker's registry); nil:
+	// counted, not exported.
+	Metrics prometheus.Registerer
 	// AllowedPaymentMethods are, by gateway name, the method types the
 	// payment-methods query offers (Adyen's "scheme", "ideal"); none: every
 	// type the gateway's account has.
@@ -117,6 +121,8 @@ type Flows struct {
 	index  *ops.Store
 	log    zerolog.Logger
 	opts   Options
+	// metrics count the gateway events an operator must act on.
+	metrics *eventMetrics
 }
 
 // New builds the flows.
@@ -127,5 +133,6 @@ func New(c Cleeng, r *Router, stores Stores, log zerolog.Logger, opts Options) *
 	if opts.NotificationTimeout <= 0 {
 		opts.NotificationTimeout = time.Hour
 	}
-	return &Flows{cleeng: c, router: r, ops: stores.Operations, index: stores.PaymentIndex, log: log, opts: opts}
+	return &Flows{cleeng: c, router: r, ops: stores.Operations, index: stores.PaymentIndex, log: log, opts: opts,
+		metrics: newEventMetrics(opts.Metrics)}
 }

@@ -2,7 +2,6 @@ package flows
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -17,13 +16,16 @@ type EventDecoder func(data []byte) (gateways.Event, error)
 
 const flowCaptureFailed = "capture-failed"
 
-// GatewayEvent handles gateway.<name>.<event>: the notifications that
-// confirm or undo what a flow reported optimistically.
+// GatewayEvent handles gateway.<name>.<event>: every notification a
+// gateway sends, each decided by its row of the decision table
+// (eventtable.go, DESIGN section 1 "Gateway events").
 //
-// Failure policy: a notification about a payment this connector did not
-// make is acknowledged and ignored; one that arrives before the operation it
-// concerns has recorded its step is "not yet"; a failed refund ends the
-// refund operation and is dead-lettered with the gateway's reason.
+// Failure policy: an event the table has no row for (a code the gateway
+// added later) is acknowledged with a warning naming it; a notification
+// about a payment this connector did not make changes nothing; one that
+// arrives before the operation it concerns has recorded its step is "not
+// yet"; a failed refund ends the refund operation and is dead-lettered
+// with the gateway's reason.
 func (f *Flows) GatewayEvent(ctx context.Context, subject string, data []byte) error {
 	name, _, _ := strings.Cut(strings.TrimPrefix(subject, "gateway."), ".")
 	decode, ok := f.opts.EventDecoders[name]
@@ -35,15 +37,16 @@ func (f *Flows) GatewayEvent(ctx context.Context, subject string, data []byte) e
 		return failure.Permanent(fmt.Errorf("%s: %w", subject, err))
 	}
 	ev.Gateway = name
+	row, ok := eventRowOf(ev)
 	switch {
-	case ev.Kind == gateways.EventCaptureFailed || (ev.Kind == gateways.EventCapture && !ev.Success):
-		return f.captureFailed(ctx, ev)
-	case ev.Kind == gateways.EventRefund || ev.Kind == gateways.EventRefundFailed || ev.Kind == gateways.EventRefundReversed:
-		return f.refundConfirmed(ctx, ev)
-	case ev.Kind == gateways.EventPurchase || ev.Kind == gateways.EventAuthorisation:
-		return f.paymentNotified(ctx, ev)
+	case !ok:
+		f.log.Warn().Str("gateway", name).Str("event", ev.Code).Str("reference", ev.PaymentReference).
+			Msg("gateway event the decision table has no row for; acknowledged, nothing done")
+		return nil
+	case row.handle == nil:
+		return nil // decideIgnore: DESIGN's row says why
 	}
-	return nil
+	return row.handle(f, ctx, ev, row)
 }
 
 // captureFailed turns the captured Cleeng payment to rejected.
@@ -91,28 +94,15 @@ func (f *Flows) captureFailedFlow(ev gateways.Event, idx paymentIndex) *flow[str
 	}
 }
 
-// refundConfirmed completes or fails the parked refund of the payment. An
-// event that contradicts a refund already finished (REFUND_FAILED or
-// REFUNDED_REVERSED after Cleeng was told "refunded", or REFUND after the
-// refund was recorded failed) is dead-lettered for an operator: Cleeng has
-// no status that undoes a refund, and only a person can settle it with the
-// shopper.
-func (f *Flows) refundConfirmed(ctx context.Context, ev gateways.Event) error {
+// refundConfirmed completes or fails the connector's refund of Cleeng
+// payment paymentID, which ev answers. An event that contradicts a refund
+// already finished (REFUND_FAILED or REFUNDED_REVERSED after Cleeng was
+// told "refunded", or REFUND after the refund was recorded failed) is
+// dead-lettered for an operator: Cleeng has no status that undoes a
+// refund, and only a person can settle it with the shopper.
+func (f *Flows) refundConfirmed(ctx context.Context, ev gateways.Event, paymentID cleeng.ID) error {
 	refunded := ev.Kind == gateways.EventRefund && ev.Success
-	idx, ok, err := f.lookupPayment(ctx, ev.Gateway, ev.OriginalReference)
-	if err != nil || !ok {
-		return err // a refund made outside the connector
-	}
-	paymentID, err := f.paymentOf(ctx, idx)
-	if err != nil {
-		return err
-	}
 	key := refundKey(paymentID)
-	if _, err := ops.Get[refundState](ctx, f.ops, key); errors.Is(err, ops.ErrNotFound) {
-		return nil // refunded elsewhere (the gateway's console): nothing to complete
-	} else if err != nil {
-		return err
-	}
 	late := func(rec *ops.Record[refundState]) error {
 		switch {
 		case rec.Status == ops.StatusDone && !refunded:
@@ -127,6 +117,10 @@ func (f *Flows) refundConfirmed(ctx context.Context, ev gateways.Event) error {
 	return settle(ctx, f.ops, key, flowRefund, late, func(ctx context.Context, rec *ops.Record[refundState]) error {
 		fl := f.refundFlow(cleeng.RefundData{})
 		switch {
+		case rec.State.Result != nil && rec.State.Result.PaymentReference != ev.PaymentReference:
+			// The answer recorded since refundEvent looked names another
+			// refund: this one was made elsewhere, which the redelivery decides.
+			return failure.NotYet(0, fmt.Errorf("%s %s of payment %s is not refund %s's (%s)", ev.Gateway, ev.Code, ev.OriginalReference, key, rec.State.Result.PaymentReference))
 		case refunded && (rec.Step == stepConfirmed || rec.Step == stepCleengPayment):
 			return fl.run(ctx, f.ops, rec) // a redelivery after the confirmation was recorded
 		case rec.Step != stepAwaitingConfirmation:

@@ -86,13 +86,14 @@ func TestRefund_PaymentOlderThanItsOperationRecordIsRefunded(t *testing.T) {
 	}
 }
 
-// TestRefund_MadeAtTheGatewayAfterTheOperationRecordExpiredIsAcknowledged:
+// TestRefund_MadeAtTheGatewayAfterTheOperationRecordExpiredIsRefundedInCleeng:
 // a refund an operator makes in the gateway's console, months after the
 // payment, is none of the connector's doing: its REFUND notification finds
-// the payment in the index, sees no refund operation and is acknowledged.
-// The index entry must name the Cleeng payment itself, since the operation
+// the payment in the index, sees no refund operation of the connector's and
+// has Cleeng's payment refunded (DESIGN section 1, "Gateway events"). The
+// index entry must name the Cleeng payment itself, since the operation
 // record it was written from is gone.
-func TestRefund_MadeAtTheGatewayAfterTheOperationRecordExpiredIsAcknowledged(t *testing.T) {
+func TestRefund_MadeAtTheGatewayAfterTheOperationRecordExpiredIsRefundedInCleeng(t *testing.T) {
 	e := newE2E(t)
 	initial := e.paymentOlderThanItsOperationRecord()
 
@@ -131,7 +132,8 @@ func TestRefund_MadeAtTheGatewayAfterTheOperationRecordExpiredIsAcknowledged(t *
 	for _, l := range letters {
 		t.Errorf("dead letter on %s: %s", l.Flow, l.Error)
 	}
-	if p, _ := e.dev.Cleeng.State().Payment(initial.ID); p.Status != cleeng.StatusCaptured {
-		t.Errorf("Cleeng payment %s after a refund made outside the connector, want captured as it was", p.Status)
+	if p, _ := e.dev.Cleeng.State().Payment(initial.ID); p.Status != cleeng.StatusRefunded || p.RefundType != cleeng.RefundTypeRefund ||
+		p.RefundedAmount == nil || !p.RefundedAmount.Equal(initial.Amount.Decimal) {
+		t.Errorf("Cleeng payment %s after a refund made outside the connector, want refunded in full: %+v", p.Status, p)
 	}
 }

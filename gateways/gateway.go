@@ -270,6 +270,9 @@ const (
 // Event is one gateway notification, decoded by the gateway's package.
 type Event struct {
 	Gateway string
+	// Code is the gateway's own name of the event (Adyen's eventCode,
+	// Cleverbridge's eventType): the flows' decision table is keyed on it.
+	Code    string
 	Kind    EventKind
 	Success bool
 	// PaymentReference is the reference of this event (a capture's own reference for CAPTURE).
@@ -283,4 +286,7 @@ type Event struct {
 	Token             string
 	// Metadata carries matching fields (Cleverbridge x-parameters).
 	Metadata map[string]string
+	// Modification is what a modification whose effect the gateway chose
+	// did: Adyen's CANCEL_OR_REFUND says "cancel" or "refund".
+	Modification string
 }

@@ -161,6 +161,7 @@ func ToEvent(item Item) (gateways.Event, error) {
 	}
 	ev := gateways.Event{
 		Gateway:           Name,
+		Code:              item.EventCode,
 		Kind:              kind,
 		Success:           item.Success == "true",
 		PaymentReference:  item.PspReference,
@@ -172,6 +173,7 @@ func ToEvent(item Item) (gateways.Event, error) {
 	if item.AdditionalData != nil {
 		ad := *item.AdditionalData
 		ev.Token = stringValue(ad["recurring.recurringDetailReference"])
+		ev.Modification = stringValue(ad["modification.action"])
 		for k, v := range ad {
 			if name, ok := strings.CutPrefix(k, "metadata."); ok {
 				if ev.Metadata == nil {

@@ -150,9 +150,10 @@ func TestToEvent_MapsEventCodes(t *testing.T) {
 		{"CANCELLATION", gateways.EventCancellation},
 		{"RECURRING_CONTRACT", gateways.EventRecurringContract},
 		{"CHARGEBACK", gateways.EventOther},
+		{"CANCEL_OR_REFUND", gateways.EventOther},
 	}
 	for _, c := range cases {
-		ad := map[string]any{"recurring.recurringDetailReference": "TOKEN1", "metadata.subscriptionId": "S1"}
+		ad := map[string]any{"recurring.recurringDetailReference": "TOKEN1", "metadata.subscriptionId": "S1", "modification.action": "refund"}
 		item := Item{PspReference: "P1", OriginalReference: "O1", MerchantReference: "R1", EventCode: c.code,
 			Success: "true", AdditionalData: &ad}
 		item.Amount.Value, item.Amount.Currency = 1130, "KWD"
@@ -160,7 +161,7 @@ func TestToEvent_MapsEventCodes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ev.Kind != c.kind || !ev.Success || ev.Gateway != "adyen" || ev.OriginalReference != "O1" ||
+		if ev.Kind != c.kind || ev.Code != c.code || ev.Modification != "refund" || !ev.Success || ev.Gateway != "adyen" || ev.OriginalReference != "O1" ||
 			ev.Token != "TOKEN1" || ev.Metadata["subscriptionId"] != "S1" || ev.Amount.String() != "1.130 KWD" {
 			t.Errorf("%s: event = %+v", c.code, ev)
 		}

@@ -126,6 +126,7 @@ func Subject(n Notification) string {
 func ToEvent(n Notification) (gateways.Event, error) {
 	ev := gateways.Event{
 		Gateway:          Name,
+		Code:             n.EventType,
 		Kind:             gateways.EventOther,
 		PaymentReference: n.Purchase.ID,
 		Token:            n.SubscriptionID(),

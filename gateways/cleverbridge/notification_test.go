@@ -25,14 +25,15 @@ func TestDecodeEvent_PaidDeclinedAndOtherNotifications(t *testing.T) {
 	tests := []struct {
 		name    string
 		body    string
+		code    string
 		kind    gateways.EventKind
 		success bool
 		reason  string
 	}{
-		{"paid", paidNotification, gateways.EventPurchase, true, ""},
-		{"declined with code", declined, gateways.EventPurchase, false, "Rejected for fraud"},
-		{"declined without code", declinedNoCode, gateways.EventPurchase, false, "Payment declined by Cleverbridge; the customer can change the payment details at Cleverbridge"},
-		{"awaiting payment", awaiting, gateways.EventOther, false, ""},
+		{"paid", paidNotification, cleverbridge.EventPurchasePaid, gateways.EventPurchase, true, ""},
+		{"declined with code", declined, cleverbridge.EventPurchaseDeclined, gateways.EventPurchase, false, "Rejected for fraud"},
+		{"declined without code", declinedNoCode, cleverbridge.EventPurchaseDeclined, gateways.EventPurchase, false, "Payment declined by Cleverbridge; the customer can change the payment details at Cleverbridge"},
+		{"awaiting payment", awaiting, cleverbridge.EventPurchaseAwaitingPayment, gateways.EventOther, false, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -40,7 +41,7 @@ func TestDecodeEvent_PaidDeclinedAndOtherNotifications(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if ev.Gateway != "cleverbridge" || ev.Kind != tt.kind || ev.Success != tt.success || ev.Reason != tt.reason {
+			if ev.Gateway != "cleverbridge" || ev.Code != tt.code || ev.Kind != tt.kind || ev.Success != tt.success || ev.Reason != tt.reason {
 				t.Fatalf("event %+v", ev)
 			}
 			if ev.PaymentReference != "P77" || ev.MerchantReference != "order-9" || ev.Token != "S9073119" {

@@ -185,6 +185,7 @@ func worker(s WorkerSettings, b *broker.Broker, log zerolog.Logger) (*workers.Ru
 	}
 	opts := s.Options
 	opts.EventDecoders = decoders
+	opts.Metrics = s.Runtime.Metrics
 	// Claims last as long as the runtime keeps their message: renewed with
 	// its heartbeat, run out when the worker dies and the message returns.
 	stores := flows.Stores{Operations: ops.NewStore(b.Ops, ops.WithLease(rt.ClaimLease())), PaymentIndex: ops.NewStore(b.Index)}

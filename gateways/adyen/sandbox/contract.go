@@ -106,9 +106,10 @@ func (c *Contract) CheckAnswer(r *http.Request, status int, body []byte) []strin
 }
 
 // CheckNotification validates a notification body against the webhook of
-// its event code. Adyen's spec omits additionalData.hmacSignature (and
-// forbids unknown additionalData keys), although Adyen sends it on every
-// signed item: it is removed before validation, and nothing else.
+// its event code. Adyen's spec omits two additionalData keys (and forbids
+// unknown ones) that Adyen sends: hmacSignature, on every signed item, and
+// modification.action, which its own example of CANCEL_OR_REFUND carries
+// (unlistedKeys). They are removed before validation, and nothing else.
 func (c *Contract) CheckNotification(eventCode string, body []byte) []string {
 	item := c.hooks.Webhooks.GetOrZero("/" + eventCode)
 	if item == nil {
@@ -130,8 +131,12 @@ func (c *Contract) CheckNotification(eventCode string, body []byte) []string {
 	return describe("notification "+eventCode, verrs)
 }
 
-// withoutSignature removes additionalData.hmacSignature from every item,
-// working on the generic JSON so that nothing else changes.
+// unlistedKeys are the additionalData keys Adyen sends that
+// Webhooks-v1.json does not list.
+var unlistedKeys = []string{"hmacSignature", "modification.action"}
+
+// withoutSignature removes the unlistedKeys from every item's
+// additionalData, working on the generic JSON so that nothing else changes.
 func withoutSignature(body []byte) ([]byte, error) {
 	var n map[string]any
 	if err := json.Unmarshal(body, &n); err != nil {
@@ -142,7 +147,9 @@ func withoutSignature(body []byte) ([]byte, error) {
 		wrapper, _ := w.(map[string]any)
 		item, _ := wrapper["NotificationRequestItem"].(map[string]any)
 		if ad, ok := item["additionalData"].(map[string]any); ok {
-			delete(ad, "hmacSignature")
+			for _, k := range unlistedKeys {
+				delete(ad, k)
+			}
 		}
 	}
 	return json.Marshal(n)

@@ -33,6 +33,15 @@
 // Transient-Error: true (Options.Hold keeps calls in flight until a test
 // opens the gate). Every answer is application/json.
 //
+// Events that are not answers to the merchant's calls are played by Go
+// methods (outside.go): RefundInCustomerArea (a refund a person makes,
+// full or partial), CancelOrRefund (another integration's cancel-or-refund,
+// its notification saying which in modification.action), Dispute (the
+// stages of a dispute in the order Adyen's dispute process allows, one
+// dispute pspReference naming the payment as originalReference), UndoRefund
+// (REFUND_FAILED, REFUNDED_REVERSED) and SendEvent (any other event code,
+// about a payment; EXPIRE also expires its open authorisation).
+//
 // Amounts are values in Adyen's minor units (its currency table, not ISO
 // 4217's: 1990 ISK is 199000, 99000 IDR is 99000), kept and echoed exactly
 // as received. The sandbox never converts them, so a test compares what it

@@ -40,14 +40,8 @@ func (s *Sandbox) modify(kind, psp string, body []byte) answer {
 	if ref == "" {
 		ref = p.Reference
 	}
-	item := NotificationItem{
-		PspReference:      newReference(),
-		OriginalReference: p.PSPReference,
-		MerchantReference: ref,
-		Amount:            amt,
-		PaymentMethod:     p.Card.Brand,
-		Success:           "true",
-	}
+	item := s.modification(p, amt)
+	item.MerchantReference = ref
 	switch kind {
 	case "captures":
 		item.EventCode, item.Reason = s.capture(p, amt)

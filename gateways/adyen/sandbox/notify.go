@@ -22,6 +22,7 @@ type NotificationItem struct {
 	MerchantAccountCode string            `json:"merchantAccountCode"`
 	MerchantReference   string            `json:"merchantReference"`
 	OriginalReference   string            `json:"originalReference,omitempty"`
+	OriginalPsp         string            `json:"originalPsp,omitempty"` // RECURRING_CONTRACT's payment
 	PaymentMethod       string            `json:"paymentMethod,omitempty"`
 	PspReference        string            `json:"pspReference"`
 	Reason              string            `json:"reason,omitempty"`

@@ -14,6 +14,7 @@ const (
 	StatusCaptured   = "captured"   // captured in full (auto-capture, or captures adding up)
 	StatusRefused    = "refused"
 	StatusCancelled  = "cancelled"
+	StatusExpired    = "expired" // an authorisation left uncaptured too long (SendEvent EXPIRE)
 )
 
 // Payment is the sandbox's record of one /payments call (copies are handed to tests).
@@ -33,6 +34,11 @@ type Payment struct {
 	Card             card   `json:"card"`
 	// Method is the payment method's type: "scheme" (cards) or "ideal".
 	Method string `json:"paymentMethod"`
+	// Dispute is the pspReference of the payment's dispute, DisputeStage
+	// its last event, ChargedBack the amount the shopper's bank took back.
+	Dispute      string `json:"dispute,omitempty"`
+	DisputeStage string `json:"disputeStage,omitempty"`
+	ChargedBack  int64  `json:"chargedBack,omitempty"`
 
 	storeToken bool
 	outcome    verdict
