@@ -269,7 +269,7 @@ func (d *Dev) StartWorkers(n int) error {
 		go func() {
 			defer d.workers.Done()
 			if err := w.Run(d.runCtx); err != nil {
-				d.errs <- fmt.Errorf("workers: %w", err)
+				d.report(fmt.Errorf("workers: %w", err))
 			}
 		}()
 	}
@@ -328,13 +328,24 @@ func (d *Dev) serve(ln net.Listener, h http.Handler, writeTimeout time.Duration)
 	d.servers = append(d.servers, srv)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			d.errs <- err
+			d.report(err)
 		}
 	}()
 }
 
-// Err delivers the first failure of a server or a worker runtime.
+// Err delivers the first failures of a server or a worker runtime.
 func (d *Dev) Err() <-chan error { return d.errs }
+
+// report hands a failure to Err's reader, or logs it when earlier ones
+// still wait there: a stack nobody watches (a test) must never block on
+// its own failures, or stopping its workers would wait for ever.
+func (d *Dev) report(err error) {
+	select {
+	case d.errs <- err:
+	default:
+		d.log.Error().Err(err).Msg("dev stack failure (earlier ones wait unread)")
+	}
+}
 
 // Close drains the workers, stops the servers and the sandboxes, and closes
 // the broker (and the embedded server's store).
