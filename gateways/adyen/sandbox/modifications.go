@@ -45,7 +45,7 @@ func (s *Sandbox) modify(kind, psp string, body []byte) answer {
 		OriginalReference: p.PSPReference,
 		MerchantReference: ref,
 		Amount:            amt,
-		PaymentMethod:     p.Card.Brand,
+		PaymentMethod:     p.variant(),
 		Success:           "true",
 	}
 	switch kind {
