@@ -102,7 +102,7 @@ type methodInput struct {
 	HolderName            string `json:"holderName"`
 	StoredPaymentMethodID string `json:"storedPaymentMethodId"`
 	RecurringDetailRef    string `json:"recurringDetailReference"`
-	Issuer                string `json:"issuer"` // iDEAL's bank
+	Issuer                string `json:"issuer"`  // iDEAL's bank
 	Subtype               string `json:"subtype"` // PayPal's: sdk or redirect
 	ApplePayToken         string `json:"applePayToken"`
 	GooglePayToken        string `json:"googlePayToken"`

@@ -51,9 +51,9 @@ type storedToken struct {
 	// Method is the paymentMethod.type it is charged with (storedType).
 	Method  string
 	Card    card
-	Account string // a PayPal account's email, a mandate's IBAN
-	refusal          *verdict // forced by RefuseToken
-	seq              int      // creation order, for listing a shopper's tokens oldest first
+	Account string   // a PayPal account's email, a mandate's IBAN
+	refusal *verdict // forced by RefuseToken
+	seq     int      // creation order, for listing a shopper's tokens oldest first
 }
 
 // amount is Adyen's Amount.
