@@ -236,7 +236,7 @@ func (f *Flows) createDetails(ctx context.Context, rec *ops.Record[updateDetails
 	}
 	details, err := f.cleeng.CreatePaymentDetails(ctx, cleeng.CreatePaymentDetailsRequest{
 		CustomerID: st.CustomerID, Token: cleeng.Secret(res.Token), PaymentMethodID: st.PaymentMethodID,
-		PaymentMethodSpecificParams: cardParams(res.Card),
+		PaymentMethodSpecificParams: methodParams(*res),
 	})
 	if err != nil {
 		return err

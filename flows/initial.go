@@ -295,14 +295,23 @@ func newPaymentDetails(res gateways.Result) *cleeng.NewPaymentDetails {
 	if res.Token == "" {
 		return nil
 	}
-	return &cleeng.NewPaymentDetails{Token: cleeng.Secret(res.Token), PaymentMethodSpecificParams: cardParams(res.Card)}
+	return &cleeng.NewPaymentDetails{Token: cleeng.Secret(res.Token), PaymentMethodSpecificParams: methodParams(res)}
 }
 
-func cardParams(card *gateways.Card) json.RawMessage {
-	if card == nil {
+// methodParams are Cleeng's paymentMethodSpecificParams of what paid: a
+// card's summary (a wallet's card names the wallet too), or a PayPal or
+// bank account's, so a shopper recognises the method in their account.
+func methodParams(res gateways.Result) json.RawMessage {
+	var summary any
+	switch {
+	case res.Card != nil:
+		summary = res.Card
+	case res.Account != nil:
+		summary = res.Account
+	default:
 		return nil
 	}
-	b, _ := json.Marshal(card) // a struct of strings always encodes
+	b, _ := json.Marshal(summary) // structs of strings always encode
 	return b
 }
 

@@ -28,7 +28,11 @@ type Payment struct {
 	Status           string `json:"status"`
 	RefusalReason    string `json:"refusalReason,omitempty"`
 	ManualCapture    bool   `json:"manualCapture"`
-	Recurring        bool   `json:"recurring"` // paid with a stored token (ContAuth)
+	Recurring        bool   `json:"recurring"` // paid with a stored token
+	// ShopperInteraction and RecurringProcessingModel are the request's
+	// (a renewal's: ContAuth and Subscription).
+	ShopperInteraction       string `json:"shopperInteraction,omitempty"`
+	RecurringProcessingModel string `json:"recurringProcessingModel,omitempty"`
 	Token            string `json:"-"`
 	Card             card   `json:"card"`
 	// Method is the payment method's type: "scheme" (cards), "applepay",
@@ -109,6 +113,9 @@ func (s *Sandbox) pay(body []byte) answer {
 		ManualCapture:    req.AdditionalData["manualCapture"] == "true",
 		storeToken:       req.StorePaymentMethod && req.ShopperReference != "",
 		Method:           methodScheme,
+
+		ShopperInteraction:       req.ShopperInteraction,
+		RecurringProcessingModel: req.RecurringProcessingModel,
 	}
 	storedID := pm.StoredPaymentMethodID
 	if storedID == "" {
