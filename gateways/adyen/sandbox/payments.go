@@ -33,8 +33,8 @@ type Payment struct {
 	// (a renewal's: ContAuth and Subscription).
 	ShopperInteraction       string `json:"shopperInteraction,omitempty"`
 	RecurringProcessingModel string `json:"recurringProcessingModel,omitempty"`
-	Token            string `json:"-"`
-	Card             card   `json:"card"`
+	Token                    string `json:"-"`
+	Card                     card   `json:"card"`
 	// Method is the payment method's type: "scheme" (cards), "applepay",
 	// "googlepay", "paypal", "sepadirectdebit" or "ideal".
 	Method string `json:"paymentMethod"`
