@@ -86,7 +86,18 @@ func (f *Flows) initialFlow(cmd messages.PaymentCommand) *flow[initialState] {
 		Name: flowInitial,
 		Steps: []step[initialState]{
 			{stepOrder, func(ctx context.Context, rec *ops.Record[initialState]) error {
-				return f.readOrder(ctx, rec, cmd.CustomerID, cleeng.ID(strconv.FormatInt(cmd.OrderID, 10)))
+				if err := f.readOrder(ctx, rec, cmd.CustomerID, cleeng.ID(strconv.FormatInt(cmd.OrderID, 10))); err != nil {
+					return err
+				}
+				// Paid with another method than its id says, Cleeng would
+				// record the subscription under the wrong method: refused
+				// before anything is charged.
+				if why := f.methodMismatch(rec.State.Order.PaymentMethodID, cmd.PaymentMethod); why != "" {
+					rec.State.Outcome = &messages.CheckoutOutcome{Status: statusFailed, Code: messages.OutcomeMethodMismatch,
+						OrderID: rec.State.Order.ID, RejectedReason: why}
+					return endHere()
+				}
+				return nil
 			}},
 			{stepGateway, func(ctx context.Context, rec *ops.Record[initialState]) error {
 				g, err := f.router.ByName(rec.State.Order.Gateway)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -120,14 +121,7 @@ type methodRun struct {
 func (m *methodRun) purchase(methodID string, method json.RawMessage, shopper shopperStep) cleeng.Payment {
 	m.t.Helper()
 	e := m.e
-	price := stack.DemoOffer.Prices["DE"]
-	o, err := e.cleeng.CreateOrder(context.Background(), cleeng.CreateOrderRequest{
-		CustomerID: stack.DemoCustomer.ID, OfferID: stack.DemoOffer.ID, Currency: price.Currency, Country: "DE",
-		PaymentMethodID: cleeng.ID(methodID),
-	})
-	if err != nil {
-		m.t.Fatal(err)
-	}
+	o := e.orderFor(methodID)
 	out := e.pay(o.ID, method)
 	if shopper != nil {
 		if out.Status != "action_required" {
@@ -155,6 +149,20 @@ func (m *methodRun) purchase(methodID string, method json.RawMessage, shopper sh
 	return p
 }
 
+// orderFor creates an order of the demo offer in Germany with paymentMethodId.
+func (e *e2e) orderFor(methodID string) cleeng.Order {
+	e.t.Helper()
+	price := stack.DemoOffer.Prices["DE"]
+	o, err := e.cleeng.CreateOrder(context.Background(), cleeng.CreateOrderRequest{
+		CustomerID: stack.DemoCustomer.ID, OfferID: stack.DemoOffer.ID, Currency: price.Currency, Country: "DE",
+		PaymentMethodID: cleeng.ID(methodID),
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return o
+}
+
 // paymentDetails finds Cleeng's payment details of id.
 func paymentDetails(st cleengsandbox.State, id cleeng.ID) (cleengsandbox.PaymentDetails, bool) {
 	for _, d := range st.PaymentDetails {
@@ -163,4 +171,32 @@ func paymentDetails(st cleengsandbox.State, id cleeng.ID) (cleengsandbox.Payment
 		}
 	}
 	return cleengsandbox.PaymentDetails{}, false
+}
+
+// TestPaymentMethods_AnOrderIsPaidOnlyWithItsIdsMethod: an order of a
+// paymentMethodId with types (PAYMENT_METHOD_TYPES) is offered only those
+// in Drop-in, and a payment of another type is refused before anything is
+// charged or recorded, so Cleeng never files a card payment under Apple Pay.
+func TestPaymentMethods_AnOrderIsPaidOnlyWithItsIdsMethod(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t)
+	o := e.orderFor(stack.DevPaymentMethodApplePay)
+
+	code, env, raw := e.sdk("payment-methods", map[string]any{"orderId": json.Number(o.ID)})
+	var offered struct{ PaymentMethods []struct{ Type string } }
+	if err := json.Unmarshal(env.ResponseData, &offered); code != http.StatusOK || err != nil ||
+		len(offered.PaymentMethods) != 1 || offered.PaymentMethods[0].Type != "applepay" {
+		t.Fatalf("payment-methods of an Apple Pay order: %d %s, want Apple Pay alone", code, raw)
+	}
+
+	out := e.pay(o.ID, adyensandbox.CardMethod(adyensandbox.CardVisa, "Matthew Brown"))
+	if out.Status != "failed" || out.Code != "payment_method_mismatch" || !strings.Contains(out.RejectedReason, "applepay") {
+		t.Fatalf("a card paying an Apple Pay order: %+v, want failed payment_method_mismatch naming applepay", out)
+	}
+	if charges := e.dev.Adyen.PaymentsFor(o.ID.String()); len(charges) != 0 {
+		t.Errorf("Adyen payments %+v, want none", charges)
+	}
+	if n := len(e.dev.Cleeng.State().Payments); n != 0 {
+		t.Errorf("%d Cleeng payments, want none", n)
+	}
 }

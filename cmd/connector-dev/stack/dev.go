@@ -36,7 +36,8 @@ const (
 	DevWebhookUser     = "adyen"
 	DevWebhookPassword = "dev-webhook-password"
 	// DevPaymentMethodAdyen is the Cleeng paymentMethodId routed to Adyen
-	// for cards (and any other method Drop-in offers: it names no types).
+	// for cards (and any other method Drop-in offers: DevPaymentMethodTypes
+	// names no types for it).
 	DevPaymentMethodAdyen = "123876432"
 	// The Cleeng paymentMethodIds of the other methods paid through Adyen,
 	// one each, so a broadcaster tells in Cleeng which method a
@@ -72,6 +73,13 @@ var DevPaymentMethods = map[string]string{
 	DevPaymentMethodAdyen: adyen.Name, DevPaymentMethodApplePay: adyen.Name, DevPaymentMethodGooglePay: adyen.Name,
 	DevPaymentMethodPayPal: adyen.Name, DevPaymentMethodSEPA: adyen.Name, DevPaymentMethodIdeal: adyen.Name,
 	DevPaymentMethodCleverbridge: cleverbridge.Name,
+}
+
+// DevPaymentMethodTypes are the Adyen types of each dev paymentMethodId
+// but the cards' (PAYMENT_METHOD_TYPES).
+var DevPaymentMethodTypes = map[string][]string{
+	DevPaymentMethodApplePay: {"applepay"}, DevPaymentMethodGooglePay: {"googlepay"}, DevPaymentMethodPayPal: {"paypal"},
+	DevPaymentMethodSEPA: {"sepadirectdebit"}, DevPaymentMethodIdeal: {"ideal"},
 }
 
 // DevWebhookSecret signs the Cleeng sandbox's webhooks.
@@ -230,6 +238,9 @@ func StartDev(ctx context.Context, opts DevOptions) (dev *Dev, err error) {
 	}
 	if d.worker.Options.AllowedPaymentMethods == nil {
 		d.worker.Options.AllowedPaymentMethods = DevAllowedPaymentMethods
+	}
+	if d.worker.Options.PaymentMethodTypes == nil {
+		d.worker.Options.PaymentMethodTypes = DevPaymentMethodTypes
 	}
 	d.log = opts.Logger
 	if opts.NoWorkers {
