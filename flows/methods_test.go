@@ -199,4 +199,14 @@ func TestPaymentMethods_AnOrderIsPaidOnlyWithItsIdsMethod(t *testing.T) {
 	if n := len(e.dev.Cleeng.State().Payments); n != 0 {
 		t.Errorf("%d Cleeng payments, want none", n)
 	}
+
+	// A card is not stored as new Apple Pay payment details either.
+	code, update := e.post("/v1/payment-details", map[string]any{"paymentMethodId": json.Number(stack.DevPaymentMethodApplePay),
+		"paymentMethod": adyensandbox.CardMethod(adyensandbox.CardVisa, "Matthew Brown"), "returnUrl": e.dev.IngressURL + "/return"})
+	if code != http.StatusOK || update.Status != "failed" || update.Code != "payment_method_mismatch" {
+		t.Fatalf("a card as Apple Pay payment details: %d %+v, want failed payment_method_mismatch", code, update)
+	}
+	if n := len(e.dev.Adyen.Payments()); n != 0 || len(e.dev.Cleeng.State().PaymentDetails) != 0 {
+		t.Errorf("%d Adyen payments, Cleeng details %+v: want none", n, e.dev.Cleeng.State().PaymentDetails)
+	}
 }

@@ -166,7 +166,7 @@ func detailsAnswer(status int, body []byte) (int, sdkAnswer) {
 	case out.Status == string(cleeng.StatusRejected):
 		return http.StatusUnprocessableEntity, sdkError("refused", adyen.ShopperMessage(out.RejectedReason))
 	case out.Status == statusFailed:
-		return failedAnswer("")
+		return failedAnswer(out.Code)
 	}
 	return http.StatusOK, sdkData(map[string]any{
 		"id": out.PaymentDetailsID, "paymentMethodId": out.PaymentMethodID,

@@ -82,7 +82,9 @@ type CheckoutOutcome struct {
 
 // DetailsOutcome is the answer of POST /v1/payment-details.
 type DetailsOutcome struct {
-	Status string `json:"status"` // active, rejected, action_required
+	Status string `json:"status"` // active, rejected, action_required, failed
+	// Code says why an update failed (OutcomeMethodMismatch), for the front-end.
+	Code string `json:"code,omitempty"`
 	// RequestID identifies the update; POST /v1/payment-details/details
 	// sends it back with the shopper's action result.
 	RequestID                   string          `json:"requestId"`
@@ -101,8 +103,8 @@ const StatusActionRequired = "action_required"
 // not hold for the calling customer: it does not exist, or is another's.
 const OutcomeOrderNotFound = "order_not_found"
 
-// OutcomeMethodMismatch is the code of a purchase whose paymentMethod is
-// not of a type its order's paymentMethodId pays with.
+// OutcomeMethodMismatch is the code of a purchase (or card update) whose
+// paymentMethod is not of a type its paymentMethodId pays with.
 const OutcomeMethodMismatch = "payment_method_mismatch"
 
 // OutcomeKeys match the operation keys that hold a front-end outcome. A
