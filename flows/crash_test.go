@@ -428,9 +428,12 @@ func (w *workerProcess) kill(t *testing.T) {
 // workerEnv configures a worker process as stack.StartDev configures its
 // in-process workers.
 func workerEnv(e *e2e) []string {
-	var methods []string
+	var methods, types []string
 	for _, method := range slices.Sorted(maps.Keys(stack.DevPaymentMethods)) {
 		methods = append(methods, method+"="+stack.DevPaymentMethods[method])
+		if t := stack.DevPaymentMethodTypes[method]; len(t) > 0 {
+			types = append(types, method+"="+strings.Join(t, "|"))
+		}
 	}
 	return []string{
 		"NATS_URL=" + e.dev.Broker.Server.ClientURL(),
@@ -449,6 +452,7 @@ func workerEnv(e *e2e) []string {
 		"CLEVERBRIDGE_PASSWORD=" + stack.DevCleverbridgePassword,
 		"CLEVERBRIDGE_PRODUCT_ID=" + stack.DevCleverbridgeProduct,
 		"PAYMENT_METHODS=" + strings.Join(methods, ","),
+		"PAYMENT_METHOD_TYPES=" + strings.Join(types, ","),
 	}
 }
 

@@ -99,6 +99,12 @@ type Options struct {
 	// payment-methods query offers (Adyen's "scheme", "ideal"); none: every
 	// type the gateway's account has.
 	AllowedPaymentMethods map[string][]string
+	// PaymentMethodTypes are, by Cleeng paymentMethodId, the gateway's
+	// method types that id pays with (Adyen's "applepay"), so each method
+	// has an id of its own in Cleeng: an order's payment-methods answer
+	// offers only those, and a payment of another type is refused before
+	// the gateway is called. An id without types takes every type.
+	PaymentMethodTypes map[string][]string
 }
 
 // Stores are where the flows keep their records.

@@ -166,6 +166,10 @@ func (f *Flows) updateDetailsFlow(cmd messages.PaymentDetailsCommand) *flow[upda
 				if err != nil {
 					return err
 				}
+				if why := f.methodMismatch(st.PaymentMethodID, cmd.PaymentMethod); why != "" {
+					st.Outcome = &messages.DetailsOutcome{Status: statusFailed, Code: messages.OutcomeMethodMismatch, RequestID: st.RequestID, RejectedReason: why}
+					return endHere()
+				}
 				zero, err := money.New("0", f.opts.ZeroAuthCurrency)
 				if err != nil {
 					return failure.Permanent(err)
@@ -236,7 +240,7 @@ func (f *Flows) createDetails(ctx context.Context, rec *ops.Record[updateDetails
 	}
 	details, err := f.cleeng.CreatePaymentDetails(ctx, cleeng.CreatePaymentDetailsRequest{
 		CustomerID: st.CustomerID, Token: cleeng.Secret(res.Token), PaymentMethodID: st.PaymentMethodID,
-		PaymentMethodSpecificParams: cardParams(res.Card),
+		PaymentMethodSpecificParams: methodParams(*res),
 	})
 	if err != nil {
 		return err

@@ -86,7 +86,18 @@ func (f *Flows) initialFlow(cmd messages.PaymentCommand) *flow[initialState] {
 		Name: flowInitial,
 		Steps: []step[initialState]{
 			{stepOrder, func(ctx context.Context, rec *ops.Record[initialState]) error {
-				return f.readOrder(ctx, rec, cmd.CustomerID, cleeng.ID(strconv.FormatInt(cmd.OrderID, 10)))
+				if err := f.readOrder(ctx, rec, cmd.CustomerID, cleeng.ID(strconv.FormatInt(cmd.OrderID, 10))); err != nil {
+					return err
+				}
+				// Paid with another method than its id says, Cleeng would
+				// record the subscription under the wrong method: refused
+				// before anything is charged.
+				if why := f.methodMismatch(rec.State.Order.PaymentMethodID, cmd.PaymentMethod); why != "" {
+					rec.State.Outcome = &messages.CheckoutOutcome{Status: statusFailed, Code: messages.OutcomeMethodMismatch,
+						OrderID: rec.State.Order.ID, RejectedReason: why}
+					return endHere()
+				}
+				return nil
 			}},
 			{stepGateway, func(ctx context.Context, rec *ops.Record[initialState]) error {
 				g, err := f.router.ByName(rec.State.Order.Gateway)
@@ -295,14 +306,23 @@ func newPaymentDetails(res gateways.Result) *cleeng.NewPaymentDetails {
 	if res.Token == "" {
 		return nil
 	}
-	return &cleeng.NewPaymentDetails{Token: cleeng.Secret(res.Token), PaymentMethodSpecificParams: cardParams(res.Card)}
+	return &cleeng.NewPaymentDetails{Token: cleeng.Secret(res.Token), PaymentMethodSpecificParams: methodParams(res)}
 }
 
-func cardParams(card *gateways.Card) json.RawMessage {
-	if card == nil {
+// methodParams are Cleeng's paymentMethodSpecificParams of what paid: a
+// card's summary (a wallet's card names the wallet too), or a PayPal or
+// bank account's, so a shopper recognises the method in their account.
+func methodParams(res gateways.Result) json.RawMessage {
+	var summary any
+	switch {
+	case res.Card != nil:
+		summary = res.Card
+	case res.Account != nil:
+		summary = res.Account
+	default:
 		return nil
 	}
-	b, _ := json.Marshal(card) // a struct of strings always encodes
+	b, _ := json.Marshal(summary) // structs of strings always encode
 	return b
 }
 

@@ -121,8 +121,8 @@ func TestMediaStore_CheckoutAsTheSDKCallsIt(t *testing.T) {
 		}
 		if got.Amount != (gateways.MinorAmount{Value: 999, Currency: "EUR"}) || got.CountryCode != "NL" ||
 			got.ClientKey != stack.DevAdyenClientKey || got.Region != "test" || got.ShopperStatement == "" ||
-			!slices.Equal(types, []string{"scheme", "ideal"}) {
-			t.Fatalf("Drop-in configuration %+v (types %v), want 999 EUR in NL, the dev client key, test region, cards and iDEAL", got, types)
+			!slices.Equal(types, []string{"scheme", "applepay", "googlepay", "paypal", "ideal", "sepadirectdebit"}) {
+			t.Fatalf("Drop-in configuration %+v (types %v), want 999 EUR in NL, the dev client key, test region, every method (the cards' paymentMethodId names no types)", got, types)
 		}
 		if strings.Contains(raw, "storedPaymentMethods") {
 			t.Errorf("stored methods (tokens) in the answer: %s", raw)

@@ -125,6 +125,20 @@ type Card struct {
 	LastCardFourDigits string `json:"lastCardFourDigits,omitempty"`
 	Variant            string `json:"variant,omitempty"`
 	CardExpirationDate string `json:"cardExpirationDate,omitempty"` // MM/YYYY
+	// Wallet is the wallet that paid with the card ("applepay",
+	// "googlepay"): what the shopper recognises beside the last four digits.
+	Wallet string `json:"wallet,omitempty"`
+}
+
+// Account summarises a payment method that is no card, for Cleeng's
+// paymentMethodSpecificParams: a PayPal account, or the bank account of a
+// direct debit. Only what a shopper recognises it by, never a full IBAN.
+type Account struct {
+	PaymentMethod string `json:"paymentMethod"` // the gateway's type: "paypal", "sepadirectdebit", "ideal"
+	HolderName    string `json:"holderName,omitempty"`
+	PayerID       string `json:"payerId,omitempty"`    // PayPal's payer id
+	PayerEmail    string `json:"payerEmail,omitempty"` // the PayPal account's email
+	IBAN          string `json:"iban,omitempty"`       // masked: country and last four
 }
 
 // Result is what a gateway call produced.
@@ -140,6 +154,9 @@ type Result struct {
 	Token string
 	// Card is the card summary, when the gateway returned one.
 	Card *Card
+	// Account is the summary of a method that is no card (PayPal, a bank
+	// account), when the gateway returned one.
+	Account *Account
 	// Action is the gateway's shopper action for the front-end (Outcome ActionRequired).
 	Action json.RawMessage
 	// PaymentData must be returned with the action's details (where the gateway uses it).

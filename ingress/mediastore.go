@@ -166,7 +166,7 @@ func detailsAnswer(status int, body []byte) (int, sdkAnswer) {
 	case out.Status == string(cleeng.StatusRejected):
 		return http.StatusUnprocessableEntity, sdkError("refused", adyen.ShopperMessage(out.RejectedReason))
 	case out.Status == statusFailed:
-		return failedAnswer("")
+		return failedAnswer(out.Code)
 	}
 	return http.StatusOK, sdkData(map[string]any{
 		"id": out.PaymentDetailsID, "paymentMethodId": out.PaymentMethodID,
@@ -178,8 +178,11 @@ func detailsAnswer(status int, body []byte) (int, sdkAnswer) {
 const statusFailed = "failed"
 
 func failedAnswer(code string) (int, sdkAnswer) {
-	if code == messages.OutcomeOrderNotFound {
+	switch code {
+	case messages.OutcomeOrderNotFound:
 		return http.StatusNotFound, sdkError(code, "no order of yours with this id")
+	case messages.OutcomeMethodMismatch:
+		return http.StatusUnprocessableEntity, sdkError(code, "this payment method does not pay for this order's paymentMethodId")
 	}
 	return http.StatusBadGateway, sdkError(statusFailed, "the payment could not be completed; contact support")
 }

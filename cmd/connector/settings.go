@@ -99,6 +99,18 @@ func readPaymentMethods(env *config.Env) map[string]string {
 	return methods
 }
 
+// readPaymentMethodTypes reads PAYMENT_METHOD_TYPES: the types of each
+// paymentMethodId, which must be one PAYMENT_METHODS routes.
+func readPaymentMethodTypes(env *config.Env) map[string][]string {
+	routed := readPaymentMethods(env)
+	out := map[string][]string{}
+	for id, types := range env.Pairs("PAYMENT_METHOD_TYPES") {
+		env.Check("PAYMENT_METHOD_TYPES", routed[id] != "", "paymentMethodId %s is not in PAYMENT_METHODS", id)
+		out[id] = strings.Split(types, "|")
+	}
+	return out
+}
+
 // servedGateways are the gateways PAYMENT_METHODS routes payments to.
 func servedGateways(env *config.Env) map[string]bool {
 	served := map[string]bool{}
@@ -126,6 +138,7 @@ func readWorkerSettings(env *config.Env, log zerolog.Logger, reg prometheus.Regi
 			ZeroAuthCurrency:         env.String("ZERO_AUTH_CURRENCY"),
 			NotificationTimeout:      env.Duration("CLEVERBRIDGE_NOTIFICATION_TIMEOUT"),
 			AllowedPaymentMethods:    map[string][]string{adyen.Name: env.List("ADYEN_ALLOWED_PAYMENT_METHODS")},
+			PaymentMethodTypes:       readPaymentMethodTypes(env),
 		},
 	}
 	if env.String("CLEVERBRIDGE_API_URL") != "" {

@@ -91,7 +91,7 @@ func (g *Gateway) Pay(ctx context.Context, req gateways.PayRequest) (gateways.Re
 		pspReference:   resp.GetPspReference(),
 		refusalReason:  resp.GetRefusalReason(),
 		additionalData: resp.GetAdditionalData(),
-		brand:          resp.GetPaymentMethod().Brand,
+		method:         resp.GetPaymentMethod(),
 		action:         resp.Action,
 		amount:         resp.Amount,
 	}, settle{authoriseOnly: req.AuthoriseOnly, merchantInitiated: req.Token != ""})
@@ -129,10 +129,11 @@ func (g *Gateway) paymentRequest(req gateways.PayRequest) (checkout.PaymentReque
 		if len(req.ShopperReference) < 3 {
 			return preq, failure.Permanentf("adyen payment %s: a renewal needs a shopper reference of at least 3 characters", req.Reference)
 		}
-		preq.PaymentMethod = checkout.CardDetailsAsCheckoutPaymentMethod(&checkout.CardDetails{
-			Type:                  common.PtrString("scheme"),
-			StoredPaymentMethodId: common.PtrString(req.Token),
-		})
+		pm, err := storedMethod(req.Token)
+		if err != nil {
+			return preq, fmt.Errorf("adyen payment %s: %w", req.Reference, err)
+		}
+		preq.PaymentMethod = pm
 		preq.ShopperInteraction = common.PtrString("ContAuth")
 		preq.RecurringProcessingModel = common.PtrString("Subscription")
 		return preq, nil
@@ -182,34 +183,6 @@ func (g *Gateway) paymentRequest(req gateways.PayRequest) (checkout.PaymentReque
 	return preq, nil
 }
 
-// paymentMethod decodes the front-end's payment method. Cards ("scheme", the
-// subscription case) decode directly; other types go through the library's
-// oneOf decoder. The data is never part of an error string.
-func paymentMethod(raw json.RawMessage) (checkout.CheckoutPaymentMethod, error) {
-	if len(raw) == 0 {
-		return checkout.CheckoutPaymentMethod{}, failure.Permanentf("paymentMethod is required for a first payment")
-	}
-	var head struct {
-		Type string `json:"type"`
-	}
-	if err := json.Unmarshal(raw, &head); err != nil {
-		return checkout.CheckoutPaymentMethod{}, failure.Permanentf("paymentMethod is not a JSON object")
-	}
-	if head.Type == "" || head.Type == "scheme" {
-		var card checkout.CardDetails
-		if err := json.Unmarshal(raw, &card); err != nil {
-			return checkout.CheckoutPaymentMethod{}, failure.Permanentf("paymentMethod: malformed card data")
-		}
-		card.Type = common.PtrString("scheme")
-		return checkout.CardDetailsAsCheckoutPaymentMethod(&card), nil
-	}
-	var pm checkout.CheckoutPaymentMethod
-	if err := json.Unmarshal(raw, &pm); err != nil {
-		return pm, failure.Permanentf("paymentMethod of type %q: not understood", head.Type)
-	}
-	return pm, nil
-}
-
 // CompleteAction sends /payments/details with the shopper action's result
 // (3-D Secure, redirect).
 func (g *Gateway) CompleteAction(ctx context.Context, req gateways.ActionRequest) (gateways.Result, error) {
@@ -237,7 +210,7 @@ func (g *Gateway) CompleteAction(ctx context.Context, req gateways.ActionRequest
 		pspReference:   resp.GetPspReference(),
 		refusalReason:  resp.GetRefusalReason(),
 		additionalData: resp.GetAdditionalData(),
-		brand:          resp.GetPaymentMethod().Brand,
+		method:         resp.GetPaymentMethod(),
 		amount:         resp.Amount,
 	}, settle{authoriseOnly: req.AuthoriseOnly})
 }
@@ -314,10 +287,11 @@ func (g *Gateway) DeleteToken(ctx context.Context, req gateways.TokenRequest) er
 	if req.Token == "" || req.ShopperReference == "" {
 		return failure.Permanentf("adyen delete token: token and shopper reference are required")
 	}
+	_, id := parseToken(req.Token)
 	err := g.call(ctx, "adyen delete token", func(ctx context.Context) (*http.Response, error) {
 		api := g.api.RecurringApi
 		return api.DeleteTokenForStoredPaymentDetails(ctx,
-			api.DeleteTokenForStoredPaymentDetailsInput(req.Token).
+			api.DeleteTokenForStoredPaymentDetailsInput(id).
 				ShopperReference(req.ShopperReference).MerchantAccount(g.cfg.MerchantAccount))
 	})
 	var apiErr common.APIError

@@ -172,7 +172,7 @@ func ToEvent(item Item) (gateways.Event, error) {
 	}
 	if item.AdditionalData != nil {
 		ad := *item.AdditionalData
-		ev.Token = stringValue(ad["recurring.recurringDetailReference"])
+		ev.Token = connectorToken(item.PaymentMethod, stringValue(ad["recurring.recurringDetailReference"]))
 		ev.Modification = stringValue(ad["modification.action"])
 		for k, v := range ad {
 			if name, ok := strings.CutPrefix(k, "metadata."); ok {
@@ -185,7 +185,7 @@ func ToEvent(item Item) (gateways.Event, error) {
 	}
 	if kind == gateways.EventRecurringContract && ev.Token == "" {
 		// RECURRING_CONTRACT's pspReference is the recurringDetailReference.
-		ev.Token = item.PspReference
+		ev.Token = connectorToken(item.PaymentMethod, item.PspReference)
 	}
 	return ev, nil
 }

@@ -17,7 +17,7 @@ type response struct {
 	pspReference   string
 	refusalReason  string
 	additionalData map[string]string
-	brand          *string
+	method         checkout.ResponsePaymentMethod // the type paid with, and a card's brand
 	action         *checkout.PaymentResponseAction
 	amount         *checkout.Amount
 }
@@ -40,15 +40,23 @@ func paymentResult(r response, s settle) (gateways.Result, error) {
 			// A zero-amount authorisation validates the card; nothing to capture.
 			res.Outcome = gateways.Authorised
 		}
-		res.Token = token(r.additionalData)
-		res.Card = cardSummary(r.additionalData, r.brand)
+		methodType := r.method.GetType()
+		res.Token = connectorToken(methodType, token(r.additionalData))
+		res.Card = cardSummary(r.additionalData, r.method)
+		res.Account = accountSummary(methodType, r.additionalData)
 	case "Refused", "Error", "Cancelled":
 		res.Outcome = gateways.Refused
 		res.RefusalReason = r.refusalReason
 		if res.RefusalReason == "" {
 			res.RefusalReason = r.resultCode
 		}
-	case "RedirectShopper", "IdentifyShopper", "ChallengeShopper", "PresentToShopper":
+	case "RedirectShopper", "IdentifyShopper", "ChallengeShopper", "PresentToShopper", "Pending":
+		if r.resultCode == "Pending" && r.action == nil {
+			res.Outcome = gateways.Pending // settled by the AUTHORISATION notification
+			return res, nil
+		}
+		// A Pending with an action waits for the shopper: PayPal's sdk
+		// action, approved in PayPal's own window.
 		if s.merchantInitiated {
 			res.Outcome = gateways.Refused
 			res.RefusalReason = "Shopper action required"
@@ -93,8 +101,10 @@ func token(ad map[string]string) string {
 	return ad["recurring.recurringDetailReference"]
 }
 
-// cardSummary maps additionalData to Cleeng's paymentMethodSpecificParams.
-func cardSummary(ad map[string]string, brand *string) *gateways.Card {
+// cardSummary maps additionalData to Cleeng's paymentMethodSpecificParams
+// for a card, and for the card behind an Apple Pay or Google Pay payment,
+// which also names the wallet.
+func cardSummary(ad map[string]string, method checkout.ResponsePaymentMethod) *gateways.Card {
 	if ad["cardSummary"] == "" {
 		return nil
 	}
@@ -104,8 +114,14 @@ func cardSummary(ad map[string]string, brand *string) *gateways.Card {
 		Variant:            ad["paymentMethod"],
 		CardExpirationDate: expiry(ad["expiryDate"]),
 	}
-	if brand != nil && *brand != "" {
-		card.Variant = *brand
+	if brand := method.GetBrand(); brand != "" {
+		card.Variant = brand
+	}
+	if t := method.GetType(); t == typeApplePay || t == typeGooglePay {
+		// A wallet's variant names both ("visa_applepay"): the card's brand
+		// is the variant, the wallet its own field.
+		card.Wallet = t
+		card.Variant = strings.TrimSuffix(card.Variant, "_"+t)
 	}
 	return card
 }

@@ -67,7 +67,8 @@ type PaymentDetailsActionCommand struct {
 // CheckoutOutcome is the answer of the checkout endpoints (DESIGN section 6).
 type CheckoutOutcome struct {
 	Status string `json:"status"` // captured, rejected, action_required, failed
-	// Code says why a purchase failed (OutcomeOrderNotFound), for the front-end.
+	// Code says why a purchase failed (OutcomeOrderNotFound,
+	// OutcomeMethodMismatch), for the front-end.
 	Code              string          `json:"code,omitempty"`
 	OrderID           cleeng.ID       `json:"orderId"`
 	PaymentID         cleeng.ID       `json:"paymentId,omitempty"`
@@ -81,7 +82,9 @@ type CheckoutOutcome struct {
 
 // DetailsOutcome is the answer of POST /v1/payment-details.
 type DetailsOutcome struct {
-	Status string `json:"status"` // active, rejected, action_required
+	Status string `json:"status"` // active, rejected, action_required, failed
+	// Code says why an update failed (OutcomeMethodMismatch), for the front-end.
+	Code string `json:"code,omitempty"`
 	// RequestID identifies the update; POST /v1/payment-details/details
 	// sends it back with the shopper's action result.
 	RequestID                   string          `json:"requestId"`
@@ -99,6 +102,10 @@ const StatusActionRequired = "action_required"
 // OutcomeOrderNotFound is the code of a purchase whose order Cleeng does
 // not hold for the calling customer: it does not exist, or is another's.
 const OutcomeOrderNotFound = "order_not_found"
+
+// OutcomeMethodMismatch is the code of a purchase (or card update) whose
+// paymentMethod is not of a type its paymentMethodId pays with.
+const OutcomeMethodMismatch = "payment_method_mismatch"
 
 // OutcomeKeys match the operation keys that hold a front-end outcome. A
 // new slice each time: nats.go's KeyValue.WatchFiltered rewrites the one

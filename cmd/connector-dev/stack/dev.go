@@ -36,8 +36,18 @@ const (
 	DevHMACKey         = "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056"
 	DevWebhookUser     = "adyen"
 	DevWebhookPassword = "dev-webhook-password"
-	// DevPaymentMethodAdyen is the Cleeng paymentMethodId routed to Adyen.
+	// DevPaymentMethodAdyen is the Cleeng paymentMethodId routed to Adyen
+	// for cards (and any other method Drop-in offers: DevPaymentMethodTypes
+	// names no types for it).
 	DevPaymentMethodAdyen = "123876432"
+	// The Cleeng paymentMethodIds of the other methods paid through Adyen,
+	// one each, so a broadcaster tells in Cleeng which method a
+	// subscription uses (DevPaymentMethodTypes).
+	DevPaymentMethodApplePay  = "123876433"
+	DevPaymentMethodGooglePay = "123876434"
+	DevPaymentMethodPayPal    = "123876435"
+	DevPaymentMethodSEPA      = "123876436"
+	DevPaymentMethodIdeal     = "123876437"
 	// DevPaymentMethodCleverbridge is the Cleeng paymentMethodId routed to Cleverbridge.
 	DevPaymentMethodCleverbridge = "555001"
 	DevCleverbridgeUser          = "cleverbridge"
@@ -57,10 +67,21 @@ var DevDropIn = ingress.MediaStoreConfig{ClientKey: DevAdyenClientKey, Region: "
 
 // DevAllowedPaymentMethods are the Adyen method types the dev stack offers
 // (ADYEN_ALLOWED_PAYMENT_METHODS's default).
-var DevAllowedPaymentMethods = map[string][]string{adyen.Name: {"scheme", "ideal"}}
+var DevAllowedPaymentMethods = map[string][]string{adyen.Name: {"scheme", "applepay", "googlepay", "paypal", "sepadirectdebit", "ideal"}}
 
 // DevPaymentMethods routes the dev payment methods to their gateways.
-var DevPaymentMethods = map[string]string{DevPaymentMethodAdyen: adyen.Name, DevPaymentMethodCleverbridge: cleverbridge.Name}
+var DevPaymentMethods = map[string]string{
+	DevPaymentMethodAdyen: adyen.Name, DevPaymentMethodApplePay: adyen.Name, DevPaymentMethodGooglePay: adyen.Name,
+	DevPaymentMethodPayPal: adyen.Name, DevPaymentMethodSEPA: adyen.Name, DevPaymentMethodIdeal: adyen.Name,
+	DevPaymentMethodCleverbridge: cleverbridge.Name,
+}
+
+// DevPaymentMethodTypes are the Adyen types of each dev paymentMethodId
+// but the cards' (PAYMENT_METHOD_TYPES).
+var DevPaymentMethodTypes = map[string][]string{
+	DevPaymentMethodApplePay: {"applepay"}, DevPaymentMethodGooglePay: {"googlepay"}, DevPaymentMethodPayPal: {"paypal"},
+	DevPaymentMethodSEPA: {"sepadirectdebit"}, DevPaymentMethodIdeal: {"ideal"},
+}
 
 // DevWebhookSecret signs the Cleeng sandbox's webhooks.
 var DevWebhookSecret = []byte("dev-webhook-secret-0123456789abcdef")
@@ -224,6 +245,9 @@ func StartDev(ctx context.Context, opts DevOptions) (dev *Dev, err error) {
 	}
 	if d.worker.Options.AllowedPaymentMethods == nil {
 		d.worker.Options.AllowedPaymentMethods = DevAllowedPaymentMethods
+	}
+	if d.worker.Options.PaymentMethodTypes == nil {
+		d.worker.Options.PaymentMethodTypes = DevPaymentMethodTypes
 	}
 	d.log = opts.Logger
 	if opts.NoWorkers {

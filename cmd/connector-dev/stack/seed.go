@@ -2,6 +2,8 @@ package stack
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/cleeng-connector/connector/cleeng"
@@ -45,6 +47,7 @@ Cleeng payments connector (dev): ingress %[1]s, sandboxes %[2]s
   Seeded: offer %[7]s (9.99 EUR in DE and NL, 9.99 USD in US, 1200 JPY in JP, 3.125 KWD in KW), customer %[8]s,
           paymentMethodId %[9]s routed to adyen, %[13]s routed to cleverbridge (Process Cart renewals:
           payment-details token S1000001 pays, S-PAY_DEC declines; see gateways/cleverbridge/sandbox).
+          Adyen beyond cards, one paymentMethodId each: %[18]s.
 
 Try an initial purchase:
   1. log the customer in, as Cleeng's checkout does, for the customer JWT every front-end call carries:
@@ -68,11 +71,20 @@ Operator commands (make build) reach this stack's NATS at NATS_URL=%[16]s:
 `, d.IngressURL, d.SandboxURL, d.CleengAPIURL(), DevPublisherToken, d.AdyenCheckoutURL(), DevAdyenAPIKey,
 		DemoOffer.ID, DemoCustomer.ID, DevPaymentMethodAdyen,
 		adyensandbox.EncryptedCardMethod(adyensandbox.CardVisa, "Matthew Brown"), adyensandbox.CardVisa, adyensandbox.CardVisa3DS, DevPaymentMethodCleverbridge,
-		DemoCustomer.Email, DevPublisherID, d.Broker.URL, DropInPath)
+		DemoCustomer.Email, DevPublisherID, d.Broker.URL, DropInPath, devMethodList())
 	if d.ConsoleURL != "" {
 		fmt.Fprintf(&b, "Operator console: %s   (user %s, password %s)\n", d.ConsoleURL, DevConsoleUser, DevConsolePassword)
 	}
 	return b.String()
+}
+
+// devMethodList names the dev paymentMethodIds with types, e.g. "123876433 applepay".
+func devMethodList() string {
+	var out []string
+	for _, id := range slices.Sorted(maps.Keys(DevPaymentMethodTypes)) {
+		out = append(out, id+" "+strings.Join(DevPaymentMethodTypes[id], "|"))
+	}
+	return strings.Join(out, ", ")
 }
 
 // DemoTarget is the demo's view of a dev stack at these URLs.

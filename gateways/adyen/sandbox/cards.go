@@ -87,8 +87,9 @@ func (c card) expiryDate() string {
 	return strings.TrimPrefix(c.ExpiryMonth, "0") + "/" + c.ExpiryYear
 }
 
-// cardInput is the card part of a /payments paymentMethod.
-type cardInput struct {
+// methodInput is the part of a /payments paymentMethod the sandbox reads:
+// a card's fields, or another method's.
+type methodInput struct {
 	Type                  string `json:"type"`
 	Number                string `json:"number"`
 	ExpiryMonth           string `json:"expiryMonth"`
@@ -101,7 +102,12 @@ type cardInput struct {
 	HolderName            string `json:"holderName"`
 	StoredPaymentMethodID string `json:"storedPaymentMethodId"`
 	RecurringDetailRef    string `json:"recurringDetailReference"`
-	Issuer                string `json:"issuer"` // iDEAL's bank
+	Issuer                string `json:"issuer"`  // iDEAL's bank
+	Subtype               string `json:"subtype"` // PayPal's: sdk or redirect
+	ApplePayToken         string `json:"applePayToken"`
+	GooglePayToken        string `json:"googlePayToken"`
+	OwnerName             string `json:"ownerName"` // SEPA Direct Debit's account holder
+	IBAN                  string `json:"iban"`
 }
 
 // decrypt reads Adyen's test "encryption": the value prefixed with "test_".

@@ -15,8 +15,15 @@
 // nativeThreeDS) or on the issuer's page (a redirect action, otherwise, as
 // Adyen does since v69), and iDEAL's redirect to the bank (issuer 1160
 // refuses; an approved one stores a SEPA Direct Debit token); the
-// redirect's result comes back as redirectResult (RedirectResult); tokens are
-// stored per shopperReference; captures, refunds and cancels are answered
+// redirect's result comes back as redirectResult (RedirectResult); Apple
+// Pay and Google Pay authorise like the test card in their token
+// (WalletMethod); PayPal answers Pending with an sdk action (subtype sdk,
+// approved with PayPalApproval's orderID and payerID) or redirects, and
+// stores the PayPal account; SEPA Direct Debit (SEPAMethod) authorises at
+// once with a valid IBAN (IBANRefused refuses) and stores the mandate;
+// tokens are stored per shopperReference and found only under the
+// paymentMethod.type they were stored as (scheme for a wallet's card,
+// sepadirectdebit for iDEAL's mandate); captures, refunds and cancels are answered
 // 201 "received" and confirmed later by an HMAC-signed notification POSTed
 // (with basic auth) to the configured URL until it answers 200 [accepted];
 // you cannot capture more than was authorised, refund more than was

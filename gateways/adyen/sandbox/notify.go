@@ -52,13 +52,13 @@ func (p *Payment) authorisation(success bool, reason string) NotificationItem {
 		MerchantReference: p.Reference,
 		Amount:            amount{p.Currency, p.Amount},
 		EventCode:         "AUTHORISATION",
-		PaymentMethod:     p.Card.Brand,
+		PaymentMethod:     p.variant(),
 		Success:           "false",
 		Reason:            reason,
 	}
 	if success {
 		item.Success = "true"
-		item.AdditionalData = map[string]string{"cardSummary": p.Card.summary(), "expiryDate": p.Card.expiryDate()}
+		item.AdditionalData = p.notifiedData()
 		if p.Token != "" && !p.Recurring {
 			item.AdditionalData["recurring.recurringDetailReference"] = p.Token
 		}

@@ -178,7 +178,7 @@ func (s *Sandbox) modification(p *Payment, amt amount) NotificationItem {
 		OriginalReference: p.PSPReference,
 		MerchantReference: p.Reference,
 		Amount:            amt,
-		PaymentMethod:     p.Card.Brand,
+		PaymentMethod:     p.variant(),
 		Success:           "true",
 	}
 }

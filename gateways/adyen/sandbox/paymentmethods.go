@@ -151,7 +151,7 @@ func (s *Sandbox) storedMethods(req paymentMethodsRequest) []storedPaymentMethod
 	defer s.mu.Unlock()
 	var tokens []*storedToken
 	for _, t := range s.tokens {
-		if t.ShopperReference == req.ShopperReference {
+		if t.ShopperReference == req.ShopperReference && t.Method == methodScheme {
 			tokens = append(tokens, t)
 		}
 	}

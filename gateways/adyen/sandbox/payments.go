@@ -29,16 +29,23 @@ type Payment struct {
 	Status           string `json:"status"`
 	RefusalReason    string `json:"refusalReason,omitempty"`
 	ManualCapture    bool   `json:"manualCapture"`
-	Recurring        bool   `json:"recurring"` // paid with a stored token (ContAuth)
-	Token            string `json:"-"`
-	Card             card   `json:"card"`
-	// Method is the payment method's type: "scheme" (cards) or "ideal".
+	Recurring        bool   `json:"recurring"` // paid with a stored token
+	// ShopperInteraction and RecurringProcessingModel are the request's
+	// (a renewal's: ContAuth and Subscription).
+	ShopperInteraction       string `json:"shopperInteraction,omitempty"`
+	RecurringProcessingModel string `json:"recurringProcessingModel,omitempty"`
+	Token                    string `json:"-"`
+	Card                     card   `json:"card"`
+	// Method is the payment method's type: "scheme" (cards), "applepay",
+	// "googlepay", "paypal", "sepadirectdebit" or "ideal".
 	Method string `json:"paymentMethod"`
 	// Dispute is the pspReference of the payment's dispute, DisputeStage
 	// its last event, ChargedBack the amount the shopper's bank took back.
 	Dispute      string `json:"dispute,omitempty"`
 	DisputeStage string `json:"disputeStage,omitempty"`
 	ChargedBack  int64  `json:"chargedBack,omitempty"`
+	// Account is the PayPal account's email or the debited IBAN.
+	Account string `json:"-"`
 
 	storeToken bool
 	outcome    verdict
@@ -51,9 +58,12 @@ type Payment struct {
 type storedToken struct {
 	ID               string
 	ShopperReference string
-	Card             card
-	refusal          *verdict // forced by RefuseToken
-	seq              int      // creation order, for listing a shopper's tokens oldest first
+	// Method is the paymentMethod.type it is charged with (storedType).
+	Method  string
+	Card    card
+	Account string   // a PayPal account's email, a mandate's IBAN
+	refusal *verdict // forced by RefuseToken
+	seq     int      // creation order, for listing a shopper's tokens oldest first
 }
 
 // amount is Adyen's Amount.
@@ -96,7 +106,7 @@ func (s *Sandbox) pay(body []byte) answer {
 	if a, ok := s.checkPaymentRequest(req); !ok {
 		return a
 	}
-	var pm cardInput
+	var pm methodInput
 	if err := json.Unmarshal(req.PaymentMethod, &pm); err != nil {
 		return apiError(http.StatusUnprocessableEntity, "702", "validation", "malformed paymentMethod")
 	}
@@ -108,31 +118,45 @@ func (s *Sandbox) pay(body []byte) answer {
 		Amount:           req.Amount.Value,
 		ManualCapture:    req.AdditionalData["manualCapture"] == "true",
 		storeToken:       req.StorePaymentMethod && req.ShopperReference != "",
-		Method:           "scheme",
+		Method:           methodScheme,
+
+		ShopperInteraction:       req.ShopperInteraction,
+		RecurringProcessingModel: req.RecurringProcessingModel,
 	}
-	if pm.Type == methodIdeal {
+	storedID := pm.StoredPaymentMethodID
+	if storedID == "" {
+		storedID = pm.RecurringDetailRef
+	}
+	if pm.Type == methodIdeal && storedID == "" {
 		return s.payIdeal(p, pm.Issuer)
 	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var v verdict
-	storedID := pm.StoredPaymentMethodID
-	if storedID == "" {
-		storedID = pm.RecurringDetailRef
-	}
-	if storedID != "" {
+	switch {
+	case storedID != "":
 		t, ok := s.tokens[storedID]
-		if !ok || t.ShopperReference != req.ShopperReference {
+		// A stored method is found only under the type it was stored as.
+		if !ok || t.ShopperReference != req.ShopperReference || t.Method != pm.Type {
 			return apiError(http.StatusUnprocessableEntity, "800", "validation", "Contract not found")
 		}
-		p.Card, p.Token, p.Recurring, p.storeToken = t.Card, t.ID, true, false
-		// A stored card is not challenged on a merchant-initiated payment.
-		v = judge(t.Card, "", s.opts.Now())
+		p.Method, p.Card, p.Account, p.Token, p.Recurring, p.storeToken = t.Method, t.Card, t.Account, t.ID, true, false
+		// A stored method is not challenged on a merchant-initiated payment.
+		v = authorised
+		if t.Method == methodScheme {
+			v = judge(t.Card, "", s.opts.Now())
+		}
 		if t.refusal != nil {
 			v = *t.refusal
 		}
-	} else {
+	case pm.Type == methodApplePay || pm.Type == methodGooglePay:
+		return s.payWallet(p, pm)
+	case pm.Type == methodPayPal:
+		return s.payPayPal(p, pm.Subtype)
+	case pm.Type == methodSEPA:
+		return s.paySEPA(p, pm)
+	default:
 		c, cvc, a, ok := cardFrom(pm)
 		if !ok {
 			return a
@@ -175,7 +199,7 @@ func (s *Sandbox) checkPaymentRequest(req paymentRequest) (answer, bool) {
 }
 
 // cardFrom reads plain or test-encrypted card fields.
-func cardFrom(pm cardInput) (card, string, answer, bool) {
+func cardFrom(pm methodInput) (card, string, answer, bool) {
 	number, ok1 := decrypt(pm.EncryptedCardNumber, pm.Number)
 	month, ok2 := decrypt(pm.EncryptedExpiryMonth, pm.ExpiryMonth)
 	year, ok3 := decrypt(pm.EncryptedExpiryYear, pm.ExpiryYear)
@@ -247,28 +271,39 @@ func ThreeDSResult(action json.RawMessage, authenticated bool) (json.RawMessage,
 }
 
 // paymentDetails handles POST /payments/details: a 3-D Secure result
-// (threeDSResult) or a redirect's (redirectResult).
+// (threeDSResult), a redirect's (redirectResult), or PayPal's approval of
+// an sdk action (orderID and payerID, with the action's paymentData).
 func (s *Sandbox) paymentDetails(body []byte) answer {
 	var req struct {
 		Details struct {
 			ThreeDSResult  string `json:"threeDSResult"`
 			RedirectResult string `json:"redirectResult"`
+			OrderID        string `json:"orderID"`
+			PayerID        string `json:"payerID"`
 		} `json:"details"`
+		PaymentData string `json:"paymentData"`
 	}
 	if err := json.Unmarshal(body, &req); err != nil {
 		return apiError(http.StatusBadRequest, "702", "validation", "malformed JSON")
 	}
-	encoded := req.Details.ThreeDSResult
-	if encoded == "" {
-		encoded = req.Details.RedirectResult
-	}
-	raw, err := base64.StdEncoding.DecodeString(encoded)
 	var result struct {
 		TransStatus string `json:"transStatus"`
 		TransID     string `json:"threeDSServerTransID"`
 	}
-	if err != nil || json.Unmarshal(raw, &result) != nil {
-		return apiError(http.StatusUnprocessableEntity, "14_002", "validation", "Invalid payment details")
+	if d := req.Details; d.OrderID != "" {
+		if d.OrderID != req.PaymentData || d.PayerID == "" {
+			return apiError(http.StatusUnprocessableEntity, "14_002", "validation", "Invalid payment details")
+		}
+		result.TransStatus, result.TransID = "Y", d.OrderID
+	} else {
+		encoded := req.Details.ThreeDSResult
+		if encoded == "" {
+			encoded = req.Details.RedirectResult
+		}
+		raw, err := base64.StdEncoding.DecodeString(encoded)
+		if err != nil || json.Unmarshal(raw, &result) != nil {
+			return apiError(http.StatusUnprocessableEntity, "14_002", "validation", "Invalid payment details")
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -284,7 +319,7 @@ func (s *Sandbox) paymentDetails(body []byte) answer {
 		v = *p.approved
 	case result.TransStatus == "Y":
 		v = judge(p.Card, "", s.opts.Now())
-	case p.Method == methodIdeal:
+	case p.Method != methodScheme: // a redirect method the shopper left
 		v = verdict{"Cancelled", "", "Cancelled by shopper"}
 	}
 	s.settle(p, v)
@@ -310,21 +345,23 @@ func (s *Sandbox) settle(p *Payment, v verdict) {
 		p.Status, p.Captured = StatusCaptured, p.Amount
 	}
 	if p.storeToken {
-		p.Token = s.storeToken(p.ShopperReference, p.Card)
+		p.Token = s.storeToken(p)
 	}
 	s.notify(p.authorisation(true, ""))
 }
 
-// storeToken returns the shopper's token for the card, creating it once
-// (Adyen keeps one token per card and shopper). Called with s.mu held.
-func (s *Sandbox) storeToken(shopper string, c card) string {
+// storeToken returns the shopper's token for what paid p, creating it once
+// (Adyen keeps one token per card, PayPal account or bank account and
+// shopper). Called with s.mu held.
+func (s *Sandbox) storeToken(p *Payment) string {
+	method := storedType(p.Method)
 	for _, t := range s.tokens {
-		if t.ShopperReference == shopper && t.Card.Number == c.Number {
+		if t.ShopperReference == p.ShopperReference && t.Method == method && t.Card.Number == p.Card.Number && t.Account == p.Account {
 			return t.ID
 		}
 	}
 	s.tokenSeq++
-	t := &storedToken{ID: newReference(), ShopperReference: shopper, Card: c, seq: s.tokenSeq}
+	t := &storedToken{ID: newReference(), ShopperReference: p.ShopperReference, Method: method, Card: p.Card, Account: p.Account, seq: s.tokenSeq}
 	s.tokens[t.ID] = t
 	return t.ID
 }
@@ -342,7 +379,8 @@ func (s *Sandbox) paymentResponse(p *Payment) map[string]any {
 		"amount":            amount{p.Currency, p.Amount},
 		"paymentMethod":     map[string]string{"type": p.Method, "brand": p.Card.Brand},
 	}
-	if p.Method != "scheme" {
+	if p.Method != methodScheme {
+		// brand is "only returned if paymentMethod.type is scheme".
 		resp["paymentMethod"] = map[string]string{"type": p.Method}
 	}
 	if p.Status == StatusRefused {
@@ -351,15 +389,7 @@ func (s *Sandbox) paymentResponse(p *Payment) map[string]any {
 		return resp
 	}
 	resp["resultCode"] = "Authorised"
-	ad := map[string]string{"paymentMethod": p.Method}
-	if p.Method == "scheme" {
-		ad = map[string]string{
-			"cardSummary":    p.Card.summary(),
-			"expiryDate":     p.Card.expiryDate(),
-			"cardHolderName": p.Card.HolderName,
-			"paymentMethod":  p.Card.Brand,
-		}
-	}
+	ad := p.methodData()
 	if p.Token != "" && !p.Recurring {
 		ad["recurring.recurringDetailReference"] = p.Token
 		ad["recurring.shopperReference"] = p.ShopperReference

@@ -48,8 +48,8 @@ func (s *Sandbox) payIdeal(p *Payment, issuerID string) answer {
 	if !known {
 		return apiError(http.StatusUnprocessableEntity, "14_0", "validation", "Invalid issuer")
 	}
-	p.Method = methodIdeal
-	p.Card = card{Brand: "sepadirectdebit", HolderName: "iDEAL shopper"}
+	p.Method, p.Account = methodIdeal, IBANGood
+	p.Card = card{HolderName: "iDEAL shopper"}
 	approved := authorised
 	if issuerID == "1160" {
 		approved = verdict{"Refused", "2", "Refused"}
