@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cenkalti/backoff/v4"
 	"github.com/nats-io/nats.go"
 
 	"github.com/cleeng-connector/connector/cleeng"
@@ -313,7 +314,17 @@ func (c *checkout) askPaymentMethods(ctx context.Context, q messages.PaymentMeth
 	if err != nil {
 		return messages.PaymentMethodsAnswer{}, err
 	}
-	reply, err := c.s.js.Conn().RequestMsgWithContext(ctx, &nats.Msg{Subject: messages.SubjectQueryPaymentMethods, Data: request})
+	// No worker subscribed yet (one starting, a rolling restart): ask
+	// again within the wait rather than answer 503 at once.
+	retry := backoff.WithContext(backoff.NewExponentialBackOff(backoff.WithInitialInterval(10*time.Millisecond),
+		backoff.WithMaxInterval(250*time.Millisecond), backoff.WithMaxElapsedTime(0)), ctx)
+	reply, err := backoff.RetryWithData(func() (*nats.Msg, error) {
+		reply, err := c.s.js.Conn().RequestMsgWithContext(ctx, &nats.Msg{Subject: messages.SubjectQueryPaymentMethods, Data: request})
+		if err != nil && !errors.Is(err, nats.ErrNoResponders) {
+			return nil, backoff.Permanent(err)
+		}
+		return reply, err
+	}, retry)
 	if err != nil {
 		return messages.PaymentMethodsAnswer{}, err
 	}

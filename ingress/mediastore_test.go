@@ -6,8 +6,13 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/cleeng-connector/connector/ingress"
+	"github.com/cleeng-connector/connector/internal/messages"
+	"github.com/cleeng-connector/connector/internal/testkit"
 )
 
 // sdkAnswer decodes the MediaStore SDK's envelope of an answer.
@@ -76,6 +81,45 @@ func TestMediaStore_PaymentMethodsWithoutClientKeyNamesTheVariable(t *testing.T)
 	errs, _ := sdkAnswer(t, resp)
 	if resp.StatusCode != http.StatusServiceUnavailable || len(errs) != 1 || !strings.Contains(errs[0], "ADYEN_CLIENT_KEY") {
 		t.Fatalf("%d %v, want 503 naming ADYEN_CLIENT_KEY", resp.StatusCode, errs)
+	}
+}
+
+// A payment-methods call that finds no worker yet (one starting, a
+// rolling restart) asks again within its wait, and is answered by the
+// worker that subscribes meanwhile.
+func TestMediaStore_PaymentMethodsWaitForAWorkerToAnswer(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *ingress.CheckoutConfig) {
+		c.SyncWait = time.Minute
+		c.MediaStore = ingress.MediaStoreConfig{ClientKey: "test_L6HTEOAXQBCZJHKNU4NLN6EI7IE6VRRW", Region: "test"}
+	})
+	asked := e.broker.Conn.Stats().OutMsgs
+	answered := make(chan *http.Response, 1)
+	go func() {
+		resp, err := e.do(http.MethodPost, "/connectors/adyen/payment-methods", `{}`)
+		if err != nil {
+			t.Error(err)
+		}
+		answered <- resp
+	}()
+	// The ingress asked and found no worker; then one starts.
+	testkit.Eventually(t, 30*time.Second, "the ingress asked the workers", func() bool {
+		return e.broker.Conn.Stats().OutMsgs > asked
+	})
+	worker, err := e.broker.Conn.QueueSubscribe(messages.SubjectQueryPaymentMethods, messages.QueryWorkers, func(m *nats.Msg) {
+		_ = m.Respond([]byte(`{"amount":{"value":0,"currency":"EUR"},"paymentMethods":[{"type":"scheme","name":"Cards"}]}`))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer worker.Unsubscribe()
+	resp := <-answered
+	if resp == nil {
+		return
+	}
+	errs, _ := sdkAnswer(t, resp)
+	if resp.StatusCode != http.StatusOK || len(errs) != 0 {
+		t.Fatalf("%d %v, want the worker's answer", resp.StatusCode, errs)
 	}
 }
 

@@ -32,7 +32,7 @@ type env struct {
 // testCustomer is the customer the env's token names.
 const testCustomer cleeng.ID = "7"
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, tweak ...func(*ingress.CheckoutConfig)) *env {
 	t.Helper()
 	e := &env{t: t, dir: t.TempDir()}
 	ns, err := broker.StartEmbedded(e.dir, -1)
@@ -49,7 +49,11 @@ func newEnv(t *testing.T) *env {
 	e.customers = newCustomers(t, testCustomer)
 	e.token = e.customers.token(t, testCustomer)
 	e.ing = ingress.New(ingress.Config{MaxBodyBytes: 1024, PublishTimeout: time.Second}, b.JS, b.Ready)
-	e.ing.MountCheckout(ingress.CheckoutConfig{Customers: e.customers.verifier})
+	checkout := ingress.CheckoutConfig{Customers: e.customers.verifier}
+	for _, f := range tweak {
+		f(&checkout)
+	}
+	e.ing.MountCheckout(checkout)
 	e.srv = httptest.NewServer(e.ing.Handler())
 	t.Cleanup(func() {
 		e.srv.Close()
