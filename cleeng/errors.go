@@ -2,7 +2,9 @@ package cleeng
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"unicode/utf8"
 )
@@ -93,4 +95,16 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n] + "…"
+}
+
+// codeInvalidTransition is the error code of a payment update the
+// payment's status does not allow [decided: the sandbox's; Cleeng publishes
+// no code list].
+const codeInvalidTransition = "invalid_transition"
+
+// IsInvalidTransition reports whether err is Cleeng refusing a payment
+// update because of the payment's current status (422 invalid_transition).
+func IsInvalidTransition(err error) bool {
+	var apiErr *APIError
+	return errors.As(err, &apiErr) && apiErr.Status == http.StatusUnprocessableEntity && apiErr.Code == codeInvalidTransition
 }

@@ -171,6 +171,9 @@ func (f *Flows) captureFlow(d cleeng.DunningData) *flow[captureState] {
 					}
 				}
 				payment, err := f.cleeng.UpdatePayment(ctx, auth.ID, req)
+				if cleeng.IsInvalidTransition(err) {
+					return f.reportedBeforeRefund(ctx, rec, req)
+				}
 				if err != nil {
 					return err
 				}
@@ -179,6 +182,28 @@ func (f *Flows) captureFlow(d cleeng.DunningData) *flow[captureState] {
 			}},
 		},
 	}
+}
+
+// reportedBeforeRefund settles a capture report Cleeng refuses because the
+// payment is no longer authorised. When a refund of the payment was asked
+// for, Cleeng held it captured, so an earlier attempt of this report landed
+// and only its answer was lost: the report is done. Otherwise (the payment
+// cancelled meanwhile, say) the gateway took money Cleeng does not show:
+// the refusal stands, for an operator.
+func (f *Flows) reportedBeforeRefund(ctx context.Context, rec *ops.Record[captureState], req cleeng.UpdatePaymentRequest) error {
+	auth := rec.State.Authorised
+	refunded, err := f.started(ctx, refundKey(auth.ID))
+	if err != nil {
+		return err
+	}
+	if !refunded {
+		return failure.Permanentf("Cleeng refused to mark payment %s %s: it is no longer authorised and no refund of it was asked for; the gateway's capture %s stands: check the payment in Cleeng",
+			auth.ID, req.Status, auth.ExternalPaymentID)
+	}
+	reported := *auth
+	reported.Status = req.Status
+	rec.State.Payment = &reported
+	return nil
 }
 
 // noAuthorisationHeld refuses a direct charge of a dunning attempt whose
