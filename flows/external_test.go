@@ -1,0 +1,151 @@
+package flows_test
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/cleeng-connector/connector/cleeng"
+	cleengsandbox "github.com/cleeng-connector/connector/cleeng/sandbox"
+	"github.com/cleeng-connector/connector/cmd/connector-dev/stack"
+	"github.com/cleeng-connector/connector/gateways/cleverbridge"
+	cbsandbox "github.com/cleeng-connector/connector/gateways/cleverbridge/sandbox"
+	"github.com/cleeng-connector/connector/internal/testkit"
+)
+
+// mirrored is what Cleeng holds of an externally-managed subscription.
+type mirrored struct {
+	sub      cleengsandbox.Subscription
+	payments []cleeng.Payment
+}
+
+// mirrorOf reads Cleeng's subscription of Cleverbridge subscription
+// external and its payments; ok is false before it exists.
+func (e *e2e) mirrorOf(external string) (m mirrored, ok bool) {
+	st := e.dev.Cleeng.State()
+	for _, sub := range st.Subscriptions {
+		if sub.ExternalSubscriptionID == external {
+			m.sub, ok = sub, true
+		}
+	}
+	for _, p := range st.Payments {
+		if ok && p.SubscriptionID == m.sub.SubscriptionID {
+			m.payments = append(m.payments, p)
+		}
+	}
+	return m, ok
+}
+
+// waitMirror waits until Cleeng's mirror of external satisfies cond.
+func (e *e2e) waitMirror(external, what string, cond func(mirrored) bool) mirrored {
+	e.t.Helper()
+	var m mirrored
+	testkit.Eventually(e.t, 15*time.Second, what, func() bool {
+		var ok bool
+		m, ok = e.mirrorOf(external)
+		return ok && cond(m)
+	})
+	return m
+}
+
+// paymentIs tells whether m holds a payment externalPaymentId with status.
+func paymentIs(m mirrored, externalPaymentID string, status cleeng.PaymentStatus) bool {
+	for _, p := range m.payments {
+		if p.ExternalPaymentID == externalPaymentID {
+			return p.Status == status
+		}
+	}
+	return false
+}
+
+// TestExternallyManaged_WholeLifeMirroredFromCleverbridgeEventsAlone: a
+// subscription Cleverbridge bills by itself (its payment method is
+// externally managed) is created, renewed twice, declined once, refunded
+// once and cancelled, by Cleverbridge alone; Cleeng's subscription and
+// payments follow from the notifications, and each notification stored
+// again past the inbox's duplicate window changes nothing.
+func TestExternallyManaged_WholeLifeMirroredFromCleverbridgeEventsAlone(t *testing.T) {
+	e := newDupE2E(t, func(o *stack.DevOptions) {
+		o.Flows.ExternallyManagedMethods = []string{stack.DevPaymentMethodCleverbridge}
+	})
+	cb := e.dev.Cleverbridge
+	price := stack.DemoOffer.Prices["DE"]
+	bill := func(b cbsandbox.Billing) cbsandbox.Purchase {
+		t.Helper()
+		p, err := cb.Bill(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+
+	first := bill(cbsandbox.Billing{Amount: price.Amount.Decimal, Currency: price.Currency,
+		Extra: cleverbridge.ExtraParametersFrom(map[string]string{
+			"paymentMethodId": stack.DevPaymentMethodCleverbridge, "customerId": stack.DemoCustomer.ID.String(),
+			"offerId": stack.DemoOffer.ID, "country": "DE",
+		})})
+	subID := first.SubscriptionID
+	created := e.waitMirror(subID, "subscription created with its first payment captured", func(m mirrored) bool {
+		return paymentIs(m, first.ID, cleeng.StatusCaptured)
+	})
+	if s := created.sub; s.Status != cleeng.SubscriptionActive || s.CustomerID != stack.DemoCustomer.ID || s.OfferID != stack.DemoOffer.ID ||
+		s.PaymentMethodID != stack.DevPaymentMethodCleverbridge {
+		t.Fatalf("created subscription %+v", s)
+	}
+	if p := created.payments[0]; !p.Amount.Equal(price.Amount.Decimal) || p.Currency != price.Currency {
+		t.Errorf("first payment %s %s, want %s %s", p.Amount, p.Currency, price.Amount, price.Currency)
+	}
+
+	expiry := created.sub.ExpiresAt
+	var renewals []cbsandbox.Purchase
+	for range 2 {
+		r := bill(cbsandbox.Billing{SubscriptionID: subID})
+		renewals = append(renewals, r)
+		m := e.waitMirror(subID, "renewal "+r.ID+" captured", func(m mirrored) bool { return paymentIs(m, r.ID, cleeng.StatusCaptured) })
+		if m.sub.ExpiresAt <= expiry {
+			t.Errorf("renewal %s: expiry %s did not move past %s", r.ID, m.sub.ExpiresAt, expiry)
+		}
+		expiry = m.sub.ExpiresAt
+	}
+
+	declined := bill(cbsandbox.Billing{SubscriptionID: subID, ErrorCode: "PAY_CEX"})
+	m := e.waitMirror(subID, "declined renewal rejected", func(m mirrored) bool {
+		return paymentIs(m, declined.ID+"-declined", cleeng.StatusRejected)
+	})
+	if m.sub.ExpiresAt != expiry {
+		t.Errorf("a declined renewal moved the expiry from %s to %s", expiry, m.sub.ExpiresAt)
+	}
+
+	if _, err := cb.Refund(renewals[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	e.waitMirror(subID, "refunded renewal", func(m mirrored) bool { return paymentIs(m, renewals[1].ID, cleeng.StatusRefunded) })
+
+	if _, err := cb.Cancel(subID); err != nil {
+		t.Fatal(err)
+	}
+	final := e.waitMirror(subID, "subscription cancelled", func(m mirrored) bool { return m.sub.Status == cleeng.SubscriptionCancelled })
+
+	count := map[cleeng.PaymentStatus]int{}
+	for _, p := range final.payments {
+		count[p.Status]++
+	}
+	if want := map[cleeng.PaymentStatus]int{cleeng.StatusCaptured: 2, cleeng.StatusRefunded: 1, cleeng.StatusRejected: 1}; !reflect.DeepEqual(count, want) {
+		t.Errorf("payments by status %v, want %v (three captured, one of them refunded, one rejected)", count, want)
+	}
+
+	// Every notification again, each stored past the duplicate window.
+	before := e.deadLetters()
+	for i, d := range cb.Notifications() {
+		e.deliverCopies(1, &notification{e: e, what: "Cleverbridge notification " + d.Notification.EventType, id: cleverbridge.DedupID(d.Notification),
+			released: true, resend: func() bool { return cb.Resend(i) },
+			delivery: func() (int, bool) {
+				d := cb.Notifications()[i]
+				return d.Attempts, d.Delivered
+			}})
+	}
+	e.assertDeadLetters(before, 0)
+	if again, _ := e.mirrorOf(subID); !reflect.DeepEqual(again, final) {
+		t.Errorf("copies past the duplicate window changed Cleeng:\nbefore %+v\nafter  %+v", final, again)
+	}
+}
