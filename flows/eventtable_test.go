@@ -80,7 +80,7 @@ func TestEventTable_HasARowForEveryAdyenEventCode(t *testing.T) {
 		t.Fatalf("gateway names %q, %q; the gateways are %q, %q", gatewayAdyen, gatewayCleverbridge, adyen.Name, cleverbridge.Name)
 	}
 	sent := map[string][]string{
-		gatewayAdyen:        webhookEventCodes(t),
+		gatewayAdyen: webhookEventCodes(t),
 		gatewayCleverbridge: {cleverbridge.EventPurchasePaid, cleverbridge.EventPurchaseDeclined, cleverbridge.EventPurchaseAwaitingPayment,
 			cleverbridge.EventPurchaseRefunded, cleverbridge.EventSubscriptionDeactivated},
 	}

@@ -138,11 +138,13 @@ func (s *Sandbox) handleGetOrder(w http.ResponseWriter, r *http.Request) {
 
 func (s *Sandbox) handleCreatePayment(w http.ResponseWriter, r *http.Request) {
 	serve(s, w, r, true, func(body json.RawMessage) (cleeng.Payment, int, error) {
+		// The externally-managed form has no order and names the method.
 		var probe struct {
-			OrderID cleeng.ID `json:"orderId"`
+			OrderID         cleeng.ID `json:"orderId"`
+			PaymentMethodID cleeng.ID `json:"paymentMethodId"`
 		}
-		_ = json.Unmarshal(body, &probe) // body decoded as JSON already
-		if probe.OrderID == "" && bytes.Contains(body, []byte(`"paymentMethodId"`)) {
+		_ = json.Unmarshal(body, &probe) // a malformed form is refused by its strict decoding
+		if probe.OrderID == "" && probe.PaymentMethodID != "" {
 			return s.recordExternalPayment(body)
 		}
 		var req cleeng.CreatePaymentRequest
