@@ -149,3 +149,38 @@ func TestExternallyManaged_WholeLifeMirroredFromCleverbridgeEventsAlone(t *testi
 		t.Errorf("copies past the duplicate window changed Cleeng:\nbefore %+v\nafter  %+v", final, again)
 	}
 }
+
+// TestCleverbridge_RefundAndCancellationInCleverbridgeOfAConnectorBilledSubscription:
+// for a subscription the connector bills (its method is not externally
+// managed), a refund made in Cleverbridge refunds the Cleeng payment of the
+// purchase (found in the payment index), and Cleverbridge's
+// SubscriptionDeactivated changes nothing: Cleeng's dunning ends it.
+func TestCleverbridge_RefundAndCancellationInCleverbridgeOfAConnectorBilledSubscription(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t)
+	sub := e.cleverbridgeSubscription("S1000077")
+	if res := e.captureOnly(sub.SubscriptionID); !res.Renewed {
+		t.Fatalf("dunning %+v, want renewed", res)
+	}
+	paid := e.payments(sub.SubscriptionID)[0]
+	if _, err := e.dev.Cleverbridge.Refund(paid.ExternalPaymentID); err != nil {
+		t.Fatal(err)
+	}
+	e.waitPaymentStatus(paid.ID, cleeng.StatusRefunded)
+	if p, _ := e.dev.Cleeng.State().Payment(paid.ID); p.RefundType != cleeng.RefundTypeRefund || !p.RefundedAmount.Equal(paid.Amount.Decimal) {
+		t.Errorf("refund %s %v, want refund of %s", p.RefundType, p.RefundedAmount, paid.Amount)
+	}
+	if _, err := e.dev.Cleverbridge.Cancel("S1000077"); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, 15*time.Second, "SubscriptionDeactivated delivered and processed", func() bool {
+		n := e.dev.Cleverbridge.Notifications()
+		return n[len(n)-1].Delivered && e.inboxEmpty()
+	})
+	if s, _ := e.dev.Cleeng.State().Subscription(sub.SubscriptionID); s.Status != cleeng.SubscriptionActive {
+		t.Errorf("a connector-billed subscription is %s after Cleverbridge's SubscriptionDeactivated, want active", s.Status)
+	}
+	if st := e.dev.Cleeng.State(); len(st.Subscriptions) != 1 {
+		t.Errorf("%d Cleeng subscriptions, want the seeded one only", len(st.Subscriptions))
+	}
+}
