@@ -58,6 +58,62 @@ func paymentIs(m mirrored, externalPaymentID string, status cleeng.PaymentStatus
 	return false
 }
 
+// selfBilledStart is Cleverbridge's start of a subscription of the demo
+// offer in Germany whose x-parameters name the externally-managed method.
+func selfBilledStart() cbsandbox.Billing {
+	price := stack.DemoOffer.Prices["DE"]
+	return cbsandbox.Billing{Amount: price.Amount.Decimal, Currency: price.Currency,
+		Extra: cleverbridge.ExtraParametersFrom(map[string]string{
+			"paymentMethodId": stack.DevPaymentMethodCleverbridge, "customerId": stack.DemoCustomer.ID.String(),
+			"offerId": stack.DemoOffer.ID, "country": "DE",
+		})}
+}
+
+func externallyManagedCleverbridge(o *stack.DevOptions) {
+	o.Flows.ExternallyManagedMethods = []string{stack.DevPaymentMethodCleverbridge}
+}
+
+// TestExternallyManaged_TwoEventsAtOnceCreateOneSubscription: a new
+// subscription's paid and cancelled events, processed at once by two worker
+// runtimes, create one Cleeng subscription (the index entry is claimed
+// before Cleeng is asked), which ends cancelled with its payment captured.
+func TestExternallyManaged_TwoEventsAtOnceCreateOneSubscription(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t, externallyManagedCleverbridge)
+	cb := e.dev.Cleverbridge
+	e.dev.StopWorkers()
+	first, err := cb.Bill(selfBilledStart())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cb.Cancel(first.SubscriptionID); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, 15*time.Second, "both notifications stored", func() bool {
+		for _, d := range cb.Notifications() {
+			if !d.Delivered {
+				return false
+			}
+		}
+		return len(cb.Notifications()) == 2
+	})
+	if err := e.dev.StartWorkers(copyRuntimes); err != nil {
+		t.Fatal(err)
+	}
+	m := e.waitMirror(first.SubscriptionID, "cancelled with its payment captured", func(m mirrored) bool {
+		return m.sub.Status == cleeng.SubscriptionCancelled && paymentIs(m, first.ID, cleeng.StatusCaptured)
+	})
+	var n int
+	for _, sub := range e.dev.Cleeng.State().Subscriptions {
+		if sub.ExternalSubscriptionID == first.SubscriptionID {
+			n++
+		}
+	}
+	if n != 1 || len(m.payments) != 1 {
+		t.Errorf("%d Cleeng subscriptions and %d payments for one Cleverbridge subscription, want 1 and 1", n, len(m.payments))
+	}
+}
+
 // TestExternallyManaged_WholeLifeMirroredFromCleverbridgeEventsAlone: a
 // subscription Cleverbridge bills by itself (its payment method is
 // externally managed) is created, renewed twice, declined once, refunded
@@ -65,9 +121,7 @@ func paymentIs(m mirrored, externalPaymentID string, status cleeng.PaymentStatus
 // payments follow from the notifications, and each notification stored
 // again past the inbox's duplicate window changes nothing.
 func TestExternallyManaged_WholeLifeMirroredFromCleverbridgeEventsAlone(t *testing.T) {
-	e := newDupE2E(t, func(o *stack.DevOptions) {
-		o.Flows.ExternallyManagedMethods = []string{stack.DevPaymentMethodCleverbridge}
-	})
+	e := newDupE2E(t, externallyManagedCleverbridge)
 	cb := e.dev.Cleverbridge
 	price := stack.DemoOffer.Prices["DE"]
 	bill := func(b cbsandbox.Billing) cbsandbox.Purchase {
@@ -79,11 +133,7 @@ func TestExternallyManaged_WholeLifeMirroredFromCleverbridgeEventsAlone(t *testi
 		return p
 	}
 
-	first := bill(cbsandbox.Billing{Amount: price.Amount.Decimal, Currency: price.Currency,
-		Extra: cleverbridge.ExtraParametersFrom(map[string]string{
-			"paymentMethodId": stack.DevPaymentMethodCleverbridge, "customerId": stack.DemoCustomer.ID.String(),
-			"offerId": stack.DemoOffer.ID, "country": "DE",
-		})})
+	first := bill(selfBilledStart())
 	subID := first.SubscriptionID
 	created := e.waitMirror(subID, "subscription created with its first payment captured", func(m mirrored) bool {
 		return paymentIs(m, first.ID, cleeng.StatusCaptured)
