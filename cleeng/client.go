@@ -334,6 +334,15 @@ func (c *Client) answer(method, path string, resp *http.Response, raw []byte, s 
 		if json.Unmarshal(raw, &existing) == nil && existing.ID != "" {
 			return failure.Permanent(&ConflictError{Existing: existing, APIError: *newAPIError(method, path, status, raw, c.cfg.PublisherToken)})
 		}
+	case status == http.StatusConflict && method == http.MethodPost && path == pathSubscriptions:
+		// The subscription for the external id exists: it is the answer.
+		var existing Subscription
+		if json.Unmarshal(raw, &existing) == nil && existing.SubscriptionID != "" {
+			if out, ok := out.(*Subscription); ok {
+				*out = existing
+				return nil
+			}
+		}
 	case status == http.StatusTooManyRequests, status == http.StatusRequestTimeout, status == http.StatusServiceUnavailable:
 		// Refused before being applied: safe to send again, also for a POST.
 		err := newAPIError(method, path, status, raw, c.cfg.PublisherToken)

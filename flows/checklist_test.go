@@ -48,6 +48,7 @@ func TestDesignTableNamesEachFlowsSteps(t *testing.T) {
 		{flowRefund, checklistOf(t, f.refundFlow(cleeng.RefundData{}))},
 		{flowCaptureFailed, checklistOf(t, f.captureFailedFlow(gateways.Event{}, paymentIndex{}))},
 		{flowEvent, checklistOf(t, f.eventFlow(eventRow{}, gateways.Event{}))},
+		{flowMirror, checklistOf(t, f.mirrorFlow(gateways.Event{}))},
 	} {
 		defined[c.name] = c.list
 	}

@@ -26,6 +26,10 @@ type Cleeng interface {
 	DeletePaymentDetails(ctx context.Context, paymentDetailsID cleeng.ID) error
 	AuthorisedPayments(ctx context.Context, paymentDetailsID cleeng.ID) ([]cleeng.Payment, error)
 	TerminateSubscription(ctx context.Context, subscriptionID cleeng.ID) (cleeng.Subscription, error)
+	// Externally-managed subscriptions (external.go).
+	CreateSubscription(ctx context.Context, req cleeng.CreateSubscriptionRequest) (cleeng.Subscription, error)
+	UpdateSubscription(ctx context.Context, subscriptionID cleeng.ID, req cleeng.UpdateSubscriptionRequest) (cleeng.Subscription, error)
+	CreateExternalPayment(ctx context.Context, req cleeng.ExternalPaymentRequest) (cleeng.Payment, error)
 }
 
 // Router chooses the gateway of a Cleeng paymentMethodId (PAYMENT_METHODS).
@@ -105,6 +109,10 @@ type Options struct {
 	// offers only those, and a payment of another type is refused before
 	// the gateway is called. An id without types takes every type.
 	PaymentMethodTypes map[string][]string
+	// ExternallyManagedMethods are the Cleeng paymentMethodIds whose
+	// gateway bills by itself (EXTERNALLY_MANAGED_METHODS): the connector
+	// only mirrors their events in Cleeng (external.go).
+	ExternallyManagedMethods []string
 }
 
 // Stores are where the flows keep their records.

@@ -119,9 +119,11 @@ var eventTable = []eventRow{
 	{Gateway: gatewayAdyen, Code: "PAIDOUT_REVERSED", Decision: decideIgnore},
 	{Gateway: gatewayAdyen, Code: "REPORT_AVAILABLE", Decision: decideIgnore},
 	// Cleverbridge's purchase notifications.
-	{Gateway: gatewayCleverbridge, Code: "PurchasePaid", Decision: decideCleeng, handle: settlesPayment},
-	{Gateway: gatewayCleverbridge, Code: "PurchaseDeclined", Decision: decideCleeng, handle: settlesPayment},
+	{Gateway: gatewayCleverbridge, Code: "PurchasePaid", Decision: decideCleeng, handle: mirrorsElse(settlesPayment)},
+	{Gateway: gatewayCleverbridge, Code: "PurchaseDeclined", Decision: decideCleeng, handle: mirrorsElse(settlesPayment)},
 	{Gateway: gatewayCleverbridge, Code: "PurchaseAwaitingPayment", Decision: decideIgnore},
+	{Gateway: gatewayCleverbridge, Code: "PurchaseRefunded", Decision: decideCleeng, Cleeng: cleengRefunded, handle: recordsEvent},
+	{Gateway: gatewayCleverbridge, Code: eventSubscriptionDeactivated, Decision: decideCleeng, handle: mirrorsElse(nil)},
 }
 
 // eventRowOf finds ev's row; ok is false for an event the table lacks.

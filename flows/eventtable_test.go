@@ -73,12 +73,16 @@ func TestDesignEventTableIsTheCodesTable(t *testing.T) {
 // row for each outcome; the table names no code the gateways do not send;
 // every row does what its decision says.
 func TestEventTable_HasARowForEveryAdyenEventCode(t *testing.T) {
+	if eventSubscriptionDeactivated != cleverbridge.EventSubscriptionDeactivated {
+		t.Fatalf("flows' %q is not Cleverbridge's %q", eventSubscriptionDeactivated, cleverbridge.EventSubscriptionDeactivated)
+	}
 	if gatewayAdyen != adyen.Name || gatewayCleverbridge != cleverbridge.Name {
 		t.Fatalf("gateway names %q, %q; the gateways are %q, %q", gatewayAdyen, gatewayCleverbridge, adyen.Name, cleverbridge.Name)
 	}
 	sent := map[string][]string{
-		gatewayAdyen:        webhookEventCodes(t),
-		gatewayCleverbridge: {cleverbridge.EventPurchasePaid, cleverbridge.EventPurchaseDeclined, cleverbridge.EventPurchaseAwaitingPayment},
+		gatewayAdyen: webhookEventCodes(t),
+		gatewayCleverbridge: {cleverbridge.EventPurchasePaid, cleverbridge.EventPurchaseDeclined, cleverbridge.EventPurchaseAwaitingPayment,
+			cleverbridge.EventPurchaseRefunded, cleverbridge.EventSubscriptionDeactivated},
 	}
 	for gateway, codes := range sent {
 		for _, code := range codes {

@@ -27,6 +27,8 @@ var eventRowsTestedElsewhere = map[string]string{
 	"cleverbridge PurchasePaid ":            "TestDuplicates_CleverbridgeNotificationsPastTheWindowActOnce",
 	"cleverbridge PurchaseDeclined ":        "TestDuplicates_CleverbridgeNotificationsPastTheWindowActOnce",
 	"cleverbridge PurchaseAwaitingPayment ": "TestDuplicates_CleverbridgeNotificationsPastTheWindowActOnce",
+	"cleverbridge PurchaseRefunded ":        "TestExternallyManaged_WholeLifeMirroredFromCleverbridgeEventsAlone, TestCleverbridge_RefundAndCancellationInCleverbridgeOfAConnectorBilledSubscription",
+	"cleverbridge SubscriptionDeactivated ": "TestExternallyManaged_WholeLifeMirroredFromCleverbridgeEventsAlone, TestCleverbridge_RefundAndCancellationInCleverbridgeOfAConnectorBilledSubscription",
 }
 
 // ignoredAdyenEvents are the rows decided "ignore" whose events the sandbox

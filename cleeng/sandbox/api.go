@@ -1,6 +1,8 @@
 package sandbox
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"slices"
 	"time"
@@ -135,7 +137,20 @@ func (s *Sandbox) handleGetOrder(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sandbox) handleCreatePayment(w http.ResponseWriter, r *http.Request) {
-	serve(s, w, r, true, func(req cleeng.CreatePaymentRequest) (cleeng.Payment, int, error) {
+	serve(s, w, r, true, func(body json.RawMessage) (cleeng.Payment, int, error) {
+		// The externally-managed form has no order and names the method.
+		var probe struct {
+			OrderID         cleeng.ID `json:"orderId"`
+			PaymentMethodID cleeng.ID `json:"paymentMethodId"`
+		}
+		_ = json.Unmarshal(body, &probe) // a malformed form is refused by its strict decoding
+		if probe.OrderID == "" && probe.PaymentMethodID != "" {
+			return s.recordExternalPayment(body)
+		}
+		var req cleeng.CreatePaymentRequest
+		if err := decodeFrom(bytes.NewReader(body), &req); err != nil {
+			return cleeng.Payment{}, 0, err
+		}
 		p, status, err := s.createPayment(req)
 		answer := status
 		if e, ok := err.(*Error); ok {
@@ -502,10 +517,7 @@ func (s *Sandbox) updateSubscription(sub *Subscription, req cleeng.UpdateSubscri
 	}
 	switch {
 	case req.Status != "":
-		if req.Status != cleeng.SubscriptionTerminated {
-			return unprocessable("invalid_status", "status %q cannot be set: want terminated", req.Status)
-		}
-		sub.Status = cleeng.SubscriptionTerminated
+		return setStatus(sub, req.Status)
 	case req.PaymentDetailsID != "":
 		d, ok := s.details[req.PaymentDetailsID]
 		if !ok || d.Deleted || !d.Active || d.CustomerID != sub.CustomerID {

@@ -25,7 +25,11 @@
 // (refund at most the captured amount), one payment per externalPaymentId
 // (409 with the existing payment as the body), payment details carry
 // `active`, subscriptions go active → terminated and switch payment
-// details. Setting a status a payment or subscription already has, with
+// details. Externally-managed subscriptions (POST /subscriptions, one per
+// externalSubscriptionId, 409 with it for a second) are paid by the
+// orderless POST /payments form, whose captured payments after the first
+// extend them by a period, and take the statuses active and cancelled
+// too (external.go). Setting a status a payment or subscription already has, with
 // the same values, answers 200 unchanged, so a PATCH whose response was
 // lost can be sent again. Both "authorized" and "authorised" are accepted.
 //

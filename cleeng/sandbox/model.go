@@ -53,6 +53,10 @@ type Subscription struct {
 	cleeng.Subscription
 	Country  string `json:"country"`
 	Currency string `json:"currency"`
+	// ExternalSubscriptionID and PaymentMethodID are set on an
+	// externally-managed subscription (POST /subscriptions).
+	ExternalSubscriptionID string    `json:"externalSubscriptionId,omitempty"`
+	PaymentMethodID        cleeng.ID `json:"paymentMethodId,omitempty"`
 }
 
 // Order as the sandbox holds it.

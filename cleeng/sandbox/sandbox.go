@@ -154,6 +154,7 @@ func (s *Sandbox) Handler() http.Handler {
 	api.HandleFunc("POST /3.1/payment_details", s.handleCreatePaymentDetails)
 	api.HandleFunc("DELETE /3.1/payment_details/{id}", s.handleDeletePaymentDetails)
 	api.HandleFunc("GET /3.1/payment_details/{id}/authorised_payments", s.handleAuthorisedPayments)
+	api.HandleFunc("POST /3.1/subscriptions", s.handleCreateSubscription)
 	api.HandleFunc("PATCH /3.1/subscriptions/{id}", s.handleUpdateSubscription)
 	api.HandleFunc("GET /3.1/webhook_subscriptions", s.handleGetWebhookSubscriptions)
 	api.HandleFunc("PUT /3.1/webhook_subscriptions/{topic}", s.handlePutWebhookSubscription)
@@ -314,7 +315,13 @@ const maxBody = 1 << 20
 // decode reads a JSON body strictly: unknown fields are refused, so a
 // client sending a misspelt key learns it here rather than in production.
 func decode(r *http.Request, v any) *Error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
+	return decodeFrom(io.LimitReader(r.Body, maxBody), v)
+}
+
+// decodeFrom is decode of any reader (a body read once and decoded in one
+// of two forms).
+func decodeFrom(r io.Reader, v any) *Error {
+	dec := json.NewDecoder(r)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return badRequest("body: %v", err)

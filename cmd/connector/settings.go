@@ -111,6 +111,17 @@ func readPaymentMethodTypes(env *config.Env) map[string][]string {
 	return out
 }
 
+// readExternallyManaged reads EXTERNALLY_MANAGED_METHODS: paymentMethodIds
+// PAYMENT_METHODS routes, whose gateway bills by itself.
+func readExternallyManaged(env *config.Env) []string {
+	routed := readPaymentMethods(env)
+	ids := env.List("EXTERNALLY_MANAGED_METHODS")
+	for _, id := range ids {
+		env.Check("EXTERNALLY_MANAGED_METHODS", routed[id] != "", "paymentMethodId %s is not in PAYMENT_METHODS", id)
+	}
+	return ids
+}
+
 // servedGateways are the gateways PAYMENT_METHODS routes payments to.
 func servedGateways(env *config.Env) map[string]bool {
 	served := map[string]bool{}
@@ -139,6 +150,7 @@ func readWorkerSettings(env *config.Env, log zerolog.Logger, reg prometheus.Regi
 			NotificationTimeout:      env.Duration("CLEVERBRIDGE_NOTIFICATION_TIMEOUT"),
 			AllowedPaymentMethods:    map[string][]string{adyen.Name: env.List("ADYEN_ALLOWED_PAYMENT_METHODS")},
 			PaymentMethodTypes:       readPaymentMethodTypes(env),
+			ExternallyManagedMethods: readExternallyManaged(env),
 		},
 	}
 	if env.String("CLEVERBRIDGE_API_URL") != "" {

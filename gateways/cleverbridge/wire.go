@@ -25,6 +25,7 @@ const (
 // Process Cart statuses: the "Message" column of the page's status table.
 const (
 	StatusPaid                     = "Paid"                     // 200
+	StatusRefunded                 = "Refunded"                 // a paid purchase refunded (notifications only)
 	StatusWaitingForOfflinePayment = "WaitingForOfflinePayment" // 200
 	StatusPending                  = "Pending"                  // 200: payment declined, URL to fix it
 	StatusCustomerActionNeeded     = "CustomerActionNeeded"     // 200: customer data invalid or incomplete
@@ -222,7 +223,7 @@ func (p *ExtraParameters) UnmarshalJSON(b []byte) error {
 // metadataKeys are the Cleeng keys the flows send as metadata; x-parameter
 // keys are lower-case (as on the page: "x-customerid"), and reading them
 // back restores these spellings.
-var metadataKeys = []string{"customerId", "subscriptionId", "orderId"}
+var metadataKeys = []string{"customerId", "subscriptionId", "orderId", "offerId", "paymentMethodId", "country"}
 
 // ExtraParametersFrom turns metadata into x-parameters: key k becomes
 // "x-" + lower(k), sorted by key so the request is deterministic.
@@ -258,6 +259,11 @@ const (
 	EventPurchasePaid            = "PurchasePaid"            // the purchase is paid: charged
 	EventPurchaseDeclined        = "PurchaseDeclined"        // the payment failed (error carries the code)
 	EventPurchaseAwaitingPayment = "PurchaseAwaitingPayment" // waiting for an offline payment
+	// Sent for subscriptions Cleverbridge bills by itself (externally
+	// managed) [decided names: Cleverbridge's notification reference was
+	// not readable; one constant each].
+	EventPurchaseRefunded        = "PurchaseRefunded"        // support refunded the purchase
+	EventSubscriptionDeactivated = "SubscriptionDeactivated" // the subscription renews no more
 )
 
 // Notification is a Cleverbridge purchase notification as POSTed to

@@ -33,6 +33,10 @@
 //	POST /sandbox/purchases/{id}/settle              {"paid": true}
 //	POST /sandbox/notify-target                      {"URL", "Username", "Password"}
 //	POST /sandbox/notifications/{index}/resend       the notification again (Resend)
+//	POST /sandbox/billings                           Cleverbridge bills by itself (Bill):
+//	                                                 PurchasePaid or PurchaseDeclined
+//	POST /sandbox/purchases/{id}/refund              support refunds a paid purchase: PurchaseRefunded
+//	POST /sandbox/subscriptions/{id}/cancel          renewals end: SubscriptionDeactivated
 //	GET|POST|DELETE /sandbox/faults                  fault injection on /cart/processcart
 //
 // Fault injection (internal/faultinject) covers latency, error rates and

@@ -111,6 +111,7 @@ func New(opts Options) *Sandbox {
 		s.ClearScenario(r.PathValue("subscriptionId"))
 		w.WriteHeader(http.StatusNoContent)
 	})
+	s.selfBillingControls(mux)
 	mux.HandleFunc("POST /sandbox/purchases/{id}/settle", func(w http.ResponseWriter, r *http.Request) {
 		var st Settlement
 		if !decodeControl(w, r, &st) {
