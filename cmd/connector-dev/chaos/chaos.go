@@ -30,6 +30,9 @@ type Options struct {
 	KillWorkerEvery, KillIngressEvery time.Duration
 	// MaxWorkerKills bounds the worker kills (0: no bound).
 	MaxWorkerKills int
+	// MinWorkerKills keeps the faults on after the population is done
+	// until this many workers were killed.
+	MinWorkerKills int
 	// Quiet bounds the wait for quiescence once faults are off. Default 3 min.
 	Quiet time.Duration
 	// Progress is how often a progress line is printed. Default 5s.
@@ -81,7 +84,7 @@ func Run(ctx context.Context, bins Binaries, opts Options, out io.Writer) error 
 	sched := &schedule{
 		rng: rand.New(rand.NewPCG(opts.Seed, 0)), killRNG: rand.New(rand.NewPCG(opts.Seed, 1)),
 		api: a, cluster: c, killWorkers: opts.KillWorkerEvery, killIngress: opts.KillIngressEvery,
-		maxWorkerKills: opts.MaxWorkerKills, counts: map[string]int{}, installed: map[string][]faultinject.Fault{},
+		maxWorkerKills: opts.MaxWorkerKills, minWorkerKills: opts.MinWorkerKills, killed: make(chan struct{}), counts: map[string]int{}, installed: map[string][]faultinject.Fault{},
 	}
 	pop := &population{api: a, seed: opts.Seed, faults: sched, counts: map[string]int{}}
 	if err := pop.seedOffers(ctx); err != nil {
@@ -108,6 +111,12 @@ func Run(ctx context.Context, bins Binaries, opts Options, out io.Writer) error 
 		progress(out, opts, started, pop, sched, stopProgress)
 	}()
 	pop.run(driveCtx, opts.Subscriptions, opts.Concurrency)
+	if opts.MinWorkerKills > 0 && opts.KillWorkerEvery > 0 {
+		select {
+		case <-sched.killed:
+		case <-ctx.Done():
+		}
+	}
 	stopFaults()
 	<-faultsDone
 	close(stopProgress)

@@ -142,6 +142,7 @@ func (c *cluster) ingressEnv(addr string) []string {
 		"ADYEN_HMAC_KEYS=" + stack.DevHMACKey,
 		"ADYEN_WEBHOOK_USERNAME=" + stack.DevWebhookUser,
 		"ADYEN_WEBHOOK_PASSWORD=" + stack.DevWebhookPassword,
+		"CHECKOUT_RETURN_ORIGINS=" + c.IngressURL,
 		// Renewals bill a daily offer some days ahead of the wall clock.
 		"CLEENG_DUNNING_MAX_AHEAD=120h",
 		// Every front-end call of the population waits for its outcome at once.

@@ -201,7 +201,10 @@ func (p *population) live(ctx context.Context, c *subscriber) error {
 	if c.live {
 		for cycle := range 1 + rng.IntN(3) {
 			refusing := c.gateway == "adyen" && cycle > 0 && rng.Float64() < 0.15
-			renewed, err := p.dunning(ctx, c, rng.Float64() < 0.5, refusing, p.faults.copies(rng))
+			// Cleverbridge cannot authorise without capturing: Cleeng's
+			// dunning for it is capture-only.
+			authorizeFirst := rng.Float64() < 0.5 && c.gateway == "adyen"
+			renewed, err := p.dunning(ctx, c, authorizeFirst, refusing, p.faults.copies(rng))
 			if err != nil {
 				return err
 			}
@@ -209,7 +212,9 @@ func (p *population) live(ctx context.Context, c *subscriber) error {
 				break
 			}
 		}
-		if rng.Float64() < 0.3 {
+		// Cleverbridge payments are refunded in Cleverbridge's own tools
+		// (its API cannot): the connector dead-letters such a refund.
+		if c.gateway == "adyen" && rng.Float64() < 0.3 {
 			if err := p.refundLast(ctx, c); err != nil {
 				return err
 			}

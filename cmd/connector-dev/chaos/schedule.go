@@ -28,12 +28,15 @@ const (
 	faultLateCB       = "Cleverbridge notification re-sent past the duplicate window"
 	faultWorkerKill   = "worker SIGKILL + restart"
 	faultIngressKill  = "ingress SIGKILL + restart"
-	faultPhaseLengthS = 2
 )
 
 // faultClasses is the table's order.
 var faultClasses = []string{fault5xx, fault429, faultDropped, faultHeld, faultLatency, faultCopies,
 	faultLateCleeng, faultLateAdyen, faultLateCB, faultWorkerKill, faultIngressKill}
+
+// phaseLength is how long a set of sandbox faults stays: short, so that
+// held answers come late rather than never and the faults move around.
+const phaseLength = time.Second
 
 // target is a sandbox route the connector calls, with an effect to lose.
 type target struct {
@@ -76,6 +79,9 @@ type schedule struct {
 	killWorkers, killIngress time.Duration
 	// maxWorkerKills bounds the worker kills (0: unbounded).
 	maxWorkerKills int
+	// killed is closed once minWorkerKills workers were killed.
+	minWorkerKills int
+	killed         chan struct{}
 
 	mu     sync.Mutex
 	counts map[string]int
@@ -132,7 +138,7 @@ func (s *schedule) run(ctx context.Context) {
 		defer wg.Done()
 		s.kills(ctx)
 	}()
-	phase := time.NewTicker(faultPhaseLengthS * time.Second)
+	phase := time.NewTicker(phaseLength)
 	defer phase.Stop()
 	for n := 0; ; n++ {
 		s.installPhase(ctx)
@@ -150,9 +156,9 @@ func (s *schedule) run(ctx context.Context) {
 
 // installPhase adds one to three sandbox faults, each for a few requests.
 func (s *schedule) installPhase(ctx context.Context) {
-	for range 1 + s.rng.IntN(3) {
+	for range 2 + s.rng.IntN(4) {
 		t := targets[s.rng.IntN(len(targets))]
-		f := faultinject.Fault{Method: t.method, PathPrefix: t.path, Count: 1 + s.rng.IntN(5)}
+		f := faultinject.Fault{Method: t.method, PathPrefix: t.path, Count: 1 + s.rng.IntN(8)}
 		switch s.rng.IntN(5) {
 		case 0:
 			f.ErrorRate, f.ErrorStatus = 1, []int{500, 502, 503}[s.rng.IntN(3)]
@@ -307,6 +313,9 @@ func (s *schedule) kills(ctx context.Context) {
 		if !nextWorker.IsZero() && now.After(nextWorker) && (s.maxWorkerKills == 0 || s.count(faultWorkerKill) < s.maxWorkerKills) {
 			w := s.cluster.workers[s.killRNG.IntN(len(s.cluster.workers))]
 			s.restart(ctx, w, faultWorkerKill)
+			if s.count(faultWorkerKill) == s.minWorkerKills {
+				close(s.killed)
+			}
 			nextWorker = s.after(s.killWorkers)
 		}
 		if !nextIngress.IsZero() && now.After(nextIngress) {
