@@ -32,8 +32,8 @@ type records struct {
 	inbox uint64
 	// inboxSubjects name a few of the messages left in the inbox.
 	inboxSubjects []string
-	inProgress []*ops.Record[json.RawMessage]
-	operations int
+	inProgress    []*ops.Record[json.RawMessage]
+	operations    int
 	// deadLetters counts letters by flow and reason.
 	deadLetters map[string]int
 }

@@ -17,17 +17,17 @@ import (
 
 // Fault classes, as the table names them.
 const (
-	fault5xx          = "sandbox 5xx"
-	fault429          = "sandbox 429"
-	faultDropped      = "answer dropped after the effect"
-	faultHeld         = "answer held after the effect (late or timed out)"
-	faultLatency      = "latency spike"
-	faultCopies       = "webhook copies (Cleeng re-sends at once)"
-	faultLateCleeng   = "Cleeng webhook re-sent past the duplicate window"
-	faultLateAdyen    = "Adyen notification re-sent past the duplicate window"
-	faultLateCB       = "Cleverbridge notification re-sent past the duplicate window"
-	faultWorkerKill   = "worker SIGKILL + restart"
-	faultIngressKill  = "ingress SIGKILL + restart"
+	fault5xx         = "sandbox 5xx"
+	fault429         = "sandbox 429"
+	faultDropped     = "answer dropped after the effect"
+	faultHeld        = "answer held after the effect (late or timed out)"
+	faultLatency     = "latency spike"
+	faultCopies      = "webhook copies (Cleeng re-sends at once)"
+	faultLateCleeng  = "Cleeng webhook re-sent past the duplicate window"
+	faultLateAdyen   = "Adyen notification re-sent past the duplicate window"
+	faultLateCB      = "Cleverbridge notification re-sent past the duplicate window"
+	faultWorkerKill  = "worker SIGKILL + restart"
+	faultIngressKill = "ingress SIGKILL + restart"
 )
 
 // faultClasses is the table's order.
