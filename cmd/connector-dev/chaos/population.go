@@ -101,7 +101,7 @@ func (p *population) run(ctx context.Context, n, concurrency int) {
 	})
 	st, err := p.cleengState(ctx)
 	if err != nil {
-		p.failed(-1, fmt.Errorf("Cleeng state after the purchases: %w", err))
+		p.failed(-1, fmt.Errorf("the Cleeng state after the purchases: %w", err))
 		return
 	}
 	for _, c := range subs {
