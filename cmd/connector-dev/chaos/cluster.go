@@ -27,6 +27,8 @@ const (
 	// is stored again and only the operation records stand between it and
 	// a second effect.
 	duplicateWindow = 3 * time.Second
+	// notificationTimeout is the workers' CLEVERBRIDGE_NOTIFICATION_TIMEOUT.
+	notificationTimeout = 20 * time.Second
 )
 
 // cluster is the connector's processes, the sandboxes' and NATS, with the
@@ -162,6 +164,12 @@ func (c *cluster) workerEnv(addr string) []string {
 		"ADYEN_RETURN_URL=" + c.IngressURL + "/return",
 		"CLEVERBRIDGE_API_URL=" + c.SandboxURL + "/cleverbridge",
 		"CLEVERBRIDGE_PRODUCT_ID=" + stack.DevCleverbridgeProduct,
+		// A Process Cart call answered 5xx may or may not have charged
+		// (Cleverbridge has no idempotency key): the renewal waits this
+		// long for the purchase notification, then dead-letters for an
+		// operator. Short, so the run sees those letters (and checks the
+		// schedule explains each) instead of waiting the default hour.
+		"CLEVERBRIDGE_NOTIFICATION_TIMEOUT=" + notificationTimeout.String(),
 	}
 }
 
