@@ -145,7 +145,7 @@ func Run(ctx context.Context, bins Binaries, opts Options, out io.Writer) error 
 	v.report("Cleeng payments", len(l.cleeng.Payments))
 	v.report("Adyen payments", len(l.adyen.PaymentList))
 	v.report("Cleverbridge purchases", len(l.cleverbridge.Purchases))
-	checkInvariants(&v, l, recs, sched.cleverbridgeErrors)
+	checkInvariants(&v, l, recs)
 	var exited []string
 	for _, p := range append(append([]*process{c.nats, c.sandbox}, c.ingresses...), c.workers...) {
 		if p.exited() {

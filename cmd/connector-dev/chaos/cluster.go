@@ -28,7 +28,7 @@ const (
 	// a second effect.
 	duplicateWindow = 3 * time.Second
 	// notificationTimeout is the workers' CLEVERBRIDGE_NOTIFICATION_TIMEOUT.
-	notificationTimeout = 20 * time.Second
+	notificationTimeout = 10 * time.Second
 )
 
 // cluster is the connector's processes, the sandboxes' and NATS, with the

@@ -87,9 +87,6 @@ type schedule struct {
 	counts map[string]int
 	// installed are the sandbox faults of the current phase, by sandbox.
 	installed map[string][]faultinject.Fault
-	// cleverbridgeErrors are the 5xx and 429 answers Process Cart gave
-	// without charging: each may leave a renewal in doubt (dead letters).
-	cleverbridgeErrors int
 	late      []lateWebhook
 	errors    []string
 }
@@ -208,9 +205,6 @@ func (s *schedule) endPhase(ctx context.Context) {
 			left := min(remaining[faultKey(f)], f.Count)
 			remaining[faultKey(f)] -= left
 			s.counts[faultClass(f)] += f.Count - left
-			if sb == "/cleverbridge" && f.ErrorRate > 0 {
-				s.cleverbridgeErrors += f.Count - left
-			}
 		}
 		s.installed[sb] = nil
 		s.mu.Unlock()
