@@ -29,7 +29,7 @@ func TestChaos_ShortRunChargesOnceUnderFaultsAndKilledWorkers(t *testing.T) {
 	defer cancel()
 	var out bytes.Buffer
 	err = Run(ctx, bins, Options{
-		Subscriptions: 200, Concurrency: 32,
+		Subscriptions: 150, Concurrency: 32,
 		KillWorkerEvery: 2 * time.Second, MinWorkerKills: 2, MaxWorkerKills: 2, KillIngressEvery: -1,
 		Progress: time.Minute,
 	}, &out)
