@@ -124,7 +124,7 @@ func Run(ctx context.Context, bins Binaries, opts Options, out io.Writer) error 
 	driven := time.Since(started)
 	fmt.Fprintf(out, "chaos: population done in %s; faults off, waiting for quiescence\n", driven.Round(time.Second))
 
-	recs, err := quiesce(ctx, c, opts.Quiet)
+	recs, err := quiesce(ctx, c, opts.Quiet, out)
 	if err != nil {
 		return err
 	}
@@ -169,7 +169,7 @@ func Run(ctx context.Context, bins Binaries, opts Options, out io.Writer) error 
 // in progress, twice in a row (a redelivery after a killed worker's
 // AckWait can refill an inbox that was empty a moment ago), or until quiet
 // has passed; it returns the last reading either way, for the checks.
-func quiesce(ctx context.Context, c *cluster, quiet time.Duration) (records, error) {
+func quiesce(ctx context.Context, c *cluster, quiet time.Duration, out io.Writer) (records, error) {
 	deadline := time.Now().Add(quiet)
 	calm := 0
 	for {
@@ -185,6 +185,7 @@ func quiesce(ctx context.Context, c *cluster, quiet time.Duration) (records, err
 		if calm == 2 || time.Now().After(deadline) {
 			return r, nil
 		}
+		fmt.Fprintf(out, "chaos: quiescing: inbox %d, operations in progress %d\n", r.inbox, len(r.inProgress))
 		select {
 		case <-ctx.Done():
 			return r, ctx.Err()
