@@ -38,6 +38,9 @@ type records struct {
 	// the Cleeng orders of the renewals left in doubt (inDoubtLetter).
 	deadLetters   map[string]int
 	inDoubtOrders []string
+	// lateForTerminated are the subscriptions of renewals that reached
+	// Cleeng only after the subscription was terminated (terminatedLetter).
+	lateForTerminated []cleeng.ID
 }
 
 // readRecords reads the inbox's depth, the operation records and the dead letters.
@@ -111,6 +114,10 @@ func (r *records) readDeadLetters(ctx context.Context, js jetstream.JetStream) e
 		raw := msg.Headers().Get(workers.HeaderError)
 		if m := inDoubtLetter.FindStringSubmatch(raw); m != nil {
 			r.inDoubtOrders = append(r.inDoubtOrders, m[1])
+			continue
+		}
+		if m := terminatedLetter.FindStringSubmatch(raw); m != nil {
+			r.lateForTerminated = append(r.lateForTerminated, cleeng.ID(m[1]))
 			continue
 		}
 		// Letters for the same reason differ in ids and amounts: one row each reason.
@@ -205,6 +212,13 @@ func (v verdict) print(w io.Writer) {
 // answer, or its worker killed mid-call): it may have charged, so once no
 // notification came the connector leaves it to an operator.
 var inDoubtLetter = regexp.MustCompile(`renewal order (\S+): \S+ answer was lost .* no notification came within`)
+
+// terminatedLetter is the reason of a renewal whose Cleeng order was
+// refused because the subscription was terminated meanwhile: the
+// population terminates a subscription whose last dunning webhook the
+// connector may still hold (a killed worker's message waits its AckWait).
+// Nothing was charged; the letter tells the operator why.
+var terminatedLetter = regexp.MustCompile(`POST /orders: .*subscription_not_active: subscription (\S+) is terminated`)
 
 func checkInvariants(v *verdict, l ledgers, r records) {
 	orders := map[cleeng.ID]cleengsandbox.Order{}
@@ -311,8 +325,22 @@ func checkInvariants(v *verdict, l ledgers, r records) {
 	}
 	v.report("dead letters: renewals in doubt, Cleverbridge charged nothing (for an operator)", len(r.inDoubtOrders)-len(charged))
 	v.check("dead letters: renewals in doubt that Cleverbridge charged", len(charged), "0", len(charged) == 0, charged)
-	unexplained := 0
-	var reasons []string
+	terminated := map[cleeng.ID]bool{}
+	for _, sub := range l.cleeng.Subscriptions {
+		terminated[sub.SubscriptionID] = sub.Status == cleeng.SubscriptionTerminated
+	}
+	late := 0
+	var notTerminated []string
+	for _, sub := range r.lateForTerminated {
+		if terminated[sub] {
+			late++
+		} else {
+			notTerminated = append(notTerminated, "renewal of subscription "+sub.String()+" refused as terminated, but Cleeng holds it active")
+		}
+	}
+	v.report("dead letters: renewals that reached Cleeng after the subscription's termination", late)
+	unexplained := len(notTerminated)
+	reasons := notTerminated
 	for _, reason := range sortedKeys(r.deadLetters) {
 		unexplained += r.deadLetters[reason]
 		reasons = append(reasons, fmt.Sprintf("%d× %s", r.deadLetters[reason], reason))

@@ -75,6 +75,14 @@ func TestCheck_ReportsEachPlantedViolation(t *testing.T) {
 		{"a renewal left in doubt though Cleverbridge charged it", func(_ *ledgers, r *records) {
 			r.inDoubtOrders = append(r.inDoubtOrders, "2")
 		}, "in doubt that Cleverbridge charged"},
+		{"a renewal refused for a subscription terminated meanwhile", func(l *ledgers, r *records) {
+			l.cleeng.Subscriptions = []cleengsandbox.Subscription{{Subscription: cleeng.Subscription{SubscriptionID: "10", Status: cleeng.SubscriptionTerminated}}}
+			r.lateForTerminated = append(r.lateForTerminated, "10")
+		}, ""},
+		{"a renewal refused as terminated for a subscription Cleeng holds active", func(l *ledgers, r *records) {
+			l.cleeng.Subscriptions = []cleengsandbox.Subscription{{Subscription: cleeng.Subscription{SubscriptionID: "10", Status: cleeng.SubscriptionActive}}}
+			r.lateForTerminated = append(r.lateForTerminated, "10")
+		}, "does not explain"},
 		{"a dead letter nothing explains", func(_ *ledgers, r *records) {
 			r.deadLetters["capture: cleeng: invalid_transition"] = 1
 		}, "does not explain"},
@@ -94,7 +102,7 @@ func TestCheck_ReportsEachPlantedViolation(t *testing.T) {
 			}
 			if tt.flagged == "" {
 				if len(flagged) > 0 {
-					t.Fatalf("clean ledgers flagged %q", flagged)
+					t.Fatalf("explained ledgers flagged %q", flagged)
 				}
 				return
 			}
