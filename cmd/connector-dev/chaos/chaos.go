@@ -137,7 +137,7 @@ func Run(ctx context.Context, bins Binaries, opts Options, out io.Writer) error 
 		v.report("injected: "+class, sched.count(class))
 	}
 	for _, story := range []string{storyPurchase, storyThreeDS, storyRefused, storyTrial, storyCleverbridge, storyAuthCapture,
-		storyCaptureOnly, storyRenewRefused, storyRefund, storyCardUpdate, storyTermination} {
+		storyCaptureOnly, storyRenewRefused, storyRefund, storyCardUpdate, storyTermination, storyStatusNotFound} {
 		v.report("driven: "+story, pop.counts[story])
 	}
 	v.check("stories cut short (a driver call failed for good)", pop.counts[storyDriverFailure], "0",

@@ -46,6 +46,9 @@ const (
 	storyCardUpdate    = "card updates with deactivation"
 	storyTermination   = "terminations"
 	storyDriverFailure = "stories cut short (driver call failed)"
+	// storyStatusNotFound counts status polls answered 404 for a purchase
+	// the ingress had answered pending: a finding, not a broken promise.
+	storyStatusNotFound = "checkout status answered 404 after pending (polled on)"
 )
 
 // population drives subscriptions through their stories, many at once.
@@ -316,7 +319,16 @@ func (p *population) checkout(ctx context.Context, c *subscriber, path string, o
 			return out, ctx.Err()
 		case <-time.After(500 * time.Millisecond):
 		}
-		if _, err := p.api.call(ctx, http.MethodGet, p.api.ingressURL+"/v1/checkout/payments/"+order.String(), c.jwt, nil, &out); err != nil {
+		status, err := p.api.call(ctx, http.MethodGet, p.api.ingressURL+"/v1/checkout/payments/"+order.String(), c.jwt, nil, &out)
+		if status == http.StatusNotFound {
+			// The ingress answered "pending" for a stored purchase, but its
+			// status URL knows the purchase only once a worker claimed it:
+			// until then it answers 404. A front-end polls on.
+			p.count(storyStatusNotFound)
+			out.Status = "pending"
+			continue
+		}
+		if err != nil {
 			return out, err
 		}
 	}
