@@ -12,7 +12,7 @@ export GOFLAGS := $(strip $(GOFLAGS) -trimpath)
 export TESTCONTAINERS_RYUK_DISABLED = true
 GOBUILD       = $(GO) build -ldflags='-s -w' -o bin/
 
-.PHONY: run test build build-dev binaries lint bench demo image compose-secrets clean
+.PHONY: run test build build-dev binaries lint bench demo chaos image compose-secrets clean
 
 ## run: everything in one process (embedded NATS on 127.0.0.1:4222, ingress on :8080, workers, sandboxes on :8090)
 run: build-dev
@@ -25,6 +25,10 @@ test: binaries
 ## demo: a subscription through purchase, renewals, a refusal, a refund, a card update and termination
 demo: build-dev
 	bin/connector-dev demo
+
+## chaos: the connector as OS processes (2 ingress, 3 workers, nats-server, the sandboxes) under a seeded fault schedule over 2,000 subscriptions; prints the table of DESIGN section 4's promise and fails on a violation (CHAOS_FLAGS="--seed 42 --subscriptions 10000")
+chaos: binaries
+	bin/connector-dev chaos $(CHAOS_FLAGS)
 
 ## build: bin/connector, the production binary (ingress, worker, cleeng, dlq, ops)
 build:

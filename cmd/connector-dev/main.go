@@ -15,6 +15,7 @@ import (
 )
 
 var commands = map[string]cli.Command{
+	"chaos":           {Summary: "the connector as OS processes under a seeded fault schedule over a population of subscriptions; checks that every effect happened once (make chaos)", Run: runChaos},
 	"compose-secrets": {Summary: "make the NATS certificates (.compose/certs) and the env file (.env, from .env.example) docker-compose.yml reads, where absent", Run: runComposeSecrets},
 	"demo":            {Summary: "walk a subscription through every function against a running dev stack (or one of its own)", Role: config.RoleDev, Run: runDemo},
 	"dev":             {Summary: "embedded NATS, ingress, every worker and the sandboxes in one process", Role: config.RoleDev, Run: runDev},

@@ -1,0 +1,230 @@
+package chaos
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/cleeng-connector/connector/internal/faultinject"
+)
+
+// Options shape a run.
+type Options struct {
+	// Subscriptions is the population's size. Default 2000.
+	Subscriptions int
+	// Seed draws the population and the fault schedule; the same seed
+	// replays both. 0 picks one at random (printed).
+	Seed uint64
+	// Duration bounds the population's run (0: until every story ends);
+	// quiescence and the checks come after it.
+	Duration time.Duration
+	// Concurrency is how many stories run at once. Default 64.
+	Concurrency int
+	// KillWorkerEvery and KillIngressEvery are the mean pauses between
+	// SIGKILLs of a random worker and of a random ingress. Defaults 4s and 20s.
+	KillWorkerEvery, KillIngressEvery time.Duration
+	// MaxWorkerKills bounds the worker kills (0: no bound).
+	MaxWorkerKills int
+	// MinWorkerKills keeps the faults on after the population is done
+	// until this many workers were killed.
+	MinWorkerKills int
+	// Quiet bounds the wait for quiescence once faults are off. Default 3 min.
+	Quiet time.Duration
+	// Progress is how often a progress line is printed. Default 5s.
+	Progress time.Duration
+}
+
+func (o *Options) setDefaults() {
+	if o.Subscriptions <= 0 {
+		o.Subscriptions = 2000
+	}
+	for o.Seed == 0 {
+		o.Seed = rand.Uint64()
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 64
+	}
+	if o.KillWorkerEvery == 0 {
+		o.KillWorkerEvery = 4 * time.Second
+	}
+	if o.KillIngressEvery == 0 {
+		o.KillIngressEvery = 20 * time.Second
+	}
+	if o.Quiet <= 0 {
+		o.Quiet = 3 * time.Minute
+	}
+	if o.Progress <= 0 {
+		o.Progress = 5 * time.Second
+	}
+}
+
+// ErrViolated is returned when the table shows a broken promise.
+var ErrViolated = errors.New("chaos: invariant violated")
+
+// Run starts the deployment from bins, drives the population under the
+// fault schedule, waits for quiescence, checks and prints the table to out.
+// It returns ErrViolated (wrapped, naming the seed) when a check failed.
+func Run(ctx context.Context, bins Binaries, opts Options, out io.Writer) error {
+	opts.setDefaults()
+	fmt.Fprintf(out, "chaos: seed %d, %d subscriptions (replay: connector-dev chaos --seed %d --subscriptions %d)\n",
+		opts.Seed, opts.Subscriptions, opts.Seed, opts.Subscriptions)
+	started := time.Now()
+	c, err := startCluster(ctx, bins)
+	if err != nil {
+		return err
+	}
+	defer c.close()
+	a := &api{ingressURL: c.IngressURL, sandboxURL: c.SandboxURL, client: &http.Client{Timeout: 90 * time.Second,
+		Transport: &http.Transport{MaxIdleConnsPerHost: 2 * opts.Concurrency}}}
+	sched := &schedule{
+		rng: rand.New(rand.NewPCG(opts.Seed, 0)), killRNG: rand.New(rand.NewPCG(opts.Seed, 1)),
+		api: a, cluster: c, killWorkers: opts.KillWorkerEvery, killIngress: opts.KillIngressEvery,
+		maxWorkerKills: opts.MaxWorkerKills, minWorkerKills: opts.MinWorkerKills, killed: make(chan struct{}), counts: map[string]int{}, installed: map[string][]faultinject.Fault{},
+	}
+	pop := &population{api: a, seed: opts.Seed, faults: sched, counts: map[string]int{}}
+	if err := pop.seedOffers(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "chaos: deployment up in %s (nats-server, sandboxes, %d ingress, %d workers)\n",
+		time.Since(started).Round(time.Millisecond), ingressReplicas, workerReplicas)
+
+	driveCtx, stopDriving := context.WithCancel(ctx)
+	if opts.Duration > 0 {
+		driveCtx, stopDriving = context.WithTimeout(ctx, opts.Duration)
+	}
+	defer stopDriving()
+	faultCtx, stopFaults := context.WithCancel(ctx)
+	faultsDone := make(chan struct{})
+	go func() {
+		defer close(faultsDone)
+		sched.run(faultCtx)
+	}()
+	progressDone := make(chan struct{})
+	stopProgress := make(chan struct{})
+	go func() {
+		defer close(progressDone)
+		progress(out, opts, started, pop, sched, stopProgress)
+	}()
+	pop.run(driveCtx, opts.Subscriptions, opts.Concurrency)
+	if opts.MinWorkerKills > 0 && opts.KillWorkerEvery > 0 {
+		select {
+		case <-sched.killed:
+		case <-ctx.Done():
+		}
+	}
+	stopFaults()
+	<-faultsDone
+	close(stopProgress)
+	<-progressDone
+	driven := time.Since(started)
+	fmt.Fprintf(out, "chaos: population done in %s; faults off, waiting for quiescence\n", driven.Round(time.Second))
+
+	recs, err := quiesce(ctx, c, opts.Quiet, out)
+	if err != nil {
+		return err
+	}
+	l, err := readLedgers(ctx, a)
+	if err != nil {
+		return err
+	}
+	var v verdict
+	for _, class := range faultClasses {
+		v.report("injected: "+class, sched.count(class))
+	}
+	for _, story := range []string{storyPurchase, storyThreeDS, storyRefused, storyTrial, storyCleverbridge, storyAuthCapture,
+		storyCaptureOnly, storyRenewRefused, storyRefund, storyCardUpdate, storyTermination, storyStatusNotFound} {
+		v.report("driven: "+story, pop.counts[story])
+	}
+	v.check("stories cut short (a driver call failed for good)", pop.counts[storyDriverFailure], "0",
+		pop.counts[storyDriverFailure] == 0, pop.failures)
+	v.report("Cleeng payments", len(l.cleeng.Payments))
+	v.report("Adyen payments", len(l.adyen.PaymentList))
+	v.report("Cleverbridge purchases", len(l.cleverbridge.Purchases))
+	checkInvariants(&v, l, recs)
+	var exited []string
+	for _, p := range append(append([]*process{c.nats, c.sandbox}, c.ingresses...), c.workers...) {
+		if p.exited() {
+			exited = append(exited, p.name+" exited on its own: "+lastLine(p.logs.String()))
+		}
+	}
+	v.check("processes that died unasked", len(exited), "0", len(exited) == 0, exited)
+	if len(sched.errors) > 0 {
+		v.report("schedule calls that failed (faults not injected)", strings.Join(sched.errors, "; "))
+	}
+	fmt.Fprintln(out)
+	v.print(out)
+	fmt.Fprintf(out, "\nwall time %s (population and faults %s), seed %d\n", time.Since(started).Round(time.Second), driven.Round(time.Second), opts.Seed)
+	if v.Failed() {
+		return fmt.Errorf("%w: replay with --seed %d --subscriptions %d", ErrViolated, opts.Seed, opts.Subscriptions)
+	}
+	return nil
+}
+
+// quiesce waits, faults off, until the inbox is empty and no operation is
+// in progress, twice in a row (a redelivery after a killed worker's
+// AckWait can refill an inbox that was empty a moment ago), or until quiet
+// has passed; it returns the last reading either way, for the checks.
+func quiesce(ctx context.Context, c *cluster, quiet time.Duration, out io.Writer) (records, error) {
+	deadline := time.Now().Add(quiet)
+	calm := 0
+	for {
+		r, err := readRecords(ctx, c.natsURL)
+		if err != nil {
+			return r, err
+		}
+		if r.inbox == 0 && len(r.inProgress) == 0 {
+			calm++
+		} else {
+			calm = 0
+		}
+		if calm == 2 || time.Now().After(deadline) {
+			return r, nil
+		}
+		fmt.Fprintf(out, "chaos: quiescing: inbox %d, operations in progress %d\n", r.inbox, len(r.inProgress))
+		select {
+		case <-ctx.Done():
+			return r, ctx.Err()
+		case <-time.After(ackWait / 2):
+		}
+	}
+}
+
+func progress(out io.Writer, opts Options, started time.Time, pop *population, sched *schedule, stop <-chan struct{}) {
+	tick := time.NewTicker(opts.Progress)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		pop.mu.Lock()
+		done, failed := pop.done, pop.counts[storyDriverFailure]
+		pop.mu.Unlock()
+		sched.mu.Lock()
+		injected := 0
+		for _, n := range sched.counts {
+			injected += n
+		}
+		kills := sched.counts[faultWorkerKill] + sched.counts[faultIngressKill]
+		sched.mu.Unlock()
+		fmt.Fprintf(out, "chaos: %4s  stories %d/%d (purchases, then renewals)  failed %d  faults %d  kills %d\n",
+			time.Since(started).Round(time.Second), done, 2*opts.Subscriptions, failed, injected, kills)
+	}
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		s = s[i+1:]
+	}
+	if len(s) > 300 {
+		s = s[:300]
+	}
+	return s
+}
