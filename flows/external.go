@@ -89,7 +89,15 @@ func (f *Flows) mirrorFlow(ev gateways.Event) *flow[mirrorState] {
 		Name: flowMirror,
 		Steps: []step[mirrorState]{
 			{stepSubscription, func(ctx context.Context, rec *ops.Record[mirrorState]) (err error) {
-				rec.State.SubscriptionID, err = f.externalSubscription(ctx, ev, rec.Key)
+				// A decline never starts a Cleeng subscription: a first
+				// purchase declined leaves nothing in Cleeng to mirror (a
+				// cancellation does, as it may be handled before the payment
+				// it follows, and must not be lost).
+				creates := ev.Success || ev.Code == eventSubscriptionDeactivated
+				rec.State.SubscriptionID, err = f.externalSubscription(ctx, ev, rec.Key, creates)
+				if err == nil && rec.State.SubscriptionID == "" {
+					return endHere()
+				}
 				return err
 			}},
 			{stepCleengPayment, func(ctx context.Context, rec *ops.Record[mirrorState]) error {
@@ -125,7 +133,7 @@ func cleengOf(ev gateways.Event) (customer cleeng.ID, offer, country string, err
 // yet"); an entry whose creating operation ended without a subscription
 // is taken over (Cleeng answers a second POST for the external id with
 // the subscription it holds).
-func (f *Flows) externalSubscription(ctx context.Context, ev gateways.Event, opKey string) (cleeng.ID, error) {
+func (f *Flows) externalSubscription(ctx context.Context, ev gateways.Event, opKey string, create bool) (cleeng.ID, error) {
 	if ev.Token == "" {
 		return "", failure.Permanentf("%s %s %s names no subscription: an externally-managed event must bill one", ev.Gateway, ev.Code, ev.PaymentReference)
 	}
@@ -134,11 +142,16 @@ func (f *Flows) externalSubscription(ctx context.Context, ev gateways.Event, opK
 		return "", err
 	}
 	key := ops.Key("external", ev.Gateway, ev.Token)
-	claim := externalIndex{Gateway: ev.Gateway, ExternalSubscriptionID: ev.Token, OpKey: opKey}
-	if err := ops.PutOnce(ctx, f.index, key, flowExternalIndex, stepDone, claim); err != nil {
-		return "", err
+	if create {
+		claim := externalIndex{Gateway: ev.Gateway, ExternalSubscriptionID: ev.Token, OpKey: opKey}
+		if err := ops.PutOnce(ctx, f.index, key, flowExternalIndex, stepDone, claim); err != nil {
+			return "", err
+		}
 	}
 	idx, err := ops.Get[externalIndex](ctx, f.index, key)
+	if errors.Is(err, ops.ErrNotFound) && !create {
+		return "", nil // never paid: no Cleeng subscription
+	}
 	if err != nil {
 		return "", err
 	}
@@ -153,6 +166,9 @@ func (f *Flows) externalSubscription(ctx context.Context, ev gateways.Event, opK
 		case err != nil && !errors.Is(err, ops.ErrNotFound):
 			return "", err
 		}
+	}
+	if !create {
+		return "", nil // its creator ended without one
 	}
 	sub, err := f.cleeng.CreateSubscription(ctx, cleeng.CreateSubscriptionRequest{
 		ExternalSubscriptionID: ev.Token, PaymentMethodID: cleeng.ID(ev.Metadata[metaPaymentMethod]),

@@ -10,6 +10,7 @@ import (
 	"github.com/cleeng-connector/connector/cmd/connector-dev/stack"
 	"github.com/cleeng-connector/connector/gateways/cleverbridge"
 	cbsandbox "github.com/cleeng-connector/connector/gateways/cleverbridge/sandbox"
+	"github.com/cleeng-connector/connector/internal/broker"
 	"github.com/cleeng-connector/connector/internal/testkit"
 )
 
@@ -232,5 +233,34 @@ func TestCleverbridge_RefundAndCancellationInCleverbridgeOfAConnectorBilledSubsc
 	}
 	if st := e.dev.Cleeng.State(); len(st.Subscriptions) != 1 {
 		t.Errorf("%d Cleeng subscriptions, want the seeded one only", len(st.Subscriptions))
+	}
+}
+
+// TestExternallyManaged_DeclinedFirstPurchaseStartsNoSubscription: a
+// subscription Cleverbridge could not charge from the start was never
+// bought: Cleeng gets no subscription for it, and nothing is dead-lettered.
+func TestExternallyManaged_DeclinedFirstPurchaseStartsNoSubscription(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t, externallyManagedCleverbridge)
+	cb := e.dev.Cleverbridge
+	start := selfBilledStart()
+	start.ErrorCode = "PAY_CEX"
+	declined, err := cb.Bill(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, 15*time.Second, "the declined purchase's notification handled", func() bool {
+		for _, d := range cb.Notifications() {
+			if !d.Delivered {
+				return false
+			}
+		}
+		return len(cb.Notifications()) == 1 && e.inboxEmpty()
+	})
+	if m, ok := e.mirrorOf(declined.SubscriptionID); ok {
+		t.Fatalf("Cleeng holds %+v for a subscription never paid, want nothing", m.sub)
+	}
+	if n := testkit.StreamMsgs(t, e.dev.Broker.JS, broker.DLQStream); n != 0 {
+		t.Errorf("%d dead letters, want none", n)
 	}
 }
