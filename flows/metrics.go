@@ -1,8 +1,7 @@
 package flows
 
 import (
-	"errors"
-
+	"github.com/cleeng-connector/connector/internal/telemetry"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -21,12 +20,9 @@ func newEventMetrics(reg prometheus.Registerer) *eventMetrics {
 		Help: "Gateway events recorded for an operator because Cleeng cannot say them (a refund or chargeback undone), by gateway and event code; once per event.",
 	}, []string{"gateway", "event"})
 	if reg != nil {
-		if err := reg.Register(vec); err != nil {
-			are, ok := errors.AsType[prometheus.AlreadyRegisteredError](err)
-			if !ok {
-				panic(err) // a second collector of the same name with other labels: a programming error
-			}
-			vec = are.ExistingCollector.(*prometheus.CounterVec)
+		var err error
+		if vec, err = telemetry.Register(reg, vec); err != nil {
+			panic(err) // a second collector of the same name with other labels: a programming error
 		}
 	}
 	m := &eventMetrics{forOperatorVec: vec}

@@ -3,6 +3,7 @@ package workers
 import (
 	"errors"
 
+	"github.com/cleeng-connector/connector/internal/telemetry"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -34,22 +35,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return m, nil
 	}
 	var err1, err2, err3 error
-	m.messages, err1 = register(reg, m.messages)
-	m.inFlight, err2 = register(reg, m.inFlight)
-	m.duration, err3 = register(reg, m.duration)
+	m.messages, err1 = telemetry.Register(reg, m.messages)
+	m.inFlight, err2 = telemetry.Register(reg, m.inFlight)
+	m.duration, err3 = telemetry.Register(reg, m.duration)
 	return m, errors.Join(err1, err2, err3)
-}
-
-// register registers c, or returns the collector already registered under
-// the same description.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	err := reg.Register(c)
-	if are, ok := errors.AsType[prometheus.AlreadyRegisteredError](err); ok {
-		if existing, ok := are.ExistingCollector.(C); ok {
-			return existing, nil
-		}
-	}
-	return c, err
 }
 
 // flowMetrics are one flow's children, resolved once.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"sync"
 
+	"github.com/cleeng-connector/connector/internal/telemetry"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sony/gobreaker/v2"
 )
@@ -34,22 +35,10 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			[]string{"gateway"}, nil)},
 	}
 	var err1, err2, err3 error
-	m.wait, err1 = register(reg, m.wait)
-	m.refused, err2 = register(reg, m.refused)
-	m.states, err3 = register(reg, m.states)
+	m.wait, err1 = telemetry.Register(reg, m.wait)
+	m.refused, err2 = telemetry.Register(reg, m.refused)
+	m.states, err3 = telemetry.Register(reg, m.states)
 	return m, errors.Join(err1, err2, err3)
-}
-
-// register registers c, or returns the collector already registered under
-// the same description.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	err := reg.Register(c)
-	if are, ok := errors.AsType[prometheus.AlreadyRegisteredError](err); ok {
-		if existing, ok := are.ExistingCollector.(C); ok {
-			return existing, nil
-		}
-	}
-	return c, err
 }
 
 // gatewayMetrics are one gateway's children, resolved once.
