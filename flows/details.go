@@ -167,7 +167,7 @@ func (f *Flows) updateDetailsFlow(cmd messages.PaymentDetailsCommand) *flow[upda
 					return err
 				}
 				if why := f.methodMismatch(st.PaymentMethodID, cmd.PaymentMethod); why != "" {
-					st.Outcome = &messages.DetailsOutcome{Status: statusFailed, Code: messages.OutcomeMethodMismatch, RequestID: st.RequestID, RejectedReason: why}
+					st.Outcome = &messages.DetailsOutcome{Status: messages.StatusFailed, Code: messages.OutcomeMethodMismatch, RequestID: st.RequestID, RejectedReason: why}
 					return endHere()
 				}
 				zero, err := money.New("0", f.opts.ZeroAuthCurrency)

@@ -93,7 +93,7 @@ func (f *Flows) initialFlow(cmd messages.PaymentCommand) *flow[initialState] {
 				// record the subscription under the wrong method: refused
 				// before anything is charged.
 				if why := f.methodMismatch(rec.State.Order.PaymentMethodID, cmd.PaymentMethod); why != "" {
-					rec.State.Outcome = &messages.CheckoutOutcome{Status: statusFailed, Code: messages.OutcomeMethodMismatch,
+					rec.State.Outcome = &messages.CheckoutOutcome{Status: messages.StatusFailed, Code: messages.OutcomeMethodMismatch,
 						OrderID: rec.State.Order.ID, RejectedReason: why}
 					return endHere()
 				}
@@ -180,7 +180,7 @@ func (f *Flows) readOrder(ctx context.Context, rec *ops.Record[initialState], cu
 		return err
 	}
 	if !found {
-		rec.State.Outcome = &messages.CheckoutOutcome{Status: statusFailed, Code: messages.OutcomeOrderNotFound, OrderID: orderID}
+		rec.State.Outcome = &messages.CheckoutOutcome{Status: messages.StatusFailed, Code: messages.OutcomeOrderNotFound, OrderID: orderID}
 		return endHere()
 	}
 	g, err := f.router.ForMethod(order.PaymentMethodID)
@@ -335,9 +335,6 @@ func settled(res *gateways.Result) *gateways.Result {
 	}
 	return &gateways.Result{Outcome: res.Outcome, PaymentReference: res.PaymentReference, RefusalReason: res.RefusalReason}
 }
-
-// statusFailed is the outcome status of a purchase that cannot go on.
-const statusFailed = "failed"
 
 // initialNotified settles an initial purchase the gateway answered pending,
 // from its authorisation notification; key is the purchase's operation,

@@ -138,45 +138,50 @@ func asResponseData(status int, body []byte) (int, sdkAnswer) {
 // paymentAnswer: the SDK hands {action} to Drop-in and passes {payment} (a
 // Cleeng payment) on as its purchase event.
 func paymentAnswer(status int, body []byte) (int, sdkAnswer) {
+	if code, answer, ok := unsettled(status, body, map[string]any{"payment": map[string]string{"status": "pending"}}); ok {
+		return code, answer
+	}
 	var out messages.CheckoutOutcome
 	_ = json.Unmarshal(body, &out) // a 2xx answer is an outcome
-	switch {
-	case status == http.StatusAccepted:
-		// Still running after the sync wait, or waiting for the gateway's
-		// notification: the same call again answers the settled outcome.
-		return http.StatusAccepted, sdkData(map[string]any{"payment": map[string]string{"status": "pending"}})
-	case out.Status == messages.StatusActionRequired:
-		return http.StatusOK, sdkData(map[string]json.RawMessage{"action": out.Action})
-	case out.Status == string(cleeng.StatusRejected):
-		return http.StatusUnprocessableEntity, sdkError("refused", adyen.ShopperMessage(out.RejectedReason))
-	case out.Status == statusFailed:
-		return failedAnswer(out.Code)
-	}
 	return http.StatusOK, sdkData(map[string]*cleeng.Payment{"payment": out.Payment})
 }
 
 // detailsAnswer: {action}, or the new payment details.
 func detailsAnswer(status int, body []byte) (int, sdkAnswer) {
+	if code, answer, ok := unsettled(status, body, map[string]string{"status": "pending"}); ok {
+		return code, answer
+	}
 	var out messages.DetailsOutcome
 	_ = json.Unmarshal(body, &out) // a 2xx answer is an outcome
-	switch {
-	case status == http.StatusAccepted:
-		return http.StatusAccepted, sdkData(map[string]string{"status": "pending"})
-	case out.Status == messages.StatusActionRequired:
-		return http.StatusOK, sdkData(map[string]json.RawMessage{"action": out.Action})
-	case out.Status == string(cleeng.StatusRejected):
-		return http.StatusUnprocessableEntity, sdkError("refused", adyen.ShopperMessage(out.RejectedReason))
-	case out.Status == statusFailed:
-		return failedAnswer(out.Code)
-	}
 	return http.StatusOK, sdkData(map[string]any{
 		"id": out.PaymentDetailsID, "paymentMethodId": out.PaymentMethodID,
 		"paymentMethodSpecificParams": out.PaymentMethodSpecificParams, "active": true,
 	})
 }
 
-// statusFailed is the status of an operation that stopped for good.
-const statusFailed = "failed"
+// unsettled answers what a purchase and a card update share: still
+// running (202: the same call again answers the settled outcome, pending
+// is what the SDK reads then), a shopper action, a refusal, a failure. ok
+// is false for a success, which each call answers in its own shape.
+func unsettled(status int, body []byte, pending any) (int, sdkAnswer, bool) {
+	var out struct {
+		Status, Code, RejectedReason string
+		Action                       json.RawMessage
+	}
+	_ = json.Unmarshal(body, &out) // a 2xx answer is an outcome
+	switch {
+	case status == http.StatusAccepted:
+		return http.StatusAccepted, sdkData(pending), true
+	case out.Status == messages.StatusActionRequired:
+		return http.StatusOK, sdkData(map[string]json.RawMessage{"action": out.Action}), true
+	case out.Status == string(cleeng.StatusRejected):
+		return http.StatusUnprocessableEntity, sdkError("refused", adyen.ShopperMessage(out.RejectedReason)), true
+	case out.Status == messages.StatusFailed:
+		code, answer := failedAnswer(out.Code)
+		return code, answer, true
+	}
+	return 0, sdkAnswer{}, false
+}
 
 func failedAnswer(code string) (int, sdkAnswer) {
 	switch code {
@@ -185,7 +190,7 @@ func failedAnswer(code string) (int, sdkAnswer) {
 	case messages.OutcomeMethodMismatch:
 		return http.StatusUnprocessableEntity, sdkError(code, "this payment method does not pay for this order's paymentMethodId")
 	}
-	return http.StatusBadGateway, sdkError(statusFailed, "the payment could not be completed; contact support")
+	return http.StatusBadGateway, sdkError(messages.StatusFailed, "the payment could not be completed; contact support")
 }
 
 // sdkInitialPayment is the body of initial-payment: Drop-in's state.data

@@ -61,21 +61,7 @@ func TestIngress_RefusesToStartUnlessEveryWebhookIsAuthentic(t *testing.T) {
 			}
 			env := config.FromMap(vars)
 			readIngressSettings(env, zerolog.Nop(), prometheus.NewRegistry())
-			err := env.Err()
-			if len(tt.want) == 0 {
-				if err != nil {
-					t.Fatalf("refused: %v", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("accepted; want an error naming %v", tt.want)
-			}
-			for _, name := range tt.want {
-				if !strings.Contains(err.Error(), name) {
-					t.Errorf("error %q does not name %s", err, name)
-				}
-			}
+			startsOrNames(t, env.Err(), tt.want)
 		})
 	}
 }
@@ -108,5 +94,25 @@ func TestBrokerOptions_DeadLettersNeverOutliveTheirRecords(t *testing.T) {
 	opts := cli.BrokerOptions(env, "test")
 	if err := env.Err(); err != nil || opts.DLQMaxAge >= opts.OpsTTL || opts.InboxMaxBytes == 0 || opts.DLQMaxBytes == 0 {
 		t.Fatalf("defaults: %+v, %v", opts, err)
+	}
+}
+
+// startsOrNames checks a start's configuration error: none when want is
+// empty, else one that names every variable in want.
+func startsOrNames(t *testing.T, err error, want []string) {
+	t.Helper()
+	if len(want) == 0 {
+		if err != nil {
+			t.Fatalf("refused: %v", err)
+		}
+		return
+	}
+	if err == nil {
+		t.Fatalf("accepted; want an error naming %v", want)
+	}
+	for _, name := range want {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error %q does not name %s", err, name)
+		}
 	}
 }

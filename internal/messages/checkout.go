@@ -99,6 +99,10 @@ type DetailsOutcome struct {
 // shopper (3-D Secure, a redirect): its action says what to show them.
 const StatusActionRequired = "action_required"
 
+// StatusFailed is the status of an outcome whose operation cannot go on:
+// its Code says why, for the front-end.
+const StatusFailed = "failed"
+
 // OutcomeOrderNotFound is the code of a purchase whose order Cleeng does
 // not hold for the calling customer: it does not exist, or is another's.
 const OutcomeOrderNotFound = "order_not_found"
