@@ -136,7 +136,7 @@ func servedGateways(env *config.Env) map[string]bool {
 // readWorkerSettings reads the worker variables.
 func readWorkerSettings(env *config.Env, log zerolog.Logger, reg prometheus.Registerer) roles.WorkerSettings {
 	s := roles.WorkerSettings{
-		Flows:   env.List("WORKER_FLOWS"),
+		Flows: env.List("WORKER_FLOWS"),
 		Runtime: workers.Config{Concurrency: env.Int("WORKER_CONCURRENCY"), AckWait: env.Duration("WORKER_ACK_WAIT"),
 			Schedule: env.Durations("WORKER_RETRY_SCHEDULE"), Logger: log, Metrics: reg},
 		Cleeng: cleeng.Config{
