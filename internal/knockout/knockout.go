@@ -13,9 +13,9 @@ package knockout
 type Mechanism string
 
 const (
-	// OperationRecords: a finished operation's record is forgotten when a
-	// message claims it (ops.Claim), so a redelivered or re-sent message
-	// does the operation again.
+	// OperationRecords: a finished operation's record is forgotten when
+	// the message that starts it comes again (flows' runner), so a
+	// redelivered or re-sent message does the operation again.
 	OperationRecords Mechanism = "operation-records"
 	// IdempotencyKeys: the gateway calls carry no Idempotency-Key
 	// (gateways/adyen), so a retried call after a lost answer is new to

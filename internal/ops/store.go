@@ -13,7 +13,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/cleeng-connector/connector/internal/failure"
-	"github.com/cleeng-connector/connector/internal/knockout"
 	"github.com/cleeng-connector/connector/internal/telemetry"
 )
 
@@ -172,9 +171,6 @@ func Claim[T any](ctx context.Context, s *Store, key, flow string) (*Record[T], 
 			return nil, failure.Permanentf("operation %s belongs to flow %q, not %q", key, cur.Flow, flow)
 		}
 		if cur.Status != StatusInProgress {
-			if knockout.Off(knockout.OperationRecords) && s.kv.Delete(ctx, key, jetstream.LastRevision(cur.Revision())) == nil {
-				continue // a test build's knockout: the finished operation is done again
-			}
 			return cur, nil
 		}
 		now = s.now() // the record may have been written after the first reading
