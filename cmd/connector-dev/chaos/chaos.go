@@ -43,6 +43,9 @@ type Options struct {
 	Knockout string
 }
 
+// defaultKillWorkerEvery is Options.KillWorkerEvery's default.
+const defaultKillWorkerEvery = 4 * time.Second
+
 func (o *Options) setDefaults() {
 	if o.Subscriptions <= 0 {
 		o.Subscriptions = 2000
@@ -54,7 +57,7 @@ func (o *Options) setDefaults() {
 		o.Concurrency = 64
 	}
 	if o.KillWorkerEvery == 0 {
-		o.KillWorkerEvery = 4 * time.Second
+		o.KillWorkerEvery = defaultKillWorkerEvery
 	}
 	if o.KillIngressEvery == 0 {
 		o.KillIngressEvery = 20 * time.Second
@@ -70,6 +73,9 @@ func (o *Options) setDefaults() {
 // replay is the flags that run the same population and schedule again.
 func (o *Options) replay() string {
 	flags := fmt.Sprintf("--seed %d --subscriptions %d", o.Seed, o.Subscriptions)
+	if o.KillWorkerEvery != defaultKillWorkerEvery {
+		flags += " --kill-worker-every " + o.KillWorkerEvery.String()
+	}
 	if o.Knockout != "" {
 		flags += " --knockout " + o.Knockout
 	}
