@@ -12,7 +12,7 @@ export GOFLAGS := $(strip $(GOFLAGS) -trimpath)
 export TESTCONTAINERS_RYUK_DISABLED = true
 GOBUILD       = $(GO) build -ldflags='-s -w' -o bin/
 
-.PHONY: run test build build-dev binaries lint bench demo chaos image compose-secrets clean
+.PHONY: run test build build-dev binaries connector-knockout lint bench demo chaos image compose-secrets clean
 
 ## run: everything in one process (embedded NATS on 127.0.0.1:4222, ingress on :8080, workers, sandboxes on :8090)
 run: build-dev
@@ -41,6 +41,10 @@ build-dev:
 # binaries: both, and bin/nats-server: what the images hold, in one go build
 binaries:
 	$(GOBUILD) ./cmd/connector ./cmd/connector-dev github.com/nats-io/nats-server/v2
+
+## connector-knockout: bin/connector-knockout, a test build of the connector (-tags knockout) in which CONNECTOR_KNOCKOUT switches one idempotency mechanism off, never deployed: CHAOS_FLAGS="--knockout intent" (or operation-records, idempotency-keys) shows make chaos failing without it
+connector-knockout:
+	$(GO) build -tags knockout -ldflags='-s -w' -o bin/connector-knockout ./cmd/connector
 
 ## image: the FROM scratch images of the connector, the sandboxes and nats-server (docker-compose.yml runs them)
 image: binaries

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/cleeng-connector/connector/internal/failure"
+	"github.com/cleeng-connector/connector/internal/knockout"
 	"github.com/cleeng-connector/connector/internal/ops"
 )
 
@@ -90,9 +91,21 @@ func (fl *flow[T]) parkedAt(rec *ops.Record[T]) (parked[T], bool) {
 // start is the handler of the message that starts the flow's operation key:
 // claimed, and run from where it stands (proceed).
 func (fl *flow[T]) start(ctx context.Context, store *ops.Store, key string) error {
+	if knockout.Off(knockout.OperationRecords) {
+		forgetFinished[T](ctx, store, key)
+	}
 	return operate(ctx, store, key, fl.Name, func(ctx context.Context, rec *ops.Record[T]) error {
 		return fl.proceed(ctx, store, rec)
 	})
+}
+
+// forgetFinished removes key's record if its operation finished, so the
+// message starting it does it all again: the knockout of the operation
+// records, in test builds only (internal/knockout).
+func forgetFinished[T any](ctx context.Context, store *ops.Store, key string) {
+	if rec, err := ops.Get[T](ctx, store, key); err == nil && rec.Status != ops.StatusInProgress {
+		_ = ops.Remove(ctx, store, rec) // lost to a concurrent write: the record stands, as without the knockout
+	}
 }
 
 // proceed moves a claimed operation on: parked, its state's Look decides

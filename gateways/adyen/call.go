@@ -15,6 +15,7 @@ import (
 	"github.com/cenkalti/backoff/v4"
 
 	"github.com/cleeng-connector/connector/internal/failure"
+	"github.com/cleeng-connector/connector/internal/knockout"
 )
 
 // maxKeyLen is Adyen's limit on Idempotency-Key.
@@ -26,6 +27,9 @@ const maxKeyLen = 64
 func idempotencyKey(key string) (string, error) {
 	if key == "" {
 		return "", failure.Permanentf("adyen: idempotency key is required")
+	}
+	if knockout.Off(knockout.IdempotencyKeys) {
+		return "", nil // a test build's knockout: the header goes empty, which Adyen ignores
 	}
 	if len(key) <= maxKeyLen {
 		return key, nil

@@ -37,7 +37,14 @@ type Options struct {
 	Quiet time.Duration
 	// Progress is how often a progress line is printed. Default 5s.
 	Progress time.Duration
+	// Knockout names an idempotency mechanism to switch off in the
+	// workers (internal/knockout), which then run the knockout build: the
+	// run must show the violation. "": none.
+	Knockout string
 }
+
+// defaultKillWorkerEvery is Options.KillWorkerEvery's default.
+const defaultKillWorkerEvery = 4 * time.Second
 
 func (o *Options) setDefaults() {
 	if o.Subscriptions <= 0 {
@@ -50,7 +57,7 @@ func (o *Options) setDefaults() {
 		o.Concurrency = 64
 	}
 	if o.KillWorkerEvery == 0 {
-		o.KillWorkerEvery = 4 * time.Second
+		o.KillWorkerEvery = defaultKillWorkerEvery
 	}
 	if o.KillIngressEvery == 0 {
 		o.KillIngressEvery = 20 * time.Second
@@ -63,6 +70,18 @@ func (o *Options) setDefaults() {
 	}
 }
 
+// replay is the flags that run the same population and schedule again.
+func (o *Options) replay() string {
+	flags := fmt.Sprintf("--seed %d --subscriptions %d", o.Seed, o.Subscriptions)
+	if o.KillWorkerEvery != defaultKillWorkerEvery {
+		flags += " --kill-worker-every " + o.KillWorkerEvery.String()
+	}
+	if o.Knockout != "" {
+		flags += " --knockout " + o.Knockout
+	}
+	return flags
+}
+
 // ErrViolated is returned when the table shows a broken promise.
 var ErrViolated = errors.New("chaos: invariant violated")
 
@@ -71,8 +90,13 @@ var ErrViolated = errors.New("chaos: invariant violated")
 // It returns ErrViolated (wrapped, naming the seed) when a check failed.
 func Run(ctx context.Context, bins Binaries, opts Options, out io.Writer) error {
 	opts.setDefaults()
-	fmt.Fprintf(out, "chaos: seed %d, %d subscriptions (replay: connector-dev chaos --seed %d --subscriptions %d)\n",
-		opts.Seed, opts.Subscriptions, opts.Seed, opts.Subscriptions)
+	if opts.Knockout != "" {
+		var err error
+		if bins, err = bins.knockout(opts.Knockout); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(out, "chaos: seed %d, %d subscriptions (replay: connector-dev chaos %s)\n", opts.Seed, opts.Subscriptions, opts.replay())
 	started := time.Now()
 	c, err := startCluster(ctx, bins)
 	if err != nil {
@@ -133,6 +157,9 @@ func Run(ctx context.Context, bins Binaries, opts Options, out io.Writer) error 
 		return err
 	}
 	var v verdict
+	if opts.Knockout != "" {
+		v.report("switched off in the workers (knockout build)", opts.Knockout)
+	}
 	for _, class := range faultClasses {
 		v.report("injected: "+class, sched.count(class))
 	}
@@ -160,7 +187,7 @@ func Run(ctx context.Context, bins Binaries, opts Options, out io.Writer) error 
 	v.print(out)
 	fmt.Fprintf(out, "\nwall time %s (population and faults %s), seed %d\n", time.Since(started).Round(time.Second), driven.Round(time.Second), opts.Seed)
 	if v.Failed() {
-		return fmt.Errorf("%w: replay with --seed %d --subscriptions %d", ErrViolated, opts.Seed, opts.Subscriptions)
+		return fmt.Errorf("%w: replay with %s", ErrViolated, opts.replay())
 	}
 	return nil
 }

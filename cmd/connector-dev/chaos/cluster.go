@@ -109,8 +109,8 @@ func startCluster(ctx context.Context, bins Binaries) (_ *cluster, err error) {
 		if err != nil {
 			return nil, err
 		}
-		w := &process{name: fmt.Sprintf("worker-%d", i+1), args: []string{bins.Connector, "worker"},
-			env: append(c.commonEnv(), c.workerEnv(addr)...), health: "http://" + addr + "/readyz"}
+		w := &process{name: fmt.Sprintf("worker-%d", i+1), args: []string{bins.Worker, "worker"},
+			env: slices.Concat(c.commonEnv(), c.workerEnv(addr), bins.WorkerEnv), health: "http://" + addr + "/readyz"}
 		c.workers = append(c.workers, w)
 		if err := w.start(ctx); err != nil {
 			return nil, err

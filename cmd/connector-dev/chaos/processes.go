@@ -17,6 +17,10 @@ import (
 // Binaries are the executables a run starts, all built by `make binaries`.
 type Binaries struct {
 	Connector, ConnectorDev, NATSServer string
+	// Worker is what the workers run: Connector, or in a --knockout run
+	// the knockout build, with WorkerEnv switching its mechanism off.
+	Worker    string
+	WorkerEnv []string
 }
 
 // BinariesIn names the executables in dir and checks they exist.
@@ -26,6 +30,7 @@ func BinariesIn(dir string) (Binaries, error) {
 		ConnectorDev: filepath.Join(dir, "connector-dev"),
 		NATSServer:   filepath.Join(dir, "nats-server"),
 	}
+	b.Worker = b.Connector
 	for _, p := range []string{b.Connector, b.ConnectorDev, b.NATSServer} {
 		if _, err := os.Stat(p); err != nil {
 			return b, fmt.Errorf("%s: %w (make binaries builds it)", p, err)
