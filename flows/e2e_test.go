@@ -1,6 +1,7 @@
 package flows_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -478,5 +479,54 @@ func TestRefund_UnknownPaymentWithSeveralGatewaysIsDeadLettered(t *testing.T) {
 	}
 	if n := len(e.dev.Adyen.Payments()); n != 0 {
 		t.Errorf("%d Adyen calls for an unroutable refund, want 0", n)
+	}
+}
+
+// TestInitialPurchase_AuthorisationNotifiedWhileAwaitingTheShopperSettlesIt:
+// the shopper's 3-D Secure result reached Adyen but its answer was never
+// recorded (the worker sending it was killed; a redirect method's shopper
+// closed the page at the bank), so Adyen's AUTHORISATION notification is
+// the first news of the purchase parked for the shopper: it settles it, and
+// the shopper's details arriving after are answered with that outcome.
+// (The notification failed the operation as "at a step the flow does not
+// have"; chaos found it under kills every half second.)
+func TestInitialPurchase_AuthorisationNotifiedWhileAwaitingTheShopperSettlesIt(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t)
+	o := e.order("DE", stack.DemoOffer.ID)
+	out := e.pay(o.ID, adyensandbox.CardMethod(adyensandbox.CardVisa3DS, "Matthew Brown"))
+	if out.Status != "action_required" {
+		t.Fatalf("outcome %+v, want action_required", out)
+	}
+	details, err := adyensandbox.ThreeDSResult(out.Action, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The result reaches Adyen as the killed worker sent it: not through the connector.
+	body, _ := json.Marshal(map[string]any{"details": details})
+	req, _ := http.NewRequest(http.MethodPost, e.dev.AdyenCheckoutURL()+"/payments/details", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-API-Key", stack.DevAdyenAPIKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/payments/details answered %d", resp.StatusCode)
+	}
+	testkit.Eventually(t, time.Minute, "the purchase captured in Cleeng from the notification", func() bool {
+		p, ok := e.paymentOfOrder(o.ID)
+		return ok && p.Status == cleeng.StatusCaptured && e.finished(e.initialKey(o.ID))
+	})
+	if n := e.deadLetters(); n != 0 {
+		t.Errorf("%d messages dead-lettered, want none", n)
+	}
+	code, done := e.post("/v1/checkout/payments/details", map[string]any{"orderId": json.Number(o.ID), "details": details})
+	if p, _ := e.paymentOfOrder(o.ID); code != http.StatusOK || done.Status != "captured" || done.PaymentID != p.ID {
+		t.Errorf("the shopper's details after: %d %+v, want captured payment %s", code, done, p.ID)
+	}
+	if n := len(e.dev.Adyen.PaymentsFor(o.ID.String())); n != 1 {
+		t.Errorf("%d Adyen payments for order %s, want 1", n, o.ID)
 	}
 }

@@ -347,12 +347,17 @@ func (f *Flows) initialNotified(ctx context.Context, key string, ev gateways.Eve
 	return operate(ctx, f.ops, key, flowInitial, func(ctx context.Context, rec *ops.Record[initialState]) error {
 		switch rec.Step {
 		case stepAwaitingNotification:
-		case "", stepOrder:
-			return failure.NotYet(0, fmt.Errorf("%s: authorisation notified before the gateway's answer was recorded", key))
-		default:
+		case stepAwaitingShopper:
+			// The shopper's result reached the gateway, and its answer was
+			// never recorded (the worker sending it was killed; a redirect
+			// method's shopper never came back from the bank): the
+			// notification is the outcome, as for a pending payment.
+		case stepGateway, stepCleengPayment:
 			// The answer is recorded (the call's, or this notification's on
 			// an earlier delivery): report it, if no one has yet.
 			return fl.run(ctx, f.ops, rec)
+		default:
+			return failure.NotYet(0, fmt.Errorf("%s: authorisation notified before the gateway's answer was recorded", key))
 		}
 		res := gateways.Result{Outcome: gateways.Captured, PaymentReference: ev.PaymentReference, Token: ev.Token}
 		if !ev.Success {
