@@ -91,6 +91,8 @@ func New(opts Options) *Sandbox {
 		scenarios: map[string]Scenario{},
 		purchases: map[string]*Purchase{},
 	}
+	s.outbox.HoldBack(s.faults.HoldBackNotification)
+	s.faults.AwaitNotifications(s.outbox.Settled)
 	mux := http.NewServeMux()
 	mux.Handle("POST "+cleverbridge.ProcessCartPath, s.faults.Wrap(http.HandlerFunc(s.serveProcessCart)))
 	mux.Handle("/sandbox/faults", s.faults.Handler())
