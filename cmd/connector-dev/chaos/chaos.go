@@ -146,6 +146,7 @@ func Run(ctx context.Context, bins Binaries, opts Options, out io.Writer) error 
 	v.report("Adyen payments", len(l.adyen.PaymentList))
 	v.report("Cleverbridge purchases", len(l.cleverbridge.Purchases))
 	checkInvariants(&v, l, recs)
+	checkReconcile(ctx, &v, bins, c, started)
 	var exited []string
 	for _, p := range append(append([]*process{c.nats, c.sandbox}, c.ingresses...), c.workers...) {
 		if p.exited() {
