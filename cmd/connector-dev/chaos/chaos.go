@@ -186,7 +186,7 @@ func quiesce(ctx context.Context, c *cluster, quiet time.Duration, out io.Writer
 		if calm == 2 || time.Now().After(deadline) {
 			return r, nil
 		}
-		fmt.Fprintf(out, "chaos: quiescing: inbox %d, operations in progress %d\n", r.inbox, len(r.inProgress))
+		fmt.Fprintf(out, "chaos: quiescing: inbox %d, operations in progress %d%s\n", r.inbox, len(r.inProgress), waitingFor(r))
 		select {
 		case <-ctx.Done():
 			return r, ctx.Err()
