@@ -135,6 +135,9 @@ func Run(ctx context.Context, bins Binaries, opts Options, out io.Writer) error 
 	var v verdict
 	for _, class := range faultClasses {
 		v.report("injected: "+class, sched.count(class))
+		if class == faultReordered {
+			reportOvertaken(&v, l)
+		}
 	}
 	for _, story := range []string{storyPurchase, storyThreeDS, storyRefused, storyTrial, storyCleverbridge, storyAuthCapture,
 		storyCaptureOnly, storyRenewRefused, storyRefund, storyCardUpdate, storyTermination, storyStatusNotFound} {

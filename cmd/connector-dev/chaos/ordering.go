@@ -39,6 +39,13 @@ func (s *schedule) installOrderFaults(ctx context.Context) {
 	}
 }
 
+// reportOvertaken adds how many held-back notifications the sandboxes
+// delivered after a later one of their payment: the reorders that took.
+func reportOvertaken(v *verdict, l ledgers) {
+	v.report("  of them delivered after a later one of their payment or subscription",
+		l.adyen.NotificationsReordered+l.cleverbridge.NotificationsReordered)
+}
+
 // storyOrder is the order in which a story's Cleeng webhooks go out:
 // swapped, the termination comes first and the refund last, as Cleeng's
 // deliveries may arrive.

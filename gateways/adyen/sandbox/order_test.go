@@ -71,8 +71,8 @@ func TestSandbox_ReorderedNotificationComesAfterTheNextOneOfItsPayment(t *testin
 	if first, second := receive(t, events), receive(t, events); first != "CAPTURE" || second != "AUTHORISATION" {
 		t.Fatalf("delivered %s then %s, want the held AUTHORISATION after the CAPTURE", first, second)
 	}
-	if n := sb.outbox.Reordered(); n != 1 {
-		t.Fatalf("Reordered() = %d, want 1", n)
+	if n := sb.State().NotificationsReordered; n != 1 {
+		t.Fatalf("notificationsReordered %d, want 1", n)
 	}
 
 	// Held back with no later notification of its payment: sent once the
