@@ -64,16 +64,7 @@ func TestCapture_DeactivationDuringTheCaptureLeavesTheAuthorisationToIt(t *testi
 	e := newE2E(t)
 	sub := e.subscribe("DE")
 	details := e.detailsOf(sub)
-	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentAuthorisation), SubscriptionID: sub.SubscriptionID, DunningAttemptDate: "2026-12-01T00:00:00Z"})
-	var authorised cleeng.Payment
-	testkit.Eventually(t, time.Minute, "renewal authorised", func() bool {
-		ps := e.payments(sub.SubscriptionID)
-		if len(ps) == 2 && ps[1].Status == cleeng.StatusAuthorized {
-			authorised = ps[1]
-			return true
-		}
-		return false
-	})
+	authorised := e.authorisedRenewal(sub)
 	atAdyen := faultinject.NewGate()
 	e.dev.Adyen.Faults().Add(faultinject.Fault{Method: http.MethodPost, PathPrefix: "/v71/payments/" + authorised.ExternalPaymentID + "/captures", Hold: atAdyen, Count: 1})
 	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentCapture), SubscriptionID: sub.SubscriptionID, DunningAttemptDate: "2026-12-04T00:00:00Z"})

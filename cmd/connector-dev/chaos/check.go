@@ -340,34 +340,19 @@ func checkInvariants(v *verdict, l ledgers, r records) {
 	}
 	v.report("dead letters: renewals in doubt, Cleverbridge charged nothing (for an operator)", len(r.inDoubtOrders)-len(charged))
 	v.check("dead letters: renewals in doubt that Cleverbridge charged", len(charged), "0", len(charged) == 0, charged)
-	terminated := map[cleeng.ID]bool{}
+	terminated, cancelled := map[cleeng.ID]bool{}, map[cleeng.ID]bool{}
 	for _, sub := range l.cleeng.Subscriptions {
 		terminated[sub.SubscriptionID] = sub.Status == cleeng.SubscriptionTerminated
 	}
-	late := 0
-	var unexplainedLetters []string
-	for _, sub := range r.lateForTerminated {
-		if terminated[sub] {
-			late++
-		} else {
-			unexplainedLetters = append(unexplainedLetters, "renewal of subscription "+sub.String()+" refused as terminated, but Cleeng holds it active")
-		}
-	}
-	v.report("dead letters: renewals that reached Cleeng after the subscription's termination", late)
-	cancelled := map[cleeng.ID]bool{}
 	for _, p := range l.cleeng.Payments {
 		if p.Status == cleeng.StatusCancelled {
 			cancelled[p.SubscriptionID] = true
 		}
 	}
-	gone := 0
-	for _, sub := range r.captureGone {
-		if cancelled[sub] {
-			gone++
-		} else {
-			unexplainedLetters = append(unexplainedLetters, "capture of subscription "+sub.String()+" found its authorisation gone, but no payment of it was cancelled")
-		}
-	}
+	late, unexplainedLetters := explained(r.lateForTerminated, terminated, "renewal of subscription %s refused as terminated, but Cleeng holds it active")
+	v.report("dead letters: renewals that reached Cleeng after the subscription's termination", late)
+	gone, notCancelled := explained(r.captureGone, cancelled, "capture of subscription %s found its authorisation gone, but no payment of it was cancelled")
+	unexplainedLetters = append(unexplainedLetters, notCancelled...)
 	v.report("dead letters: captures whose authorisation a card update cancelled first", gone)
 	unexplained := len(unexplainedLetters)
 	reasons := unexplainedLetters
@@ -376,6 +361,21 @@ func checkInvariants(v *verdict, l ledgers, r records) {
 		reasons = append(reasons, fmt.Sprintf("%d× %s", r.deadLetters[reason], reason))
 	}
 	v.check("dead letters the schedule does not explain", unexplained, "0", unexplained == 0, reasons)
+}
+
+// explained counts the letters about subs that the ledgers explain (by
+// subscription), and names the others with unexplained.
+func explained(subs []cleeng.ID, explains map[cleeng.ID]bool, unexplained string) (int, []string) {
+	n := 0
+	var others []string
+	for _, sub := range subs {
+		if explains[sub] {
+			n++
+		} else {
+			others = append(others, fmt.Sprintf(unexplained, sub))
+		}
+	}
+	return n, others
 }
 
 // agreement compares every Cleeng payment with the gateway's payment of
