@@ -127,8 +127,13 @@ func (f *Flows) captureFlow(d cleeng.DunningData) *flow[captureState] {
 					return err
 				}
 				if auth == nil {
-					return failure.Permanentf("subscription %s, dunning attempt %s: the capture found an authorised payment in Cleeng, and it is gone: check the subscription's payments, then capture or charge it by hand",
-						d.SubscriptionID, d.DunningAttemptDate)
+					return authorisationGone(d, "Cleeng holds none")
+				}
+				if mine, err := f.claimAuthorisation(ctx, auth.ID, rec.Key); err != nil || !mine {
+					if err == nil {
+						err = authorisationGone(d, "the deactivation of its payment details is cancelling payment "+auth.ID.String())
+					}
+					return err
 				}
 				rec.State.Gateway, rec.State.Authorised = g.Name(), auth
 				return nil

@@ -2,14 +2,17 @@ package flows_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/cleeng-connector/connector/cleeng"
 	cleengsandbox "github.com/cleeng-connector/connector/cleeng/sandbox"
+	adyensandbox "github.com/cleeng-connector/connector/gateways/adyen/sandbox"
 	"github.com/cleeng-connector/connector/internal/broker"
 	"github.com/cleeng-connector/connector/internal/faultinject"
+	"github.com/cleeng-connector/connector/internal/ops"
 	"github.com/cleeng-connector/connector/internal/testkit"
 )
 
@@ -47,5 +50,41 @@ func TestCapture_ReportAnswerLostThenRefundedIsDone(t *testing.T) {
 	}
 	if p, _ := e.dev.Cleeng.State().Payment(renewal.ID); p.Status != cleeng.StatusRefunded {
 		t.Errorf("renewal %+v, want it refunded still", p)
+	}
+}
+
+// A card update's deactivation of the old payment details arrives while the
+// capture of a dunning attempt authorised on them is at Adyen. The capture
+// claimed the authorisation first: the deactivation leaves it to the
+// capture, which captures it and reports it captured (found by make chaos:
+// the deactivation cancelled in Cleeng the payment Adyen then captured, and
+// the capture's report was dead-lettered).
+func TestCapture_DeactivationDuringTheCaptureLeavesTheAuthorisationToIt(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t)
+	sub := e.subscribe("DE")
+	details := e.detailsOf(sub)
+	authorised := e.authorisedRenewal(sub)
+	atAdyen := faultinject.NewGate()
+	e.dev.Adyen.Faults().Add(faultinject.Fault{Method: http.MethodPost, PathPrefix: "/v71/payments/" + authorised.ExternalPaymentID + "/captures", Hold: atAdyen, Count: 1})
+	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentCapture), SubscriptionID: sub.SubscriptionID, DunningAttemptDate: "2026-12-04T00:00:00Z"})
+	testkit.Eventually(t, time.Minute, "the capture held at Adyen", func() bool { return atAdyen.Arrived() > 0 })
+
+	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentDetailsDeactivated), PaymentDetailsID: details.ID})
+	store := ops.NewStore(e.dev.Broker.Ops)
+	testkit.Eventually(t, time.Minute, "the deactivation done", func() bool {
+		rec, err := ops.Get[json.RawMessage](context.Background(), store, ops.Key("deactivate-details", details.ID.String()))
+		return err == nil && rec.Status == ops.StatusDone
+	})
+	atAdyen.Open()
+	testkit.Eventually(t, time.Minute, "every message handled", e.inboxEmpty)
+	if n := testkit.StreamMsgs(t, e.dev.Broker.JS, broker.DLQStream); n != 0 {
+		t.Errorf("%d dead letters, want none: %s", n, e.waitDeadLetter("capture"))
+	}
+	if p, _ := e.dev.Cleeng.State().Payment(authorised.ID); p.Status != cleeng.StatusCaptured {
+		t.Errorf("renewal %s in Cleeng, want captured", p.Status)
+	}
+	if a, _ := e.dev.Adyen.Payment(authorised.ExternalPaymentID); a.Status != adyensandbox.StatusCaptured {
+		t.Errorf("renewal %s at Adyen, want captured", a.Status)
 	}
 }

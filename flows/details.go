@@ -110,6 +110,12 @@ func (f *Flows) cancelAuthorised(ctx context.Context, g gateways.Gateway, rec *o
 		if slices.Contains(rec.State.Cancelled, p.ID) || p.Status.Normalize() != cleeng.StatusAuthorized {
 			continue
 		}
+		if mine, err := f.claimAuthorisation(ctx, p.ID, rec.Key); err != nil || !mine {
+			if err != nil {
+				return err
+			}
+			continue // its dunning attempt's capture took it first and settles it
+		}
 		if g.Capabilities().Cancel && p.ExternalPaymentID != "" {
 			if _, err := g.Cancel(ctx, gateways.ModifyRequest{IdempotencyKey: opKey("cancel", p.ID.String()),
 				PaymentReference: p.ExternalPaymentID, Reference: p.OrderID.String()}); err != nil {

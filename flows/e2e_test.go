@@ -405,16 +405,7 @@ func TestDeactivateDetails_CancelsOpenAuthorisations(t *testing.T) {
 	sub := e.subscribe("DE")
 	details := e.detailsOf(sub)
 	// An authorisation that will never be captured: the card is replaced first.
-	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentAuthorisation), SubscriptionID: sub.SubscriptionID})
-	var authorised cleeng.Payment
-	testkit.Eventually(t, time.Minute, "renewal authorised", func() bool {
-		ps := e.payments(sub.SubscriptionID)
-		if len(ps) == 2 && ps[1].Status == cleeng.StatusAuthorized {
-			authorised = ps[1]
-			return true
-		}
-		return false
-	})
+	authorised := e.authorisedRenewal(sub)
 	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentDetailsDeactivated), PaymentDetailsID: details.ID, Copies: 2})
 	testkit.Eventually(t, time.Minute, "authorisation cancelled in Cleeng", func() bool {
 		p, _ := e.dev.Cleeng.State().Payment(authorised.ID)

@@ -73,7 +73,7 @@ func (c *Config) decide(err error, attempt uint64, age time.Duration) decision {
 	if class == failure.ClassNotYet {
 		delay := failure.RetryAfter(err)
 		if delay <= 0 {
-			delay = c.retryDelay(attempt)
+			delay = c.delayAt(attempt, age)
 		}
 		return decision{action: actRetry, delay: delay, outcome: outcomeNotYet}
 	}
@@ -81,7 +81,26 @@ func (c *Config) decide(err error, attempt uint64, age time.Duration) decision {
 	if attempt >= uint64(c.MaxDeliver) && age >= c.transientBudget() {
 		return decision{action: actDeadLetter, outcome: outcomeDeadLettered}
 	}
-	return decision{action: actRetry, delay: max(c.retryDelay(attempt), failure.RetryAfter(err)), outcome: outcomeRetried}
+	return decision{action: actRetry, delay: max(c.delayAt(attempt, age), failure.RetryAfter(err)), outcome: outcomeRetried}
+}
+
+// delayAt is the schedule's delay after delivery number attempt of a
+// message of age, but no more than the schedule would wait had every
+// delivery so far failed on it: deliveries spent on "not yet" with a wait
+// of their own (a renewal looking for its notification every half second,
+// a claim's lease) count in attempt, and must not send the first
+// transient failure after them to the schedule's far end (an hour) when
+// the message is seconds old.
+func (c *Config) delayAt(attempt uint64, age time.Duration) time.Duration {
+	var waited time.Duration
+	for n := uint64(1); n < attempt; n++ {
+		d := c.retryDelay(n)
+		if waited+d > age {
+			return d
+		}
+		waited += d
+	}
+	return c.retryDelay(attempt)
 }
 
 // transientBudget is how long the schedule takes to give MaxDeliver deliveries.

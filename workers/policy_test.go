@@ -41,7 +41,11 @@ func TestDecide_ChoosesActionAndDelayPerAttempt(t *testing.T) {
 		{"not yet without a wait uses schedule", failure.NotYet(0, boom), 2, decision{actRetry, 5 * time.Second, outcomeNotYet}, old},
 		{"not yet outlasts MaxDeliver", failure.NotYet(0, boom), 5, decision{actRetry, 10 * time.Minute, outcomeNotYet}, old},
 		{"not yet at MaxDeliverNotYet dead-letters", failure.NotYet(0, boom), 6, decision{action: actDeadLetter, outcome: outcomeDeadLettered}, old},
-		{"transient after not-yets, younger than the budget, retries", failure.Transient(boom), 5, decision{actRetry, 10 * time.Minute, outcomeRetried}, 10 * time.Second},
+		// Four deliveries in 10s were not-yets with waits of their own: the
+		// schedule would have taken 36s to give them, so the delay is the
+		// one a message of that age would be at (30s), not the 5th (10min).
+		{"transient after not-yets, younger than the budget, waits as its age", failure.Transient(boom), 5, decision{actRetry, 30 * time.Second, outcomeRetried}, 10 * time.Second},
+		{"not yet without a wait after quick not-yets waits as its age", failure.NotYet(0, boom), 5, decision{actRetry, time.Second, outcomeNotYet}, 500 * time.Millisecond},
 		{"transient at MaxDeliverNotYet dead-letters whatever its age", failure.Transient(boom), 6, decision{action: actDeadLetter, outcome: outcomeDeadLettered}, time.Second},
 	}
 	for _, tc := range cases {

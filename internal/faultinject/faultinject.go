@@ -8,6 +8,7 @@ package faultinject
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"maps"
@@ -36,7 +37,19 @@ type Fault struct {
 	// HoldResponse: the next Count matching requests are applied, then
 	// their answers held until Release, or until the client goes away.
 	HoldResponse bool `json:"holdResponse,omitempty"`
-	// Count limits how many requests the fault applies to; 0 means every one.
+	// NotifyFirst: the next Count matching requests are applied, then their
+	// answers held until the notifications the sandbox had started were
+	// delivered: the caller hears of the effect from the notification
+	// before the answer (gateways notify asynchronously, so this happens).
+	// The sandbox gives the wait with AwaitNotifications.
+	NotifyFirst bool `json:"notifyFirst,omitempty"`
+	// ReorderNotifications: the next Count notifications the sandbox sends
+	// are held back, each until a later one about the same payment was
+	// delivered, or until the faults are reset or released. It matches
+	// notifications, not requests: Method and PathPrefix do not apply.
+	ReorderNotifications bool `json:"reorderNotifications,omitempty"`
+	// Count limits how many requests (or notifications) the fault applies
+	// to; 0 means every one.
 	Count int `json:"count,omitempty"`
 	// Hold, set by a test in-process, holds matching requests at the gate
 	// until it opens (or the client gives up), before anything else.
@@ -67,6 +80,29 @@ type Injector struct {
 	// held counts the answers being held; release is closed to send them.
 	held    int
 	release chan struct{}
+	// settled waits for the sandbox's notifications (AwaitNotifications).
+	settled func(context.Context) error
+}
+
+// AwaitNotifications gives the wait of NotifyFirst faults: settled returns
+// once every notification the sandbox started so far was delivered, or
+// when its context ends. Without it NotifyFirst answers at once.
+func (in *Injector) AwaitNotifications(settled func(context.Context) error) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.settled = settled
+}
+
+// HoldBackNotification consumes a use of a ReorderNotifications fault, if
+// one is active: the notification being sent is to be held back, at most
+// until the returned channel closes (Reset or Release).
+func (in *Injector) HoldBackNotification() (<-chan struct{}, bool) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if _, ok := in.takeLocked(func(f *Fault) bool { return f.ReorderNotifications }); !ok {
+		return nil, false
+	}
+	return in.releaseLocked(), true
 }
 
 // Add installs a fault.
@@ -81,7 +117,7 @@ func (in *Injector) Reset() {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	in.faults = nil
-	in.releaseLocked()
+	in.sendHeldLocked()
 }
 
 // Held is the number of requests applied whose answers are being held.
@@ -95,25 +131,30 @@ func (in *Injector) Held() int {
 func (in *Injector) Release() {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	in.releaseLocked()
+	in.sendHeldLocked()
 }
 
-func (in *Injector) releaseLocked() {
+func (in *Injector) sendHeldLocked() {
 	if in.release != nil {
 		close(in.release)
 		in.release = nil
 	}
 }
 
+// releaseLocked is the channel the next Release or Reset closes.
+func (in *Injector) releaseLocked() <-chan struct{} {
+	if in.release == nil {
+		in.release = make(chan struct{})
+	}
+	return in.release
+}
+
 // hold counts one more held answer and returns the channel that releases it.
 func (in *Injector) hold() <-chan struct{} {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if in.release == nil {
-		in.release = make(chan struct{})
-	}
 	in.held++
-	return in.release
+	return in.releaseLocked()
 }
 
 func (in *Injector) unhold() {
@@ -133,15 +174,19 @@ func (in *Injector) List() []Fault {
 	return out
 }
 
-// match returns the first fault matching r and consumes one of its uses.
+// match returns the first request fault matching r and consumes one of its uses.
 func (in *Injector) match(r *http.Request) (Fault, bool) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	return in.takeLocked(func(f *Fault) bool {
+		return !f.ReorderNotifications && (f.Method == "" || f.Method == r.Method) && strings.HasPrefix(r.URL.Path, f.PathPrefix)
+	})
+}
+
+// takeLocked returns the first fault matching and consumes one of its uses.
+func (in *Injector) takeLocked(matching func(*Fault) bool) (Fault, bool) {
 	for i, f := range in.faults {
-		if f.Method != "" && f.Method != r.Method {
-			continue
-		}
-		if !strings.HasPrefix(r.URL.Path, f.PathPrefix) {
+		if !matching(f) {
 			continue
 		}
 		got := *f
@@ -200,6 +245,19 @@ func (in *Injector) Wrap(next http.Handler) http.Handler {
 		if f.DropResponse {
 			next.ServeHTTP(&recorded{header: http.Header{}}, r)
 			hijackAndClose(w)
+			return
+		}
+		if f.NotifyFirst {
+			answer := &recorded{header: http.Header{}}
+			next.ServeHTTP(answer, r)
+			_, _ = io.Copy(io.Discard, r.Body) // see HoldResponse
+			in.mu.Lock()
+			settled := in.settled
+			in.mu.Unlock()
+			if settled != nil && settled(r.Context()) != nil {
+				return // the caller is gone: nobody to answer
+			}
+			answer.sendTo(w)
 			return
 		}
 		if f.HoldResponse {

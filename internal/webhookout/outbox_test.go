@@ -14,7 +14,7 @@ func TestOutbox_WaitsForATargetThenDeliversAndObservesEveryAttempt(t *testing.T)
 	var mu sync.Mutex
 	var seen []int
 	accepted := make(chan struct{})
-	ok := ob.Send([]byte(`{"n":1}`), func(a Attempt) {
+	ok := ob.Send("k", []byte(`{"n":1}`), func(a Attempt) {
 		mu.Lock()
 		defer mu.Unlock()
 		seen = append(seen, a.Status)
@@ -43,7 +43,7 @@ func TestOutbox_CloseStopsRetryingAndRefusesNewSends(t *testing.T) {
 	t.Parallel()
 	rc := newReceiver(t, 500, 500, 500, 500, 500, 500, 500, 500, 500, 500)
 	ob := NewOutbox(Policy{Backoff: func(int) time.Duration { return time.Hour }}, Target{URL: rc.srv.URL})
-	ob.Send([]byte(`{}`), nil)
+	ob.Send("k", []byte(`{}`), nil)
 	<-rc.bodies // refused once; now waiting an hour
 	done := make(chan struct{})
 	go func() { ob.Close(); close(done) }()
@@ -52,7 +52,7 @@ func TestOutbox_CloseStopsRetryingAndRefusesNewSends(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Close did not stop a waiting delivery")
 	}
-	if ob.Send([]byte(`{}`), nil) {
+	if ob.Send("k", []byte(`{}`), nil) {
 		t.Fatal("Send started a delivery after Close")
 	}
 	if n := rc.calls.Load(); n != 1 {

@@ -162,6 +162,9 @@ func Run(ctx context.Context, bins Binaries, opts Options, out io.Writer) error 
 	}
 	for _, class := range faultClasses {
 		v.report("injected: "+class, sched.count(class))
+		if class == faultReordered {
+			reportOvertaken(&v, l)
+		}
 	}
 	for _, story := range []string{storyPurchase, storyThreeDS, storyRefused, storyTrial, storyCleverbridge, storyAuthCapture,
 		storyCaptureOnly, storyRenewRefused, storyRefund, storyCardUpdate, storyTermination, storyStatusNotFound} {
@@ -173,6 +176,7 @@ func Run(ctx context.Context, bins Binaries, opts Options, out io.Writer) error 
 	v.report("Adyen payments", len(l.adyen.PaymentList))
 	v.report("Cleverbridge purchases", len(l.cleverbridge.Purchases))
 	checkInvariants(&v, l, recs)
+	checkReconcile(ctx, &v, bins, c, started)
 	var exited []string
 	for _, p := range append(append([]*process{c.nats, c.sandbox}, c.ingresses...), c.workers...) {
 		if p.exited() {
@@ -212,7 +216,7 @@ func quiesce(ctx context.Context, c *cluster, quiet time.Duration, out io.Writer
 		if calm == 2 || time.Now().After(deadline) {
 			return r, nil
 		}
-		fmt.Fprintf(out, "chaos: quiescing: inbox %d, operations in progress %d\n", r.inbox, len(r.inProgress))
+		fmt.Fprintf(out, "chaos: quiescing: inbox %d, operations in progress %d%s\n", r.inbox, len(r.inProgress), waitingFor(r))
 		select {
 		case <-ctx.Done():
 			return r, ctx.Err()

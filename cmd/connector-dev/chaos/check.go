@@ -41,6 +41,9 @@ type records struct {
 	// lateForTerminated are the subscriptions of renewals that reached
 	// Cleeng only after the subscription was terminated (terminatedLetter).
 	lateForTerminated []cleeng.ID
+	// captureGone are the subscriptions of captures that found their
+	// authorisation gone (captureGoneLetter).
+	captureGone []cleeng.ID
 }
 
 // readRecords reads the inbox's depth, the operation records and the dead letters.
@@ -118,6 +121,10 @@ func (r *records) readDeadLetters(ctx context.Context, js jetstream.JetStream) e
 		}
 		if m := terminatedLetter.FindStringSubmatch(raw); m != nil {
 			r.lateForTerminated = append(r.lateForTerminated, cleeng.ID(m[1]))
+			continue
+		}
+		if m := captureGoneLetter.FindStringSubmatch(raw); m != nil {
+			r.captureGone = append(r.captureGone, cleeng.ID(m[1]))
 			continue
 		}
 		// Letters for the same reason differ in ids and amounts: one row each reason.
@@ -225,6 +232,14 @@ var inDoubtLetter = regexp.MustCompile(`renewal order (\S+): \S+ answer was lost
 // Nothing was charged; the letter tells the operator why.
 var terminatedLetter = regexp.MustCompile(`POST /orders: .*subscription_not_active: subscription (\S+) is terminated`)
 
+// captureGoneLetter is the reason of a capture webhook whose authorised
+// payment was no longer authorised when the capture looked: the
+// population updated the card, and the deactivation of the old details
+// cancelled the open authorisation, while the capture webhook was still
+// being handled (a dunning cycle it watched for 10 s, slowed by faults
+// and kills). Nothing was captured; the letter tells the operator why.
+var captureGoneLetter = regexp.MustCompile(`subscription (\S+), dunning attempt \S+: the capture found an authorised payment in Cleeng, and it is gone`)
+
 func checkInvariants(v *verdict, l ledgers, r records) {
 	orders := map[cleeng.ID]cleengsandbox.Order{}
 	for _, o := range l.cleeng.Orders {
@@ -330,27 +345,42 @@ func checkInvariants(v *verdict, l ledgers, r records) {
 	}
 	v.report("dead letters: renewals in doubt, Cleverbridge charged nothing (for an operator)", len(r.inDoubtOrders)-len(charged))
 	v.check("dead letters: renewals in doubt that Cleverbridge charged", len(charged), "0", len(charged) == 0, charged)
-	terminated := map[cleeng.ID]bool{}
+	terminated, cancelled := map[cleeng.ID]bool{}, map[cleeng.ID]bool{}
 	for _, sub := range l.cleeng.Subscriptions {
 		terminated[sub.SubscriptionID] = sub.Status == cleeng.SubscriptionTerminated
 	}
-	late := 0
-	var notTerminated []string
-	for _, sub := range r.lateForTerminated {
-		if terminated[sub] {
-			late++
-		} else {
-			notTerminated = append(notTerminated, "renewal of subscription "+sub.String()+" refused as terminated, but Cleeng holds it active")
+	for _, p := range l.cleeng.Payments {
+		if p.Status == cleeng.StatusCancelled {
+			cancelled[p.SubscriptionID] = true
 		}
 	}
+	late, unexplainedLetters := explained(r.lateForTerminated, terminated, "renewal of subscription %s refused as terminated, but Cleeng holds it active")
 	v.report("dead letters: renewals that reached Cleeng after the subscription's termination", late)
-	unexplained := len(notTerminated)
-	reasons := notTerminated
+	gone, notCancelled := explained(r.captureGone, cancelled, "capture of subscription %s found its authorisation gone, but no payment of it was cancelled")
+	unexplainedLetters = append(unexplainedLetters, notCancelled...)
+	v.report("dead letters: captures whose authorisation a card update cancelled first", gone)
+	unexplained := len(unexplainedLetters)
+	reasons := unexplainedLetters
 	for _, reason := range sortedKeys(r.deadLetters) {
 		unexplained += r.deadLetters[reason]
 		reasons = append(reasons, fmt.Sprintf("%d× %s", r.deadLetters[reason], reason))
 	}
 	v.check("dead letters the schedule does not explain", unexplained, "0", unexplained == 0, reasons)
+}
+
+// explained counts the letters about subs that the ledgers explain (by
+// subscription), and names the others with unexplained.
+func explained(subs []cleeng.ID, explains map[cleeng.ID]bool, unexplained string) (int, []string) {
+	n := 0
+	var others []string
+	for _, sub := range subs {
+		if explains[sub] {
+			n++
+		} else {
+			others = append(others, fmt.Sprintf(unexplained, sub))
+		}
+	}
+	return n, others
 }
 
 // agreement compares every Cleeng payment with the gateway's payment of

@@ -83,6 +83,13 @@ func TestCheck_ReportsEachPlantedViolation(t *testing.T) {
 			l.cleeng.Subscriptions = []cleengsandbox.Subscription{{Subscription: cleeng.Subscription{SubscriptionID: "10", Status: cleeng.SubscriptionActive}}}
 			r.lateForTerminated = append(r.lateForTerminated, "10")
 		}, "does not explain"},
+		{"a capture whose authorisation a card update cancelled first", func(l *ledgers, r *records) {
+			l.cleeng.Payments = append(l.cleeng.Payments, cleeng.Payment{ID: "P4", OrderID: "4", Status: cleeng.StatusCancelled, SubscriptionID: "10"})
+			r.captureGone = append(r.captureGone, "10")
+		}, ""},
+		{"a capture that found its authorisation gone, none cancelled", func(_ *ledgers, r *records) {
+			r.captureGone = append(r.captureGone, "10")
+		}, "does not explain"},
 		{"a dead letter nothing explains", func(_ *ledgers, r *records) {
 			r.deadLetters["capture: cleeng: invalid_transition"] = 1
 		}, "does not explain"},

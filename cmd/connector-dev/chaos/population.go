@@ -215,21 +215,23 @@ func (p *population) live(ctx context.Context, c *subscriber) error {
 				break
 			}
 		}
-		// Cleverbridge payments are refunded in Cleverbridge's own tools
-		// (its API cannot): the connector dead-letters such a refund.
-		if c.gateway == "adyen" && rng.Float64() < 0.3 {
-			if err := p.refundLast(ctx, c); err != nil {
-				return err
-			}
-		}
-		if c.gateway == "adyen" && rng.Float64() < 0.25 {
-			if err := p.cardUpdate(ctx, c); err != nil {
-				return err
-			}
-		}
+	}
+	var steps []func() error
+	// Cleverbridge payments are refunded in Cleverbridge's own tools
+	// (its API cannot): the connector dead-letters such a refund.
+	if c.live && c.gateway == "adyen" && rng.Float64() < 0.3 {
+		steps = append(steps, func() error { return p.refundLast(ctx, c) })
+	}
+	if c.live && c.gateway == "adyen" && rng.Float64() < 0.25 {
+		steps = append(steps, func() error { return p.cardUpdate(ctx, c) })
 	}
 	if rng.Float64() < 0.3 {
-		return p.terminate(ctx, c)
+		steps = append(steps, func() error { return p.terminate(ctx, c) })
+	}
+	for _, step := range p.storyOrder(steps, rng.Float64() < 0.3) {
+		if err := step(); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -33,7 +33,7 @@ const (
 
 // faultClasses is the table's order.
 var faultClasses = []string{fault5xx, fault429, faultDropped, faultHeld, faultLatency, faultCopies,
-	faultLateCleeng, faultLateAdyen, faultLateCB, faultWorkerKill, faultIngressKill}
+	faultLateCleeng, faultLateAdyen, faultLateCB, faultEarly, faultReordered, faultSwapped, faultWorkerKill, faultIngressKill}
 
 // phaseLength is how long a set of sandbox faults stays: short, so that
 // held answers come late rather than never and the faults move around.
@@ -175,14 +175,20 @@ func (s *schedule) installPhase(ctx context.Context) {
 		case 4:
 			f.Latency = faultinject.Duration(time.Duration(200+s.rng.IntN(1800)) * time.Millisecond)
 		}
-		if _, err := s.api.call(ctx, http.MethodPost, s.api.sandboxURL+t.sandbox+"/sandbox/faults", "", f, nil); err != nil {
-			s.problem(err)
-			continue
-		}
-		s.mu.Lock()
-		s.installed[t.sandbox] = append(s.installed[t.sandbox], f)
-		s.mu.Unlock()
+		s.install(ctx, t.sandbox, f)
 	}
+	s.installOrderFaults(ctx)
+}
+
+// install adds f to sandbox for the phase.
+func (s *schedule) install(ctx context.Context, sandbox string, f faultinject.Fault) {
+	if _, err := s.api.call(ctx, http.MethodPost, s.api.sandboxURL+sandbox+"/sandbox/faults", "", f, nil); err != nil {
+		s.problem(err)
+		return
+	}
+	s.mu.Lock()
+	s.installed[sandbox] = append(s.installed[sandbox], f)
+	s.mu.Unlock()
 }
 
 // endPhase counts what each sandbox fault injected (the uses it consumed:
@@ -218,6 +224,10 @@ func (s *schedule) endPhase(ctx context.Context) {
 // faultClass is the table's name for what f does.
 func faultClass(f faultinject.Fault) string {
 	switch {
+	case f.NotifyFirst:
+		return faultEarly
+	case f.ReorderNotifications:
+		return faultReordered
 	case f.ErrorStatus == http.StatusTooManyRequests:
 		return fault429
 	case f.ErrorRate > 0:

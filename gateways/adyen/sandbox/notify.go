@@ -92,7 +92,13 @@ func (s *Sandbox) notify(item NotificationItem) {
 // send starts a delivery of rec's item. Called with s.mu held.
 func (s *Sandbox) send(rec *Notification) {
 	body, _ := json.Marshal(notificationRequest{Live: "false", NotificationItems: []notificationWrapper{{rec.Item}}})
-	started := s.outbox.Send(body, func(a webhookout.Attempt) {
+	// A notification is about its payment: a modification's about the
+	// payment it modifies.
+	about := rec.Item.OriginalReference
+	if about == "" {
+		about = rec.Item.PspReference
+	}
+	started := s.outbox.Send(about, body, func(a webhookout.Attempt) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		rec.Attempts++

@@ -102,6 +102,8 @@ func New(opts Options) *Sandbox {
 			webhookout.Policy{Accept: accepted, Backoff: webhookout.Exponential(opts.NotifyRetryBase, 2*time.Second)},
 			webhookout.Target{URL: opts.NotifyURL, Username: opts.NotifyUsername, Password: opts.NotifyPassword}),
 	}
+	s.outbox.HoldBack(s.faults.HoldBackNotification)
+	s.faults.AwaitNotifications(s.outbox.Settled)
 	mux := http.NewServeMux()
 	mux.Handle("/v71/", http.HandlerFunc(s.serveCheckout))
 	mux.Handle("/sandbox/state", http.HandlerFunc(s.serveState))

@@ -14,8 +14,11 @@ type State struct {
 	Tokens                 int            `json:"tokens"`
 	Notifications          int            `json:"notifications"`
 	NotificationsDelivered int            `json:"notificationsDelivered"`
-	Violations             []string       `json:"violations"`
-	PaymentList            []Payment      `json:"paymentList"`
+	// NotificationsReordered were held back by a ReorderNotifications
+	// fault and delivered after a later one of their payment.
+	NotificationsReordered int       `json:"notificationsReordered"`
+	Violations             []string  `json:"violations"`
+	PaymentList            []Payment `json:"paymentList"`
 }
 
 // State returns the current summary.
@@ -24,12 +27,13 @@ func (s *Sandbox) State() State {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := State{
-		Payments:      len(list),
-		ByStatus:      map[string]int{},
-		Tokens:        len(s.tokens),
-		Notifications: len(s.notifications),
-		Violations:    append([]string{}, s.violations...),
-		PaymentList:   list,
+		Payments:               len(list),
+		ByStatus:               map[string]int{},
+		Tokens:                 len(s.tokens),
+		Notifications:          len(s.notifications),
+		NotificationsReordered: s.outbox.Reordered(),
+		Violations:             append([]string{}, s.violations...),
+		PaymentList:            list,
 	}
 	for _, p := range list {
 		st.ByStatus[p.Status]++

@@ -66,7 +66,7 @@ func (s *Sandbox) Resend(i int) bool {
 func (s *Sandbox) sendLocked(d *Delivery) {
 	s.changedLocked()
 	body, _ := json.Marshal(d.Notification)
-	s.outbox.Send(body, func(a webhookout.Attempt) {
+	s.outbox.Send(about(d.Notification), body, func(a webhookout.Attempt) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		d.Attempts++
@@ -74,4 +74,13 @@ func (s *Sandbox) sendLocked(d *Delivery) {
 		d.Delivered = a.Status == http.StatusOK
 		s.changedLocked()
 	})
+}
+
+// about is what a notification reports on, for the order of deliveries:
+// its subscription (a renewal, a deactivation), or its purchase.
+func about(n cleverbridge.Notification) string {
+	if id := n.SubscriptionID(); id != "" {
+		return id
+	}
+	return n.Purchase.ID
 }

@@ -91,6 +91,8 @@ func New(opts Options) *Sandbox {
 		scenarios: map[string]Scenario{},
 		purchases: map[string]*Purchase{},
 	}
+	s.outbox.HoldBack(s.faults.HoldBackNotification)
+	s.faults.AwaitNotifications(s.outbox.Settled)
 	mux := http.NewServeMux()
 	mux.Handle("POST "+cleverbridge.ProcessCartPath, s.faults.Wrap(http.HandlerFunc(s.serveProcessCart)))
 	mux.Handle("/sandbox/faults", s.faults.Handler())
@@ -168,13 +170,16 @@ type State struct {
 	Calls         []Call              `json:"calls"`
 	Purchases     []Purchase          `json:"purchases"`
 	Notifications []Delivery          `json:"notifications"`
+	// NotificationsReordered were held back by a ReorderNotifications
+	// fault and delivered after a later one of their subscription.
+	NotificationsReordered int `json:"notificationsReordered"`
 }
 
 // State returns a snapshot of everything the sandbox holds.
 func (s *Sandbox) State() State {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := State{Scenarios: map[string]Scenario{}, Calls: slices.Clone(s.calls)}
+	st := State{Scenarios: map[string]Scenario{}, Calls: slices.Clone(s.calls), NotificationsReordered: s.outbox.Reordered()}
 	for k, v := range s.scenarios {
 		st.Scenarios[k] = v
 	}
