@@ -77,11 +77,11 @@ func (r *Runtime) process(workCtx context.Context, f *flowRun, jm jetstream.Msg)
 // call runs the handler with a timeout, InProgress heartbeats and metrics;
 // a panic becomes an (unclassified, so transient) error.
 func (r *Runtime) call(workCtx context.Context, f *flowRun, jm jetstream.Msg, msg Message) (err error) {
-	ctx, cancel := context.WithTimeout(workCtx, r.cfg.HandlerTimeout)
+	timeout, cancel := context.WithTimeout(workCtx, r.cfg.HandlerTimeout)
 	defer cancel()
-	beat := f.beats.start(jm)
-	defer f.beats.end(beat)
-	ctx = context.WithValue(ctx, heartbeatKey{}, beat)
+	ctx := &handlerContext{Context: timeout, beat: heartbeat{msg: jm}}
+	f.beats.start(&ctx.beat)
+	defer f.beats.end(&ctx.beat)
 	f.metrics.inFlight.Inc()
 	start := time.Now()
 	defer func() {
@@ -111,6 +111,21 @@ type heartbeat struct {
 }
 
 type heartbeatKey struct{}
+
+// handlerContext is a handler's context: its deadline, and its message's
+// heartbeat for OnHeartbeat. One allocation for both, where
+// context.WithValue and the heartbeat took one each, for every message.
+type handlerContext struct {
+	context.Context
+	beat heartbeat
+}
+
+func (c *handlerContext) Value(key any) any {
+	if key == (heartbeatKey{}) {
+		return &c.beat
+	}
+	return c.Context.Value(key)
+}
 
 // beat reports the message in progress, then runs the renewals, together
 // bounded by one interval, so a beat is over before the next is due and the
@@ -148,17 +163,15 @@ type beats struct {
 	running map[*heartbeat]struct{}
 }
 
-// start registers a heartbeat for m; the handler's first beat comes within
-// one interval.
-func (b *beats) start(m jetstream.Msg) *heartbeat {
-	h := &heartbeat{msg: m}
+// start registers a handler's heartbeat; its first beat comes within one
+// interval.
+func (b *beats) start(h *heartbeat) {
 	b.mu.Lock()
 	if b.running == nil {
 		b.running = map[*heartbeat]struct{}{}
 	}
 	b.running[h] = struct{}{}
 	b.mu.Unlock()
-	return h
 }
 
 func (b *beats) end(h *heartbeat) {

@@ -84,6 +84,13 @@ const (
 	// the defaults) fit in it, and a longer wait costs a redelivery that
 	// the operation record turns into a no-op.
 	prefetch = 4
+	// maxBuffered caps that buffer for a flow with many handlers: it need
+	// only cover a pull's round trip at the runtime's top rate, and a
+	// buffer of prefetch per handler behind thousands of slow calls (a
+	// gateway answering in seconds) would hold messages past AckWait, each
+	// then delivered twice. With the cap a buffered message waits at most
+	// maxBuffered ÷ Concurrency handler calls.
+	maxBuffered = 512
 )
 
 var flowName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
@@ -250,7 +257,8 @@ func (r *Runtime) consume(ctx, workCtx context.Context, f *flowRun) {
 	}()
 	// The callback blocks until a worker takes the message: the client
 	// counts a message as buffered until then and asks for more only as
-	// workers take them, so the buffer stays at prefetch per handler.
+	// workers take them, so the buffer stays at prefetch per handler
+	// (maxBuffered at most).
 	dispatch := func(m jetstream.Msg) {
 		if ctx.Err() != nil {
 			r.handBack(f, m)
@@ -263,7 +271,7 @@ func (r *Runtime) consume(ctx, workCtx context.Context, f *flowRun) {
 		}
 	}
 	for ctx.Err() == nil {
-		cc, err := f.consumer.Consume(dispatch, jetstream.PullMaxMessages(prefetch*f.Concurrency),
+		cc, err := f.consumer.Consume(dispatch, jetstream.PullMaxMessages(min(prefetch*f.Concurrency, maxBuffered)),
 			jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 				// A missed heartbeat or a reconnect: the client pulls again.
 				f.log.Debug().Err(err).Msg("consume")

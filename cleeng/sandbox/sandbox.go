@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -237,18 +238,15 @@ func (s *Sandbox) handleState(w http.ResponseWriter, r *http.Request) {
 
 // sortedIDs orders numeric ids numerically, others after them by text.
 func sortedIDs[V any](m map[cleeng.ID]V) []cleeng.ID {
-	return slices.SortedFunc(maps.Keys(m), func(a, b cleeng.ID) int {
-		if len(a) != len(b) {
-			return len(a) - len(b)
-		}
-		if a < b {
-			return -1
-		}
-		if a > b {
-			return 1
-		}
-		return 0
-	})
+	return slices.SortedFunc(maps.Keys(m), compareIDs)
+}
+
+// compareIDs is sortedIDs's order.
+func compareIDs(a, b cleeng.ID) int {
+	if len(a) != len(b) {
+		return len(a) - len(b)
+	}
+	return strings.Compare(string(a), string(b))
 }
 
 // newID returns a fresh id. Callers hold mu.

@@ -1,6 +1,9 @@
 package outbound_test
 
 import (
+	"context"
+	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -65,5 +68,40 @@ func TestServiceClient_CountsEachRequestByResult(t *testing.T) {
 		if got[result] != n {
 			t.Errorf("result %s counted %v, want %v (all: %v)", result, got[result], n, got)
 		}
+	}
+}
+
+// TestClient_TimeoutBoundsTheAnswersBody: the timeout covers the whole call,
+// as http.Client.Timeout did: an answer whose body never ends fails the
+// read once it runs out, and a call answered in time is read whole.
+func TestClient_TimeoutBoundsTheAnswersBody(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("partial"))
+		if r.URL.Path == "/whole" {
+			return
+		}
+		w.(http.Flusher).Flush()
+		<-r.Context().Done() // the client gave up
+	}))
+	defer srv.Close()
+	client := outbound.Client(200 * time.Millisecond)
+
+	resp, err := client.Get(srv.URL + "/whole")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || string(body) != "partial" {
+		t.Fatalf("answered in time: read %q, %v", body, err)
+	}
+
+	resp, err = client.Get(srv.URL + "/endless")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if _, err := io.ReadAll(resp.Body); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("reading a body that never ends: %v, want the timeout", err)
 	}
 }

@@ -42,6 +42,9 @@ func StartConsume(ctx context.Context, flow, subject string, h nats.Header, atte
 // Verdict records on a delivery's span what the runtime did with the
 // message (acked, retried, dead_lettered, ...) and the handler's error.
 func Verdict(span trace.Span, outcome string, err error) {
+	if !span.IsRecording() {
+		return // tracing off: building the attribute would cost an allocation a message
+	}
 	span.SetAttributes(AttrOutcome.String(outcome))
 	End(span, err)
 }

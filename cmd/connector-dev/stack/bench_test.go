@@ -95,12 +95,7 @@ func (r *renewals) seed(i int) error {
 
 // storeCard returns the Adyen sandbox token of a test Visa card stored for customer.
 func (r *renewals) storeCard(customer cleeng.ID) (string, error) {
-	body, _ := json.Marshal(map[string]any{
-		"amount": map[string]any{"currency": "EUR", "value": 0}, "merchantAccount": stack.DevMerchantAccount,
-		"reference": "bench-card-" + customer.String(), "returnUrl": "https://shop.example/return",
-		"paymentMethod": adyensandbox.CardMethod(adyensandbox.CardVisa, "Bench Shopper"), "shopperReference": customer.String(),
-		"storePaymentMethod": true, "shopperInteraction": "Ecommerce", "recurringProcessingModel": "Subscription",
-	})
+	body, _ := json.Marshal(storeCardRequest(customer))
 	req, err := http.NewRequest(http.MethodPost, r.dev.AdyenCheckoutURL()+"/payments", bytes.NewReader(body))
 	if err != nil {
 		return "", err
@@ -124,6 +119,17 @@ func (r *renewals) storeCard(customer cleeng.ID) (string, error) {
 		return "", fmt.Errorf("storing a card for %s: %d %s, no token", customer, resp.StatusCode, out.ResultCode)
 	}
 	return token, nil
+}
+
+// storeCardRequest is the Adyen /payments request of a zero-amount
+// authorisation storing a test Visa card for customer.
+func storeCardRequest(customer cleeng.ID) map[string]any {
+	return map[string]any{
+		"amount": map[string]any{"currency": "EUR", "value": 0}, "merchantAccount": stack.DevMerchantAccount,
+		"reference": "bench-card-" + customer.String(), "returnUrl": "https://shop.example/return",
+		"paymentMethod": adyensandbox.CardMethod(adyensandbox.CardVisa, "Bench Shopper"), "shopperReference": customer.String(),
+		"storePaymentMethod": true, "shopperInteraction": "Ecommerce", "recurringProcessingModel": "Subscription",
+	}
 }
 
 // sendCaptures sends the capture-only dunning webhook of each subscription

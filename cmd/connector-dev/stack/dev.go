@@ -92,6 +92,12 @@ type DevOptions struct {
 	Broker broker.Options
 	// IngressAddr and SandboxAddr are listen addresses; "127.0.0.1:0" picks free ports.
 	IngressAddr, SandboxAddr string
+	// SandboxURL, when set, is where sandboxes running elsewhere serve
+	// (`connector-dev sandbox` in a process of its own, sending webhooks to
+	// IngressAddr): the stack serves none (Dev.Sandboxes is nil, SandboxAddr
+	// unused) and its ingress and workers call that URL. Benchmarks run them
+	// so, to leave the stack's process its CPU.
+	SandboxURL string
 	// ConsoleAddr is where the operator console listens, with the dev
 	// credentials; empty serves none.
 	ConsoleAddr string
@@ -180,24 +186,13 @@ func StartDev(ctx context.Context, opts DevOptions) (dev *Dev, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("ingress: listen on %s: %w", opts.IngressAddr, err)
 	}
-	sandboxLn, err := net.Listen("tcp", opts.SandboxAddr)
-	if err != nil {
-		ingressLn.Close()
-		return nil, fmt.Errorf("sandboxes: listen on %s: %w", opts.SandboxAddr, err)
-	}
 	d.IngressURL = reachableURL(ingressLn.Addr())
-	d.SandboxURL = "http://" + sandboxLn.Addr().String()
-
-	sandboxSettings := DevSandboxSettings(d.IngressURL)
-	sandboxSettings.Logger = opts.Logger
-	if opts.Sandboxes != nil {
-		opts.Sandboxes(&sandboxSettings)
+	if d.SandboxURL = opts.SandboxURL; d.SandboxURL == "" {
+		if err := d.serveSandboxes(opts); err != nil {
+			ingressLn.Close()
+			return nil, err
+		}
 	}
-	d.Sandboxes = NewSandboxes(sandboxSettings)
-	sandboxSite := http.NewServeMux()
-	sandboxSite.Handle("/", d.Sandboxes.Handler())
-	sandboxSite.Handle("GET "+DropInPath, d.dropInPage())
-	d.serve(sandboxLn, sandboxSite, SandboxWriteTimeout)
 
 	// The dev ingress authenticates every webhook as production does, and
 	// verifies the Cleeng sandbox's customer tokens as production verifies
@@ -257,6 +252,26 @@ func StartDev(ctx context.Context, opts DevOptions) (dev *Dev, err error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// serveSandboxes serves the sandboxes in this process, on opts.SandboxAddr.
+func (d *Dev) serveSandboxes(opts DevOptions) error {
+	sandboxLn, err := net.Listen("tcp", opts.SandboxAddr)
+	if err != nil {
+		return fmt.Errorf("sandboxes: listen on %s: %w", opts.SandboxAddr, err)
+	}
+	d.SandboxURL = "http://" + sandboxLn.Addr().String()
+	sandboxSettings := DevSandboxSettings(d.IngressURL)
+	sandboxSettings.Logger = opts.Logger
+	if opts.Sandboxes != nil {
+		opts.Sandboxes(&sandboxSettings)
+	}
+	d.Sandboxes = NewSandboxes(sandboxSettings)
+	sandboxSite := http.NewServeMux()
+	sandboxSite.Handle("/", d.Sandboxes.Handler())
+	sandboxSite.Handle("GET "+DropInPath, d.dropInPage())
+	d.serve(sandboxLn, sandboxSite, SandboxWriteTimeout)
+	return nil
 }
 
 // loopbackOrigins are the origins a browser on this machine reaches addr
