@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -29,12 +30,17 @@ const (
 	duplicateWindow = 3 * time.Second
 	// notificationTimeout is the workers' CLEVERBRIDGE_NOTIFICATION_TIMEOUT.
 	notificationTimeout = 10 * time.Second
+	// natsNodes is the JetStream cluster's size, and the replicas of every
+	// stream and bucket: one node can die and the other two keep a quorum.
+	natsNodes = 3
 )
 
 // cluster is the connector's processes, the sandboxes' and NATS, with the
 // balancer in front of the ingress replicas.
 type cluster struct {
-	nats      *process
+	// nats are the JetStream cluster's nodes; natsURL lists every node's
+	// client URL, so a client whose node dies reconnects to another.
+	nats      []*process
 	natsURL   string
 	sandbox   *process
 	ingresses []*process
@@ -58,17 +64,12 @@ func startCluster(ctx context.Context, bins Binaries) (_ *cluster, err error) {
 		return nil, err
 	}
 	addrs := map[string]string{}
-	for _, name := range []string{"nats", "nats-monitor", "sandbox", "balancer"} {
+	for _, name := range []string{"sandbox", "balancer"} {
 		if addrs[name], err = freeAddr(); err != nil {
 			return nil, err
 		}
 	}
-	natsHost, natsPort := splitAddr(addrs["nats"])
-	_, monitorPort := splitAddr(addrs["nats-monitor"])
-	c.natsURL = "nats://" + addrs["nats"]
-	c.nats = &process{name: "nats-server", args: []string{bins.NATSServer, "-js", "-a", natsHost, "-p", natsPort,
-		"-m", monitorPort, "-sd", c.dir + "/nats"}, health: "http://127.0.0.1:" + monitorPort + "/healthz?js-enabled-only=true"}
-	if err := c.nats.start(ctx); err != nil {
+	if err := c.startNATS(ctx, bins.NATSServer); err != nil {
 		return nil, err
 	}
 
@@ -113,6 +114,45 @@ func startCluster(ctx context.Context, bins Binaries) (_ *cluster, err error) {
 	return c, nil
 }
 
+// startNATS starts a JetStream cluster of natsNodes nats-server processes
+// on loopback, routed to each other, each with its own store in the run's
+// directory: the cluster of docker-compose.yml without Docker (so the run
+// is the same on any machine), and a node dies by a real SIGKILL of its
+// process. A node counts as up once JetStream is enabled on it; the
+// cluster elects its meta leader after, which the connector's start waits
+// for (broker.Open retries its declarations).
+func (c *cluster) startNATS(ctx context.Context, bin string) error {
+	type node struct{ client, monitor, route string }
+	nodes := make([]node, natsNodes)
+	var urls, routes []string
+	for i := range nodes {
+		for _, addr := range []*string{&nodes[i].client, &nodes[i].monitor, &nodes[i].route} {
+			var err error
+			if *addr, err = freeAddr(); err != nil {
+				return err
+			}
+		}
+		urls = append(urls, "nats://"+nodes[i].client)
+		routes = append(routes, "nats-route://"+nodes[i].route)
+	}
+	c.natsURL = strings.Join(urls, ",")
+	for i, n := range nodes {
+		name := fmt.Sprintf("nats-%d", i+1)
+		host, port := splitAddr(n.client)
+		_, monitorPort := splitAddr(n.monitor)
+		c.nats = append(c.nats, &process{name: name, args: []string{bin, "-js", "--server_name", name,
+			"-a", host, "-p", port, "-m", monitorPort, "-sd", filepath.Join(c.dir, name),
+			"--cluster_name", "chaos", "--cluster", "nats://" + n.route, "--routes", strings.Join(routes, ",")},
+			health: "http://" + host + ":" + monitorPort + "/healthz?js-enabled-only=true"})
+	}
+	for _, p := range c.nats {
+		if err := p.start(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func splitAddr(addr string) (host, port string) {
 	i := strings.LastIndexByte(addr, ':')
 	return addr[:i], addr[i+1:]
@@ -126,6 +166,7 @@ func (c *cluster) commonEnv() []string {
 	}
 	return []string{
 		"NATS_URL=" + c.natsURL,
+		fmt.Sprintf("NATS_REPLICAS=%d", natsNodes),
 		"NATS_DUPLICATE_WINDOW=" + duplicateWindow.String(),
 		"PAYMENT_METHODS=" + strings.Join(methods, ","),
 		"CLEVERBRIDGE_USERNAME=" + stack.DevCleverbridgeUser,
@@ -187,7 +228,7 @@ func (c *cluster) close() {
 	if c.server != nil {
 		_ = c.server.Close()
 	}
-	for _, p := range []*process{c.sandbox, c.nats} {
+	for _, p := range append([]*process{c.sandbox}, c.nats...) {
 		if p != nil {
 			p.stop(5 * time.Second)
 		}
