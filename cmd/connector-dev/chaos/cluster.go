@@ -42,6 +42,8 @@ type cluster struct {
 	// client URL, so a client whose node dies reconnects to another.
 	nats      []*process
 	natsURL   string
+	// natsHealthz are the nodes' full health checks, by node.
+	natsHealthz []string
 	sandbox   *process
 	ingresses []*process
 	workers   []*process
@@ -140,13 +142,31 @@ func (c *cluster) startNATS(ctx context.Context, bin string) error {
 		name := fmt.Sprintf("nats-%d", i+1)
 		host, port := splitAddr(n.client)
 		_, monitorPort := splitAddr(n.monitor)
+		healthz := "http://" + host + ":" + monitorPort + "/healthz"
+		c.natsHealthz = append(c.natsHealthz, healthz)
 		c.nats = append(c.nats, &process{name: name, args: []string{bin, "-js", "--server_name", name,
 			"-a", host, "-p", port, "-m", monitorPort, "-sd", filepath.Join(c.dir, name),
 			"--cluster_name", "chaos", "--cluster", "nats://" + n.route, "--routes", strings.Join(routes, ",")},
-			health: "http://" + host + ":" + monitorPort + "/healthz?js-enabled-only=true"})
+			health: healthz + "?js-enabled-only=true"})
 	}
 	for _, p := range c.nats {
 		if err := p.start(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// natsCurrent waits until every node answers its full /healthz: the
+// JetStream meta group and every stream and consumer replica on the node
+// caught up. A node restarted a moment ago serves before it has caught up;
+// the checks read the cluster once all of it has.
+func (c *cluster) natsCurrent(ctx context.Context) error {
+	for i, p := range c.nats {
+		p.mu.Lock()
+		done := p.done
+		p.mu.Unlock()
+		if err := waitHealthy(ctx, p.name, c.natsHealthz[i], done); err != nil {
 			return err
 		}
 	}

@@ -32,7 +32,7 @@ const (
 
 // faultClasses is the table's order.
 var faultClasses = []string{fault5xx, fault429, faultDropped, faultHeld, faultLatency, faultCopies,
-	faultLateCleeng, faultLateAdyen, faultLateCB, faultWorkerKill, faultIngressKill}
+	faultLateCleeng, faultLateAdyen, faultLateCB, faultWorkerKill, faultIngressKill, faultNATSKill, faultStepDown}
 
 // phaseLength is how long a set of sandbox faults stays: short, so that
 // held answers come late rather than never and the faults move around.
