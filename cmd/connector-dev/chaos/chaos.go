@@ -147,6 +147,9 @@ func Run(ctx context.Context, bins Binaries, opts Options, out io.Writer) error 
 	driven := time.Since(started)
 	fmt.Fprintf(out, "chaos: population done in %s; faults off, waiting for quiescence\n", driven.Round(time.Second))
 
+	if err := c.natsCurrent(ctx); err != nil {
+		return err
+	}
 	recs, err := quiesce(ctx, c, opts.Quiet, out)
 	if err != nil {
 		return err

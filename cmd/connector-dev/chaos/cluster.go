@@ -40,13 +40,13 @@ const (
 type cluster struct {
 	// nats are the JetStream cluster's nodes; natsURL lists every node's
 	// client URL, so a client whose node dies reconnects to another.
-	nats      []*process
-	natsURL   string
+	nats    []*process
+	natsURL string
 	// natsHealthz are the nodes' full health checks, by node.
 	natsHealthz []string
-	sandbox   *process
-	ingresses []*process
-	workers   []*process
+	sandbox     *process
+	ingresses   []*process
+	workers     []*process
 	// IngressURL is the balancer's; SandboxURL the sandboxes'.
 	IngressURL, SandboxURL string
 	server                 *http.Server
