@@ -59,12 +59,20 @@ func (s *schedule) killNodes(ctx context.Context) {
 	if s.killNATS <= 0 {
 		return
 	}
-	for pause(ctx, time.Until(after(s.nodeRNG, s.killNATS))) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Until(after(s.nodeRNG, s.killNATS))):
+		}
 		node := s.cluster.nats[s.nodeRNG.IntN(len(s.cluster.nats))]
 		down := natsDownMin + time.Duration(s.nodeRNG.Int64N(int64(natsDownSpread)))
 		s.add(faultNATSKill, 1)
 		node.kill()
-		pause(ctx, down)
+		select {
+		case <-ctx.Done():
+		case <-time.After(down):
+		}
 		startCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), natsRestartBound)
 		err := node.start(startCtx)
 		cancel()
@@ -92,7 +100,12 @@ func (s *schedule) stepDowns(ctx context.Context) {
 		return
 	}
 	defer nc.Close()
-	for pause(ctx, time.Until(after(s.stepRNG, s.stepDown))) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Until(after(s.stepRNG, s.stepDown))):
+		}
 		stream := leaderStreams[s.stepRNG.IntN(len(leaderStreams))]
 		if err := stepDown(ctx, nc, stream); err != nil {
 			if ctx.Err() == nil {
@@ -122,16 +135,4 @@ func stepDown(ctx context.Context, nc *nats.Conn, stream string) error {
 		return resp.Error
 	}
 	return nil
-}
-
-// pause waits d, or less if ctx ends; it reports whether d passed.
-func pause(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
