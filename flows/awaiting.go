@@ -65,12 +65,20 @@ func (f *Flows) await(rec *ops.Record[renewalState], reason, detail string) erro
 	return parkAt(stepAwaitingNotification, f.lookAgain(rec, time.Until(rec.State.Awaiting.Since.Add(f.opts.NotificationTimeout))))
 }
 
-// lookAgain asks for another look at a waiting renewal, about twenty
-// times over the timeout, well inside the runtime's not-yet budget.
+// lookAgain asks for another look at a waiting renewal.
 func (f *Flows) lookAgain(rec *ops.Record[renewalState], left time.Duration) error {
-	timeout := f.opts.NotificationTimeout
-	return failure.NotYet(max(min(left, timeout/20), 100*time.Millisecond),
+	return failure.NotYet(f.pollDelay(left),
 		fmt.Errorf("renewal %s waits for the gateway's notification (%s)", rec.Key, rec.State.Awaiting.Reason))
+}
+
+// pollDelay is when to look again at a wait for a notification with left
+// to go before its timeout: about twenty times over the timeout, well
+// inside the runtime's not-yet budget, and never later than the timeout.
+// An explicit delay, because the runtime's schedule for a "not yet"
+// without one grows to hours (workers.DefaultSchedule), which would leave
+// a wait that ends in seconds unnoticed for that long.
+func (f *Flows) pollDelay(left time.Duration) time.Duration {
+	return max(min(left, f.opts.NotificationTimeout/20), 100*time.Millisecond)
 }
 
 // stillAwaiting looks at a waiting renewal: until the timeout it waits on;

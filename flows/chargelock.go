@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/cleeng-connector/connector/cleeng"
 	"github.com/cleeng-connector/connector/internal/failure"
@@ -50,7 +51,7 @@ func (f *Flows) lockCharge(ctx context.Context, rec *ops.Record[renewalState]) e
 	}
 	lock, err := ops.Get[chargeLock](ctx, f.ops, key)
 	if errors.Is(err, ops.ErrNotFound) {
-		return failure.NotYet(0, fmt.Errorf("renewal %s: charge lock %s was freed while being taken", rec.Key, key))
+		return failure.NotYet(retakeLock, fmt.Errorf("renewal %s: charge lock %s was freed while being taken", rec.Key, key))
 	}
 	if err != nil || lock.State.OpKey == rec.Key {
 		return err
@@ -61,11 +62,29 @@ func (f *Flows) lockCharge(ctx context.Context, rec *ops.Record[renewalState]) e
 	case err != nil:
 		return err
 	case holder.Status == ops.StatusInProgress && holder.State.Result == nil:
-		return failure.NotYet(0, fmt.Errorf("renewal %s waits: %s is charging subscription %s at %s and its outcome is not known yet",
+		// The holder's outcome comes with its call's answer, within
+		// seconds, or by notification within the timeout: look again as
+		// often as the holder itself does, however often this renewal was
+		// told to wait.
+		left := holderCallPoll
+		if w := holder.State.Awaiting; w != nil {
+			left = time.Until(w.Since.Add(f.opts.NotificationTimeout))
+		}
+		return failure.NotYet(f.pollDelay(left), fmt.Errorf("renewal %s waits: %s is charging subscription %s at %s and its outcome is not known yet",
 			rec.Key, holder.Key, rec.State.Renewal.SubscriptionID, g.Name()))
 	}
 	if err := ops.Remove(ctx, f.ops, lock); err != nil {
 		return err
 	}
-	return failure.NotYet(0, fmt.Errorf("renewal %s: freed the charge lock %s of %s, which has its outcome; taking it next", rec.Key, key, lock.State.OpKey))
+	return failure.NotYet(retakeLock, fmt.Errorf("renewal %s: freed the charge lock %s of %s, which has its outcome; taking it next", rec.Key, key, lock.State.OpKey))
 }
+
+// holderCallPoll bounds the wait between looks at a lock whose holder is
+// calling the gateway: a call answers within seconds, and a holder killed
+// mid-call resumes after the ack wait, waiting for its notification.
+const holderCallPoll = 5 * time.Second
+
+// retakeLock is the wait before taking a charge lock just freed: at once,
+// not on the runtime's schedule, which grows with every wait this renewal
+// already had for the lock.
+const retakeLock = 10 * time.Millisecond

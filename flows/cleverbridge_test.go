@@ -14,6 +14,7 @@ import (
 	"github.com/cleeng-connector/connector/internal/faultinject"
 	"github.com/cleeng-connector/connector/internal/ops"
 	"github.com/cleeng-connector/connector/internal/testkit"
+	"github.com/cleeng-connector/connector/workers"
 )
 
 // cleverbridgeSubscription seeds a subscription whose payment details are a
@@ -159,7 +160,9 @@ func TestCleverbridge_RefundIsDeadLetteredWithWhereToRefund(t *testing.T) {
 // dunning attempt of the same subscription must not charge.
 func TestCleverbridge_NoSecondChargeWhileAnEarlierOneIsInDoubt(t *testing.T) {
 	t.Parallel()
-	e := newE2E(t)
+	// The second attempt looks again about every twentieth of the timeout
+	// while the first waits for its notification.
+	e := newE2E(t, func(o *stack.DevOptions) { o.Flows.NotificationTimeout = 40 * time.Second })
 	sub := e.cleverbridgeSubscription("S1000001")
 	e.dev.Cleverbridge.SetNotifyTarget("", "", "") // hold the purchase notification
 	e.dev.Cleverbridge.Faults().Add(faultinject.Fault{Method: http.MethodPost, PathPrefix: "/cart/processcart", DropResponse: true, Count: 1})
@@ -293,5 +296,42 @@ func TestCleverbridge_AttemptAfterOneGivenUpChargesAgain(t *testing.T) {
 	})
 	if n := len(e.processCartCalls("S1000001")); n != 2 {
 		t.Errorf("%d Process Cart calls, want 2: the given-up one and the next attempt's", n)
+	}
+}
+
+// TestCleverbridge_AttemptWaitingForTheChargeLockTakesItOnceFreed: a
+// renewal told again and again that its subscription's charge lock is held
+// looks again as often as the holder waits, not on the runtime's schedule,
+// whose delays grow with every "not yet" (1 s, 5 s, 30 s, 2 min, ...): with
+// the production schedule, the next attempt charges soon after the attempt
+// in doubt is given up, not half a minute or hours later.
+func TestCleverbridge_AttemptWaitingForTheChargeLockTakesItOnceFreed(t *testing.T) {
+	t.Parallel()
+	const timeout = 4 * time.Second
+	e := newE2E(t, func(o *stack.DevOptions) {
+		o.Flows.NotificationTimeout = timeout
+		o.Runtime.Schedule = workers.DefaultSchedule
+	})
+	sub := e.cleverbridgeSubscription("S1000001")
+	e.dev.Cleverbridge.SetNotifyTarget("", "", "") // hold the purchase notification
+	e.dev.Cleverbridge.Faults().Add(faultinject.Fault{Method: http.MethodPost, PathPrefix: "/cart/processcart", DropResponse: true, Count: 1})
+	first, second := "2026-12-01T00:00:00Z", "2026-12-02T00:00:00Z"
+	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentCapture), SubscriptionID: sub.SubscriptionID, DunningAttemptDate: first})
+	store := ops.NewStore(e.dev.Broker.Ops)
+	testkit.Eventually(t, time.Minute, "the first renewal in doubt", func() bool {
+		rec, err := ops.Get[struct{}](context.Background(), store, ops.Key("charge", sub.SubscriptionID.String(), first))
+		return err == nil && rec.Step == "awaiting-notification"
+	})
+	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentCapture), SubscriptionID: sub.SubscriptionID, DunningAttemptDate: second})
+
+	e.waitDeadLetter("capture") // the first given up after the timeout
+	// On the schedule, the waiting attempt's third "not yet" asks for 30 s
+	// more; 20 s after the first was given up it must have charged.
+	testkit.Eventually(t, 20*time.Second, "the waiting attempt captured once the lock was free", func() bool {
+		p := e.payments(sub.SubscriptionID)
+		return len(p) == 1 && p[0].Status == cleeng.StatusCaptured
+	})
+	if n := len(e.processCartCalls("S1000001")); n != 2 {
+		t.Errorf("%d Process Cart calls, want 2: the given-up one and the waiting attempt's", n)
 	}
 }

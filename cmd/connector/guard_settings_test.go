@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -10,6 +11,7 @@ import (
 	"github.com/cleeng-connector/connector/gateways/adyen"
 	"github.com/cleeng-connector/connector/gateways/cleverbridge"
 	"github.com/cleeng-connector/connector/internal/config"
+	"github.com/cleeng-connector/connector/workers"
 )
 
 // workerWithBothGateways configures a worker calling Adyen and Cleverbridge.
@@ -65,5 +67,26 @@ func TestWorker_GatewayLimitsReadAndCheckedAtStart(t *testing.T) {
 			readWorkerSettings(env, zerolog.Nop(), prometheus.NewRegistry())
 			startsOrNames(t, env.Err(), tt.want)
 		})
+	}
+}
+
+// TestWorker_RetryScheduleReadAndChecked: WORKER_RETRY_SCHEDULE defaults to
+// the runtime's own schedule, and a malformed one is refused by name.
+func TestWorker_RetryScheduleReadAndChecked(t *testing.T) {
+	t.Parallel()
+	env := config.FromMap(workerWithBothGateways())
+	s := readWorkerSettings(env, zerolog.Nop(), prometheus.NewRegistry())
+	if err := env.Err(); err != nil {
+		t.Fatalf("defaults refused: %v", err)
+	}
+	if !slices.Equal(s.Runtime.Schedule, workers.DefaultSchedule) {
+		t.Fatalf("default schedule %v, want the runtime's %v", s.Runtime.Schedule, workers.DefaultSchedule)
+	}
+	for _, bad := range []string{"1s,soon", "0s", " , "} {
+		vars := workerWithBothGateways()
+		vars["WORKER_RETRY_SCHEDULE"] = bad
+		env := config.FromMap(vars)
+		readWorkerSettings(env, zerolog.Nop(), prometheus.NewRegistry())
+		startsOrNames(t, env.Err(), []string{"WORKER_RETRY_SCHEDULE"})
 	}
 }

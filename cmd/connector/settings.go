@@ -136,8 +136,9 @@ func servedGateways(env *config.Env) map[string]bool {
 // readWorkerSettings reads the worker variables.
 func readWorkerSettings(env *config.Env, log zerolog.Logger, reg prometheus.Registerer) roles.WorkerSettings {
 	s := roles.WorkerSettings{
-		Flows:   env.List("WORKER_FLOWS"),
-		Runtime: workers.Config{Concurrency: env.Int("WORKER_CONCURRENCY"), AckWait: env.Duration("WORKER_ACK_WAIT"), Logger: log, Metrics: reg},
+		Flows: env.List("WORKER_FLOWS"),
+		Runtime: workers.Config{Concurrency: env.Int("WORKER_CONCURRENCY"), AckWait: env.Duration("WORKER_ACK_WAIT"),
+			Schedule: env.Durations("WORKER_RETRY_SCHEDULE"), Logger: log, Metrics: reg},
 		Cleeng: cleeng.Config{
 			BaseURL:        env.URL("CLEENG_API_URL"),
 			PublisherToken: env.Required("CLEENG_PUBLISHER_TOKEN"),

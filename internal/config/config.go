@@ -126,6 +126,7 @@ var Vars = []Var{
 	{Name: "WORKER_ADDR", Default: ":9090", Help: "where a worker serves /healthz, /readyz and /metrics", Roles: []string{RoleWorker}},
 	{Name: "WORKER_FLOWS", Help: "comma-separated flows this worker runs; empty runs all", Roles: worker},
 	{Name: "WORKER_ACK_WAIT", Default: "30s", Help: "a message whose worker stops reporting progress (it reports every third of this) is redelivered after this; also the lease of its operation claims, so a killed worker's operations resume within about this", Roles: worker},
+	{Name: "WORKER_RETRY_SCHEDULE", Default: "1s,5s,30s,2m,10m,1h,4h", Help: "comma-separated waits before redelivering a message after its 1st, 2nd, ... failed delivery, the last repeating; a transient failure is dead-lettered after 10 deliveries once the message is as old as the schedule takes to give them (about 13 hours with the default)", Roles: worker},
 	{Name: "WORKER_REPLICAS", Default: "1", Help: "worker replicas of the deployment: each takes an equal share of every gateway's rate limit (ADYEN_RATE_LIMIT, CLEVERBRIDGE_RATE_LIMIT); set it with the replica count, or the deployment calls a gateway faster than its limit", Roles: []string{RoleWorker}},
 	{Name: "WORKER_CONCURRENCY", Default: "64", Help: "in-flight messages per flow (renewals/s at a gateway of latency L is about this / L)", Roles: worker},
 	{Name: "CONSOLE_ADDR", Default: "127.0.0.1:8070", Help: "where the operator console listens: a loopback address (it serves plain HTTP; reach it through a tunnel or a TLS proxy beside it)", Roles: []string{RoleDev, RoleConsole}},
@@ -220,6 +221,23 @@ func (e *Env) Duration(name string) time.Duration {
 		e.fail(name, "%q is not a positive duration like 5s", v)
 	}
 	return d
+}
+
+// Durations parses a comma-separated list of positive Go durations.
+func (e *Env) Durations(name string) []time.Duration {
+	var out []time.Duration
+	for _, item := range e.List(name) {
+		d, err := time.ParseDuration(item)
+		if err != nil || d <= 0 {
+			e.fail(name, "%q is not a positive duration like 5s", item)
+			continue
+		}
+		out = append(out, d)
+	}
+	if len(out) == 0 {
+		e.fail(name, "no durations: give at least one, like 1s,5s,30s")
+	}
+	return out
 }
 
 // URL parses an absolute http(s) URL; empty stays empty.

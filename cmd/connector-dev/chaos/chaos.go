@@ -180,7 +180,7 @@ func Run(ctx context.Context, bins Binaries, opts Options, out io.Writer) error 
 	}
 	v.check("processes that died unasked", len(exited), "0", len(exited) == 0, exited)
 	if len(sched.errors) > 0 {
-		v.report("schedule calls that failed (faults not injected)", strings.Join(sched.errors, "; "))
+		v.note("schedule calls that failed (faults not injected)", len(sched.errors), sched.errors)
 	}
 	fmt.Fprintln(out)
 	v.print(out)

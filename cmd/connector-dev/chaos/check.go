@@ -179,6 +179,11 @@ func (v *verdict) check(what string, value int, bound string, ok bool, details [
 	v.rows = append(v.rows, row{what: what, value: fmt.Sprint(value), bound: bound, violated: !ok, details: details})
 }
 
+// note is a row that is no check, with the details it lists below the table.
+func (v *verdict) note(what string, value int, details []string) {
+	v.rows = append(v.rows, row{what: what, value: fmt.Sprint(value), details: details})
+}
+
 // Failed tells whether any checked row was violated.
 func (v verdict) Failed() bool {
 	return slices.ContainsFunc(v.rows, func(r row) bool { return r.violated })
@@ -199,7 +204,7 @@ func (v verdict) print(w io.Writer) {
 	}
 	_ = tw.Flush()
 	for _, r := range v.rows {
-		if r.violated {
+		if r.violated || (r.bound == "" && len(r.details) > 0) {
 			fmt.Fprintf(w, "\n%s:\n", r.what)
 			for _, d := range r.details {
 				fmt.Fprintf(w, "  %s\n", d)

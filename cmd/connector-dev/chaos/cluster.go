@@ -33,6 +33,12 @@ const (
 	// natsNodes is the JetStream cluster's size, and the replicas of every
 	// stream and bucket: one node can die and the other two keep a quorum.
 	natsNodes = 3
+	// retrySchedule is the workers' WORKER_RETRY_SCHEDULE: a transient
+	// failure is dead-lettered after 10 deliveries and about 2.5 minutes,
+	// well past the 1 s phases of the fault schedule.
+	retrySchedule = "1s,2s,5s,10s,20s,30s"
+	// breakerCooldown is each gateway's breaker cooldown.
+	breakerCooldown = 5 * time.Second
 )
 
 // cluster is the connector's processes, the sandboxes' and NATS, with the
@@ -231,6 +237,13 @@ func (c *cluster) workerEnv(addr string) []string {
 		// operator. Short, so the run sees those letters (and checks the
 		// schedule explains each) instead of waiting the default hour.
 		"CLEVERBRIDGE_NOTIFICATION_TIMEOUT=" + notificationTimeout.String(),
+		// The production schedule waits 10 minutes after a fifth failed
+		// delivery, and the breakers 30 s once open: under the run's
+		// faults many messages get that far, and the run would spend its
+		// quiescence waiting for them. The same policy in seconds.
+		"WORKER_RETRY_SCHEDULE=" + retrySchedule,
+		"ADYEN_BREAKER_COOLDOWN=" + breakerCooldown.String(),
+		"CLEVERBRIDGE_BREAKER_COOLDOWN=" + breakerCooldown.String(),
 	}
 }
 

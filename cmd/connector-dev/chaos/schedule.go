@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -124,6 +125,9 @@ func (s *schedule) remember(w lateWebhook) {
 }
 
 func (s *schedule) problem(err error) {
+	if errors.Is(err, context.Canceled) {
+		return // the faults were turned off while the call was made
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.errors) < 10 {
