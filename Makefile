@@ -26,7 +26,7 @@ test: binaries
 demo: build-dev
 	bin/connector-dev demo
 
-## chaos: the connector as OS processes (2 ingress, 3 workers, nats-server, the sandboxes) under a seeded fault schedule over 2,000 subscriptions; prints the table of DESIGN section 4's promise and fails on a violation (CHAOS_FLAGS="--seed 42 --subscriptions 10000")
+## chaos: the connector as OS processes (2 ingress, 3 workers, a 3-node nats-server cluster, the sandboxes) under a seeded fault schedule over 2,000 subscriptions; prints the table of DESIGN section 4's promise and fails on a violation (CHAOS_FLAGS="--seed 42 --subscriptions 10000")
 chaos: binaries
 	bin/connector-dev chaos $(CHAOS_FLAGS)
 

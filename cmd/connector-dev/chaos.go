@@ -22,6 +22,8 @@ func runChaos(ctx context.Context, _ *config.Env, args []string) error {
 	fs.DurationVar(&opts.KillWorkerEvery, "kill-worker-every", 0, "mean pause between worker SIGKILLs (default 4s; negative: none)")
 	fs.DurationVar(&opts.KillIngressEvery, "kill-ingress-every", 0, "mean pause between ingress SIGKILLs (default 20s; negative: none)")
 	fs.StringVar(&opts.Knockout, "knockout", "", "idempotency mechanism to switch off in the workers, to see the checker fail: operation-records, idempotency-keys or intent (needs bin/connector-knockout: make connector-knockout)")
+	fs.DurationVar(&opts.KillNATSEvery, "kill-nats-every", 0, "mean pause between SIGKILLs of a NATS node, each restarted a few seconds later (default 25s; negative: none)")
+	fs.DurationVar(&opts.StepDownEvery, "step-down-every", 0, "mean pause between step-downs of a random stream's leader (default 15s; negative: none)")
 	binDir := fs.String("bin", "", "directory of connector, connector-dev and nats-server (default: beside this binary)")
 	if err := cli.ParseFlags(fs, args); err != nil {
 		return err

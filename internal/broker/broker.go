@@ -229,7 +229,7 @@ func (b *Broker) declare(ctx context.Context, opts Options) error {
 			if err != nil {
 				return err
 			}
-			*bucket.into = kv
+			*bucket.into = bounded(kv)
 			return nil
 		}); err != nil {
 			return fmt.Errorf("declare KV %s: %w", bucket.config.Bucket, err)
@@ -320,7 +320,7 @@ func (b *Broker) bind(ctx context.Context, opts Options) error {
 		if err != nil {
 			return fmt.Errorf("KV %s: %w (start the connector once to declare it)", bucket.config.Bucket, err)
 		}
-		*bucket.into = kv
+		*bucket.into = bounded(kv)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,6 +34,14 @@ type Options struct {
 	// MinWorkerKills keeps the faults on after the population is done
 	// until this many workers were killed.
 	MinWorkerKills int
+	// KillNATSEvery is the mean pause between SIGKILLs of a random node of
+	// the JetStream cluster (each restarted a few seconds later), and
+	// StepDownEvery between step-downs of a random stream's leader.
+	// Defaults 25s and 15s; negative: none.
+	KillNATSEvery, StepDownEvery time.Duration
+	// MinNATSKills keeps the faults on after the population is done until
+	// this many NATS nodes were killed and restarted.
+	MinNATSKills int
 	// Quiet bounds the wait for quiescence once faults are off. Default 3 min.
 	Quiet time.Duration
 	// Progress is how often a progress line is printed. Default 5s.
@@ -61,6 +70,12 @@ func (o *Options) setDefaults() {
 	}
 	if o.KillIngressEvery == 0 {
 		o.KillIngressEvery = 20 * time.Second
+	}
+	if o.KillNATSEvery == 0 {
+		o.KillNATSEvery = 25 * time.Second
+	}
+	if o.StepDownEvery == 0 {
+		o.StepDownEvery = 15 * time.Second
 	}
 	if o.Quiet <= 0 {
 		o.Quiet = 3 * time.Minute
@@ -109,13 +124,15 @@ func Run(ctx context.Context, bins Binaries, opts Options, out io.Writer) error 
 		rng: rand.New(rand.NewPCG(opts.Seed, 0)), killRNG: rand.New(rand.NewPCG(opts.Seed, 1)),
 		api: a, cluster: c, killWorkers: opts.KillWorkerEvery, killIngress: opts.KillIngressEvery,
 		maxWorkerKills: opts.MaxWorkerKills, minWorkerKills: opts.MinWorkerKills, killed: make(chan struct{}), counts: map[string]int{}, installed: map[string][]faultinject.Fault{},
+		natsFaults: natsFaults{nodeRNG: rand.New(rand.NewPCG(opts.Seed, 2)), stepRNG: rand.New(rand.NewPCG(opts.Seed, 3)),
+			killNATS: opts.KillNATSEvery, stepDown: opts.StepDownEvery, minNATSKills: opts.MinNATSKills, natsKilled: make(chan struct{})},
 	}
 	pop := &population{api: a, seed: opts.Seed, faults: sched, counts: map[string]int{}}
 	if err := pop.seedOffers(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "chaos: deployment up in %s (nats-server, sandboxes, %d ingress, %d workers)\n",
-		time.Since(started).Round(time.Millisecond), ingressReplicas, workerReplicas)
+	fmt.Fprintf(out, "chaos: deployment up in %s (%d nats-server nodes, sandboxes, %d ingress, %d workers)\n",
+		time.Since(started).Round(time.Millisecond), natsNodes, ingressReplicas, workerReplicas)
 
 	driveCtx, stopDriving := context.WithCancel(ctx)
 	if opts.Duration > 0 {
@@ -135,10 +152,16 @@ func Run(ctx context.Context, bins Binaries, opts Options, out io.Writer) error 
 		progress(out, opts, started, pop, sched, stopProgress)
 	}()
 	pop.run(driveCtx, opts.Subscriptions, opts.Concurrency)
-	if opts.MinWorkerKills > 0 && opts.KillWorkerEvery > 0 {
-		select {
-		case <-sched.killed:
-		case <-ctx.Done():
+	for _, least := range []struct {
+		min     int
+		every   time.Duration
+		reached <-chan struct{}
+	}{{opts.MinWorkerKills, opts.KillWorkerEvery, sched.killed}, {opts.MinNATSKills, opts.KillNATSEvery, sched.natsKilled}} {
+		if least.min > 0 && least.every > 0 {
+			select {
+			case <-least.reached:
+			case <-ctx.Done():
+			}
 		}
 	}
 	stopFaults()
@@ -148,6 +171,9 @@ func Run(ctx context.Context, bins Binaries, opts Options, out io.Writer) error 
 	driven := time.Since(started)
 	fmt.Fprintf(out, "chaos: population done in %s; faults off, waiting for quiescence\n", driven.Round(time.Second))
 
+	if err := c.natsCurrent(ctx); err != nil {
+		return err
+	}
 	recs, err := quiesce(ctx, c, opts.Quiet, out)
 	if err != nil {
 		return err
@@ -178,7 +204,7 @@ func Run(ctx context.Context, bins Binaries, opts Options, out io.Writer) error 
 	checkInvariants(&v, l, recs)
 	checkReconcile(ctx, &v, bins, c, started)
 	var exited []string
-	for _, p := range append(append([]*process{c.nats, c.sandbox}, c.ingresses...), c.workers...) {
+	for _, p := range slices.Concat(c.nats, []*process{c.sandbox}, c.ingresses, c.workers) {
 		if p.exited() {
 			exited = append(exited, p.name+" exited on its own: "+lastLine(p.logs.String()))
 		}
@@ -242,7 +268,7 @@ func progress(out io.Writer, opts Options, started time.Time, pop *population, s
 		for _, n := range sched.counts {
 			injected += n
 		}
-		kills := sched.counts[faultWorkerKill] + sched.counts[faultIngressKill]
+		kills := sched.counts[faultWorkerKill] + sched.counts[faultIngressKill] + sched.counts[faultNATSKill]
 		sched.mu.Unlock()
 		fmt.Fprintf(out, "chaos: %4s  stories %d/%d (purchases, then renewals)  failed %d  faults %d  kills %d\n",
 			time.Since(started).Round(time.Second), done, 2*opts.Subscriptions, failed, injected, kills)

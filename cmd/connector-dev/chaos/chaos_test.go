@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"regexp"
 	"testing"
 	"time"
 
@@ -13,8 +14,9 @@ import (
 // TestChaos_ShortRunChargesOnceUnderFaultsAndKilledWorkers is the short
 // run of `make chaos` inside `make test`: a few hundred subscriptions
 // through every story, the sandboxes' faults, late and duplicated
-// webhooks, and at least two workers SIGKILLed and restarted; the table
-// must show no violation. It runs the binaries `make test` built
+// webhooks, at least two workers SIGKILLed and restarted, and at least one
+// node of the 3-node JetStream cluster SIGKILLed and restarted, with stream
+// leaders stepped down; the table must show no violation. It runs the binaries `make test` built
 // (CONTAINERTEST_BIN_DIR) and skips without them.
 func TestChaos_ShortRunChargesOnceUnderFaultsAndKilledWorkers(t *testing.T) {
 	dir := os.Getenv(containertest.BinDirEnv)
@@ -31,10 +33,15 @@ func TestChaos_ShortRunChargesOnceUnderFaultsAndKilledWorkers(t *testing.T) {
 	err = Run(ctx, bins, Options{
 		Subscriptions: 150, Concurrency: 32,
 		KillWorkerEvery: 2 * time.Second, MinWorkerKills: 2, MaxWorkerKills: 2, KillIngressEvery: -1,
+		KillNATSEvery: 10 * time.Second, MinNATSKills: 1,
 		Progress: time.Minute,
 	}, &out)
 	t.Log("\n" + out.String())
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The table's row of node kills: Run waited for one, and the row must say so.
+	if !regexp.MustCompile(`(?m)^injected: ` + regexp.QuoteMeta(faultNATSKill) + `\s+[1-9]`).MatchString(out.String()) {
+		t.Errorf("the table shows no NATS node killed")
 	}
 }

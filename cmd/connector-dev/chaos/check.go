@@ -3,6 +3,7 @@ package chaos
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -105,16 +106,17 @@ func (r *records) readDeadLetters(ctx context.Context, js jetstream.JetStream) e
 	if err != nil || info.State.Msgs == 0 {
 		return err
 	}
-	cons, err := dlq.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		return err
-	}
-	for range info.State.Msgs {
-		msg, err := cons.Next(jetstream.FetchMaxWait(10 * time.Second))
-		if err != nil {
-			return fmt.Errorf("read dead letters: %w", err)
+	// Read by sequence rather than through a consumer: on a cluster, a
+	// consumer just created may not yet be known on the node a pull reaches.
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq; seq++ {
+		msg, err := dlq.GetMsg(ctx, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
 		}
-		raw := msg.Headers().Get(workers.HeaderError)
+		if err != nil {
+			return fmt.Errorf("read dead letter %d: %w", seq, err)
+		}
+		raw := msg.Header.Get(workers.HeaderError)
 		if m := inDoubtLetter.FindStringSubmatch(raw); m != nil {
 			r.inDoubtOrders = append(r.inDoubtOrders, m[1])
 			continue
@@ -132,7 +134,7 @@ func (r *records) readDeadLetters(ctx context.Context, js jetstream.JetStream) e
 		if len(reason) > 160 {
 			reason = reason[:160] + "…"
 		}
-		r.deadLetters[msg.Headers().Get(workers.HeaderFlow)+": "+reason]++
+		r.deadLetters[msg.Header.Get(workers.HeaderFlow)+": "+reason]++
 	}
 	return nil
 }

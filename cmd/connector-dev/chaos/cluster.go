@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -29,6 +30,9 @@ const (
 	duplicateWindow = 3 * time.Second
 	// notificationTimeout is the workers' CLEVERBRIDGE_NOTIFICATION_TIMEOUT.
 	notificationTimeout = 10 * time.Second
+	// natsNodes is the JetStream cluster's size, and the replicas of every
+	// stream and bucket: one node can die and the other two keep a quorum.
+	natsNodes = 3
 	// retrySchedule is the workers' WORKER_RETRY_SCHEDULE: a transient
 	// failure is dead-lettered after 10 deliveries and about 2.5 minutes,
 	// well past the 1 s phases of the fault schedule.
@@ -40,11 +44,15 @@ const (
 // cluster is the connector's processes, the sandboxes' and NATS, with the
 // balancer in front of the ingress replicas.
 type cluster struct {
-	nats      *process
-	natsURL   string
-	sandbox   *process
-	ingresses []*process
-	workers   []*process
+	// nats are the JetStream cluster's nodes; natsURL lists every node's
+	// client URL, so a client whose node dies reconnects to another.
+	nats    []*process
+	natsURL string
+	// natsHealthz are the nodes' full health checks, by node.
+	natsHealthz []string
+	sandbox     *process
+	ingresses   []*process
+	workers     []*process
 	// IngressURL is the balancer's; SandboxURL the sandboxes'.
 	IngressURL, SandboxURL string
 	server                 *http.Server
@@ -64,17 +72,12 @@ func startCluster(ctx context.Context, bins Binaries) (_ *cluster, err error) {
 		return nil, err
 	}
 	addrs := map[string]string{}
-	for _, name := range []string{"nats", "nats-monitor", "sandbox", "balancer"} {
+	for _, name := range []string{"sandbox", "balancer"} {
 		if addrs[name], err = freeAddr(); err != nil {
 			return nil, err
 		}
 	}
-	natsHost, natsPort := splitAddr(addrs["nats"])
-	_, monitorPort := splitAddr(addrs["nats-monitor"])
-	c.natsURL = "nats://" + addrs["nats"]
-	c.nats = &process{name: "nats-server", args: []string{bins.NATSServer, "-js", "-a", natsHost, "-p", natsPort,
-		"-m", monitorPort, "-sd", c.dir + "/nats"}, health: "http://127.0.0.1:" + monitorPort + "/healthz?js-enabled-only=true"}
-	if err := c.nats.start(ctx); err != nil {
+	if err := c.startNATS(ctx, bins.NATSServer); err != nil {
 		return nil, err
 	}
 
@@ -119,6 +122,63 @@ func startCluster(ctx context.Context, bins Binaries) (_ *cluster, err error) {
 	return c, nil
 }
 
+// startNATS starts a JetStream cluster of natsNodes nats-server processes
+// on loopback, routed to each other, each with its own store in the run's
+// directory: the cluster of docker-compose.yml without Docker (so the run
+// is the same on any machine), and a node dies by a real SIGKILL of its
+// process. A node counts as up once JetStream is enabled on it; the
+// cluster elects its meta leader after, which the connector's start waits
+// for (broker.Open retries its declarations).
+func (c *cluster) startNATS(ctx context.Context, bin string) error {
+	type node struct{ client, monitor, route string }
+	nodes := make([]node, natsNodes)
+	var urls, routes []string
+	for i := range nodes {
+		for _, addr := range []*string{&nodes[i].client, &nodes[i].monitor, &nodes[i].route} {
+			var err error
+			if *addr, err = freeAddr(); err != nil {
+				return err
+			}
+		}
+		urls = append(urls, "nats://"+nodes[i].client)
+		routes = append(routes, "nats-route://"+nodes[i].route)
+	}
+	c.natsURL = strings.Join(urls, ",")
+	for i, n := range nodes {
+		name := fmt.Sprintf("nats-%d", i+1)
+		host, port := splitAddr(n.client)
+		_, monitorPort := splitAddr(n.monitor)
+		healthz := "http://" + host + ":" + monitorPort + "/healthz"
+		c.natsHealthz = append(c.natsHealthz, healthz)
+		c.nats = append(c.nats, &process{name: name, args: []string{bin, "-js", "--server_name", name,
+			"-a", host, "-p", port, "-m", monitorPort, "-sd", filepath.Join(c.dir, name),
+			"--cluster_name", "chaos", "--cluster", "nats://" + n.route, "--routes", strings.Join(routes, ",")},
+			health: healthz + "?js-enabled-only=true"})
+	}
+	for _, p := range c.nats {
+		if err := p.start(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// natsCurrent waits until every node answers its full /healthz: the
+// JetStream meta group and every stream and consumer replica on the node
+// caught up. A node restarted a moment ago serves before it has caught up;
+// the checks read the cluster once all of it has.
+func (c *cluster) natsCurrent(ctx context.Context) error {
+	for i, p := range c.nats {
+		p.mu.Lock()
+		done := p.done
+		p.mu.Unlock()
+		if err := waitHealthy(ctx, p.name, c.natsHealthz[i], done); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func splitAddr(addr string) (host, port string) {
 	i := strings.LastIndexByte(addr, ':')
 	return addr[:i], addr[i+1:]
@@ -132,6 +192,7 @@ func (c *cluster) commonEnv() []string {
 	}
 	return []string{
 		"NATS_URL=" + c.natsURL,
+		fmt.Sprintf("NATS_REPLICAS=%d", natsNodes),
 		"NATS_DUPLICATE_WINDOW=" + duplicateWindow.String(),
 		"PAYMENT_METHODS=" + strings.Join(methods, ","),
 		"CLEVERBRIDGE_USERNAME=" + stack.DevCleverbridgeUser,
@@ -200,7 +261,7 @@ func (c *cluster) close() {
 	if c.server != nil {
 		_ = c.server.Close()
 	}
-	for _, p := range []*process{c.sandbox, c.nats} {
+	for _, p := range append([]*process{c.sandbox}, c.nats...) {
 		if p != nil {
 			p.stop(5 * time.Second)
 		}

@@ -33,7 +33,8 @@ const (
 
 // faultClasses is the table's order.
 var faultClasses = []string{fault5xx, fault429, faultDropped, faultHeld, faultLatency, faultCopies,
-	faultLateCleeng, faultLateAdyen, faultLateCB, faultEarly, faultReordered, faultSwapped, faultWorkerKill, faultIngressKill}
+	faultLateCleeng, faultLateAdyen, faultLateCB, faultEarly, faultReordered, faultSwapped, faultWorkerKill, faultIngressKill,
+	faultNATSKill, faultStepDown}
 
 // phaseLength is how long a set of sandbox faults stays: short, so that
 // held answers come late rather than never and the faults move around.
@@ -83,6 +84,7 @@ type schedule struct {
 	// killed is closed once minWorkerKills workers were killed.
 	minWorkerKills int
 	killed         chan struct{}
+	natsFaults
 
 	mu     sync.Mutex
 	counts map[string]int
@@ -137,11 +139,9 @@ func (s *schedule) problem(err error) {
 // run injects faults until ctx ends, then removes the sandbox faults.
 func (s *schedule) run(ctx context.Context) {
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		s.kills(ctx)
-	}()
+	wg.Go(func() { s.kills(ctx) })
+	wg.Go(func() { s.killNodes(ctx) })
+	wg.Go(func() { s.stepDowns(ctx) })
 	phase := time.NewTicker(phaseLength)
 	defer phase.Stop()
 	for n := 0; ; n++ {
@@ -314,7 +314,7 @@ func (s *schedule) resendLate(ctx context.Context, phase int) {
 // kills SIGKILLs a random worker every killWorkers and an ingress every
 // killIngress, each restarted at once (as an orchestrator would), until ctx ends.
 func (s *schedule) kills(ctx context.Context) {
-	nextWorker, nextIngress := s.after(s.killWorkers), s.after(s.killIngress)
+	nextWorker, nextIngress := after(s.killRNG, s.killWorkers), after(s.killRNG, s.killIngress)
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -330,22 +330,22 @@ func (s *schedule) kills(ctx context.Context) {
 			if s.count(faultWorkerKill) == s.minWorkerKills {
 				close(s.killed)
 			}
-			nextWorker = s.after(s.killWorkers)
+			nextWorker = after(s.killRNG, s.killWorkers)
 		}
 		if !nextIngress.IsZero() && now.After(nextIngress) {
 			in := s.cluster.ingresses[s.killRNG.IntN(len(s.cluster.ingresses))]
 			s.restart(ctx, in, faultIngressKill)
-			nextIngress = s.after(s.killIngress)
+			nextIngress = after(s.killRNG, s.killIngress)
 		}
 	}
 }
 
-// after is the time of the next kill: every ±50%, or never for 0.
-func (s *schedule) after(every time.Duration) time.Time {
+// after is the time of the next fault drawn from rng: every ±50%, or never for 0.
+func after(rng *rand.Rand, every time.Duration) time.Time {
 	if every <= 0 {
 		return time.Time{}
 	}
-	return time.Now().Add(every/2 + time.Duration(s.killRNG.Int64N(int64(every))))
+	return time.Now().Add(every/2 + time.Duration(rng.Int64N(int64(every))))
 }
 
 func (s *schedule) restart(ctx context.Context, p *process, class string) {
