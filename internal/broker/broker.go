@@ -229,6 +229,11 @@ func (b *Broker) declare(ctx context.Context, opts Options) error {
 			if err != nil {
 				return err
 			}
+			if opts.Replicas > 1 {
+				if kv, err = b.readFromLeader(ctx, bucket.config.Bucket); err != nil {
+					return err
+				}
+			}
 			*bucket.into = bounded(kv)
 			return nil
 		}); err != nil {
@@ -236,6 +241,46 @@ func (b *Broker) declare(ctx context.Context, opts Options) error {
 		}
 	}
 	return nil
+}
+
+// readFromLeader turns direct gets off for a replicated bucket and binds it
+// again, so that its reads go to the stream's leader. A direct get may be
+// answered by any replica, and a follower applies a write after the
+// leader acknowledged it: a flow reading a record it or another worker has
+// just written (a claim, a capture record read again after Cleeng's
+// answer) could see the one before. The writes compare revisions and would
+// refuse, but a decision made on a stale read would not. nats.go declares
+// every bucket with direct gets on, so each declaration turns them off
+// again before binding, until a bind finds them off (another process
+// declaring at the same moment turns them on in between).
+func (b *Broker) readFromLeader(ctx context.Context, bucket string) (jetstream.KeyValue, error) {
+	name := "KV_" + bucket
+	for {
+		stream, err := b.JS.Stream(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		if cfg := stream.CachedInfo().Config; cfg.AllowDirect {
+			cfg.AllowDirect = false
+			if _, err := b.JS.UpdateStream(ctx, cfg); err != nil {
+				return nil, err
+			}
+		}
+		kv, err := b.JS.KeyValue(ctx, bucket)
+		if err != nil {
+			return nil, err
+		}
+		status, err := kv.Status(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if info, ok := status.(*jetstream.KeyValueBucketStatus); ok && !info.StreamInfo().Config.AllowDirect {
+			return kv, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
 }
 
 // bucket is a KV bucket the broker declares or binds, and the field of the

@@ -50,6 +50,23 @@ func TestCluster_ThreeNodeJetStreamSurvivesNodeLoss(t *testing.T) {
 	if info.Config.Replicas != 3 || info.Cluster == nil || info.Cluster.Leader == "" || len(info.Cluster.Replicas) != 2 {
 		t.Fatalf("inbox config replicas %d, cluster %+v: want a leader and 2 replicas", info.Config.Replicas, info.Cluster)
 	}
+	// A second process declaring the same buckets leaves their reads on
+	// the leader: a replica's direct get could miss the last write.
+	again, err := broker.Open(ctx, broker.Options{URL: url, Auth: cl.Auth(), Replicas: 3, Name: "containertest-again"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again.Close()
+	for _, bucket := range []string{broker.OpsBucket, broker.IndexBucket} {
+		s, err := b.JS.Stream(ctx, "KV_"+bucket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg := s.CachedInfo().Config; cfg.AllowDirect || cfg.Replicas != 3 {
+			t.Errorf("bucket %s: direct gets %v, replicas %d; want reads from the leader of 3", bucket, cfg.AllowDirect, cfg.Replicas)
+		}
+	}
+
 	want := publish(ctx, t, b.JS, "before", 5)
 	putOp(ctx, t, b.Ops, "containertest.before")
 
