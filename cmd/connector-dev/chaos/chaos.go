@@ -234,7 +234,7 @@ func quiesce(ctx context.Context, c *cluster, quiet time.Duration, out io.Writer
 		if err != nil {
 			return r, err
 		}
-		if r.inbox == 0 && len(r.inProgress) == 0 {
+		if r.unacked == 0 && len(r.inProgress) == 0 {
 			calm++
 		} else {
 			calm = 0
@@ -242,7 +242,7 @@ func quiesce(ctx context.Context, c *cluster, quiet time.Duration, out io.Writer
 		if calm == 2 || time.Now().After(deadline) {
 			return r, nil
 		}
-		fmt.Fprintf(out, "chaos: quiescing: inbox %d, operations in progress %d%s\n", r.inbox, len(r.inProgress), waitingFor(r))
+		fmt.Fprintf(out, "chaos: quiescing: inbox messages not acknowledged %d, operations in progress %d%s\n", r.unacked, len(r.inProgress), waitingFor(r))
 		select {
 		case <-ctx.Done():
 			return r, ctx.Err()

@@ -65,8 +65,8 @@ func (p *population) storyOrder(steps []func() error, swapped bool) []func() err
 // operation in progress, so a stuck one shows while the run waits.
 func waitingFor(r records) string {
 	var s string
-	if len(r.inboxSubjects) > 0 {
-		s += " (inbox: " + r.inboxSubjects[0] + ")"
+	if len(r.unackedBy) > 0 {
+		s += " (" + r.unackedBy[0] + ")"
 	}
 	if len(r.inProgress) > 0 {
 		s += " (operation " + r.inProgress[0].Key + " at step " + r.inProgress[0].Step + ")"

@@ -3,12 +3,16 @@ package chaos
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -148,16 +152,42 @@ func waitHealthy(ctx context.Context, name, url string, exited <-chan struct{}) 
 	}
 }
 
-// freeAddr returns a loopback address nothing listens on now. Another
-// process could take it before ours binds it; on this machine's loopback
-// that race is rare and ends the run with a clear start error.
+// freeAddr returns a loopback address nothing listens on now, below the
+// kernel's ephemeral port range: a port from that range (what listening on
+// port 0 gives) can be taken by any outgoing connection between our probe
+// and the child's bind, or while a killed child is down before its
+// restart, and the run's own processes make thousands of connections.
+// Below the range only a process binding that port explicitly can take it.
 func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
+	low := ephemeralLow()
+	for range 1000 {
+		port := firstPrivatePort + rand.IntN(low-firstPrivatePort)
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			continue // taken: draw again
+		}
+		addr := l.Addr().String()
+		return addr, l.Close()
 	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	return "", errors.New("no free loopback port below the ephemeral range")
+}
+
+// firstPrivatePort is the lowest port freeAddr draws: above the well-known
+// and most registered services' ports.
+const firstPrivatePort = 20000
+
+// ephemeralLow is the first port of the kernel's ephemeral range (Linux's
+// default where it cannot be read).
+func ephemeralLow() int {
+	low := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil && n > firstPrivatePort+1000 {
+				low = n
+			}
+		}
+	}
+	return low
 }
 
 // tailBuffer keeps the last max bytes written to it.
