@@ -31,6 +31,23 @@ func (e *e2e) cleverbridgeSubscription(token string) cleengsandbox.Subscription 
 	return sub
 }
 
+// renewalInDoubt seeds a Cleverbridge subscription of token and has its
+// capture-only renewal of date charged with the answer lost and the
+// purchase notification held: in doubt, waiting for the notification.
+func (e *e2e) renewalInDoubt(token, date string) cleengsandbox.Subscription {
+	e.t.Helper()
+	sub := e.cleverbridgeSubscription(token)
+	e.dev.Cleverbridge.SetNotifyTarget("", "", "") // hold the purchase notification
+	e.dev.Cleverbridge.Faults().Add(faultinject.Fault{Method: http.MethodPost, PathPrefix: "/cart/processcart", DropResponse: true, Count: 1})
+	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentCapture), SubscriptionID: sub.SubscriptionID, DunningAttemptDate: date})
+	store := ops.NewStore(e.dev.Broker.Ops)
+	testkit.Eventually(e.t, time.Minute, "the renewal charged and waiting for its notification", func() bool {
+		rec, err := ops.Get[struct{}](context.Background(), store, ops.Key("charge", sub.SubscriptionID.String(), date))
+		return err == nil && rec.Step == "awaiting-notification" && len(e.processCartCalls(token)) == 1
+	})
+	return sub
+}
+
 func (e *e2e) captureOnly(sub cleeng.ID) cleengsandbox.DunningResult {
 	e.t.Helper()
 	res, err := e.dev.Cleeng.RunDunning(context.Background(), sub, cleengsandbox.DunningOptions{Attempts: 1, NoTermination: true})
@@ -163,17 +180,9 @@ func TestCleverbridge_NoSecondChargeWhileAnEarlierOneIsInDoubt(t *testing.T) {
 	// The second attempt looks again about every twentieth of the timeout
 	// while the first waits for its notification.
 	e := newE2E(t, func(o *stack.DevOptions) { o.Flows.NotificationTimeout = 40 * time.Second })
-	sub := e.cleverbridgeSubscription("S1000001")
-	e.dev.Cleverbridge.SetNotifyTarget("", "", "") // hold the purchase notification
-	e.dev.Cleverbridge.Faults().Add(faultinject.Fault{Method: http.MethodPost, PathPrefix: "/cart/processcart", DropResponse: true, Count: 1})
 	first, second := "2026-12-01T00:00:00Z", "2026-12-02T00:00:00Z"
-	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentCapture), SubscriptionID: sub.SubscriptionID, DunningAttemptDate: first})
+	sub := e.renewalInDoubt("S1000001", first)
 	store := ops.NewStore(e.dev.Broker.Ops)
-	// In doubt: charged, its answer lost, the renewal waits for the notification.
-	testkit.Eventually(t, time.Minute, "the first renewal charged and waiting for its notification", func() bool {
-		rec, err := ops.Get[struct{}](context.Background(), store, ops.Key("charge", sub.SubscriptionID.String(), first))
-		return err == nil && rec.Step == "awaiting-notification" && len(e.processCartCalls("S1000001")) == 1
-	})
 
 	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentCapture), SubscriptionID: sub.SubscriptionID, DunningAttemptDate: second})
 	secondKey := ops.Key("charge", sub.SubscriptionID.String(), second)
@@ -312,16 +321,8 @@ func TestCleverbridge_AttemptWaitingForTheChargeLockTakesItOnceFreed(t *testing.
 		o.Flows.NotificationTimeout = timeout
 		o.Runtime.Schedule = workers.DefaultSchedule
 	})
-	sub := e.cleverbridgeSubscription("S1000001")
-	e.dev.Cleverbridge.SetNotifyTarget("", "", "") // hold the purchase notification
-	e.dev.Cleverbridge.Faults().Add(faultinject.Fault{Method: http.MethodPost, PathPrefix: "/cart/processcart", DropResponse: true, Count: 1})
-	first, second := "2026-12-01T00:00:00Z", "2026-12-02T00:00:00Z"
-	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentCapture), SubscriptionID: sub.SubscriptionID, DunningAttemptDate: first})
-	store := ops.NewStore(e.dev.Broker.Ops)
-	testkit.Eventually(t, time.Minute, "the first renewal in doubt", func() bool {
-		rec, err := ops.Get[struct{}](context.Background(), store, ops.Key("charge", sub.SubscriptionID.String(), first))
-		return err == nil && rec.Step == "awaiting-notification"
-	})
+	sub := e.renewalInDoubt("S1000001", "2026-12-01T00:00:00Z")
+	second := "2026-12-02T00:00:00Z"
 	e.emit(cleengsandbox.EmitRequest{Topic: string(cleeng.TopicPaymentCapture), SubscriptionID: sub.SubscriptionID, DunningAttemptDate: second})
 
 	e.waitDeadLetter("capture") // the first given up after the timeout
