@@ -273,8 +273,10 @@ func (r *Runtime) consume(ctx, workCtx context.Context, f *flowRun) {
 	for ctx.Err() == nil {
 		cc, err := f.consumer.Consume(dispatch, jetstream.PullMaxMessages(min(prefetch*f.Concurrency, maxBuffered)),
 			jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-				// A missed heartbeat or a reconnect: the client pulls again.
-				f.log.Debug().Err(err).Msg("consume")
+				// A missed heartbeat, a reconnect or the consumer's leader
+				// moving: the client pulls again. Seen, for the operator
+				// reading a node's restart in the logs.
+				f.log.Info().Err(err).Msg("consume interrupted; pulling again")
 			}))
 		if err == nil {
 			// Drain hands the buffered messages to dispatch, which hands

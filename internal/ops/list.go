@@ -6,16 +6,28 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/cleeng-connector/connector/internal/failure"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
+// listTimeout bounds InProgress's listing. Its keys stream from an ordered
+// consumer, and that stream can stop for good when a node dies; nats.go
+// then waits for the rest until the context ends. Under a flow handler's
+// timeout of minutes, the capture that asked would wait that long with its
+// heartbeats keeping its message from every other worker. A subscription
+// has a few operations: listing them takes milliseconds.
+const listTimeout = 5 * time.Second
+
 // InProgress lists the keys under prefix (a Key, matched with ".>") whose
 // operation is still in progress: "is an authorisation of this subscription
-// still running?".
+// still running?". A listing cut short fails (transient): a partial list
+// would answer "nothing is running" for an operation it never read.
 func InProgress(ctx context.Context, s *Store, prefix string) ([]string, error) {
-	lister, err := s.kv.ListKeysFiltered(ctx, prefix+".>")
+	listing, cancel := context.WithTimeout(ctx, listTimeout)
+	defer cancel()
+	lister, err := s.kv.ListKeysFiltered(listing, prefix+".>")
 	if err != nil {
 		return nil, failure.Transient(fmt.Errorf("list operations %s: %w", prefix, err))
 	}
@@ -33,8 +45,9 @@ func InProgress(ctx context.Context, s *Store, prefix string) ([]string, error) 
 			keys = append(keys, key)
 		}
 	}
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return nil, failure.Transient(fmt.Errorf("list operations %s: %w", prefix, ctx.Err()))
+	// nats.go ends the keys early, without an error, when the context ends.
+	if err := listing.Err(); err != nil {
+		return nil, failure.Transient(fmt.Errorf("list operations %s: %w", prefix, err))
 	}
 	return keys, nil
 }

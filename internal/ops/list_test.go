@@ -1,9 +1,15 @@
 package ops_test
 
 import (
+	"context"
+	"errors"
 	"slices"
 	"testing"
+	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cleeng-connector/connector/internal/failure"
 	"github.com/cleeng-connector/connector/internal/ops"
 	"github.com/cleeng-connector/connector/internal/testkit"
 )
@@ -50,3 +56,35 @@ func TestList_ReturnsTheRecordsUnderAPrefixInKeyOrder(t *testing.T) {
 		t.Errorf("List() = %v, want all 5", got)
 	}
 }
+
+// TestInProgress_AListingWhoseKeysStopComingFailsBeforeTheCallersDeadline:
+// on a cluster, the stream of a listing's keys stops for good when the
+// client's node dies, and nats.go waits for the rest until the context
+// ends; a capture asked under its handler's timeout of minutes and held its
+// message that long (chaos, issue 11). The listing must fail sooner, as
+// transient, so the flow retries it; and never answer with what it read so
+// far. The lost stream is played by a lister that, like nats.go's, closes
+// its keys only when its context ends.
+func TestInProgress_AListingWhoseKeysStopComingFailsBeforeTheCallersDeadline(t *testing.T) {
+	t.Parallel()
+	b := testkit.Broker(t)
+	handler, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	keys, err := ops.InProgress(handler, ops.NewStore(stalledListings{b.Ops}), "authorise.S1")
+	if failure.ClassOf(err) != failure.ClassTransient || !errors.Is(err, context.DeadlineExceeded) || handler.Err() != nil {
+		t.Fatalf("InProgress over a stalled listing = %v, %v with the handler's context %v; want a transient deadline error, the handler's still running", keys, err, handler.Err())
+	}
+}
+
+type stalledListings struct{ jetstream.KeyValue }
+
+func (stalledListings) ListKeysFiltered(ctx context.Context, _ ...string) (jetstream.KeyLister, error) {
+	l := stalledLister{keys: make(chan string)}
+	context.AfterFunc(ctx, func() { close(l.keys) })
+	return l, nil
+}
+
+type stalledLister struct{ keys chan string }
+
+func (l stalledLister) Keys() <-chan string { return l.keys }
+func (stalledLister) Stop() error           { return nil }
