@@ -13,8 +13,9 @@ import (
 // TestChaos_ShortRunChargesOnceUnderFaultsAndKilledWorkers is the short
 // run of `make chaos` inside `make test`: a few hundred subscriptions
 // through every story, the sandboxes' faults, late and duplicated
-// webhooks, at least two workers SIGKILLed and restarted, on the 3-node
-// JetStream cluster; the table must show no violation. It runs the binaries `make test` built
+// webhooks, at least two workers and two NATS nodes SIGKILLed and
+// restarted, on the 3-node JetStream cluster; the table must show no
+// violation. It runs the binaries `make test` built
 // (CONTAINERTEST_BIN_DIR) and skips without them.
 func TestChaos_ShortRunChargesOnceUnderFaultsAndKilledWorkers(t *testing.T) {
 	dir := os.Getenv(containertest.BinDirEnv)
@@ -31,11 +32,9 @@ func TestChaos_ShortRunChargesOnceUnderFaultsAndKilledWorkers(t *testing.T) {
 	err = Run(ctx, bins, Options{
 		Subscriptions: 150, Concurrency: 32,
 		KillWorkerEvery: 2 * time.Second, MinWorkerKills: 2, MaxWorkerKills: 2, KillIngressEvery: -1,
-		// On the 3-node cluster, without node kills and step-downs here:
-		// after a node's SIGKILL a flow's consumer was seen keeping
-		// messages delivered and unacknowledged with no worker pulling
-		// (1 run in 3, issue 11); `make chaos` keeps them on.
-		KillNATSEvery: -1, StepDownEvery: -1,
+		// Nodes of the 3-node cluster SIGKILLed and restarted, twice at
+		// least, and stream leaders stepped down (the defaults).
+		KillNATSEvery: 8 * time.Second, MinNATSKills: 2,
 		Progress: time.Minute,
 	}, &out)
 	t.Log("\n" + out.String())

@@ -80,7 +80,8 @@ func readRecords(ctx context.Context, natsURL string) (records, error) {
 	for c := range consumers.Info() {
 		if left := c.NumPending + uint64(c.NumAckPending); left > 0 {
 			r.unacked += left
-			r.unackedBy = append(r.unackedBy, fmt.Sprintf("%s: %d not delivered, %d not acknowledged", c.Name, c.NumPending, c.NumAckPending))
+			r.unackedBy = append(r.unackedBy, fmt.Sprintf("%s: %d not delivered, %d not acknowledged, %d pull requests waiting on %s",
+				c.Name, c.NumPending, c.NumAckPending, c.NumWaiting, leaderOf(c.Cluster)))
 		}
 	}
 	if err := consumers.Err(); err != nil {
@@ -518,4 +519,12 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// leaderOf names a consumer's leader node, for the quiescing line.
+func leaderOf(c *jetstream.ClusterInfo) string {
+	if c == nil || c.Leader == "" {
+		return "no leader"
+	}
+	return c.Leader
 }
