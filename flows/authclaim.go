@@ -2,6 +2,7 @@ package flows
 
 import (
 	"context"
+	"strings"
 
 	"github.com/cleeng-connector/connector/cleeng"
 	"github.com/cleeng-connector/connector/internal/failure"
@@ -38,6 +39,19 @@ func (f *Flows) claimAuthorisation(ctx context.Context, payment cleeng.ID, opKey
 		return false, err
 	}
 	return claim.State.OpKey == opKey, nil
+}
+
+// deactivationClaimed is the deactivation of payment details (its
+// operation key) that holds the claim on payment, or "" when none does.
+func (f *Flows) deactivationClaimed(ctx context.Context, payment cleeng.ID) (string, error) {
+	claim, err := ops.Get[authorisationClaim](ctx, f.ops, authorisationClaimKey(payment))
+	if err != nil {
+		return "", ignoreNotFound(err)
+	}
+	if by := claim.State.OpKey; strings.HasPrefix(by, flowDeactivate+".") {
+		return by, nil
+	}
+	return "", nil
 }
 
 // authorisationGone is the capture's letter when the attempt's

@@ -63,6 +63,9 @@ func (f *Flows) chargeInstead(ctx context.Context, d *cleeng.DunningData, captur
 		}
 	}
 	if auth, err := f.authorisedPayment(ctx, d); err != nil || auth != nil {
+		if err == nil {
+			err = f.notBeingCancelled(ctx, d, auth.ID)
+		}
 		return false, err
 	}
 	// A copy of this webhook may have started the capture since the
@@ -91,19 +94,64 @@ func (f *Flows) started(ctx context.Context, key string) (bool, error) {
 	return err == nil, err
 }
 
-// authorisedPayment is the subscription's payment Cleeng holds authorised, or nil.
+// authorisedPayment is the payment the capture of dunning attempt d takes,
+// or nil: the subscription's payment Cleeng holds authorised under the
+// webhook's payment details, or else the one the attempt's authorisation
+// reported, while Cleeng holds it authorised under the details it was
+// authorised with. A card update between the two webhooks makes those
+// differ: the capture webhook names the new details, and the authorisation
+// stays filed under the old ones until their deactivation cancels it.
 func (f *Flows) authorisedPayment(ctx context.Context, d *cleeng.DunningData) (*cleeng.Payment, error) {
-	payments, err := f.cleeng.AuthorisedPayments(ctx, d.PaymentDetailsID)
+	if p, err := f.authorisedUnder(ctx, d.PaymentDetailsID, func(p cleeng.Payment) bool {
+		return p.SubscriptionID == "" || p.SubscriptionID == d.SubscriptionID
+	}); err != nil || p != nil {
+		return p, err
+	}
+	auth, err := ops.Get[renewalState](ctx, f.ops, authoriseKey(d))
+	if err != nil {
+		return nil, ignoreNotFound(err)
+	}
+	reported, details := auth.State.Payment, auth.State.Renewal.PaymentDetailsID
+	if reported == nil || reported.Status.Normalize() != cleeng.StatusAuthorized || details == d.PaymentDetailsID {
+		return nil, nil
+	}
+	return f.authorisedUnder(ctx, details, func(p cleeng.Payment) bool { return p.ID == reported.ID })
+}
+
+// authorisedUnder is the first payment Cleeng holds authorised under the
+// payment details that mine accepts, or nil.
+func (f *Flows) authorisedUnder(ctx context.Context, details cleeng.ID, mine func(cleeng.Payment) bool) (*cleeng.Payment, error) {
+	payments, err := f.cleeng.AuthorisedPayments(ctx, details)
 	if err != nil {
 		return nil, err
 	}
 	for i := range payments {
-		p := payments[i]
-		if p.Status.Normalize() == cleeng.StatusAuthorized && (p.SubscriptionID == "" || p.SubscriptionID == d.SubscriptionID) {
+		if p := payments[i]; p.Status.Normalize() == cleeng.StatusAuthorized && mine(p) {
 			return &p, nil
 		}
 	}
 	return nil, nil
+}
+
+// authoriseKey is the operation key of dunning attempt d's authorisation.
+func authoriseKey(d *cleeng.DunningData) string {
+	return opKey(flowAuthorise, d.SubscriptionID.String(), d.DunningAttemptDate)
+}
+
+// notBeingCancelled is "not yet" while the deactivation of payment
+// details holds the claim on the authorised payment the capture found
+// (authorisationClaim): it is cancelling it, at the gateway first, so the
+// money it held is being released. Once Cleeng shows it cancelled the
+// capture finds nothing authorised and charges directly
+// (noAuthorisationHeld), as Cleeng means a card update to end: the
+// attempt paid with the new card.
+func (f *Flows) notBeingCancelled(ctx context.Context, d *cleeng.DunningData, payment cleeng.ID) error {
+	by, err := f.deactivationClaimed(ctx, payment)
+	if err != nil || by == "" {
+		return err
+	}
+	return failure.NotYet(0, fmt.Errorf("capture of subscription %s, dunning attempt %s: %s is cancelling its authorised payment %s",
+		d.SubscriptionID, d.DunningAttemptDate, by, payment))
 }
 
 // captureFlow captures the authorisation of this dunning attempt (found
@@ -217,8 +265,12 @@ func (f *Flows) reportedBeforeRefund(ctx context.Context, rec *ops.Record[captur
 // charge on top would take the money twice. Only an operator can tell
 // whether to capture or cancel the authorisation, so the capture is
 // dead-lettered with what to do.
+//
+// An authorisation the deactivation of its payment details cancelled holds
+// no money either: the deactivation claimed it and cancelled it at the
+// gateway before in Cleeng, and Cleeng no longer shows it authorised.
 func (f *Flows) noAuthorisationHeld(ctx context.Context, d *cleeng.DunningData) error {
-	key := opKey(flowAuthorise, d.SubscriptionID.String(), d.DunningAttemptDate)
+	key := authoriseKey(d)
 	auth, err := ops.Get[renewalState](ctx, f.ops, key)
 	if err != nil {
 		return ignoreNotFound(err)
@@ -226,6 +278,11 @@ func (f *Flows) noAuthorisationHeld(ctx context.Context, d *cleeng.DunningData) 
 	res := auth.State.Result
 	if auth.Step != stepAwaitingNotification && (res == nil || res.Outcome == gateways.Refused || res.Outcome == gateways.ActionRequired) {
 		return nil // the authorisation holds no money: charging directly is the attempt's only charge
+	}
+	if p := auth.State.Payment; p != nil {
+		if by, err := f.deactivationClaimed(ctx, p.ID); err != nil || by != "" {
+			return err // cancelled by a card update: the direct charge is the attempt's only charge
+		}
 	}
 	ref := "unknown reference"
 	if res != nil {

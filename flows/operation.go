@@ -26,7 +26,11 @@ const releaseTimeout = 2 * time.Second
 // When body returns with the operation still in progress and claimed (it
 // failed, or it had nothing to do), the claim is released at once, so the
 // next message about the operation resumes from the recorded step instead
-// of waiting for the lease to run out.
+// of waiting for the lease to run out. The release writes the record as last
+// stored (ops.Record.Release), as the lease running out would leave it: a
+// step that failed, its own write included, may have changed the State
+// (the last step of a card update strips the token it has just stored in
+// Cleeng), and the step is done again from the State it started from.
 func operate[T any](ctx context.Context, store *ops.Store, key, flow string, body func(ctx context.Context, rec *ops.Record[T]) error) error {
 	return settle(ctx, store, key, flow, func(*ops.Record[T]) error { return nil }, body)
 }
@@ -66,7 +70,7 @@ func settle[T any](ctx context.Context, store *ops.Store, key, flow string, fini
 		// A fresh context: ctx may be what ended the attempt.
 		releaseCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
 		defer cancel()
-		_ = rec.Park(releaseCtx, store, rec.Step) // best effort: the lease expires anyway
+		_ = rec.Release(releaseCtx, store) // best effort: the lease expires anyway
 	}
 	return err
 }

@@ -61,16 +61,10 @@ func (l *Lease) Renew(ctx context.Context) error {
 		return nil
 	}
 	now := l.store.now()
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(c.stored, &fields); err != nil {
-		return failure.Permanent(fmt.Errorf("decode operation %s: %w", l.key, err))
-	}
 	until := now.Add(l.store.lease)
-	fields["leaseUntil"], _ = json.Marshal(until) // a time always encodes
-	fields["updated"], _ = json.Marshal(now)
-	data, err := json.Marshal(fields)
+	data, err := restamp(l.key, c.stored, until, now)
 	if err != nil {
-		return failure.Permanent(fmt.Errorf("encode operation %s: %w", l.key, err))
+		return err
 	}
 	rev, err := l.store.kv.Update(ctx, l.key, data, c.rev)
 	switch {
@@ -85,4 +79,53 @@ func (l *Lease) Renew(ctx context.Context) error {
 	}
 	c.rev, c.stored, c.until = rev, data, until
 	return nil
+}
+
+// Release gives the claim up and leaves the record as last stored, its Step
+// and State: what a lease running out leaves, only sooner, so the next
+// message about the operation resumes it at once. What the holder changed in
+// State since its last write is not written: a step that failed after
+// changing it (its own write of the step failed) is done again from the
+// recorded State, never resumed from a half of it. It does nothing once the
+// claim is released or lost.
+func (r *Record[T]) Release(ctx context.Context, s *Store) error {
+	c := r.claim
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.held {
+		return nil
+	}
+	data, err := restamp(r.Key, c.stored, time.Time{}, s.now())
+	if err != nil {
+		return err
+	}
+	rev, err := s.kv.Update(ctx, r.Key, data, c.rev)
+	if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		c.held = false
+		return failure.NotYet(claimSlack, fmt.Errorf("operation %s: %w", r.Key, ErrConflict))
+	}
+	if err != nil {
+		return failure.Transient(fmt.Errorf("release operation %s: %w", r.Key, err))
+	}
+	c.rev, c.stored, c.until, c.held = rev, data, time.Time{}, false
+	return nil
+}
+
+// restamp is the stored record with its lease until (none when zero, as a
+// Record encodes it) and updated now, its Step and State untouched.
+func restamp(key string, stored []byte, until, now time.Time) ([]byte, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(stored, &fields); err != nil {
+		return nil, failure.Permanent(fmt.Errorf("decode operation %s: %w", key, err))
+	}
+	delete(fields, "leaseUntil")
+	if !until.IsZero() {
+		fields["leaseUntil"], _ = json.Marshal(until) // a time always encodes
+	}
+	fields["updated"], _ = json.Marshal(now)
+	data, err := json.Marshal(fields)
+	if err != nil {
+		return nil, failure.Permanent(fmt.Errorf("encode operation %s: %w", key, err))
+	}
+	return data, nil
 }

@@ -187,3 +187,34 @@ func TestLease_RenewalsBesideSavesKeepEveryStep(t *testing.T) {
 		t.Fatalf("stored %+v (%v), want done with the last saved state", got, err)
 	}
 }
+
+// TestRelease_LeavesTheRecordAsLastStored: a holder changes State, its
+// write fails, and it releases the claim. The next claim finds the step
+// and State last stored, free at once, as a lease running out would leave
+// them: never the change that was not recorded.
+func TestRelease_LeavesTheRecordAsLastStored(t *testing.T) {
+	s, _ := leaseTest(t)
+	key := ops.Key("update-details", "C1", "R1")
+	holder, err := ops.Claim[authState](t.Context(), s, key, "update-details")
+	if err != nil {
+		t.Fatal(err)
+	}
+	holder.State.Reference = "TOKEN"
+	if err := holder.Save(t.Context(), s, "gateway"); err != nil {
+		t.Fatal(err)
+	}
+	holder.State.Reference = "" // the next step's change, whose write failed
+	if err := holder.Release(t.Context(), s); err != nil {
+		t.Fatal(err)
+	}
+	if holder.Held() {
+		t.Error("the holder still believes it holds the claim")
+	}
+	next, err := ops.Claim[authState](t.Context(), s, key, "update-details")
+	if err != nil {
+		t.Fatalf("claim of a released operation: %v", err)
+	}
+	if next.Step != "gateway" || next.State.Reference != "TOKEN" {
+		t.Errorf("released record at step %q with reference %q, want step gateway with TOKEN as stored", next.Step, next.State.Reference)
+	}
+}

@@ -300,10 +300,13 @@ func checkInvariants(v *verdict, l ledgers, r records) {
 		}
 		attempts[w.Data.SubscriptionID][w.Data.DunningAttemptDate] = true
 	}
+	// An authorisation cancelled took nothing: a card update's deactivation
+	// cancels the attempt's, which the capture then charges directly.
 	renewals := map[cleeng.ID]int{}
 	for _, p := range l.adyen.PaymentList {
 		o, ok := orders[cleeng.ID(p.Reference)]
-		if ok && p.Recurring && p.Status != adyensandbox.StatusRefused && o.PaymentOperation == cleeng.OperationRecurringPayment {
+		if ok && p.Recurring && p.Status != adyensandbox.StatusRefused && p.Status != adyensandbox.StatusCancelled &&
+			o.PaymentOperation == cleeng.OperationRecurringPayment {
 			renewals[o.SubscriptionID]++
 		}
 	}

@@ -1,0 +1,95 @@
+package flows_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	cleengsandbox "github.com/cleeng-connector/connector/cleeng/sandbox"
+	"github.com/cleeng-connector/connector/cmd/connector-dev/stack"
+	adyensandbox "github.com/cleeng-connector/connector/gateways/adyen/sandbox"
+	"github.com/cleeng-connector/connector/internal/testkit"
+)
+
+// failingWrite is the operations bucket as the workers see it while one
+// write fails: the first update of an operation under prefix to step is
+// not stored and answers a timeout, as a write does when the stream's
+// leader dies with its node before storing it. Every other call goes
+// through.
+type failingWrite struct {
+	jetstream.KeyValue
+	prefix, step string
+
+	mu     sync.Mutex
+	failed int
+}
+
+func (kv *failingWrite) Update(ctx context.Context, key string, value []byte, revision uint64) (uint64, error) {
+	kv.mu.Lock()
+	fail := kv.failed == 0 && strings.HasPrefix(key, kv.prefix) && bytes.Contains(value, []byte(`"step":"`+kv.step+`"`))
+	if fail {
+		kv.failed++
+	}
+	kv.mu.Unlock()
+	if fail {
+		return 0, nats.ErrTimeout
+	}
+	return kv.KeyValue.Update(ctx, key, value, revision)
+}
+
+// The write recording a card update's last step fails after Cleeng created
+// the new payment details. The attempt is done again from the step last
+// recorded, whose gateway result still holds the new card's token; the
+// claim's release must not record what the failed step had changed (the
+// result it had stripped of the token), or the redelivery finds the card
+// authorised without a token and dead-letters the update (found by make
+// chaos, under NATS node kills).
+func TestUpdatePaymentDetails_FailedWriteOfTheLastStepStillStoresTheNewCard(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t, func(o *stack.DevOptions) { o.NoWorkers = true })
+	kv := &failingWrite{KeyValue: e.dev.Broker.Ops, prefix: "update-details.", step: "details-created"}
+	e.dev.Broker.Ops = kv // before the workers start: only they write through it
+	if err := e.dev.StartWorkers(1); err != nil {
+		t.Fatal(err)
+	}
+	sub := e.subscribe("DE")
+	old := e.detailsOf(sub)
+
+	code, out := e.post("/v1/payment-details", map[string]any{"customerId": json.Number(stack.DemoCustomer.ID),
+		"paymentMethodId": json.Number(stack.DevPaymentMethodAdyen), "paymentMethod": adyensandbox.CardMethod(adyensandbox.CardMastercard, "Matthew Brown")})
+	// The answer may come from the record before the update is done: it is
+	// judged once every message is handled.
+	testkit.Eventually(t, time.Minute, "every message handled", e.inboxEmpty)
+	kv.mu.Lock()
+	failed := kv.failed
+	kv.mu.Unlock()
+	if failed != 1 {
+		t.Fatalf("%d writes of the update's last step failed, want 1: the test did not test what it says", failed)
+	}
+	if e.deadLetters() > 0 {
+		t.Fatalf("card update dead-lettered: %s", e.waitDeadLetter("update-details"))
+	}
+	if code != http.StatusOK || out.Status != "active" || out.PaymentDetailsID == "" {
+		t.Fatalf("card update: %d %+v, want the new details active", code, out)
+	}
+	var fresh cleengsandbox.PaymentDetails
+	for _, d := range e.dev.Cleeng.State().PaymentDetails {
+		if d.ID == out.PaymentDetailsID {
+			fresh = d
+		}
+	}
+	if !fresh.Active || fresh.Token == "" || fresh.Token == old.Token {
+		t.Errorf("new details %+v, want active with the new card's token", fresh)
+	}
+	if s, _ := e.dev.Cleeng.State().Subscription(sub.SubscriptionID); s.PaymentDetailsID != fresh.ID {
+		t.Errorf("subscription on details %s, want %s", s.PaymentDetailsID, fresh.ID)
+	}
+}
