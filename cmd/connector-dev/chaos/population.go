@@ -242,10 +242,17 @@ func (p *population) newCustomer(ctx context.Context, c *subscriber) error {
 		cleengsandbox.Customer{ID: c.id, Email: c.email, Country: c.country}, nil); err != nil {
 		return err
 	}
+	return p.login(ctx, c)
+}
+
+// login signs the customer in to Cleeng, as the front end does before a
+// checkout call: its JWT expires (15 minutes), and a card update comes
+// long after the purchase in a run of 10,000 subscriptions.
+func (p *population) login(ctx context.Context, c *subscriber) error {
 	var login struct {
 		ResponseData cleengsandbox.LoginResult `json:"responseData"`
 	}
-	if _, err := p.api.call(ctx, http.MethodPost, sb+"/cleeng/auths", "",
+	if _, err := p.api.call(ctx, http.MethodPost, p.api.sandboxURL+"/cleeng/auths", "",
 		cleengsandbox.Login{Email: c.email, Password: "chaos", PublisherID: stack.DevPublisherID}, &login); err != nil {
 		return err
 	}
@@ -408,6 +415,9 @@ func (p *population) refundLast(ctx context.Context, c *subscriber) error {
 // cardUpdate pays for new details through the connector, then has Cleeng
 // deactivate the old ones.
 func (p *population) cardUpdate(ctx context.Context, c *subscriber) error {
+	if err := p.login(ctx, c); err != nil {
+		return err
+	}
 	var out outcome
 	if _, err := p.api.call(ctx, http.MethodPost, p.api.ingressURL+"/v1/payment-details", c.jwt, map[string]any{
 		"paymentMethodId": json.Number(stack.DevPaymentMethodAdyen),
