@@ -16,6 +16,7 @@ import (
 	cleengsandbox "github.com/cleeng-connector/connector/cleeng/sandbox"
 	"github.com/cleeng-connector/connector/cmd/connector-dev/stack"
 	adyensandbox "github.com/cleeng-connector/connector/gateways/adyen/sandbox"
+	"github.com/cleeng-connector/connector/internal/ops"
 	"github.com/cleeng-connector/connector/internal/testkit"
 )
 
@@ -91,5 +92,32 @@ func TestUpdatePaymentDetails_FailedWriteOfTheLastStepStillStoresTheNewCard(t *t
 	}
 	if s, _ := e.dev.Cleeng.State().Subscription(sub.SubscriptionID); s.PaymentDetailsID != fresh.ID {
 		t.Errorf("subscription on details %s, want %s", s.PaymentDetailsID, fresh.ID)
+	}
+}
+
+// A renewal fails for good (its payment method is routed to no gateway)
+// and the write recording the failure fails too, as under a NATS node's
+// death. The message must not be dead-lettered with its operation still in
+// progress, which no flow would ever finish and `connector ops` would show
+// as running forever (found by make chaos, 10,000 subscriptions): the
+// redelivery fails again and records it.
+func TestOperation_AFailureWhoseRecordFailedIsRecordedByTheRedelivery(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t, func(o *stack.DevOptions) { o.NoWorkers = true })
+	kv := &failingWrite{KeyValue: e.dev.Broker.Ops, prefix: "authorise.", step: "start"}
+	e.dev.Broker.Ops = kv // before the workers start: only they write through it
+	if err := e.dev.StartWorkers(1); err != nil {
+		t.Fatal(err)
+	}
+	key := e.authoriseRenewal(e.unroutedSubscription())
+	letter := e.letterSaying("authorise", unroutedReason)
+	kv.mu.Lock()
+	failed := kv.failed
+	kv.mu.Unlock()
+	if failed != 1 {
+		t.Fatalf("%d writes of the failure failed, want 1: the test did not test what it says", failed)
+	}
+	if rec := e.record(key); rec.Status != ops.StatusFailed || rec.Step != "start" {
+		t.Fatalf("operation %s dead-lettered (%s) while %s at step %q; want it recorded failed first", key, letter.Error, rec.Status, rec.Step)
 	}
 }

@@ -23,7 +23,9 @@ const stepStart = "start"
 // of "permanent": the runner applies it to what steps return; an event that
 // resumes a parked operation returns its own permanent errors as is (they
 // dead-letter the event, not the operation) unless it ends the operation on
-// purpose (DESIGN section 5).
+// purpose (DESIGN section 5). When the failure cannot be recorded, the
+// error is transient: dead-lettered, the message would leave its operation
+// in progress for good; redelivered, the step fails again and is recorded.
 func fail[T any](ctx context.Context, store *ops.Store, rec *ops.Record[T], err error) error {
 	if !failure.Is(err, failure.ClassPermanent) {
 		return err
@@ -33,7 +35,7 @@ func fail[T any](ctx context.Context, store *ops.Store, rec *ops.Record[T], err 
 		step = stepStart
 	}
 	if ferr := rec.Fail(ctx, store, step, err.Error()); ferr != nil {
-		return errors.Join(err, ferr)
+		return failure.Transient(fmt.Errorf("%v; recording it: %w", err, ferr))
 	}
 	return err
 }
