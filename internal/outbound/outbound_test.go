@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -103,5 +104,39 @@ func TestClient_TimeoutBoundsTheAnswersBody(t *testing.T) {
 	defer resp.Body.Close()
 	if _, err := io.ReadAll(resp.Body); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("reading a body that never ends: %v, want the timeout", err)
+	}
+}
+
+// TestClient_ExchangesMoreThanItsConnectionBuffers: a connection's buffers
+// are small (a call in flight keeps them), so a long header line, a request
+// body and an answer body each many times their size must pass whole.
+func TestClient_ExchangesMoreThanItsConnectionBuffers(t *testing.T) {
+	long := strings.Repeat("x", 64<<10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil || string(body) != long || r.Header.Get("X-Long") != long {
+			http.Error(w, "request cut", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("X-Long", long)
+		_, _ = io.WriteString(w, long)
+	}))
+	defer srv.Close()
+	client := outbound.Client(5 * time.Second)
+	for range 2 { // the second on the kept-alive connection
+		req, err := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(long))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Long", long)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK || string(body) != long || resp.Header.Get("X-Long") != long {
+			t.Fatalf("answer %d, %d bytes, header of %d (err %v); want 200 and %d each", resp.StatusCode, len(body), len(resp.Header.Get("X-Long")), err, len(long))
+		}
 	}
 }

@@ -274,9 +274,9 @@ func BenchmarkRenewals_MemoryPerInFlight(b *testing.B) {
 		}
 		r.waitCaptured((n + 1) * inFlight)
 		after := measure()
-		held += float64(during.bytes - before.bytes)
-		retained += float64(after.bytes - before.bytes)
-		goroutines += float64(during.goroutines - before.goroutines)
+		held += float64(during.bytes() - before.bytes())
+		retained += float64(after.bytes() - before.bytes())
+		goroutines += float64(during.Goroutines - before.Goroutines)
 	}
 	b.StopTimer()
 	ops := float64(b.N * inFlight)
@@ -318,8 +318,8 @@ func BenchmarkHeldHTTPRequest_MemoryPerInFlight(b *testing.B) {
 		during := measure()
 		close(release)
 		wg.Wait()
-		held += float64(during.bytes - before.bytes)
-		goroutines += float64(during.goroutines - before.goroutines)
+		held += float64(during.bytes() - before.bytes())
+		goroutines += float64(during.Goroutines - before.Goroutines)
 	}
 	ops := float64(b.N * inFlight)
 	b.ReportMetric(held/ops, "bytes/op-in-flight")
@@ -328,13 +328,15 @@ func BenchmarkHeldHTTPRequest_MemoryPerInFlight(b *testing.B) {
 
 // usage is the live heap and goroutine stacks after a collection.
 type usage struct {
-	bytes      int64
-	goroutines int
+	Heap, Stacks int64
+	Goroutines   int
 }
+
+func (u usage) bytes() int64 { return u.Heap + u.Stacks }
 
 func measure() usage {
 	runtime.GC()
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
-	return usage{bytes: int64(m.HeapAlloc + m.StackInuse), goroutines: runtime.NumGoroutine()}
+	return usage{Heap: int64(m.HeapAlloc), Stacks: int64(m.StackInuse), Goroutines: runtime.NumGoroutine()}
 }

@@ -148,14 +148,21 @@ type Dev struct {
 	stopIngress context.CancelFunc
 }
 
+// Where the sandboxes serve the Cleeng API and Adyen's Checkout, below
+// their base URL.
+const (
+	cleengAPIPath     = "/cleeng/3.1"
+	adyenCheckoutPath = "/adyen/v71"
+)
+
 // CleengAPIURL is the Cleeng sandbox's API base.
-func (d *Dev) CleengAPIURL() string { return d.SandboxURL + "/cleeng/3.1" }
+func (d *Dev) CleengAPIURL() string { return d.SandboxURL + cleengAPIPath }
 
 // CleengJWKSURL serves the keys of the Cleeng sandbox's customer tokens.
 func (d *Dev) CleengJWKSURL() string { return d.SandboxURL + "/cleeng/.well-known/jwks.json" }
 
 // AdyenCheckoutURL is the Adyen sandbox's Checkout base.
-func (d *Dev) AdyenCheckoutURL() string { return d.SandboxURL + "/adyen/v71" }
+func (d *Dev) AdyenCheckoutURL() string { return d.SandboxURL + adyenCheckoutPath }
 
 // StartDev starts embedded JetStream (unless opts.Broker.URL is set), the
 // sandboxes, the ingress and the workers, wired to each other on loopback.
@@ -223,27 +230,7 @@ func StartDev(ctx context.Context, opts DevOptions) (dev *Dev, err error) {
 		}
 	}
 
-	runtime := opts.Runtime
-	runtime.Logger = opts.Logger
-	runtime.Metrics = opts.Registry
-	d.worker = roles.WorkerSettings{
-		Runtime: runtime,
-		Cleeng:  cleeng.Config{BaseURL: d.CleengAPIURL(), PublisherToken: DevPublisherToken, Logger: opts.Logger},
-		Adyen: &adyen.Config{APIKey: DevAdyenAPIKey, MerchantAccount: DevMerchantAccount,
-			CheckoutURL: d.AdyenCheckoutURL(), ReturnURL: d.IngressURL + "/return"},
-		Cleverbridge: &cleverbridge.Config{BaseURL: d.SandboxURL + "/cleverbridge", Username: DevCleverbridgeUser,
-			Password: DevCleverbridgePassword, ProductID: DevCleverbridgeProduct},
-		Methods:  DevPaymentMethods,
-		Options:  opts.Flows,
-		Guards:   opts.Guards,
-		Replicas: opts.Workers,
-	}
-	if d.worker.Options.AllowedPaymentMethods == nil {
-		d.worker.Options.AllowedPaymentMethods = DevAllowedPaymentMethods
-	}
-	if d.worker.Options.PaymentMethodTypes == nil {
-		d.worker.Options.PaymentMethodTypes = DevPaymentMethodTypes
-	}
+	d.worker = DevWorkerSettings(opts, d.SandboxURL, d.IngressURL)
 	d.log = opts.Logger
 	if opts.NoWorkers {
 		return d, nil
@@ -252,6 +239,35 @@ func StartDev(ctx context.Context, opts DevOptions) (dev *Dev, err error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// DevWorkerSettings are the settings of the dev stack's worker runtimes,
+// calling the sandboxes at sandboxURL, with shoppers returning to the
+// ingress at ingressURL: what StartDev runs, and what a benchmark runs in a
+// worker process of its own.
+func DevWorkerSettings(opts DevOptions, sandboxURL, ingressURL string) roles.WorkerSettings {
+	runtime := opts.Runtime
+	runtime.Logger = opts.Logger
+	runtime.Metrics = opts.Registry
+	s := roles.WorkerSettings{
+		Runtime: runtime,
+		Cleeng:  cleeng.Config{BaseURL: sandboxURL + cleengAPIPath, PublisherToken: DevPublisherToken, Logger: opts.Logger},
+		Adyen: &adyen.Config{APIKey: DevAdyenAPIKey, MerchantAccount: DevMerchantAccount,
+			CheckoutURL: sandboxURL + adyenCheckoutPath, ReturnURL: ingressURL + "/return"},
+		Cleverbridge: &cleverbridge.Config{BaseURL: sandboxURL + "/cleverbridge", Username: DevCleverbridgeUser,
+			Password: DevCleverbridgePassword, ProductID: DevCleverbridgeProduct},
+		Methods:  DevPaymentMethods,
+		Options:  opts.Flows,
+		Guards:   opts.Guards,
+		Replicas: opts.Workers,
+	}
+	if s.Options.AllowedPaymentMethods == nil {
+		s.Options.AllowedPaymentMethods = DevAllowedPaymentMethods
+	}
+	if s.Options.PaymentMethodTypes == nil {
+		s.Options.PaymentMethodTypes = DevPaymentMethodTypes
+	}
+	return s
 }
 
 // serveSandboxes serves the sandboxes in this process, on opts.SandboxAddr.

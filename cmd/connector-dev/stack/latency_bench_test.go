@@ -14,15 +14,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/cleeng-connector/connector/cleeng"
 	cleengsandbox "github.com/cleeng-connector/connector/cleeng/sandbox"
 	"github.com/cleeng-connector/connector/cmd/connector-dev/stack"
 	"github.com/cleeng-connector/connector/internal/broker"
 	"github.com/cleeng-connector/connector/internal/faultinject"
 	"github.com/cleeng-connector/connector/internal/testkit"
-	"github.com/cleeng-connector/connector/workers"
 )
 
 // sandboxGatewayLatency is how long the sandbox process holds every Adyen
@@ -56,12 +53,11 @@ func BenchmarkRenewals_LatencyBound(b *testing.B) {
 func benchLatencyBound(b *testing.B, inFlight int) {
 	b.StopTimer()
 	sb := startSandboxProcess(b)
-	reg := prometheus.NewRegistry()
+	// The stack's own workers process the seeding's notifications; the
+	// renewals run in a worker process (startWorkerProcess).
 	dev, err := stack.StartDev(context.Background(), stack.DevOptions{
 		Broker:      broker.Options{StoreDir: b.TempDir()},
 		IngressAddr: sb.ingressAddr, SandboxURL: sb.url,
-		Runtime:  workers.Config{Concurrency: inFlight},
-		Registry: reg,
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -78,29 +74,31 @@ func benchLatencyBound(b *testing.B, inFlight int) {
 		sb.call(b, http.MethodGet, "/adyen/sandbox/state", nil, &st)
 		return st.NotificationsDelivered == st.Notifications && testkit.StreamMsgs(b, dev.Broker.JS, broker.InboxStream) == 0
 	})
-	idle := measure()
+	dev.StopWorkers()
+	// The baseline: a worker process like the one measured, idle.
+	idleWorker := startWorkerProcess(b, dev, sb.url, inFlight)
+	idle := idleWorker.memory(b)
+	idleWorker.stop(b)
 	sb.call(b, http.MethodPost, "/adyen/sandbox/faults", faultinject.Fault{Method: http.MethodPost, PathPrefix: "/v71/payments",
 		Latency: faultinject.Duration(sandboxGatewayLatency)}, nil)
 	// The whole load waits in the inbox before the worker starts, so the
 	// webhooks' sending takes no CPU from the renewals timed.
-	dev.StopWorkers()
 	testkit.FanOut(b, 4*senders, n, func(i int) error { return sb.emitCapture(subs[i]) })
-	captures := captureCounter(b, reg)
-	if err := dev.StartWorkers(1); err != nil {
-		b.Fatal(err)
-	}
+	worker := startWorkerProcess(b, dev, sb.url, inFlight)
 	var firstWave, lastWave time.Time
 	var held usage
-	var heldInFlight, retried, done, running float64
+	var c captures
+	var heldInFlight float64
 	testkit.EventuallyEvery(b, 10*time.Minute, 20*time.Millisecond, fmt.Sprintf("%d renewals done", n), func() bool {
-		done, retried, running = captures()
+		c = worker.captures(b)
 		switch {
-		case firstWave.IsZero() && done >= float64(inFlight):
+		case firstWave.IsZero() && c.Done >= float64(inFlight):
 			firstWave = time.Now()
 			b.StartTimer()
-		case !firstWave.IsZero() && heldInFlight == 0 && running == float64(inFlight):
-			held, heldInFlight = measure(), running
-		case done >= float64(n):
+		case !firstWave.IsZero() && heldInFlight == 0 && c.Running == float64(inFlight):
+			held, heldInFlight = worker.memory(b), c.Running
+			worker.writeProfiles(b, inFlight)
+		case c.Done >= float64(n):
 			lastWave = time.Now()
 			return true
 		}
@@ -113,9 +111,12 @@ func benchLatencyBound(b *testing.B, inFlight int) {
 	rate := float64(n-inFlight) / lastWave.Sub(firstWave).Seconds()
 	bound := float64(inFlight) / sandboxGatewayLatency.Seconds()
 	b.ReportMetric(rate, "renewals/s")
-	b.ReportMetric(float64(held.bytes-idle.bytes)/heldInFlight/1024, "memory-KB/in-flight")
-	b.ReportMetric(float64(held.goroutines-idle.goroutines)/heldInFlight, "goroutines/in-flight")
-	b.ReportMetric(retried, "deliveries-retried")
+	b.ReportMetric(float64(held.bytes()-idle.bytes())/heldInFlight/1024, "memory-KB/in-flight")
+	b.ReportMetric(float64(held.Heap-idle.Heap)/heldInFlight/1024, "heap-KB/in-flight")
+	b.ReportMetric(float64(held.Stacks-idle.Stacks)/heldInFlight/1024, "stacks-KB/in-flight")
+	b.ReportMetric(float64(idle.bytes())/(1<<20), "idle-worker-MiB")
+	b.ReportMetric(float64(held.Goroutines-idle.Goroutines)/heldInFlight, "goroutines/in-flight")
+	b.ReportMetric(c.Retried, "deliveries-retried")
 	b.ReportMetric(bound, "floor-renewals/s")
 	b.ReportMetric(rate/bound, "ratio")
 	var adyen struct {
@@ -130,45 +131,6 @@ func benchLatencyBound(b *testing.B, inFlight int) {
 	}
 	if charges != n {
 		b.Fatalf("%d Adyen renewal charges, want %d (one per renewal)", charges, n)
-	}
-}
-
-// captureCounter reads the capture flow's acked messages, its deliveries
-// not acked (retried, "not yet": they come back) and its handlers in
-// flight from the worker runtime's metrics.
-func captureCounter(b *testing.B, reg *prometheus.Registry) func() (done, retried, running float64) {
-	return func() (done, retried, running float64) {
-		families, err := reg.Gather()
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, f := range families {
-			for _, m := range f.GetMetric() {
-				labels := map[string]string{}
-				for _, l := range m.GetLabel() {
-					labels[l.GetName()] = l.GetValue()
-				}
-				if labels["flow"] != "capture" {
-					continue
-				}
-				switch f.GetName() {
-				case "connector_worker_messages_total":
-					switch v := m.GetCounter().GetValue(); labels["outcome"] {
-					case "acked":
-						done = v
-					case "dead_lettered", "dead_letter_failed":
-						if v > 0 {
-							b.Fatalf("%v capture deliveries %s", v, labels["outcome"])
-						}
-					default:
-						retried += v
-					}
-				case "connector_worker_in_flight":
-					running = m.GetGauge().GetValue()
-				}
-			}
-		}
-		return done, retried, running
 	}
 }
 
