@@ -265,6 +265,11 @@ func (r *Runtime) consume(ctx, workCtx context.Context, f *flowRun) {
 			return
 		}
 		select {
+		case work <- m: // a worker was waiting: no select over two channels
+			return
+		default:
+		}
+		select {
 		case work <- m:
 		case <-ctx.Done():
 			r.handBack(f, m)
