@@ -129,7 +129,6 @@ type flowRun struct {
 	consumer jetstream.Consumer
 	metrics  flowMetrics
 	log      zerolog.Logger
-	beats    beats
 }
 
 // Run creates (or updates) each flow's durable consumer and consumes until
@@ -241,15 +240,16 @@ func (r *Runtime) ensureConsumer(ctx context.Context, f *flowRun) error {
 // cancelled, then waits for the workers.
 func (r *Runtime) consume(ctx, workCtx context.Context, f *flowRun) {
 	work := make(chan jetstream.Msg)
+	beats := newBeats(f.Concurrency)
 	var workers sync.WaitGroup
-	for range f.Concurrency {
+	for i := range f.Concurrency {
 		workers.Go(func() {
 			for m := range work {
-				r.process(workCtx, f, m)
+				r.process(workCtx, f, &beats.running[i], m)
 			}
 		})
 	}
-	stopBeating := f.beats.run(r.cfg.heartbeatEvery())
+	stopBeating := beats.run(r.cfg.heartbeatEvery())
 	defer func() {
 		close(work)
 		workers.Wait()
@@ -263,6 +263,11 @@ func (r *Runtime) consume(ctx, workCtx context.Context, f *flowRun) {
 		if ctx.Err() != nil {
 			r.handBack(f, m)
 			return
+		}
+		select {
+		case work <- m: // a worker was waiting: no select over two channels
+			return
+		default:
 		}
 		select {
 		case work <- m:

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -490,6 +491,67 @@ func TestRuntime_HeartbeatRenewsWhatTheHandlerRegistered(t *testing.T) {
 	eventually(t, 10*time.Second, "message acked", func() bool { return streamMsgs(t, js, broker.InboxStream) == 0 })
 	if n := renewals.Load(); n < 3 {
 		t.Errorf("%d bounded renewals, want at least 3", n)
+	}
+}
+
+// TestRuntime_HandlerContextEndsAtTimeoutAndOnReturn: a handler's context
+// carries HandlerTimeout as its deadline and ends there, whether the
+// handler waits on Done or only asks Err; and it ends when the handler
+// returns, so work the handler left running with it stops, even when the
+// handler never looked at it.
+func TestRuntime_HandlerContextEndsAtTimeoutAndOnReturn(t *testing.T) {
+	t.Parallel()
+	b := openBroker(t)
+	js := connect(t, b)
+	const timeout = 50 * time.Millisecond
+	type call struct {
+		late bool // the deadline later than HandlerTimeout after the call began
+		err  error
+	}
+	calls := make(chan call, 2)
+	start(t, js, workers.Config{HandlerTimeout: timeout, Schedule: []time.Duration{time.Hour}},
+		workers.Flow{Name: "timed", Subjects: []string{"checkout.timed.>"}, Handler: func(ctx context.Context, m workers.Message) error {
+			began := time.Now()
+			deadline, ok := ctx.Deadline()
+			if !ok {
+				t.Errorf("%s: no deadline", m.Subject)
+			}
+			if m.Subject == "checkout.timed.done" {
+				<-ctx.Done()
+			} else {
+				for ctx.Err() == nil {
+					runtime.Gosched()
+				}
+			}
+			calls <- call{late: deadline.After(began.Add(timeout)), err: ctx.Err()}
+			return nil
+		}})
+	left := make(chan context.Context, 1)
+	start(t, js, workers.Config{}, workers.Flow{Name: "returning", Subjects: []string{"checkout.returning"},
+		Handler: func(ctx context.Context, _ workers.Message) error {
+			left <- ctx // and return without looking at it
+			return nil
+		}})
+	for _, s := range []string{"timed.done", "timed.err", "returning"} {
+		publish(t, js, "checkout."+s, nil, nil)
+	}
+	for range 2 {
+		c := <-calls
+		if c.late {
+			t.Errorf("deadline more than the handler timeout %v after the call began", timeout)
+		}
+		if !errors.Is(c.err, context.DeadlineExceeded) {
+			t.Errorf("context ended with %v, want the deadline exceeded", c.err)
+		}
+	}
+	ctx := <-left
+	select {
+	case <-ctx.Done():
+	case <-time.After(time.Minute):
+		t.Fatal("the context of a returned handler is not done")
+	}
+	if !errors.Is(ctx.Err(), context.Canceled) {
+		t.Errorf("context of a returned handler: %v, want canceled", ctx.Err())
 	}
 }
 
