@@ -1,7 +1,6 @@
 package flows_test
 
 import (
-	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
@@ -20,18 +19,11 @@ import (
 // returns the new payment details; Cleeng then deactivates the old ones.
 func (e *e2e) updateCard() cleengsandbox.PaymentDetails {
 	e.t.Helper()
-	code, out := e.post("/v1/payment-details", map[string]any{"customerId": json.Number(stack.DemoCustomer.ID),
-		"paymentMethodId": json.Number(stack.DevPaymentMethodAdyen), "paymentMethod": adyensandbox.CardMethod(adyensandbox.CardMastercard, "Matthew Brown")})
+	code, out := e.postCardUpdate()
 	if code != http.StatusOK || out.Status != "active" {
 		e.t.Fatalf("card update: %d %+v", code, out)
 	}
-	for _, d := range e.dev.Cleeng.State().PaymentDetails {
-		if d.ID == out.PaymentDetailsID {
-			return d
-		}
-	}
-	e.t.Fatalf("no payment details %s in Cleeng", out.PaymentDetailsID)
-	return cleengsandbox.PaymentDetails{}
+	return e.details(out.PaymentDetailsID)
 }
 
 // The shopper updates the card between the authorisation and the capture

@@ -256,13 +256,43 @@ func TestRenewal_RefusedEveryAttemptThenTerminated(t *testing.T) {
 
 func (e *e2e) detailsOf(sub cleengsandbox.Subscription) cleengsandbox.PaymentDetails {
 	e.t.Helper()
+	return e.details(sub.PaymentDetailsID)
+}
+
+// details are the payment details Cleeng holds under id.
+func (e *e2e) details(id cleeng.ID) cleengsandbox.PaymentDetails {
+	e.t.Helper()
 	for _, d := range e.dev.Cleeng.State().PaymentDetails {
-		if d.ID == sub.PaymentDetailsID {
+		if d.ID == id {
 			return d
 		}
 	}
-	e.t.Fatalf("no payment details %s", sub.PaymentDetailsID)
+	e.t.Fatalf("no payment details %s in Cleeng", id)
 	return cleengsandbox.PaymentDetails{}
+}
+
+// postCardUpdate asks the connector to pay for new card details of the
+// demo customer (a Mastercard).
+func (e *e2e) postCardUpdate() (int, outcome) {
+	e.t.Helper()
+	return e.post("/v1/payment-details", map[string]any{"customerId": json.Number(stack.DemoCustomer.ID),
+		"paymentMethodId": json.Number(stack.DevPaymentMethodAdyen), "paymentMethod": adyensandbox.CardMethod(adyensandbox.CardMastercard, "Matthew Brown")})
+}
+
+// assertOnNewCard checks that a card update answered with new details
+// that Cleeng holds active, with a new token, and that sub is on them.
+func (e *e2e) assertOnNewCard(sub cleengsandbox.Subscription, old cleengsandbox.PaymentDetails, code int, out outcome) {
+	e.t.Helper()
+	if code != http.StatusOK || out.Status != "active" || out.PaymentDetailsID == "" {
+		e.t.Fatalf("card update: %d %+v, want the new details active", code, out)
+	}
+	fresh := e.details(out.PaymentDetailsID)
+	if !fresh.Active || fresh.Token == "" || fresh.Token == old.Token {
+		e.t.Errorf("new details %+v, want active with the new card's token", fresh)
+	}
+	if s, _ := e.dev.Cleeng.State().Subscription(sub.SubscriptionID); s.PaymentDetailsID != fresh.ID {
+		e.t.Errorf("subscription on details %s, want %s", s.PaymentDetailsID, fresh.ID)
+	}
 }
 
 func TestTermination_TerminatesTheSubscription(t *testing.T) {
@@ -356,23 +386,8 @@ func TestUpdatePaymentDetails_NewCardBecomesCleengPaymentDetails(t *testing.T) {
 	e := newE2E(t)
 	sub := e.subscribe("DE")
 	old := e.detailsOf(sub)
-	code, out := e.post("/v1/payment-details", map[string]any{"customerId": json.Number(stack.DemoCustomer.ID),
-		"paymentMethodId": json.Number(stack.DevPaymentMethodAdyen), "paymentMethod": adyensandbox.CardMethod(adyensandbox.CardMastercard, "Matthew Brown")})
-	if code != http.StatusOK || out.Status != "active" || out.PaymentDetailsID == "" {
-		t.Fatalf("update: %d %+v", code, out)
-	}
-	var fresh cleengsandbox.PaymentDetails
-	for _, d := range e.dev.Cleeng.State().PaymentDetails {
-		if d.ID == out.PaymentDetailsID {
-			fresh = d
-		}
-	}
-	if !fresh.Active || fresh.Token == "" || fresh.Token == old.Token {
-		t.Fatalf("new details %+v", fresh)
-	}
-	if s, _ := e.dev.Cleeng.State().Subscription(sub.SubscriptionID); s.PaymentDetailsID != fresh.ID {
-		t.Errorf("subscription still on details %s, want %s", s.PaymentDetailsID, fresh.ID)
-	}
+	code, out := e.postCardUpdate()
+	e.assertOnNewCard(sub, old, code, out)
 }
 
 func TestUpdatePaymentDetails_ThreeDSecureCompletedThroughDetails(t *testing.T) {

@@ -3,8 +3,6 @@ package flows_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -13,9 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	cleengsandbox "github.com/cleeng-connector/connector/cleeng/sandbox"
 	"github.com/cleeng-connector/connector/cmd/connector-dev/stack"
-	adyensandbox "github.com/cleeng-connector/connector/gateways/adyen/sandbox"
 	"github.com/cleeng-connector/connector/internal/ops"
 	"github.com/cleeng-connector/connector/internal/testkit"
 )
@@ -31,6 +27,20 @@ type failingWrite struct {
 
 	mu     sync.Mutex
 	failed int
+}
+
+// newE2EFailingOneWrite is the stack whose workers write operations
+// through a failingWrite of the first update of an operation under prefix
+// to step.
+func newE2EFailingOneWrite(t *testing.T, prefix, step string) (*e2e, *failingWrite) {
+	t.Helper()
+	e := newE2E(t, func(o *stack.DevOptions) { o.NoWorkers = true })
+	kv := &failingWrite{KeyValue: e.dev.Broker.Ops, prefix: prefix, step: step}
+	e.dev.Broker.Ops = kv // before the workers start: only they write through it
+	if err := e.dev.StartWorkers(1); err != nil {
+		t.Fatal(err)
+	}
+	return e, kv
 }
 
 func (kv *failingWrite) Update(ctx context.Context, key string, value []byte, revision uint64) (uint64, error) {
@@ -55,17 +65,11 @@ func (kv *failingWrite) Update(ctx context.Context, key string, value []byte, re
 // chaos, under NATS node kills).
 func TestUpdatePaymentDetails_FailedWriteOfTheLastStepStillStoresTheNewCard(t *testing.T) {
 	t.Parallel()
-	e := newE2E(t, func(o *stack.DevOptions) { o.NoWorkers = true })
-	kv := &failingWrite{KeyValue: e.dev.Broker.Ops, prefix: "update-details.", step: "details-created"}
-	e.dev.Broker.Ops = kv // before the workers start: only they write through it
-	if err := e.dev.StartWorkers(1); err != nil {
-		t.Fatal(err)
-	}
+	e, kv := newE2EFailingOneWrite(t, "update-details.", "details-created")
 	sub := e.subscribe("DE")
 	old := e.detailsOf(sub)
 
-	code, out := e.post("/v1/payment-details", map[string]any{"customerId": json.Number(stack.DemoCustomer.ID),
-		"paymentMethodId": json.Number(stack.DevPaymentMethodAdyen), "paymentMethod": adyensandbox.CardMethod(adyensandbox.CardMastercard, "Matthew Brown")})
+	code, out := e.postCardUpdate()
 	// The answer may come from the record before the update is done: it is
 	// judged once every message is handled.
 	testkit.Eventually(t, time.Minute, "every message handled", e.inboxEmpty)
@@ -78,21 +82,7 @@ func TestUpdatePaymentDetails_FailedWriteOfTheLastStepStillStoresTheNewCard(t *t
 	if e.deadLetters() > 0 {
 		t.Fatalf("card update dead-lettered: %s", e.waitDeadLetter("update-details"))
 	}
-	if code != http.StatusOK || out.Status != "active" || out.PaymentDetailsID == "" {
-		t.Fatalf("card update: %d %+v, want the new details active", code, out)
-	}
-	var fresh cleengsandbox.PaymentDetails
-	for _, d := range e.dev.Cleeng.State().PaymentDetails {
-		if d.ID == out.PaymentDetailsID {
-			fresh = d
-		}
-	}
-	if !fresh.Active || fresh.Token == "" || fresh.Token == old.Token {
-		t.Errorf("new details %+v, want active with the new card's token", fresh)
-	}
-	if s, _ := e.dev.Cleeng.State().Subscription(sub.SubscriptionID); s.PaymentDetailsID != fresh.ID {
-		t.Errorf("subscription on details %s, want %s", s.PaymentDetailsID, fresh.ID)
-	}
+	e.assertOnNewCard(sub, old, code, out)
 }
 
 // A renewal fails for good (its payment method is routed to no gateway)
@@ -103,12 +93,7 @@ func TestUpdatePaymentDetails_FailedWriteOfTheLastStepStillStoresTheNewCard(t *t
 // redelivery fails again and records it.
 func TestOperation_AFailureWhoseRecordFailedIsRecordedByTheRedelivery(t *testing.T) {
 	t.Parallel()
-	e := newE2E(t, func(o *stack.DevOptions) { o.NoWorkers = true })
-	kv := &failingWrite{KeyValue: e.dev.Broker.Ops, prefix: "authorise.", step: "start"}
-	e.dev.Broker.Ops = kv // before the workers start: only they write through it
-	if err := e.dev.StartWorkers(1); err != nil {
-		t.Fatal(err)
-	}
+	e, kv := newE2EFailingOneWrite(t, "authorise.", "start")
 	key := e.authoriseRenewal(e.unroutedSubscription())
 	letter := e.letterSaying("authorise", unroutedReason)
 	kv.mu.Lock()
