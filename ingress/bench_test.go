@@ -100,20 +100,23 @@ func (p *webhookPoster) post(i int) error {
 }
 
 // load is one side of a benchmark: the calls it timed, how long they took
-// together and the CPU the process spent meanwhile.
+// together, the CPU the process spent meanwhile and the CPU the JetStream
+// server's process spent.
 type load struct {
-	took    time.Duration
-	cpu     time.Duration
-	latency []time.Duration
+	took      time.Duration
+	cpu       time.Duration
+	serverCPU time.Duration
+	latency   []time.Duration
 }
 
 // round runs do(from) ... do(from+n-1) from benchClients goroutines and
-// adds their time and latencies to l. Only the calls are timed.
-func (l *load) round(b *testing.B, from, n int, do func(i int) error) {
+// adds their time and latencies to l. Only the calls are timed. serverCPU
+// is the JetStream server process's CPU time so far.
+func (l *load) round(b *testing.B, from, n int, serverCPU func() time.Duration, do func(i int) error) {
 	b.Helper()
 	latency := make([]time.Duration, n)
 	b.StartTimer()
-	began, cpu := time.Now(), testkit.CPUTime()
+	began, cpu, server := time.Now(), testkit.CPUTime(), serverCPU()
 	testkit.FanOut(b, benchClients, n, func(i int) error {
 		start := time.Now()
 		err := do(from + i)
@@ -122,6 +125,7 @@ func (l *load) round(b *testing.B, from, n int, do func(i int) error) {
 	})
 	l.took += time.Since(began)
 	l.cpu += testkit.CPUTime() - cpu
+	l.serverCPU += serverCPU() - server
 	b.StopTimer()
 	l.latency = append(l.latency, latency...)
 }
@@ -130,8 +134,14 @@ func (l *load) round(b *testing.B, from, n int, do func(i int) error) {
 func (l *load) rate() float64 { return float64(len(l.latency)) / l.took.Seconds() }
 
 // cpuPerCall is the process's CPU time per call, in microseconds.
-func (l *load) cpuPerCall() float64 {
-	return float64(l.cpu) / float64(len(l.latency)) / float64(time.Microsecond)
+func (l *load) cpuPerCall() float64 { return l.perCall(l.cpu) }
+
+// serverCPUPerCall is the JetStream server process's CPU time per call, in
+// microseconds.
+func (l *load) serverCPUPerCall() float64 { return l.perCall(l.serverCPU) }
+
+func (l *load) perCall(d time.Duration) float64 {
+	return float64(d) / float64(len(l.latency)) / float64(time.Microsecond)
 }
 
 // percentile of the latencies, in microseconds.
@@ -162,7 +172,7 @@ func assertStored(b *testing.B, br *broker.Broker, want int) {
 // rate as a ratio of the bare one's, the most an ingress can reach, and
 // "store" the ingress's rate as a ratio of the storing handler's.
 func BenchmarkIngress_CleengWebhook(b *testing.B) {
-	br := testkit.Broker(b)
+	br, serverCPU := testkit.BrokerProcess(b)
 	ing := ingress.New(ingress.Config{}, br.JS, br.Ready)
 	ing.MountCleeng(ingress.CleengWebhookConfig{Secret: benchSecret, PublisherID: benchPublisherID})
 	connector := newWebhookPoster(b, ing.Handler())
@@ -186,15 +196,16 @@ func BenchmarkIngress_CleengWebhook(b *testing.B) {
 	var onIngress, onBare, onStoring load
 	for done := 0; done < b.N; done += benchRound {
 		n := min(benchRound, b.N-done)
-		onBare.round(b, done, n, bare.post)
-		onIngress.round(b, done, n, connector.post)
-		onStoring.round(b, done, n, storing.post)
+		onBare.round(b, done, n, serverCPU, bare.post)
+		onIngress.round(b, done, n, serverCPU, connector.post)
+		onStoring.round(b, done, n, serverCPU, storing.post)
 	}
 	assertStored(b, br, 2*b.N)
 	b.ReportMetric(onIngress.rate(), "webhooks/s")
 	b.ReportMetric(onIngress.percentile(50), "p50-µs")
 	b.ReportMetric(onIngress.percentile(99), "p99-µs")
 	b.ReportMetric(onIngress.cpuPerCall(), "cpu-µs/webhook")
+	b.ReportMetric(onIngress.serverCPUPerCall(), "nats-cpu-µs/webhook")
 	b.ReportMetric(onBare.rate(), "floor-bare-webhooks/s")
 	b.ReportMetric(onBare.percentile(50), "floor-bare-p50-µs")
 	b.ReportMetric(onBare.percentile(99), "floor-bare-p99-µs")
@@ -202,11 +213,14 @@ func BenchmarkIngress_CleengWebhook(b *testing.B) {
 	b.ReportMetric(onStoring.rate(), "floor-storing-webhooks/s")
 	b.ReportMetric(onStoring.percentile(99), "floor-storing-p99-µs")
 	b.ReportMetric(onStoring.cpuPerCall(), "floor-storing-cpu-µs/webhook")
+	b.ReportMetric(onStoring.serverCPUPerCall(), "floor-storing-nats-cpu-µs/webhook")
 	b.ReportMetric(onIngress.rate()/onBare.rate(), "ratio")
 	b.ReportMetric(onBare.cpuPerCall()/onIngress.cpuPerCall(), "cpu-ratio")
 	b.ReportMetric(onIngress.percentile(99)/onBare.percentile(99), "p99-ratio")
 	b.ReportMetric(onStoring.rate()/onBare.rate(), "ceiling-ratio")
+	b.ReportMetric(onBare.cpuPerCall()/onStoring.cpuPerCall(), "ceiling-cpu-ratio")
 	b.ReportMetric(onIngress.rate()/onStoring.rate(), "store-ratio")
+	b.ReportMetric(onStoring.cpuPerCall()/onIngress.cpuPerCall(), "store-cpu-ratio")
 }
 
 // heldWaits is how many checkout calls BenchmarkIngress_WaitingCheckoutCalls
