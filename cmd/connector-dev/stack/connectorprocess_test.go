@@ -67,7 +67,7 @@ func runConnectorProcess() error {
 		Broker:      broker.Options{StoreDir: os.Getenv(envConnectorStore)},
 		IngressAddr: os.Getenv(envConnectorIngress), SandboxURL: os.Getenv(envConnectorSandbox),
 		Registry: reg, Logger: zerolog.New(os.Stderr).Level(zerolog.WarnLevel),
-		Runtime:  workers.Config{AckWait: benchAckWait},
+		Runtime: workers.Config{AckWait: benchAckWait},
 	})
 	if err != nil {
 		return err
@@ -145,6 +145,7 @@ const (
 	countAcked     = "jetstream acked"        // deliveries acked, over the consumers that ack
 	countAPI       = "jetstream API requests" // a KV read is one
 	countWatched   = "watcher deliveries"     // deliveries to consumers that do not ack (KV watchers)
+	countSent      = "nats messages sent"     // by the connector's connection: every operation, and its pull requests
 	countNotAcked  = "not acked: "            // + flow and outcome: the worker runtime's deliveries retried, "not yet", dead-lettered
 	floorStream    = "FLOOR"                  // the publish floor's stream: not the connector's
 	floorStreamKey = countStored + floorStream
@@ -158,7 +159,7 @@ func readConnectorStats(dev *stack.Dev, reg *prometheus.Registry) (s connectorSt
 	if err != nil {
 		return s, err
 	}
-	s.Counts = map[string]float64{countAPI: float64(js.API.Total)}
+	s.Counts = map[string]float64{countAPI: float64(js.API.Total), countSent: float64(dev.Broker.Conn.Stats().OutMsgs)}
 	for _, acc := range js.AccountDetails {
 		for _, st := range acc.Streams {
 			s.Counts[countStored+st.Name] = float64(st.State.LastSeq)

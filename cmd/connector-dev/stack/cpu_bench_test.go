@@ -76,7 +76,6 @@ func BenchmarkRenewals_ConnectorCPU(b *testing.B) {
 		subs[i], err = sb.seed(i)
 		return err
 	})
-	b.Logf("seeded in %v", time.Since(began))
 	// The seeding's card authorisations notify the ingress; the connector
 	// is idle again once they are delivered and processed.
 	waitIdle := func(what string) {
@@ -87,7 +86,7 @@ func BenchmarkRenewals_ConnectorCPU(b *testing.B) {
 		})
 	}
 	waitIdle("seeding notifications delivered and processed")
-	b.Logf("seeding processed after %v", time.Since(began))
+	seeding := time.Since(began)
 	roundTrip := bareRoundTripper(b)
 	publish := floorPublisher(b, conn)
 
@@ -110,7 +109,6 @@ func BenchmarkRenewals_ConnectorCPU(b *testing.B) {
 			waitIdle(fmt.Sprintf("round %d's notifications delivered and processed", round))
 		})
 		took += time.Since(began)
-		b.Logf("round %d took %v", round, time.Since(began))
 		var prof []byte
 		conn.call(b, http.MethodDelete, "/profile", &prof)
 		if dir := os.Getenv("CPU_BENCH_PROFILES"); dir != "" {
@@ -157,9 +155,10 @@ func BenchmarkRenewals_ConnectorCPU(b *testing.B) {
 			lines = append(lines, fmt.Sprintf("%s %.2f", name, counts[name]/n))
 		}
 	}
-	b.Logf("per renewal (%d rounds of %d): %s", rounds, cpuRound, strings.Join(lines, ", "))
-	b.Logf("the connector process's CPU per renewal by owner (profiled at %d Hz during the rounds; the benchmark's reads, %.1f %%, taken off):\n%s",
-		cpuProfileHz, 100*share(byOwner, ownerBenchmark), ownerTable(byOwner, cpu))
+	b.Logf("%d subscriptions seeded in %v, renewed in %d rounds of %d taking %v", len(subs), seeding.Round(time.Millisecond), rounds, cpuRound, took.Round(time.Millisecond))
+	b.Logf("per renewal: %s", strings.Join(lines, ", "))
+	b.Logf("the connector's CPU per renewal by owner (profiled at %d Hz during the rounds; the benchmark's reads, %.1f %%, taken off): %s",
+		cpuProfileHz, 100*share(byOwner, ownerBenchmark), ownerBreakdown(byOwner, cpu))
 }
 
 // cpuSide is one side of BenchmarkRenewals_ConnectorCPU: the operations it
@@ -309,18 +308,16 @@ func share(byOwner map[string]int64, owner string) float64 {
 	return float64(byOwner[owner]) / float64(total)
 }
 
-// ownerTable is a Markdown table of the CPU charged to each owner but the
-// benchmark's reads: its share of the connector's CPU, and that share of
-// cpuPerRenewal.
-func ownerTable(byOwner map[string]int64, cpuPerRenewal float64) string {
+// ownerBreakdown is the CPU charged to each owner but the benchmark's
+// reads, in µs of cpuPerRenewal and in shares of the connector's CPU.
+func ownerBreakdown(byOwner map[string]int64, cpuPerRenewal float64) string {
 	connector := 1 - share(byOwner, ownerBenchmark)
-	var out strings.Builder
-	out.WriteString("| Owner | Share | cpu-µs/renewal |\n|---|---|---|\n")
+	var parts []string
 	for _, o := range owners {
 		if o.name != ownerBenchmark {
 			s := share(byOwner, o.name) / connector
-			fmt.Fprintf(&out, "| %s | %.1f %% | %.0f |\n", o.name, 100*s, s*cpuPerRenewal)
+			parts = append(parts, fmt.Sprintf("%s %.0f µs (%.1f %%)", o.name, s*cpuPerRenewal, 100*s))
 		}
 	}
-	return out.String()
+	return strings.Join(parts, "; ")
 }
