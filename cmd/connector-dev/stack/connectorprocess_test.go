@@ -143,7 +143,7 @@ const (
 	countOutbound  = "http out: "             // + service: requests sent to Cleeng, Adyen
 	countStored    = "jetstream stored: "     // + stream: publishes, and the KV buckets' writes
 	countAcked     = "jetstream acked"        // deliveries acked, over the consumers that ack
-	countAPI       = "jetstream API requests" // a KV read is one
+	countAPI       = "jetstream API requests" // answered by the server, KV reads (direct gets) not counted
 	countWatched   = "watcher deliveries"     // deliveries to consumers that do not ack (KV watchers)
 	countSent      = "nats messages sent"     // by the connector's connection: every operation, and its pull requests
 	countNotAcked  = "not acked: "            // + flow and outcome: the worker runtime's deliveries retried, "not yet", dead-lettered

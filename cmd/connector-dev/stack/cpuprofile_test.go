@@ -35,7 +35,7 @@ var owners = []owner{
 	{ownerBenchmark, []string{connector + "cmd/connector-dev/stack_test.runConnectorProcess", connector + "cmd/connector-dev/stack_test.readConnectorStats", "runtime/pprof."}},
 	{"server: storing messages (publishes, KV writes)", []string{natsServer + "(*stream).processJetStreamMsg", natsServer + "(*stream).processInboundJetStreamMsg", natsServer + "(*fileStore)", natsServer + "(*msgBlock)"}},
 	{"server: acks", []string{natsServer + "(*consumer).processAck", natsServer + "(*consumer).processAckMsg", natsServer + "(*consumer).processTerm", natsServer + "(*consumer).processNak"}},
-	{"server: KV reads and other API requests", []string{natsServer + "(*Server).jsMsgGetRequest", natsServer + "(*jetStream).apiDispatch", natsServer + "(*Server).processJSAPIRoutedRequests"}},
+	{"server: KV reads and other API requests", []string{natsServer + "(*stream).processDirectGet", natsServer + "(*Server).jsMsgGetRequest", natsServer + "(*jetStream).apiDispatch", natsServer + "(*Server).processJSAPIRoutedRequests"}},
 	{"server: deliveries to consumers", []string{natsServer + "(*consumer)."}},
 	{"server: connections (reading, routing, writing)", []string{natsServer}},
 	{"client: KV reads and writes (operation records)", []string{jsClient + "(*kvs).", connector + "internal/ops.", connector + "internal/broker.boundedKV"}},
