@@ -38,11 +38,12 @@ const (
 	envConnectorStore   = "STACK_BENCH_CONNECTOR_STORE"
 )
 
-// benchAckWait is the connector process's WORKER_ACK_WAIT. A notification
-// that comes before its renewal recorded the gateway's answer is handed
-// back "not yet" for a second (NakWithDelay), but JetStream redelivers it
-// only after AckWait (seen here, not understood yet): a round of the
-// benchmark would idle for the default 30 s waiting for it. The exchanges
+// benchAckWait is the connector process's WORKER_ACK_WAIT, and so the
+// lease of its operation claims. A notification that comes while its
+// renewal still holds the claim on its record (it has not recorded the
+// gateway's answer yet) is handed back "not yet" until that lease can have
+// run out (ops.Claim), though the renewal releases it milliseconds later:
+// with the default 30 s each round would idle that long. The exchanges
 // are the same.
 const benchAckWait = 3 * time.Second
 
