@@ -4,11 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
@@ -19,6 +16,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/rs/zerolog"
 
 	"github.com/cleeng-connector/connector/cmd/connector-dev/stack"
@@ -114,13 +112,11 @@ func runConnectorProcess() error {
 		pprof.StopCPUProfile()
 		_, _ = rw.Write(profile.buf.Bytes())
 	})
-	ln, err := net.Listen("tcp", os.Getenv(envConnectorProcess))
+	stopServing, err := serveBenchmark(os.Getenv(envConnectorProcess), mux)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	defer srv.Close()
+	defer stopServing()
 	select {
 	case <-ctx.Done():
 		return nil
@@ -174,111 +170,32 @@ func readConnectorStats(dev *stack.Dev, reg *prometheus.Registry) (s connectorSt
 			}
 		}
 	}
-	families, err := reg.Gather()
-	if err != nil {
-		return s, err
-	}
-	for _, f := range families {
-		for _, m := range f.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			v := m.GetCounter().GetValue()
-			switch f.GetName() {
-			case "connector_ingress_requests_total":
-				s.Counts[countIngress] += v
-			case "connector_outbound_requests_total":
-				s.Counts[countOutbound+labels["service"]] += v
-			case "connector_worker_messages_total":
-				if labels["outcome"] != "acked" {
-					s.Counts[countNotAcked+labels["flow"]+" "+labels["outcome"]] += v
-				}
+	err = eachMetric(reg, func(family string, labels map[string]string, m *dto.Metric) {
+		v := m.GetCounter().GetValue()
+		switch family {
+		case "connector_ingress_requests_total":
+			s.Counts[countIngress] += v
+		case "connector_outbound_requests_total":
+			s.Counts[countOutbound+labels["service"]] += v
+		case "connector_worker_messages_total":
+			if labels["outcome"] != "acked" {
+				s.Counts[countNotAcked+labels["flow"]+" "+labels["outcome"]] += v
 			}
 		}
-	}
-	return s, nil
+	})
+	return s, err
 }
 
 // connectorProcess is a connector process the benchmark started.
-type connectorProcess struct {
-	url    string
-	cmd    *exec.Cmd
-	exited chan struct{}
-	logs   bytes.Buffer
-}
+type connectorProcess struct{ *childProcess }
 
 // startConnectorProcess starts a connector process whose ingress listens
 // where sb sends webhooks and whose workers call sb, and waits until it
 // serves.
 func startConnectorProcess(b *testing.B, sb *sandboxProcess) *connectorProcess {
 	b.Helper()
-	addr := freeAddr(b)
-	c := &connectorProcess{url: "http://" + addr, exited: make(chan struct{})}
-	c.cmd = exec.Command(os.Args[0])
-	c.cmd.Env = append(os.Environ(), envConnectorProcess+"="+addr, envConnectorIngress+"="+sb.ingressAddr,
-		envConnectorSandbox+"="+sb.url, envConnectorStore+"="+b.TempDir())
-	c.cmd.Stdout, c.cmd.Stderr = &c.logs, &c.logs
-	if err := c.cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	go func() {
-		_ = c.cmd.Wait()
-		close(c.exited)
-	}()
-	b.Cleanup(func() {
-		_ = c.cmd.Process.Signal(syscall.SIGTERM)
-		<-c.exited
-		if b.Failed() {
-			b.Logf("connector process:\n%s", c.logs.String())
-		}
-	})
-	testkit.Eventually(b, time.Minute, "the connector process serving", func() bool {
-		select {
-		case <-c.exited:
-			b.Fatalf("the connector process exited:\n%s", c.logs.String())
-		default:
-		}
-		return c.do(http.MethodGet, "/cpu", nil) == nil
-	})
-	return c
-}
-
-// do sends a request without a body and decodes the JSON answer into out
-// (nil: discarded; a *[]byte: the raw answer).
-func (c *connectorProcess) do(method, path string, out any) error {
-	req, err := http.NewRequest(method, c.url+path, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	var body bytes.Buffer
-	if _, err := body.ReadFrom(resp.Body); err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, body.String())
-	}
-	switch out := out.(type) {
-	case nil:
-		return nil
-	case *[]byte:
-		*out = body.Bytes()
-		return nil
-	default:
-		return json.Unmarshal(body.Bytes(), out)
-	}
-}
-
-func (c *connectorProcess) call(b *testing.B, method, path string, out any) {
-	b.Helper()
-	if err := c.do(method, path, out); err != nil {
-		b.Fatal(err)
-	}
+	return &connectorProcess{startChildProcess(b, "connector", envConnectorProcess, []string{envConnectorIngress + "=" + sb.ingressAddr,
+		envConnectorSandbox + "=" + sb.url, envConnectorStore + "=" + b.TempDir()}, "/cpu")}
 }
 
 // cpu is the connector process's CPU time so far.

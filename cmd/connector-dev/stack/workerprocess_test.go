@@ -1,29 +1,25 @@
 package stack_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/pprof"
 	"os"
-	"os/exec"
 	"os/signal"
 	"runtime"
 	"strconv"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/rs/zerolog"
 
 	"github.com/cleeng-connector/connector/cmd/connector-dev/stack"
 	"github.com/cleeng-connector/connector/cmd/connector/roles"
 	"github.com/cleeng-connector/connector/internal/broker"
-	"github.com/cleeng-connector/connector/internal/testkit"
 	"github.com/cleeng-connector/connector/workers"
 )
 
@@ -84,13 +80,11 @@ func runWorkerProcess() error {
 		_ = json.NewEncoder(rw).Encode(measure())
 	})
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	ln, err := net.Listen("tcp", os.Getenv(envWorkerProcess))
+	stopServing, err := serveBenchmark(os.Getenv(envWorkerProcess), mux)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	defer srv.Close()
+	defer stopServing()
 	return w.Run(ctx)
 }
 
@@ -101,114 +95,55 @@ type captures struct{ Done, Retried, Running float64 }
 // countCaptures reads captures from the worker runtime's metrics; a capture
 // dead-lettered is an error.
 func countCaptures(reg *prometheus.Registry) (c captures, err error) {
-	families, err := reg.Gather()
-	if err != nil {
-		return c, err
-	}
-	for _, f := range families {
-		for _, m := range f.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if labels["flow"] != "capture" {
-				continue
-			}
-			switch f.GetName() {
-			case "connector_worker_messages_total":
-				switch v := m.GetCounter().GetValue(); labels["outcome"] {
-				case "acked":
-					c.Done = v
-				case "dead_lettered", "dead_letter_failed":
-					if v > 0 {
-						return c, fmt.Errorf("%v capture deliveries %s", v, labels["outcome"])
-					}
-				default:
-					c.Retried += v
-				}
-			case "connector_worker_in_flight":
-				c.Running = m.GetGauge().GetValue()
-			}
+	var deadLettered error
+	err = eachMetric(reg, func(family string, labels map[string]string, m *dto.Metric) {
+		if labels["flow"] != "capture" {
+			return
 		}
+		switch family {
+		case "connector_worker_messages_total":
+			switch v := m.GetCounter().GetValue(); labels["outcome"] {
+			case "acked":
+				c.Done = v
+			case "dead_lettered", "dead_letter_failed":
+				if v > 0 {
+					deadLettered = fmt.Errorf("%v capture deliveries %s", v, labels["outcome"])
+				}
+			default:
+				c.Retried += v
+			}
+		case "connector_worker_in_flight":
+			c.Running = m.GetGauge().GetValue()
+		}
+	})
+	if err == nil {
+		err = deadLettered
 	}
-	return c, nil
+	return c, err
 }
 
 // workerProcess is a worker process the benchmark started.
-type workerProcess struct {
-	url    string
-	cmd    *exec.Cmd
-	exited chan struct{}
-	logs   bytes.Buffer
-}
+type workerProcess struct{ *childProcess }
 
 // startWorkerProcess starts a worker process with concurrency handlers per
 // flow on dev's NATS, calling the sandboxes at sandboxURL, and waits until
 // it runs every handler.
 func startWorkerProcess(b *testing.B, dev *stack.Dev, sandboxURL string, concurrency int) *workerProcess {
 	b.Helper()
-	addr := freeAddr(b)
-	w := &workerProcess{url: "http://" + addr, exited: make(chan struct{})}
-	w.cmd = exec.Command(os.Args[0])
-	w.cmd.Env = append(os.Environ(), envWorkerProcess+"="+addr, envWorkerNATS+"="+dev.Broker.Server.ClientURL(),
-		envWorkerSandbox+"="+sandboxURL, envWorkerIngress+"="+dev.IngressURL, envWorkerHandles+"="+strconv.Itoa(concurrency))
-	w.cmd.Stdout, w.cmd.Stderr = &w.logs, &w.logs
-	if err := w.cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	go func() {
-		_ = w.cmd.Wait()
-		close(w.exited)
-	}()
-	b.Cleanup(func() {
-		_ = w.cmd.Process.Kill()
-		<-w.exited
-		if b.Failed() {
-			b.Logf("worker process:\n%s", w.logs.String())
-		}
-	})
-	testkit.Eventually(b, time.Minute, "the worker process serving", func() bool {
-		select {
-		case <-w.exited:
-			b.Fatalf("the worker process exited:\n%s", w.logs.String())
-		default:
-		}
-		return w.get("/captures", nil) == nil
-	})
-	return w
-}
-
-// get decodes the JSON answer to GET path into out (nil: discarded).
-func (w *workerProcess) get(path string, out any) error {
-	resp, err := http.Get(w.url + path)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		var msg bytes.Buffer
-		_, _ = msg.ReadFrom(resp.Body)
-		return fmt.Errorf("GET %s: %d %s", path, resp.StatusCode, msg.String())
-	}
-	if out == nil {
-		return nil
-	}
-	return json.NewDecoder(resp.Body).Decode(out)
+	return &workerProcess{startChildProcess(b, "worker", envWorkerProcess, []string{envWorkerNATS + "=" + dev.Broker.Server.ClientURL(),
+		envWorkerSandbox + "=" + sandboxURL, envWorkerIngress + "=" + dev.IngressURL, envWorkerHandles + "=" + strconv.Itoa(concurrency)},
+		"/captures")}
 }
 
 func (w *workerProcess) captures(b *testing.B) (c captures) {
 	b.Helper()
-	if err := w.get("/captures", &c); err != nil {
-		b.Fatal(err)
-	}
+	w.call(b, http.MethodGet, "/captures", &c)
 	return c
 }
 
 func (w *workerProcess) memory(b *testing.B) (u usage) {
 	b.Helper()
-	if err := w.get("/memory", &u); err != nil {
-		b.Fatal(err)
-	}
+	w.call(b, http.MethodGet, "/memory", &u)
 	return u
 }
 
@@ -234,17 +169,9 @@ func (w *workerProcess) writeProfiles(b *testing.B, inFlight int) {
 		return
 	}
 	for _, kind := range []string{"heap", "goroutine"} {
-		resp, err := http.Get(w.url + "/debug/pprof/" + kind + "?gc=1")
-		if err != nil {
-			b.Fatal(err)
-		}
-		var profile bytes.Buffer
-		_, err = profile.ReadFrom(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := os.WriteFile(fmt.Sprintf("%s/%s-%d.pprof", dir, kind, inFlight), profile.Bytes(), 0o644); err != nil {
+		var profile []byte
+		w.call(b, http.MethodGet, "/debug/pprof/"+kind+"?gc=1", &profile)
+		if err := os.WriteFile(fmt.Sprintf("%s/%s-%d.pprof", dir, kind, inFlight), profile, 0o644); err != nil {
 			b.Fatal(err)
 		}
 	}
