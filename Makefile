@@ -73,7 +73,7 @@ lint:
 bench: SHELL := /bin/bash
 bench:
 	@mkdir -p bin
-	set -o pipefail; $(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./... | tee bin/bench.txt
+	set -o pipefail; $(GO) test -run '^$$' -bench . -benchmem -benchtime 2s -timeout 60m ./... | tee bin/bench.txt
 	@$(GO) run ./cmd/benchtable < bin/bench.txt
 
 clean:
