@@ -99,13 +99,9 @@ func (r *Record[T]) Release(ctx context.Context, s *Store) error {
 	if err != nil {
 		return err
 	}
-	rev, err := s.kv.Update(ctx, r.Key, data, c.rev)
-	if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
-		c.held = false
-		return failure.NotYet(claimSlack, fmt.Errorf("operation %s: %w", r.Key, ErrConflict))
-	}
+	rev, err := c.update(ctx, s, r.Key, data)
 	if err != nil {
-		return failure.Transient(fmt.Errorf("release operation %s: %w", r.Key, err))
+		return err
 	}
 	c.rev, c.stored, c.until, c.held = rev, data, time.Time{}, false
 	return nil

@@ -242,6 +242,21 @@ func (r *Record[T]) Fail(ctx context.Context, s *Store, step, reason string) err
 	})
 }
 
+// update stores data over the revision c holds, with c's lock held: a
+// record changed since (another worker took it over) is a failure.NotYet
+// ErrConflict, and the claim is lost.
+func (c *claim) update(ctx context.Context, s *Store, key string, data []byte) (uint64, error) {
+	rev, err := s.kv.Update(ctx, key, data, c.rev)
+	if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		c.held = false
+		return 0, failure.NotYet(claimSlack, fmt.Errorf("operation %s: %w", key, ErrConflict))
+	}
+	if err != nil {
+		return 0, failure.Transient(fmt.Errorf("write operation %s: %w", key, err))
+	}
+	return rev, nil
+}
+
 // write applies change to a copy and stores it if the record is still at the
 // revision it was read (or last renewed) at. r is updated only when the
 // write succeeded. A write that leaves no lease releases the claim: renewals
@@ -260,13 +275,9 @@ func (r *Record[T]) write(ctx context.Context, s *Store, change func(*Record[T])
 	c := r.claim
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	rev, err := s.kv.Update(ctx, r.Key, data, c.rev)
-	if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
-		c.held = false
-		return failure.NotYet(claimSlack, fmt.Errorf("operation %s: %w", r.Key, ErrConflict))
-	}
+	rev, err := c.update(ctx, s, r.Key, data)
 	if err != nil {
-		return failure.Transient(fmt.Errorf("write operation %s: %w", r.Key, err))
+		return err
 	}
 	c.rev, c.stored, c.until = rev, data, next.LeaseUntil
 	c.held = next.Status == StatusInProgress && !next.LeaseUntil.IsZero()
