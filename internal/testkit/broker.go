@@ -5,7 +5,6 @@ import (
 	"context"
 	"net"
 	"os/exec"
-	"strconv"
 	"testing"
 	"time"
 
@@ -33,14 +32,9 @@ func Broker(tb testing.TB) *broker.Broker {
 // server's.
 func BrokerProcess(tb testing.TB) (*broker.Broker, func() time.Duration) {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-	ln.Close()
+	host, port, _ := net.SplitHostPort(FreeAddr(tb))
 	var logs bytes.Buffer
-	cmd := exec.Command(Binary(tb, "github.com/nats-io/nats-server/v2"), "-a", "127.0.0.1", "-p", port, "-js", "-sd", tb.TempDir())
+	cmd := exec.Command(Binary(tb, "github.com/nats-io/nats-server/v2"), "-a", host, "-p", port, "-js", "-sd", tb.TempDir())
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
@@ -52,13 +46,26 @@ func BrokerProcess(tb testing.TB) (*broker.Broker, func() time.Duration) {
 			tb.Logf("nats-server:\n%s", logs.String())
 		}
 	})
-	url := "nats://127.0.0.1:" + port
+	url := "nats://" + net.JoinHostPort(host, port)
 	var b *broker.Broker
 	Eventually(tb, time.Minute, "nats-server serving JetStream", func() bool {
+		var err error
 		b, err = broker.Open(context.Background(), broker.Options{URL: url})
 		return err == nil
 	})
 	tb.Cleanup(b.Close)
 	pid := cmd.Process.Pid
 	return b, func() time.Duration { return ProcessCPUTime(tb, pid) }
+}
+
+// FreeAddr is a loopback address no one listens on now, for a process the
+// test starts to listen on.
+func FreeAddr(tb testing.TB) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }

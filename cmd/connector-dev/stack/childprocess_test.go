@@ -33,7 +33,7 @@ type childProcess struct {
 // is killed when the benchmark ends.
 func startChildProcess(b *testing.B, name, addrEnv string, env []string, readyPath string) *childProcess {
 	b.Helper()
-	addr := freeAddr(b)
+	addr := testkit.FreeAddr(b)
 	c := &childProcess{name: name, url: "http://" + addr, exited: make(chan struct{})}
 	c.cmd = exec.Command(os.Args[0])
 	c.cmd.Env = append(append(os.Environ(), addrEnv+"="+addr), env...)

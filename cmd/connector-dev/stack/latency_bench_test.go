@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -143,7 +142,7 @@ type sandboxProcess struct {
 
 func startSandboxProcess(b *testing.B) *sandboxProcess {
 	b.Helper()
-	addr, ingressAddr := freeAddr(b), freeAddr(b)
+	addr, ingressAddr := testkit.FreeAddr(b), testkit.FreeAddr(b)
 	sb := &sandboxProcess{url: "http://" + addr, ingressAddr: ingressAddr,
 		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4 * senders}}}
 	var logs bytes.Buffer
@@ -179,16 +178,6 @@ func startSandboxProcess(b *testing.B) *sandboxProcess {
 		return resp.StatusCode == http.StatusOK
 	})
 	return sb
-}
-
-// freeAddr is a loopback address no one listens on now.
-func freeAddr(b *testing.B) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // do sends a JSON request to the sandbox process and decodes its 2xx answer
