@@ -82,6 +82,9 @@ func (f *Flows) chargeInstead(ctx context.Context, d *cleeng.DunningData, captur
 	if len(running) > 0 {
 		return false, failure.NotYet(0, fmt.Errorf("capture of subscription %s: its authorisation %s is still in progress", d.SubscriptionID, running[0]))
 	}
+	// noAuthorisationHeld reads the attempt's authorisation record again:
+	// authorisedPayment's reading came before the look that none is in
+	// progress, and may show one that has finished since.
 	return true, f.noAuthorisationHeld(ctx, d)
 }
 
