@@ -32,9 +32,13 @@ type Config struct {
 	// PublisherToken is sent as X-Publisher-Token. Required. Never logged.
 	PublisherToken string
 	// HTTPClient sends the requests. Default: outbound.ServiceClient (a pool
-	// sized for many calls in flight, counted as service "cleeng"; Timeout
-	// bounds each attempt).
+	// of MaxConnections, counted as service "cleeng"; Timeout bounds each
+	// attempt).
 	HTTPClient *http.Client
+	// MaxConnections bounds the default HTTPClient's connections to the
+	// API, and so the calls in flight there; a call beyond them waits for
+	// one. Default DefaultMaxConnections.
+	MaxConnections int
 	// Timeout bounds each attempt. Default 10s.
 	Timeout time.Duration
 	// MaxRetries is how many times a call safe to repeat is retried after a
@@ -49,9 +53,20 @@ type Config struct {
 	Logger zerolog.Logger
 }
 
+// DefaultMaxConnections is the default bound on the calls in flight to
+// Cleeng. A renewal's Cleeng calls take milliseconds, against a gateway's
+// call of up to seconds, so a few dozen connections carry thousands of
+// renewals in flight; unbounded, every handler finishing at once opened a
+// connection of its own, a burst Cleeng's rate limit answers 429, and the
+// pool then kept them all (about 10 KB each).
+const DefaultMaxConnections = 64
+
 func (c *Config) setDefaults() {
+	if c.MaxConnections <= 0 {
+		c.MaxConnections = DefaultMaxConnections
+	}
 	if c.HTTPClient == nil {
-		c.HTTPClient = outbound.ServiceClient("cleeng", 0)
+		c.HTTPClient = outbound.ServiceClient("cleeng", 0, c.MaxConnections)
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = 10 * time.Second

@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/cleeng-connector/connector/cleeng/sandbox"
 	"github.com/cleeng-connector/connector/internal/failure"
 	"github.com/cleeng-connector/connector/internal/faultinject"
+	"github.com/cleeng-connector/connector/internal/testkit"
 )
 
 const testToken = "tok-SECRET-hsEJu1srZcRzM6BGOCfEtvCZ"
@@ -434,5 +437,49 @@ func TestNewClient_ValidatesConfig(t *testing.T) {
 		} else if strings.Contains(err.Error(), testToken) {
 			t.Errorf("error names the token")
 		}
+	}
+}
+
+// TestClient_CallsInFlightAreBoundedByMaxConnections: twenty calls at once
+// reach Cleeng over at most MaxConnections connections, and all succeed:
+// while the first ones are held, the others wait for a connection instead
+// of opening their own.
+func TestClient_CallsInFlightAreBoundedByMaxConnections(t *testing.T) {
+	t.Parallel()
+	const bound, calls = 3, 20
+	var held, conns atomic.Int64
+	release := make(chan struct{})
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		held.Add(1)
+		<-release
+		_, _ = w.Write([]byte(`{}`))
+	}))
+	srv.Config.ConnState = func(_ net.Conn, state http.ConnState) {
+		if state == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	client, err := cleeng.NewClient(cleeng.Config{BaseURL: srv.URL + "/3.1", PublisherToken: testToken, MaxConnections: bound})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, calls)
+	for range calls {
+		go func() {
+			_, err := client.WebhookSubscriptions(ctx(t))
+			errs <- err
+		}()
+	}
+	testkit.Eventually(t, 10*time.Second, "the first calls held at Cleeng", func() bool { return held.Load() >= bound })
+	close(release)
+	for range calls {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := conns.Load(); n > bound {
+		t.Fatalf("%d connections to Cleeng, want at most %d (MaxConnections)", n, bound)
 	}
 }

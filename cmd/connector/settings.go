@@ -142,6 +142,7 @@ func readWorkerSettings(env *config.Env, log zerolog.Logger, reg prometheus.Regi
 		Cleeng: cleeng.Config{
 			BaseURL:        env.URL("CLEENG_API_URL"),
 			PublisherToken: env.Required("CLEENG_PUBLISHER_TOKEN"),
+			MaxConnections: env.Int("CLEENG_MAX_CONNECTIONS"),
 			Logger:         log,
 		},
 		Methods: readPaymentMethods(env),

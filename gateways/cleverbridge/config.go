@@ -56,7 +56,7 @@ func (c *Config) setDefaults() {
 		c.Timeout = 30 * time.Second
 	}
 	if c.HTTPClient == nil {
-		c.HTTPClient = outbound.ServiceClient(Name, c.Timeout)
+		c.HTTPClient = outbound.ServiceClient(Name, c.Timeout, 0)
 	}
 	c.BaseURL = strings.TrimSuffix(c.BaseURL, "/")
 }

@@ -84,6 +84,7 @@ var Vars = []Var{
 	{Name: "INGRESS_TRUSTED_PROXIES", Help: "comma-separated addresses or CIDRs of proxies whose X-Forwarded-For names the shopper's address; empty: the connection's address is the shopper's", Roles: []string{RoleIngress}},
 	{Name: "CLEENG_API_URL", Default: "https://api.sandbox.cleeng.com/3.1", Help: "Cleeng Payment API base URL", Roles: cleengAPI},
 	{Name: "CLEENG_PUBLISHER_TOKEN", Secret: true, Help: "Cleeng publisher token (X-Publisher-Token)", Roles: cleengAPI},
+	{Name: "CLEENG_MAX_CONNECTIONS", Default: "64", Help: "connections a worker process opens to the Cleeng API at most, and so its calls in flight there; a call beyond them waits for one", Roles: []string{RoleWorker}},
 	{Name: "CLEENG_PUBLISHER_ID", Help: "your Cleeng publisher id: the broadcasterId every Cleeng webhook must carry and the publisherId of customer tokens (required)", Roles: ingress},
 	{Name: "CLEENG_JWKS_URL", Help: "Cleeng's JWKS, the keys of the customer JWTs that authenticate front-end calls (sandbox: https://auth.api.sandbox.cleeng.com/.well-known/jwks.json); required by the ingress, with CLEENG_PUBLISHER_ID", Roles: []string{RoleIngress}},
 	{Name: "CLEENG_WEBHOOK_SECRET", Secret: true, Help: "HMAC-SHA256 secret of Cleeng webhooks (16-64 bytes); required unless CLEENG_WEBHOOKS_AUTHENTICATED_UPSTREAM", Roles: ingress},

@@ -41,9 +41,17 @@ const connBufferSize = 1 << 10
 // Client returns a client whose requests time out after timeout (0: none,
 // the caller's context decides).
 func Client(timeout time.Duration) *http.Client {
+	return client(timeout, 0)
+}
+
+// client is Client with at most maxConns connections to a host, in use or
+// idle (0: no bound); a request beyond them waits for one, within its
+// context.
+func client(timeout time.Duration, maxConns int) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = MaxConnsPerHost * 4
 	t.MaxIdleConnsPerHost = MaxConnsPerHost
+	t.MaxConnsPerHost = maxConns
 	t.IdleConnTimeout = 90 * time.Second
 	t.TLSHandshakeTimeout = 10 * time.Second
 	t.ResponseHeaderTimeout = 0 // the timeout and the context bound the whole call
@@ -89,8 +97,11 @@ func (b cancelOnClose) Close() error {
 
 // ServiceClient is Client with every request counted under service and,
 // when tracing is on, traced as a client span of the calling operation.
-func ServiceClient(service string, timeout time.Duration) *http.Client {
-	c := Client(timeout)
+// maxConns bounds its connections to a host, and so its calls in flight
+// there (0: no bound, for a gateway that holds a connection per handler
+// waiting on it).
+func ServiceClient(service string, timeout time.Duration, maxConns int) *http.Client {
+	c := client(timeout, maxConns)
 	c.Transport = telemetry.Transport(service, counted{next: c.Transport, service: service})
 	return c
 }

@@ -30,7 +30,7 @@ func TestServiceClient_CountsEachRequestByResult(t *testing.T) {
 	closed.Close()
 
 	const service = "test-service-client"
-	client := outbound.ServiceClient(service, 5*time.Second)
+	client := outbound.ServiceClient(service, 5*time.Second, 0)
 	for _, s := range []int{http.StatusOK, http.StatusOK, http.StatusServiceUnavailable, http.StatusTooManyRequests, http.StatusUnprocessableEntity} {
 		status = s
 		resp, err := client.Get(srv.URL)
