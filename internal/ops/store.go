@@ -94,10 +94,11 @@ func (r *Record[T]) Revision() uint64 { return r.claim.revision() }
 // Store reads and writes records in a KV bucket (broker.Broker.Ops, or
 // broker.Broker.Index for index entries).
 type Store struct {
-	kv    jetstream.KeyValue
-	lease time.Duration
-	now   func() time.Time
-	host  string
+	kv        jetstream.KeyValue
+	lease     time.Duration
+	claimWait time.Duration
+	now       func() time.Time
+	host      string
 }
 
 // Option configures a Store.
@@ -107,13 +108,17 @@ type Option func(*Store)
 // exclusive. It must exceed the longest pause between two renewals.
 func WithLease(d time.Duration) Option { return func(s *Store) { s.lease = d } }
 
+// WithClaimWait sets how long Claim waits for a live claim to be released
+// before it answers ErrClaimed (DefaultClaimWait).
+func WithClaimWait(d time.Duration) Option { return func(s *Store) { s.claimWait = d } }
+
 // WithClock replaces time.Now (tests of leases do not sleep).
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
 
 // NewStore returns a store on kv with a DefaultLease.
 func NewStore(kv jetstream.KeyValue, opts ...Option) *Store {
 	host, _ := os.Hostname()
-	s := &Store{kv: kv, lease: DefaultLease, now: time.Now, host: host}
+	s := &Store{kv: kv, lease: DefaultLease, claimWait: DefaultClaimWait, now: time.Now, host: host}
 	for _, o := range opts {
 		o(s)
 	}
@@ -132,19 +137,24 @@ func (s *Store) newOwner() string {
 //   - absent: creates it in progress, owned by a fresh owner id;
 //   - done or failed: returns it as stored, and the caller answers with the
 //     stored outcome instead of repeating the operation;
-//   - in progress under a live lease: a failure.NotYet ErrClaimed whose
-//     retry hint is the time left on the lease (plus claimSlack): the holder
-//     renews it while it lives, so the next look either finds the operation
-//     released or finished, or finds a dead holder's lease run out;
+//   - in progress under a live lease: waits up to the store's claim wait
+//     (DefaultClaimWait) for the holder to release or finish it (a
+//     gateway's notification often arrives while the call it confirms is
+//     still being recorded), then looks again; past that, a failure.NotYet
+//     ErrClaimed whose retry hint is the time left on the lease (plus
+//     claimSlack): the holder renews it while it lives, so the next look
+//     either finds the operation released or finished, or finds a dead
+//     holder's lease run out;
 //   - in progress with an expired lease (its worker died) or none (parked):
 //     takes it over with a compare-and-set, keeping Step and State so the
 //     flow resumes; a worker losing that race looks again and finds the
 //     winner's live claim.
 func Claim[T any](ctx context.Context, s *Store, key, flow string) (*Record[T], error) {
 	owner := s.newOwner()
+	var waitUntil time.Time // set at the first sight of a live claim
 	// A record can vanish between the failed create and the read (expiry,
 	// an operator's delete): then creating it again is right.
-	for range 3 {
+	for races := 0; races < 3; {
 		now := s.now()
 		rec := &Record[T]{Key: key, Flow: flow, Status: StatusInProgress, Owner: owner,
 			LeaseUntil: now.Add(s.lease), Created: now, Updated: now}
@@ -162,6 +172,7 @@ func Claim[T any](ctx context.Context, s *Store, key, flow string) (*Record[T], 
 		}
 		cur, err := Get[T](ctx, s, key)
 		if errors.Is(err, ErrNotFound) {
+			races++
 			continue
 		}
 		if err != nil {
@@ -175,13 +186,21 @@ func Claim[T any](ctx context.Context, s *Store, key, flow string) (*Record[T], 
 		}
 		now = s.now() // the record may have been written after the first reading
 		if left := cur.LeaseUntil.Sub(now); left > 0 {
-			return nil, failure.NotYet(left+claimSlack, fmt.Errorf("operation %s: %w", key, ErrClaimed))
+			if waitUntil.IsZero() {
+				waitUntil = time.Now().Add(min(left, s.claimWait))
+			}
+			if awaitChange(ctx, s.kv, key, cur.Revision(), waitUntil) {
+				continue
+			}
+			left = cur.LeaseUntil.Sub(s.now())
+			return nil, failure.NotYet(max(left, 0)+claimSlack, fmt.Errorf("operation %s: %w", key, ErrClaimed))
 		}
 		err = cur.write(ctx, s, func(r *Record[T]) {
 			r.Owner = owner
 			r.LeaseUntil = now.Add(s.lease)
 		})
 		if errors.Is(err, ErrConflict) {
+			races++
 			continue // another worker took it over first: look at its claim
 		}
 		if err != nil {
@@ -190,6 +209,44 @@ func Claim[T any](ctx context.Context, s *Store, key, flow string) (*Record[T], 
 		return cur, nil
 	}
 	return nil, failure.NotYet(claimSlack, fmt.Errorf("claim operation %s: it kept changing: %w", key, ErrConflict))
+}
+
+// DefaultClaimWait bounds how long Claim waits for a live claim to be released
+// before it answers "not yet" and the message is redelivered when the lease
+// can have run out (AckWait, 30 s by default). Most holders are a moment
+// from releasing: a renewal recording the answer whose notification has
+// just arrived. One that is not (a call held by a slow gateway) keeps the
+// waiting handler no longer than this.
+const DefaultClaimWait = time.Second
+
+// claimPoll is the first pause between two readings of a claimed record in
+// awaitChange; each pause doubles, up to maxClaimPoll.
+const (
+	claimPoll    = 5 * time.Millisecond
+	maxClaimPoll = 200 * time.Millisecond
+)
+
+// awaitChange reads key, with growing pauses, until its revision is no
+// longer rev (written, released, renewed or deleted), and reports whether
+// that happened before until and while ctx lasted.
+func awaitChange(ctx context.Context, kv jetstream.KeyValue, key string, rev uint64, until time.Time) bool {
+	for pause := claimPoll; ; pause = min(2*pause, maxClaimPoll) {
+		left := time.Until(until)
+		if left <= 0 {
+			return false
+		}
+		timer := time.NewTimer(min(pause, left))
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return false
+		case <-timer.C:
+		}
+		entry, err := kv.Get(ctx, key)
+		if errors.Is(err, jetstream.ErrKeyNotFound) || err == nil && entry.Revision() != rev {
+			return true
+		}
+	}
 }
 
 // Get reads the record under key, or ErrNotFound.

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/cleeng-connector/connector/internal/failure"
 	"github.com/cleeng-connector/connector/internal/ops"
@@ -215,5 +218,61 @@ func TestPutOnce_FirstWriteStandsAndIsDone(t *testing.T) {
 	rec, err := ops.Get[authState](t.Context(), s, "payment.adyen.P1")
 	if err != nil || rec.Status != ops.StatusDone || rec.State.OrderID != 1 {
 		t.Fatalf("record %+v, %v; want the first write, done", rec, err)
+	}
+}
+
+// readCounting counts the reads of a KV bucket, so a test can tell a
+// claim is waiting on a record.
+type readCounting struct {
+	jetstream.KeyValue
+	reads atomic.Int64
+}
+
+func (k *readCounting) Get(ctx context.Context, key string) (jetstream.KeyValueEntry, error) {
+	k.reads.Add(1)
+	return k.KeyValue.Get(ctx, key)
+}
+
+// TestClaim_WaitsForAHolderAboutToFinish: a claim that finds the operation
+// held waits for the holder, which finishes it while it looks, and gets the
+// finished record at once, where it answered "not yet" and the message waited
+// out the whole lease (30 s: a notification arriving as its renewal recorded
+// the answer). A holder that keeps it is still answered ErrClaimed
+// (TestClaim_ConcurrentClaimsHaveExactlyOneOwner), after the wait.
+func TestClaim_WaitsForAHolderAboutToFinish(t *testing.T) {
+	t.Parallel()
+	b := testkit.Broker(t)
+	s := ops.NewStore(b.Ops)
+	kv := &readCounting{KeyValue: b.Ops}
+	waiting := ops.NewStore(kv, ops.WithClaimWait(time.Minute)) // the lease's 30 s bound it: no race with a busy machine
+	key := ops.Key("authorise", "S12", "2025-03-01")
+	holder, err := ops.Claim[authState](t.Context(), s, key, "authorise")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type claimed struct {
+		rec *ops.Record[authState]
+		err error
+	}
+	result := make(chan claimed, 1)
+	go func() {
+		rec, err := ops.Claim[authState](t.Context(), waiting, key, "authorise")
+		result <- claimed{rec, err}
+	}()
+	// The claim's first read finds the holder; a second is a look after a pause.
+	testkit.Eventually(t, 10*time.Second, "the claim waiting on the holder, or answered", func() bool { return kv.reads.Load() >= 2 || len(result) > 0 })
+	if len(result) > 0 {
+		t.Fatalf("claim answered before the holder finished: %v, want it to wait", (<-result).err)
+	}
+	holder.State = authState{Reference: "PSP-12"}
+	if err := holder.Finish(t.Context(), s, "done"); err != nil {
+		t.Fatal(err)
+	}
+	got := <-result
+	if got.err != nil {
+		t.Fatalf("claim while the holder finished: %v, want the finished record", got.err)
+	}
+	if got.rec.Status != ops.StatusDone || got.rec.State.Reference != "PSP-12" {
+		t.Fatalf("claim returned %+v, want the holder's finished record", got.rec)
 	}
 }

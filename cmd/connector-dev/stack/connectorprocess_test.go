@@ -23,7 +23,6 @@ import (
 	"github.com/cleeng-connector/connector/internal/broker"
 	"github.com/cleeng-connector/connector/internal/outbound"
 	"github.com/cleeng-connector/connector/internal/testkit"
-	"github.com/cleeng-connector/connector/workers"
 )
 
 // The environment of a connector process (runConnectorProcess): this test
@@ -35,15 +34,6 @@ const (
 	envConnectorSandbox = "STACK_BENCH_CONNECTOR_SANDBOX"
 	envConnectorStore   = "STACK_BENCH_CONNECTOR_STORE"
 )
-
-// benchAckWait is the connector process's WORKER_ACK_WAIT, and so the
-// lease of its operation claims. A notification that comes while its
-// renewal still holds the claim on its record (it has not recorded the
-// gateway's answer yet) is handed back "not yet" until that lease can have
-// run out (ops.Claim), though the renewal releases it milliseconds later:
-// with the default 30 s each round would idle that long. The exchanges
-// are the same.
-const benchAckWait = 3 * time.Second
 
 // cpuProfileHz is the connector process's CPU profiling rate: 5 times
 // Go's default, for a breakdown of a few seconds of CPU with enough samples.
@@ -66,7 +56,6 @@ func runConnectorProcess() error {
 		Broker:      broker.Options{StoreDir: os.Getenv(envConnectorStore)},
 		IngressAddr: os.Getenv(envConnectorIngress), SandboxURL: os.Getenv(envConnectorSandbox),
 		Registry: reg, Logger: zerolog.New(os.Stderr).Level(zerolog.WarnLevel),
-		Runtime: workers.Config{AckWait: benchAckWait},
 	})
 	if err != nil {
 		return err
