@@ -152,31 +152,23 @@ func (s *Store) newOwner() string {
 func Claim[T any](ctx context.Context, s *Store, key, flow string) (*Record[T], error) {
 	owner := s.newOwner()
 	var waitUntil time.Time // set at the first sight of a live claim
+	var cur *Record[T]      // the record as last read; nil: create it
 	// A record can vanish between the failed create and the read (expiry,
 	// an operator's delete): then creating it again is right.
 	for races := 0; races < 3; {
-		now := s.now()
-		rec := &Record[T]{Key: key, Flow: flow, Status: StatusInProgress, Owner: owner,
-			LeaseUntil: now.Add(s.lease), Created: now, Updated: now}
-		data, err := json.Marshal(rec)
-		if err != nil {
-			return nil, failure.Permanent(fmt.Errorf("encode operation %s: %w", key, err))
-		}
-		rev, err := s.kv.Create(ctx, key, data)
-		if err == nil {
-			rec.claim = &claim{rev: rev, stored: data, until: rec.LeaseUntil, held: true}
-			return rec, nil
-		}
-		if !errors.Is(err, jetstream.ErrKeyExists) {
-			return nil, failure.Transient(fmt.Errorf("create operation %s: %w", key, err))
-		}
-		cur, err := Get[T](ctx, s, key)
-		if errors.Is(err, ErrNotFound) {
-			races++
-			continue
-		}
-		if err != nil {
-			return nil, err
+		if cur == nil {
+			rec, err := create[T](ctx, s, key, flow, owner)
+			if rec != nil || err != nil {
+				return rec, err
+			}
+			cur, err = Get[T](ctx, s, key)
+			if errors.Is(err, ErrNotFound) {
+				races++
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
 		}
 		if cur.Flow != flow {
 			return nil, failure.Permanentf("operation %s belongs to flow %q, not %q", key, cur.Flow, flow)
@@ -184,23 +176,32 @@ func Claim[T any](ctx context.Context, s *Store, key, flow string) (*Record[T], 
 		if cur.Status != StatusInProgress {
 			return cur, nil
 		}
-		now = s.now() // the record may have been written after the first reading
+		now := s.now() // the record may have been written after the first reading
 		if left := cur.LeaseUntil.Sub(now); left > 0 {
 			if waitUntil.IsZero() {
 				waitUntil = time.Now().Add(min(left, s.claimWait))
 			}
-			if awaitChange(ctx, s.kv, key, cur.Revision(), waitUntil) {
-				continue
+			entry, changed := awaitChange(ctx, s.kv, key, cur.Revision(), waitUntil)
+			if !changed {
+				left = cur.LeaseUntil.Sub(s.now())
+				return nil, failure.NotYet(max(left, 0)+claimSlack, fmt.Errorf("operation %s: %w", key, ErrClaimed))
 			}
-			left = cur.LeaseUntil.Sub(s.now())
-			return nil, failure.NotYet(max(left, 0)+claimSlack, fmt.Errorf("operation %s: %w", key, ErrClaimed))
+			cur = nil // deleted: create it again
+			if entry != nil {
+				var err error
+				if cur, err = decode[T](entry); err != nil {
+					return nil, err
+				}
+			}
+			continue
 		}
-		err = cur.write(ctx, s, func(r *Record[T]) {
+		err := cur.write(ctx, s, func(r *Record[T]) {
 			r.Owner = owner
 			r.LeaseUntil = now.Add(s.lease)
 		})
 		if errors.Is(err, ErrConflict) {
 			races++
+			cur = nil
 			continue // another worker took it over first: look at its claim
 		}
 		if err != nil {
@@ -209,6 +210,27 @@ func Claim[T any](ctx context.Context, s *Store, key, flow string) (*Record[T], 
 		return cur, nil
 	}
 	return nil, failure.NotYet(claimSlack, fmt.Errorf("claim operation %s: it kept changing: %w", key, ErrConflict))
+}
+
+// create stores a new record of key for flow, claimed by owner; nil and no
+// error when key already holds one.
+func create[T any](ctx context.Context, s *Store, key, flow, owner string) (*Record[T], error) {
+	now := s.now()
+	rec := &Record[T]{Key: key, Flow: flow, Status: StatusInProgress, Owner: owner,
+		LeaseUntil: now.Add(s.lease), Created: now, Updated: now}
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return nil, failure.Permanent(fmt.Errorf("encode operation %s: %w", key, err))
+	}
+	rev, err := s.kv.Create(ctx, key, data)
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, failure.Transient(fmt.Errorf("create operation %s: %w", key, err))
+	}
+	rec.claim = &claim{rev: rev, stored: data, until: rec.LeaseUntil, held: true}
+	return rec, nil
 }
 
 // DefaultClaimWait bounds how long Claim waits for a live claim to be released
@@ -228,23 +250,27 @@ const (
 
 // awaitChange reads key, with growing pauses, until its revision is no
 // longer rev (written, released, renewed or deleted), and reports whether
-// that happened before until and while ctx lasted.
-func awaitChange(ctx context.Context, kv jetstream.KeyValue, key string, rev uint64, until time.Time) bool {
+// that happened before until and while ctx lasted, with the entry it read
+// then (nil: deleted), so the caller need not read it again.
+func awaitChange(ctx context.Context, kv jetstream.KeyValue, key string, rev uint64, until time.Time) (jetstream.KeyValueEntry, bool) {
 	for pause := claimPoll; ; pause = min(2*pause, maxClaimPoll) {
 		left := time.Until(until)
 		if left <= 0 {
-			return false
+			return nil, false
 		}
 		timer := time.NewTimer(min(pause, left))
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			return false
+			return nil, false
 		case <-timer.C:
 		}
 		entry, err := kv.Get(ctx, key)
-		if errors.Is(err, jetstream.ErrKeyNotFound) || err == nil && entry.Revision() != rev {
-			return true
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			return nil, true
+		}
+		if err == nil && entry.Revision() != rev {
+			return entry, true
 		}
 	}
 }
